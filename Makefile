@@ -1,0 +1,35 @@
+# The README's two commands: `make run` and `make test`. Both build .venv on first use.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+RPS ?= 100
+DURATION ?= 10s
+
+.PHONY: run test lint typecheck serve locust bench clean
+
+# Re-install whenever pyproject.toml changes (the stamp is older than it).
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/python -m loadgen --rps $(RPS) --duration $(DURATION)
+
+test: $(STAMP) lint typecheck
+	$(BIN)/python -m pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+serve: $(STAMP)
+	cd server && ../$(BIN)/gunicorn -c ../infra/gunicorn_conf.py --bind 127.0.0.1:8000 server.main:app
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
