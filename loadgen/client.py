@@ -1,0 +1,63 @@
+"""The client seam: how the engine sends one HTTP request.
+
+The engine and sessions only know this interface. Two transports implement
+it: `http1.FastClient` (our HTTP/1.1 on asyncio protocols, the default) and
+`httpx_client.HttpxClient` (HTTPS and HTTP/2 through httpx).
+
+Failures that are not HTTP responses raise `ClientError` with one of the
+`ERROR_KINDS`; a response with any status is returned (the recorder turns
+non-2xx into `http_<code>` errors).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final, Protocol
+
+CONNECT: Final = "connect"  # could not open a connection (refused, unreachable, DNS)
+RESET: Final = "reset"  # the connection died before the response was complete
+TIMEOUT: Final = "timeout"  # no complete response within the per-request timeout
+PROTOCOL: Final = "protocol"  # bytes that are not valid HTTP
+ERROR_KINDS: Final = (CONNECT, RESET, TIMEOUT, PROTOCOL)
+
+
+class ClientError(Exception):
+    """A request that ended without an HTTP response."""
+
+    def __init__(self, kind: str, detail: str = "") -> None:
+        super().__init__(f"{kind}: {detail}" if detail else kind)
+        self.kind = kind
+
+
+@dataclass(slots=True)
+class Response:
+    status: int
+    body: bytes
+    sent_at: float  # time.perf_counter() when the request was handed to the socket
+    done_at: float  # time.perf_counter() when the last byte of the response arrived
+    nbytes: int  # bytes received on the wire for this response (headers + body)
+
+
+class Client(Protocol):
+    """Sends requests to one origin (scheme://host:port)."""
+
+    connections_opened: int
+
+    async def request(
+        self, method: str, path: str, headers: dict[str, str] | None, body: bytes | None
+    ) -> Response: ...
+
+    async def aclose(self) -> None: ...
+
+
+def make_client(kind: str, base_url: str, max_connections: int) -> Client:
+    """The client named on the command line (`fast` or `httpx`)."""
+    if kind == "fast":
+        from loadgen.http1 import FastClient
+
+        return FastClient(base_url, max_connections)
+    if kind == "httpx":
+        from loadgen.httpx_client import HttpxClient
+
+        return HttpxClient(base_url, max_connections)
+    raise ValueError(f"unknown client {kind!r} (expected fast or httpx)")

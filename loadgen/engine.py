@@ -1,0 +1,227 @@
+"""The engine: pacer → scenario → client → recorder, on one event loop.
+
+The issuer walks the pacer's intended offsets and, at each one, starts the
+arrival as its own task without waiting for earlier ones (an open model): a
+slow server makes requests pile up in flight, it never slows the arrivals.
+Late dispatch (the generator itself falling behind) is measured as send lag.
+
+Stopping: at the end of the window, or on the first SIGINT/SIGTERM, issuing
+stops and in-flight requests drain, each bounded by its own timeout; a second
+signal cancels them. Either way the recorder holds everything measured.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import signal
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+from loadgen.client import Client, ClientError, make_client
+from loadgen.pacer import make_pacer
+from loadgen.profile import RateProfile
+from loadgen.recorder import Interval, Recorder
+from loadgen.scenario import Scenario, TaskFn, TaskPicker
+from loadgen.session import Session
+
+# How long after start() the first arrival is due: time to get the loop going.
+_LEAD = 0.05
+# Arrivals dispatched back to back (when behind schedule) before yielding, so
+# in-flight requests keep being served while the issuer catches up.
+_BURST = 64
+# The last stretch before an arrival that is waited for by yielding, not a timer.
+_SPIN = 0.0015
+
+
+async def _sleep_until(deadline: float, delay: float) -> None:
+    """Sleep until perf_counter() reaches `deadline`, to within tens of µs.
+
+    Event-loop timers tick in whole milliseconds (libuv and epoll alike), which
+    alone would make every arrival up to 1 ms late and inflate every response
+    time by it. So sleep on a timer until about `_SPIN` before the deadline,
+    then yield to the loop (serving I/O meanwhile) until it has passed.
+    """
+    if delay > _SPIN:
+        await asyncio.sleep(delay - _SPIN)
+    while time.perf_counter() < deadline:
+        await asyncio.sleep(0)
+
+
+@dataclass
+class RunConfig:
+    target: str
+    profile: RateProfile
+    duration: float
+    scenario: type[Scenario]
+    arrival: str = "constant"
+    warmup: float = 0.0
+    timeout: float = 10.0
+    connections: int = 1000
+    client: str = "fast"
+    seed: int | None = None
+
+
+@dataclass
+class RunResult:
+    config: RunConfig
+    recorder: Recorder
+    started_at: float  # wall-clock (epoch seconds) start of measurement
+    elapsed: float  # seconds of measured issuing
+    interrupted: bool
+    connections_opened: int
+    task_names: list[str] = field(default_factory=list)
+
+    @property
+    def target_arrivals(self) -> float:
+        """Arrivals the profile asked for in the measured window (after warm-up)."""
+        warmup = self.config.warmup
+        profile = self.config.profile
+        return profile.arrivals(warmup + self.elapsed) - profile.arrivals(warmup)
+
+
+class Engine:
+    def __init__(
+        self, config: RunConfig, on_interval: Callable[[Interval, Recorder], None] | None = None
+    ) -> None:
+        self.config = config
+        self.on_interval = on_interval
+        self._in_flight: set[asyncio.Task[None]] = set()
+        self._interrupted = False
+
+    async def run(self) -> RunResult:
+        cfg = self.config
+        loop = asyncio.get_running_loop()
+        client = make_client(cfg.client, cfg.target, cfg.connections)
+        rng = random.Random(cfg.seed)
+        picker = TaskPicker(cfg.scenario(rng))
+        pacer = make_pacer(cfg.arrival, cfg.profile, cfg.seed)
+        t0 = time.perf_counter() + _LEAD
+        origin = t0 + cfg.warmup
+        recorder = Recorder(origin)
+        started_at = time.time() + _LEAD + cfg.warmup
+
+        issuer = loop.create_task(self._issue(pacer.offsets(), client, picker, rng, recorder, t0))
+        ticker = loop.create_task(self._tick(recorder))
+        signals = self._install_signals(loop, issuer)
+        try:
+            with contextlib.suppress(asyncio.CancelledError):
+                await issuer
+            issued_until = time.perf_counter()
+            while self._in_flight:
+                await asyncio.wait(set(self._in_flight))
+        finally:
+            ticker.cancel()
+            for sig in signals:
+                loop.remove_signal_handler(sig)
+            await client.aclose()
+        recorder.close_interval(time.perf_counter())
+        elapsed = issued_until - origin
+        if not self._interrupted:
+            elapsed = max(elapsed, cfg.duration)
+        return RunResult(
+            config=cfg,
+            recorder=recorder,
+            started_at=started_at,
+            elapsed=max(elapsed, 0.0),
+            interrupted=self._interrupted,
+            connections_opened=client.connections_opened,
+            task_names=picker.names,
+        )
+
+    def stop(self) -> None:
+        """Stop issuing (first call) or cancel in-flight requests (later calls)."""
+        if not self._interrupted:
+            self._interrupted = True
+            if self._issuer is not None:
+                self._issuer.cancel()
+        else:
+            for t in self._in_flight:
+                t.cancel()
+
+    # -- issuing -----------------------------------------------------------
+    async def _issue(
+        self,
+        offsets: Iterator[float],
+        client: Client,
+        picker: TaskPicker,
+        rng: random.Random,
+        recorder: Recorder,
+        t0: float,
+    ) -> None:
+        cfg = self.config
+        loop = asyncio.get_running_loop()
+        end = cfg.warmup + cfg.duration
+        perf_counter = time.perf_counter
+        burst = 0
+        for offset in offsets:
+            if offset >= end:
+                break
+            intended = t0 + offset
+            delay = intended - perf_counter()
+            if delay > 0:
+                await _sleep_until(intended, delay)
+                burst = 0
+            else:
+                burst += 1
+                if burst >= _BURST:
+                    burst = 0
+                    await asyncio.sleep(0)
+            name, fn = picker.pick(rng)
+            task = loop.create_task(
+                self._arrival(client, recorder, name, fn, intended, offset >= cfg.warmup)
+            )
+            self._in_flight.add(task)
+            task.add_done_callback(self._in_flight.discard)
+        delay = t0 + end - perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+
+    async def _arrival(
+        self,
+        client: Client,
+        recorder: Recorder,
+        name: str,
+        fn: TaskFn,
+        intended: float,
+        measured: bool,
+    ) -> None:
+        recorder.arrival(time.perf_counter() - intended, measured)
+        session = Session(client, recorder, name, intended, self.config.timeout, measured)
+        try:
+            await fn(session)
+        except ClientError:
+            pass  # already recorded by the session
+        except Exception as e:
+            if measured:
+                recorder.exception(name, e)
+        finally:
+            recorder.departure()
+
+    async def _tick(self, recorder: Recorder) -> None:
+        """Close an interval every second of measurement, on the second."""
+        k = 1
+        while True:
+            await asyncio.sleep(max(recorder.origin + k - time.perf_counter(), 0))
+            interval = recorder.close_interval(time.perf_counter())
+            if self.on_interval is not None:
+                self.on_interval(interval, recorder)
+            k += 1
+
+    # -- signals -----------------------------------------------------------
+    _issuer: asyncio.Task[None] | None = None
+
+    def _install_signals(
+        self, loop: asyncio.AbstractEventLoop, issuer: asyncio.Task[None]
+    ) -> list[signal.Signals]:
+        self._issuer = issuer
+        installed = []
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            try:
+                loop.add_signal_handler(sig, self.stop)
+            except (NotImplementedError, RuntimeError, ValueError):
+                continue  # not the main thread, or no signal support
+            installed.append(sig)
+        return installed

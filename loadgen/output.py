@@ -1,0 +1,55 @@
+"""A run's files in `--out DIR`.
+
+- `summary.json`: the summary contract (see `summary.py`).
+- `response.hgrm`, `service.hgrm` (all tasks) and `<kind>-<task>.hgrm`: the
+  percentile distribution in the HdrHistogram/wrk2 layout (Value in ms,
+  Percentile, TotalCount, 1/(1-Percentile), then the Mean/Max/Total footer),
+  which HdrHistogram's online plotter and `hdr-plot` read.
+- `intervals.hlog`: every one-second interval histogram, tagged
+  `response:<task>` / `service:<task>` (see `hlog.py`).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+from hdrh.histogram import HdrHistogram
+
+from loadgen.engine import RunResult
+from loadgen.hlog import write_hlog
+
+SUMMARY = "summary.json"
+HLOG = "intervals.hlog"
+
+
+def write_hgrm(path: Path, h: HdrHistogram) -> None:
+    buf = io.BytesIO()
+    h.output_percentile_distribution(buf, 1000.0)  # µs → ms
+    path.write_bytes(buf.getvalue())
+
+
+def write_run(out: Path, summary: dict[str, Any], result: RunResult) -> list[Path]:
+    """Write all of a run's files; return their paths."""
+    out.mkdir(parents=True, exist_ok=True)
+    rec = result.recorder
+    written = []
+    for kind in ("response", "service"):
+        path = out / f"{kind}.hgrm"
+        write_hgrm(path, rec.total(kind))
+        written.append(path)
+        for task, stats in rec.tasks.items():
+            path = out / f"{kind}-{task}.hgrm"
+            write_hgrm(path, getattr(stats, kind))
+            written.append(path)
+    hlog = out / HLOG
+    with hlog.open("w") as f:
+        write_hlog(f, result.started_at, rec.intervals)
+    written.append(hlog)
+    # The summary goes last: its presence says the other files are complete.
+    path = out / SUMMARY
+    path.write_text(json.dumps(summary, indent=2) + "\n")
+    written.append(path)
+    return written

@@ -1,0 +1,152 @@
+"""The recorder: every measured request, in HDR histograms and counters.
+
+Nothing is sampled. Each response is recorded twice per task (response time
+and service time) into the current one-second interval histograms; when an
+interval closes they are folded into the run totals and kept only in encoded
+form (a few hundred bytes each), so memory grows with the run's duration,
+never with its request count. Errors are counted by kind: `http_<code>` for
+non-2xx responses (which are also timed: the server did answer) and the
+client's transport kinds (connect, reset, timeout, protocol), which are not
+timed because no response arrived.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+from hdrh.histogram import HdrHistogram
+
+from loadgen.client import Response
+from loadgen.histogram import merged, new_histogram, record
+
+EXCEPTION = "exception"  # the task's own code raised
+
+
+@dataclass
+class TaskStats:
+    """Run totals of one task."""
+
+    response: HdrHistogram = field(default_factory=new_histogram)
+    service: HdrHistogram = field(default_factory=new_histogram)
+    requests: int = 0
+    errors: Counter[str] = field(default_factory=Counter)
+    bytes_received: int = 0
+
+
+@dataclass
+class Interval:
+    """One closed interval: its counters and its histograms, encoded, by tag."""
+
+    start: float  # seconds since the start of measurement
+    end: float
+    arrivals: int
+    responses: int
+    errors: dict[str, int]
+    histograms: dict[str, bytes]  # "response:<task>" / "service:<task>" → HDR payload
+    maxima: dict[str, int]  # same tags → the interval's max value (µs)
+
+
+class _Open:
+    """The interval being filled: per-task histograms and counters."""
+
+    def __init__(self, start: float) -> None:
+        self.start = start
+        self.response: dict[str, HdrHistogram] = {}
+        self.service: dict[str, HdrHistogram] = {}
+        self.arrivals = 0
+        self.responses = 0
+        self.errors: Counter[str] = Counter()
+
+
+class Recorder:
+    def __init__(self, origin: float) -> None:
+        self.origin = origin  # perf_counter() at the start of measurement
+        self.tasks: dict[str, TaskStats] = {}
+        self.send_lag = new_histogram()
+        self.arrivals = 0
+        self.in_flight = 0
+        self.max_in_flight = 0
+        self.intervals: list[Interval] = []
+        self.first_exception: str | None = None  # what a task's own code raised first
+        self._open = _Open(0.0)
+
+    # -- hot path ----------------------------------------------------------
+    def arrival(self, lag: float, measured: bool) -> None:
+        """An arrival was dispatched `lag` seconds after its intended time."""
+        self.in_flight += 1
+        if self.in_flight > self.max_in_flight:
+            self.max_in_flight = self.in_flight
+        if measured:
+            self.arrivals += 1
+            self._open.arrivals += 1
+            record(self.send_lag, lag)
+
+    def departure(self) -> None:
+        """An arrival's task finished, however it ended."""
+        self.in_flight -= 1
+
+    def response(self, task: str, start: float, response: Response) -> None:
+        stats = self._task(task)
+        stats.requests += 1
+        stats.bytes_received += response.nbytes
+        iv = self._open
+        iv.responses += 1
+        resp_h = iv.response.get(task)
+        if resp_h is None:
+            resp_h = iv.response[task] = new_histogram()
+            iv.service[task] = new_histogram()
+        record(resp_h, response.done_at - start)
+        record(iv.service[task], response.done_at - response.sent_at)
+        if not 200 <= response.status < 300:
+            kind = f"http_{response.status}"
+            stats.errors[kind] += 1
+            iv.errors[kind] += 1
+
+    def exception(self, task: str, exc: BaseException) -> None:
+        """The task's own code raised: counted, and the first one kept to show."""
+        if self.first_exception is None:
+            self.first_exception = f"{task}: {type(exc).__name__}: {exc}"
+        self.error(task, EXCEPTION)
+
+    def error(self, task: str, kind: str) -> None:
+        stats = self._task(task)
+        stats.requests += 1
+        stats.errors[kind] += 1
+        self._open.errors[kind] += 1
+
+    # -- per interval ------------------------------------------------------
+    def close_interval(self, now: float) -> Interval:
+        """Close the open interval at perf_counter() time `now`; start the next."""
+        iv = self._open
+        end = now - self.origin
+        self._open = _Open(end)
+        closed = Interval(iv.start, end, iv.arrivals, iv.responses, dict(iv.errors), {}, {})
+        for task, resp_h in iv.response.items():
+            stats = self._task(task)
+            for kind, h, total in (
+                ("response", resp_h, stats.response),
+                ("service", iv.service[task], stats.service),
+            ):
+                total.add(h)
+                closed.histograms[f"{kind}:{task}"] = h.encode()
+                closed.maxima[f"{kind}:{task}"] = h.get_max_value()
+        self.intervals.append(closed)
+        return closed
+
+    # -- totals ------------------------------------------------------------
+    def total(self, kind: str) -> HdrHistogram:
+        """All tasks' `response` or `service` histogram merged."""
+        return merged(getattr(s, kind) for s in self.tasks.values())
+
+    def errors(self) -> Counter[str]:
+        total: Counter[str] = Counter()
+        for s in self.tasks.values():
+            total.update(s.errors)
+        return total
+
+    def _task(self, name: str) -> TaskStats:
+        stats = self.tasks.get(name)
+        if stats is None:
+            stats = self.tasks[name] = TaskStats()
+        return stats

@@ -1,0 +1,120 @@
+"""Scenarios: a weighted mix of tasks, each an async function of a session.
+
+Written like a Locust user, minus the waiting (arrivals come from the pacer):
+
+    class Checkout(Scenario):
+        @task(3)
+        async def browse(self, s: Session) -> None:
+            await s.get("/items")
+
+        @task(1)
+        async def buy(self, s: Session) -> None:
+            await s.post("/cart", json={"item": self.rng.randint(1, 100)})
+            await s.post("/checkout")
+
+Each arrival picks one task with probability weight / Σ weights. The first
+request of a task is timed from the arrival's intended send time, later ones
+from their own send (see `session.py`).
+"""
+
+from __future__ import annotations
+
+import bisect
+import importlib
+import importlib.util
+import inspect
+import random
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    from loadgen.session import Session
+
+TaskFn = Callable[["Session"], Awaitable[None]]
+_F = TypeVar("_F", bound=Callable[..., Awaitable[None]])
+_WEIGHT = "_loadgen_weight"
+
+
+def task(weight: int = 1) -> Callable[[_F], _F]:
+    """Mark a scenario method as a task with the given relative weight."""
+    if not isinstance(weight, int) or isinstance(weight, bool) or weight < 1:
+        raise ValueError(f"task weight must be a positive integer, got {weight!r}")
+
+    def mark(fn: _F) -> _F:
+        setattr(fn, _WEIGHT, weight)
+        return fn
+
+    return mark
+
+
+class Scenario:
+    """Base class: subclass it and mark async methods with @task(weight)."""
+
+    def __init__(self, rng: random.Random) -> None:
+        self.rng = rng
+
+    @classmethod
+    def task_weights(cls) -> dict[str, int]:
+        """Task name → weight, in definition order."""
+        weights: dict[str, int] = {}
+        for klass in reversed(cls.__mro__):
+            for name, member in vars(klass).items():
+                weight = getattr(member, _WEIGHT, None)
+                if weight is not None:
+                    weights[name] = weight
+        return weights
+
+
+class TaskPicker:
+    """Draws task names with probability weight / Σ weights, in O(log n)."""
+
+    def __init__(self, scenario: Scenario) -> None:
+        weights = type(scenario).task_weights()
+        if not weights:
+            raise ValueError(f"scenario {type(scenario).__name__} has no @task methods")
+        self.names = list(weights)
+        self.functions: list[TaskFn] = [getattr(scenario, name) for name in self.names]
+        self.cumulative: list[int] = []
+        total = 0
+        for name in self.names:
+            total += weights[name]
+            self.cumulative.append(total)
+        self.total = total
+
+    def pick(self, rng: random.Random) -> tuple[str, TaskFn]:
+        i = bisect.bisect_right(self.cumulative, rng.random() * self.total)
+        i = min(i, len(self.names) - 1)
+        return self.names[i], self.functions[i]
+
+
+DEFAULT_SCENARIO = "loadgen.wagon:WagonMix"
+
+
+def load_scenario(spec: str) -> type[Scenario]:
+    """Resolve `package.module:Class` or `path/to/file.py:Class` to a Scenario class."""
+    module_name, sep, class_name = spec.rpartition(":")
+    if not sep or not module_name or not class_name:
+        raise ValueError(f"scenario must look like module:Class or file.py:Class, got {spec!r}")
+    module: Any
+    try:
+        if module_name.endswith(".py"):
+            path = Path(module_name)
+            if not path.is_file():
+                raise ValueError(f"scenario file not found: {module_name}")
+            module_spec = importlib.util.spec_from_file_location(path.stem, path)
+            assert module_spec is not None and module_spec.loader is not None
+            module = importlib.util.module_from_spec(module_spec)
+            sys.modules[path.stem] = module
+            module_spec.loader.exec_module(module)
+        else:
+            module = importlib.import_module(module_name)
+    except ImportError as e:
+        raise ValueError(f"cannot import scenario module {module_name!r}: {e}") from None
+    klass = getattr(module, class_name, None)
+    if not (inspect.isclass(klass) and issubclass(klass, Scenario)):
+        raise ValueError(f"{spec!r} is not a loadgen Scenario class")
+    if not klass.task_weights():
+        raise ValueError(f"scenario {spec!r} has no @task methods")
+    return klass

@@ -1,0 +1,93 @@
+"""A session: what a task uses to make its requests, and where timing happens.
+
+Response time = completion − start, where start is the arrival's *intended*
+send time for the task's first request (so time spent waiting for the
+generator or a free connection counts, as the user would feel it) and the
+call's own start for later requests. Service time = completion − the moment
+the request was written to the socket (what closed-loop tools report).
+
+The per-request timeout runs from the same start: a request times out when
+its response time would exceed `timeout`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json as jsonlib
+import time
+from typing import TYPE_CHECKING, Any
+
+from loadgen.client import TIMEOUT, Client, ClientError, Response
+
+if TYPE_CHECKING:
+    from loadgen.recorder import Recorder
+
+_JSON_HEADERS = {"Content-Type": "application/json"}
+
+
+class Session:
+    __slots__ = ("_client", "_recorder", "_start", "_task", "_timeout", "measured")
+
+    def __init__(
+        self,
+        client: Client,
+        recorder: Recorder,
+        task: str,
+        intended: float,
+        timeout: float,
+        measured: bool,
+    ) -> None:
+        self._client = client
+        self._recorder = recorder
+        self._task = task
+        self._start: float | None = intended
+        self._timeout = timeout
+        self.measured = measured  # False during warm-up: sent, not recorded
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        body: bytes | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> Response:
+        """Send one request; raise ClientError (already recorded) if no response came."""
+        if json is not None:
+            body = jsonlib.dumps(json, separators=(",", ":")).encode()
+            headers = {**_JSON_HEADERS, **headers} if headers else _JSON_HEADERS
+        start = self._start if self._start is not None else time.perf_counter()
+        self._start = None
+        remaining = start + self._timeout - time.perf_counter()
+        try:
+            if remaining <= 0:
+                raise TimeoutError
+            async with asyncio.timeout(remaining):
+                response = await self._client.request(method, path, headers, body)
+        except TimeoutError:
+            self._error(TIMEOUT)
+            raise ClientError(TIMEOUT, f"no response within {self._timeout:g}s") from None
+        except ClientError as e:
+            self._error(e.kind)
+            raise
+        if self.measured:
+            self._recorder.response(self._task, start, response)
+        return response
+
+    async def get(self, path: str, *, headers: dict[str, str] | None = None) -> Response:
+        return await self.request("GET", path, headers=headers)
+
+    async def post(
+        self,
+        path: str,
+        *,
+        json: Any = None,
+        body: bytes | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> Response:
+        return await self.request("POST", path, json=json, body=body, headers=headers)
+
+    def _error(self, kind: str) -> None:
+        if self.measured:
+            self._recorder.error(self._task, kind)

@@ -1,0 +1,98 @@
+"""The run summary: one plain dict, the `summary.json` contract.
+
+Everything the terminal report, the HTML report and `loadgen compare` show
+comes from this dict (plus the interval log), so a saved run renders the same
+as a live one. Times are in milliseconds.
+
+Generator health: the run is flagged `behind` when arrivals fell short of the
+target (achieved < 99 % of it) or were dispatched late (send-lag p99 > 1 ms);
+then the latencies describe the generator as much as the server.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from loadgen.engine import RunResult
+from loadgen.histogram import summary_ms
+
+SCHEMA = "loadgen.summary/1"
+BEHIND_ACHIEVED_RATIO = 0.99
+BEHIND_LAG_P99_MS = 1.0
+
+
+def build_summary(result: RunResult, meta: dict[str, Any]) -> dict[str, Any]:
+    """The summary of a finished run; `meta` adds the run's other parameters."""
+    rec = result.recorder
+    elapsed = result.elapsed
+    target_rps = result.target_arrivals / elapsed if elapsed > 0 else 0.0
+    errors = rec.errors()
+    requests = sum(s.requests for s in rec.tasks.values())
+    achieved = rec.arrivals / elapsed if elapsed > 0 else 0.0
+    lag = summary_ms(rec.send_lag)
+    behind = (target_rps > 0 and achieved < BEHIND_ACHIEVED_RATIO * target_rps) or (
+        lag["p99"] > BEHIND_LAG_P99_MS
+    )
+    tasks = {}
+    for name in sorted(rec.tasks, key=_task_order(result.task_names)):
+        stats = rec.tasks[name]
+        tasks[name] = {
+            "requests": stats.requests,
+            "errors": sum(stats.errors.values()),
+            "errors_by_kind": dict(sorted(stats.errors.items())),
+            "bytes_received": stats.bytes_received,
+            "latency_ms": {
+                "response": summary_ms(stats.response),
+                "service": summary_ms(stats.service),
+            },
+        }
+    response, service = rec.total("response"), rec.total("service")
+    return {
+        "schema": SCHEMA,
+        "target": result.config.target,
+        "arrival": result.config.arrival,
+        "target_rps": round(target_rps, 3),
+        "duration_s": round(elapsed, 3),
+        "requests": requests,
+        "arrivals": rec.arrivals,
+        "achieved_rps": round(achieved, 3),
+        "throughput_rps": round(response.get_total_count() / elapsed, 3) if elapsed else 0.0,
+        "errors": {
+            "total": sum(errors.values()),
+            "rate": round(sum(errors.values()) / requests, 6) if requests else 0.0,
+            "by_kind": dict(sorted(errors.items())),
+        },
+        "latency_ms": {"response": summary_ms(response), "service": summary_ms(service)},
+        "tasks": tasks,
+        "generator": {
+            "send_lag_ms": {k: lag[k] for k in ("p50", "p99", "max")},
+            "max_in_flight": rec.max_in_flight,
+            "connections_opened": result.connections_opened,
+            "behind": bool(behind),
+        },
+        "run": {
+            **{k: v for k, v in meta.items() if k not in ("target", "arrival")},
+            "started_at": dt.datetime.fromtimestamp(result.started_at, dt.UTC).isoformat(),
+            "started_at_epoch": round(result.started_at, 3),
+            "planned_duration_s": result.config.duration,
+            "interrupted": result.interrupted,
+            "bytes_received": sum(s.bytes_received for s in rec.tasks.values()),
+            "exception": rec.first_exception,
+        },
+        "timeline": [
+            {
+                "t": round(iv.start, 3),
+                "length": round(iv.end - iv.start, 3),
+                "arrivals": iv.arrivals,
+                "responses": iv.responses,
+                "errors": iv.errors,
+            }
+            for iv in rec.intervals
+        ],
+    }
+
+
+def _task_order(names: list[str]) -> Any:
+    order = {n: i for i, n in enumerate(names)}
+    return lambda name: (order.get(name, len(order)), name)

@@ -1,0 +1,81 @@
+"""The terminal summary, rendered from the summary dict with rich."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+_COLUMNS = ("p50", "p90", "p99", "p99.9", "max")
+
+
+def _latency_table(summary: dict[str, Any], kind: str, title: str) -> Table:
+    table = Table(title=title, title_justify="left", box=None, pad_edge=False)
+    table.add_column("task")
+    table.add_column("requests", justify="right")
+    table.add_column("errors", justify="right")
+    for col in _COLUMNS:
+        table.add_column(f"{col} ms", justify="right")
+    rows = [(name, t) for name, t in summary["tasks"].items()]
+    total = {
+        "requests": summary["requests"],
+        "errors": summary["errors"]["total"],
+        "latency_ms": summary["latency_ms"],
+    }
+    for i, (name, t) in enumerate([*rows, ("total", total)]):
+        lat = t["latency_ms"][kind]
+        style = "bold" if i == len(rows) else None
+        table.add_row(
+            name,
+            str(t["requests"]),
+            str(t["errors"]),
+            *(f"{lat[c]:.2f}" for c in _COLUMNS),
+            style=style,
+        )
+    return table
+
+
+def render_summary(summary: dict[str, Any], console: Console) -> None:
+    run = summary.get("run", {})
+    gen = summary["generator"]
+    errors = summary["errors"]
+    console.print(
+        f"[bold]loadgen[/bold] → {summary['target']}  "
+        f"{summary['arrival']} arrivals, target {summary['target_rps']:.1f}/s, "
+        f"achieved {summary['achieved_rps']:.1f}/s over {summary['duration_s']:.1f}s"
+        + ("  [yellow](interrupted)[/yellow]" if run.get("interrupted") else "")
+    )
+    console.print(
+        f"requests {summary['requests']}, responses {summary['throughput_rps']:.1f}/s, "
+        f"errors {errors['total']} ({100 * errors.get('rate', 0):.2f}%)"
+        + (
+            "  " + ", ".join(f"{k}={v}" for k, v in errors["by_kind"].items())
+            if errors["by_kind"]
+            else ""
+        )
+    )
+    console.print()
+    console.print(_latency_table(summary, "response", "Response time (from intended send)"))
+    console.print()
+    console.print(_latency_table(summary, "service", "Service time (from actual send)"))
+    console.print()
+    lag = gen["send_lag_ms"]
+    console.print(
+        f"generator: send lag p50 {lag['p50']:.3f} ms, p99 {lag['p99']:.3f} ms, "
+        f"max {lag['max']:.3f} ms; max in flight {gen['max_in_flight']}; "
+        f"connections opened {gen['connections_opened']}"
+    )
+    if gen["behind"]:
+        console.print(
+            "[bold yellow]warning:[/bold yellow] the generator fell behind "
+            "(achieved < 99% of target or send-lag p99 > 1 ms): "
+            "latencies describe this machine as much as the target"
+        )
+    if errors["by_kind"].get("timeout"):
+        console.print(
+            "[yellow]note:[/yellow] timed-out requests are counted as errors, "
+            "not in the latency percentiles"
+        )
+    if run.get("exception"):
+        console.print(f"[yellow]first task exception:[/yellow] {run['exception']}")
