@@ -23,6 +23,7 @@ from loadgen.profile import ConstantRate
 from loadgen.progress import Progress
 from loadgen.scenario import DEFAULT_SCENARIO, load_scenario
 from loadgen.summary import build_summary
+from loadgen.target import TargetError
 from loadgen.terminal import render_summary
 from loadgen.units import parse_duration
 
@@ -190,11 +191,12 @@ def _target(args: argparse.Namespace) -> Iterator[str]:
     if args.host:
         yield args.host
         return
-    from loadgen.target import EmbeddedServer
+    from loadgen.target import EmbeddedServer  # imports the server package: only when needed
 
-    with EmbeddedServer(
-        workers=args.server_workers, env=dict(args.server_env), log_dir=args.server_log_dir
-    ) as server:
+    log_dir = args.server_log_dir
+    if log_dir is None and args.out is not None:
+        log_dir = args.out / "server-logs"  # kept with the run's report
+    with EmbeddedServer(args.server_workers, dict(args.server_env), log_dir) as server:
         yield server.url
 
 
@@ -274,3 +276,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as e:
         print(f"loadgen: error: {e} (see loadgen --help)", file=sys.stderr)
         return EXIT_USAGE
+    except TargetError as e:
+        print(f"loadgen: error: {e}", file=sys.stderr)
+        return 1

@@ -1,0 +1,82 @@
+"""The embedded target: the bundled server under gunicorn on a free loopback port.
+
+Used when no `--host` is given, so `loadgen --rps 100` works out of the box.
+The server runs in its own process group (a Ctrl-C meant for loadgen must not
+kill the server before the in-flight requests drain) and its console output
+goes to `console.log` beside its access and error logs.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+from types import TracebackType
+from typing import IO
+
+from server.launch import free_port, start_gunicorn, stop_gunicorn, wait_until_serving
+
+
+class TargetError(Exception):
+    """The embedded server could not be started."""
+
+
+class EmbeddedServer:
+    def __init__(
+        self, workers: int = 2, env: dict[str, str] | None = None, log_dir: Path | None = None
+    ) -> None:
+        self.workers = workers
+        self.env = env or {}
+        self._keep_logs = log_dir is not None
+        self.log_dir = log_dir
+        self.url = ""
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._console: IO[bytes] | None = None
+
+    def __enter__(self) -> EmbeddedServer:
+        if self.log_dir is None:
+            self.log_dir = Path(tempfile.mkdtemp(prefix="loadgen-server-"))
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        port = free_port()
+        self.url = f"http://127.0.0.1:{port}"
+        self._console = (self.log_dir / "console.log").open("ab")
+        self._proc = start_gunicorn(
+            f"127.0.0.1:{port}",
+            self.workers,
+            self.log_dir,
+            self.env,
+            stdout=self._console,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            wait_until_serving(self.url, self._proc)
+        except (RuntimeError, TimeoutError) as e:
+            self._stop()
+            tail = self._console_tail()
+            raise TargetError(f"the bundled server did not start: {e}{tail}") from None
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._stop()
+        if not self._keep_logs and self.log_dir is not None:
+            shutil.rmtree(self.log_dir, ignore_errors=True)
+
+    def _stop(self) -> None:
+        if self._proc is not None:
+            stop_gunicorn(self._proc)
+            self._proc = None
+        if self._console is not None:
+            self._console.close()
+            self._console = None
+
+    def _console_tail(self) -> str:
+        assert self.log_dir is not None
+        lines = (self.log_dir / "console.log").read_text(errors="replace").strip().splitlines()
+        last = [ln for ln in lines if ln.strip()][-1:]
+        return f" ({last[0].strip()})" if last else ""

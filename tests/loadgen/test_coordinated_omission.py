@@ -1,0 +1,90 @@
+"""Latency measured from intended send time survives a stalling server.
+
+The server process freezes for S every P. Arrivals are constant, so the
+fraction S/P of requests arrive during a freeze and wait the rest of it:
+uniform on (0, S). For q > 1 − S/P the response-time quantile is therefore
+
+    x(q) = S · (q − 1 + S/P) / (S/P)
+
+(e.g. S = 0.25 s, P = 2.5 s: p99 = 0.225 s). A closed-loop tool would report
+almost none of it.
+"""
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from loadgen.engine import Engine, RunConfig
+from loadgen.histogram import percentiles
+from loadgen.profile import ConstantRate
+from loadgen.scenario import Scenario, task
+
+pytestmark = pytest.mark.anyio
+
+STALL, PERIOD = 0.25, 2.5
+
+
+class Ping(Scenario):
+    @task(1)
+    async def ping(self, s):
+        await s.get("/")
+
+
+def analytic(q: float) -> float:
+    f = STALL / PERIOD
+    return STALL * (q - 1 + f) / f
+
+
+@pytest.fixture
+def freezing_server(tmp_path):
+    port_file = tmp_path / "port"
+    script = Path(__file__).with_name("freezing_server.py")
+    proc = subprocess.Popen([sys.executable, str(script), str(port_file), str(STALL), str(PERIOD)])
+    try:
+        deadline = time.monotonic() + 10
+        while not (port_file.exists() and port_file.read_text()):
+            assert proc.poll() is None, "freezing server died"
+            assert time.monotonic() < deadline, "freezing server did not start"
+            time.sleep(0.02)
+        yield f"http://127.0.0.1:{port_file.read_text()}"
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+@pytest.fixture
+def anyio_backend():
+    return ("asyncio", {"use_uvloop": True})
+
+
+async def run(url: str, connections: int):
+    cfg = RunConfig(
+        target=url,
+        profile=ConstantRate(400),
+        duration=2 * PERIOD,
+        scenario=Ping,
+        connections=connections,
+        timeout=5,
+    )
+    return (await Engine(cfg).run()).recorder
+
+
+async def test_response_time_p99_matches_the_stall(freezing_server):
+    rec = await run(freezing_server, connections=512)
+    assert rec.errors() == {}
+    p = percentiles(rec.total("response"), [99.0, 99.5])
+    assert p[99.0] / 1000 == pytest.approx(analytic(0.99), rel=0.10)
+    assert p[99.5] / 1000 == pytest.approx(analytic(0.995), rel=0.10)
+
+
+async def test_connection_cap_shows_queueing_as_response_minus_service(freezing_server):
+    rec = await run(freezing_server, connections=10)
+    assert rec.errors() == {}
+    response = percentiles(rec.total("response"), [99.0])[99.0] / 1000
+    service = percentiles(rec.total("service"), [99.0])[99.0] / 1000
+    assert response == pytest.approx(analytic(0.99), rel=0.10)
+    # Only the 10 requests on the wire during each freeze saw it as service time.
+    assert service < response / 10

@@ -1,0 +1,69 @@
+import collections
+import random
+
+import pytest
+
+from loadgen.scenario import Scenario, TaskPicker, load_scenario, task
+from loadgen.wagon import TASK_WEIGHTS, WagonMix
+
+
+def test_default_scenario_has_the_wagon_weights():
+    assert WagonMix.task_weights() == TASK_WEIGHTS
+    assert load_scenario("loadgen.wagon:WagonMix") is WagonMix
+
+
+def test_picker_follows_weights():
+    picker = TaskPicker(WagonMix(random.Random(0)))
+    rng = random.Random(1)
+    counts = collections.Counter(picker.pick(rng)[0] for _ in range(60_000))
+    total = sum(TASK_WEIGHTS.values())
+    for name, weight in TASK_WEIGHTS.items():
+        assert counts[name] / 60_000 == pytest.approx(weight / total, abs=0.01)
+
+
+def test_subclass_inherits_and_overrides_tasks():
+    class Base(Scenario):
+        @task(2)
+        async def a(self, s):
+            pass
+
+    class Child(Base):
+        @task(5)
+        async def b(self, s):
+            pass
+
+    assert Child.task_weights() == {"a": 2, "b": 5}
+
+
+@pytest.mark.parametrize("weight", [0, -1, 1.5, True])
+def test_task_weight_must_be_a_positive_int(weight):
+    with pytest.raises(ValueError):
+        task(weight)
+
+
+def test_load_scenario_from_a_file(tmp_path):
+    f = tmp_path / "mymix.py"
+    f.write_text(
+        "from loadgen.scenario import Scenario, task\n"
+        "class Mix(Scenario):\n"
+        "    @task(1)\n"
+        "    async def ping(self, s):\n"
+        "        await s.get('/')\n"
+    )
+    klass = load_scenario(f"{f}:Mix")
+    assert klass.task_weights() == {"ping": 1}
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ("nocolon", "module:Class"),
+        ("no_such_module_xyz:Mix", "cannot import"),
+        ("loadgen.wagon:Nope", "not a loadgen Scenario"),
+        ("loadgen.scenario:Scenario", "no @task"),
+        ("missing_file.py:Mix", "not found"),
+    ],
+)
+def test_load_scenario_errors(spec, message):
+    with pytest.raises(ValueError, match=message):
+        load_scenario(spec)
