@@ -8,15 +8,24 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import math
+import importlib
 import random
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 from rich.console import Console
 
+from loadgen.argtypes import (
+    Parser,
+    UsageError,
+    duration,
+    env_pair,
+    positive_duration,
+    positive_float,
+    positive_int,
+)
 from loadgen.engine import Engine, RunConfig, RunResult
 from loadgen.output import write_run
 from loadgen.profile import ConstantRate
@@ -25,64 +34,13 @@ from loadgen.scenario import DEFAULT_SCENARIO, load_scenario
 from loadgen.summary import build_summary
 from loadgen.target import TargetError
 from loadgen.terminal import render_summary
-from loadgen.units import parse_duration
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 
 
-class UsageError(Exception):
-    """Bad input from the user: reported in one line, exit status 2."""
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        raise UsageError(message)
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not (value > 0 and math.isfinite(value)):
-        raise argparse.ArgumentTypeError(f"must be a positive number, got {text!r}")
-    return value
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {text!r}")
-    return value
-
-
-def _duration(text: str) -> float:
-    try:
-        return parse_duration(text)
-    except ValueError as e:
-        raise argparse.ArgumentTypeError(str(e)) from None
-
-
-def _positive_duration(text: str) -> float:
-    value = _duration(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be longer than zero, got {text!r}")
-    return value
-
-
-def _env_pair(text: str) -> tuple[str, str]:
-    key, sep, value = text.partition("=")
-    if not sep or not key:
-        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
-    return key, value
-
-
 def run_parser() -> argparse.ArgumentParser:
-    p = _Parser(
+    p = Parser(
         prog="loadgen",
         description=(
             "Open-model HTTP load generator. Sends requests at a target arrival rate "
@@ -91,11 +49,11 @@ def run_parser() -> argparse.ArgumentParser:
         ),
     )
     p.add_argument(
-        "--rps", type=_positive_float, required=True, help="target arrival rate, requests/s"
+        "--rps", type=positive_float, required=True, help="target arrival rate, requests/s"
     )
     p.add_argument(
         "--duration",
-        type=_positive_duration,
+        type=positive_duration,
         default=30.0,
         help="how long to send: 30s, 2m, 1h30m or seconds (default 30s)",
     )
@@ -113,7 +71,7 @@ def run_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--connections",
-        type=_positive_int,
+        type=positive_int,
         default=512,
         metavar="N",
         help="max open keep-alive connections; requests beyond wait for one, their latency "
@@ -121,13 +79,13 @@ def run_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--timeout",
-        type=_positive_duration,
+        type=positive_duration,
         default=10.0,
         help="per-request timeout, counted from the intended send time (default 10s)",
     )
     p.add_argument(
         "--warmup",
-        type=_duration,
+        type=duration,
         default=0.0,
         help="send for this long first without recording (default 0)",
     )
@@ -151,14 +109,14 @@ def run_parser() -> argparse.ArgumentParser:
     server = p.add_argument_group("embedded server (when --host is omitted)")
     server.add_argument(
         "--server-workers",
-        type=_positive_int,
+        type=positive_int,
         default=2,
         metavar="N",
         help="gunicorn worker processes (default 2)",
     )
     server.add_argument(
         "--server-env",
-        type=_env_pair,
+        type=env_pair,
         action="append",
         default=[],
         metavar="K=V",
@@ -269,10 +227,21 @@ def run(argv: Sequence[str]) -> int:
     return 0
 
 
+# Subcommands: name → "module:function", imported on use. A command line that
+# does not start with one of them is a run (`loadgen --rps 100`).
+COMMANDS: dict[str, str] = {
+    "run": "loadgen.cli:run",
+}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    command = run
+    if argv and argv[0] in COMMANDS:
+        module, _, function = COMMANDS[argv.pop(0)].partition(":")
+        command = getattr(importlib.import_module(module), function)
     try:
-        return run(argv)
+        return int(command(argv))
     except UsageError as e:
         print(f"loadgen: error: {e} (see loadgen --help)", file=sys.stderr)
         return EXIT_USAGE
