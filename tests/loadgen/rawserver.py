@@ -33,3 +33,27 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def replying(*responses, close=False):
+    """A handler that answers each request with the next of `responses`, forever cycling."""
+
+    async def handler(reader, writer):
+        i = 0
+        try:
+            while True:
+                await read_request(reader)
+                writer.write(responses[i % len(responses)])
+                await writer.drain()
+                i += 1
+                if close:
+                    break
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+    return handler
+
+
+OK = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello"

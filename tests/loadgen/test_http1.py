@@ -9,33 +9,9 @@ from loadgen.client import CONNECT, PROTOCOL, RESET, TIMEOUT, ClientError
 from loadgen.http1 import FastClient
 from loadgen.recorder import Recorder
 from loadgen.session import Session
-from tests.loadgen.rawserver import free_port, raw_server, read_request
+from tests.loadgen.rawserver import OK, free_port, raw_server, read_request, replying
 
 pytestmark = pytest.mark.anyio
-
-
-def replying(*responses, close=False):
-    """A handler that answers each request with the next of `responses`, forever cycling."""
-
-    async def handler(reader, writer):
-        i = 0
-        try:
-            while True:
-                await read_request(reader)
-                writer.write(responses[i % len(responses)])
-                await writer.drain()
-                i += 1
-                if close:
-                    break
-        except (asyncio.IncompleteReadError, ConnectionError):
-            pass
-        finally:
-            writer.close()
-
-    return handler
-
-
-OK = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello"
 
 
 async def test_keep_alive_reuses_one_connection():

@@ -1,0 +1,80 @@
+"""The engine with real sockets: arrivals, warm-up, task failures, Poisson totals."""
+
+import pytest
+
+from loadgen.engine import Engine, RunConfig
+from loadgen.profile import ConstantRate
+from loadgen.scenario import Scenario, task
+from tests.loadgen.rawserver import OK, raw_server, replying
+
+pytestmark = pytest.mark.anyio
+
+
+class TwoSteps(Scenario):
+    @task(1)
+    async def login_then_get(self, s):
+        await s.post("/login", json={"user": "x"})
+        await s.get("/home")
+
+
+class Broken(Scenario):
+    @task(1)
+    async def oops(self, s):
+        await s.get("/")
+        raise RuntimeError("assertion in user code")
+
+
+async def run(url, scenario, **kw):
+    cfg = RunConfig(target=url, profile=ConstantRate(200), duration=1.0, scenario=scenario, **kw)
+    return await Engine(cfg).run()
+
+
+async def test_every_request_of_a_multi_request_task_is_recorded():
+    async with raw_server(replying(OK)) as url:
+        result = await run(url, TwoSteps)
+    rec = result.recorder
+    assert rec.arrivals == 200
+    assert rec.tasks["login_then_get"].requests == 400
+    assert rec.total("response").get_total_count() == 400
+    assert result.elapsed == pytest.approx(1.0, abs=0.05)
+    assert result.target_arrivals == pytest.approx(200, rel=0.05)
+
+
+async def test_warmup_is_sent_but_not_measured():
+    hits = 0
+
+    async def counting(reader, writer):
+        nonlocal hits
+        from tests.loadgen.rawserver import read_request
+
+        try:
+            while True:
+                await read_request(reader)
+                hits += 1
+                writer.write(OK)
+        except Exception:
+            writer.close()
+
+    async with raw_server(counting) as url:
+        result = await run(url, TwoSteps, warmup=0.5)
+    assert hits == 2 * 300  # 0.5 s warm-up + 1 s measured, two requests each
+    assert result.recorder.arrivals == 200
+
+
+async def test_exceptions_in_task_code_are_counted_and_shown():
+    async with raw_server(replying(OK)) as url:
+        result = await run(url, Broken)
+    rec = result.recorder
+    assert rec.tasks["oops"].errors == {"exception": 200}
+    assert rec.first_exception == "oops: RuntimeError: assertion in user code"
+
+
+async def test_poisson_arrivals_hit_the_rate_on_average():
+    async with raw_server(replying(OK)) as url:
+        cfg = RunConfig(
+            target=url, profile=ConstantRate(500), duration=2.0, scenario=TwoSteps,
+            arrival="poisson", seed=11,
+        )  # fmt: skip
+        result = await Engine(cfg).run()
+    # Poisson count over 2 s at 500/s: sd ≈ 32, so ±10 % is > 3 sd.
+    assert result.recorder.arrivals == pytest.approx(1000, rel=0.10)
