@@ -174,7 +174,7 @@ def test_sigint_stops_issuing_and_still_writes_the_report(tmp_path):
             "60s",
             "--out",
             str(tmp_path),
-        ],  # fmt: skip
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
