@@ -1,0 +1,82 @@
+"""gunicorn settings for the server, driven by the same environment variables
+(and defaults, except PORT) as the deprecated tiangolo/uvicorn-gunicorn image,
+so compose stacks written for that image keep working:
+
+    HOST, PORT, BIND          listen address; BIND wins over HOST:PORT
+    WEB_CONCURRENCY           worker count; default WORKERS_PER_CORE x cores,
+    WORKERS_PER_CORE          at least 2 and at most MAX_WORKERS when set
+    MAX_WORKERS
+    LOG_LEVEL                 gunicorn.error's level, even under --log-config
+    ACCESS_LOG, ERROR_LOG     "-" is stdout/stderr, empty disables; a
+                              --log-config replaces both
+    TIMEOUT, GRACEFUL_TIMEOUT, KEEP_ALIVE   seconds
+
+GUNICORN_CMD_ARGS and command-line flags override this file (gunicorn applies
+them after it). Standard library only: gunicorn loads this before the app.
+"""
+
+import logging
+import multiprocessing
+import os
+from typing import Any
+
+
+def _int_env(name: str, default: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    return int(raw) if raw else default
+
+
+def _worker_count() -> int:
+    web_concurrency = _int_env("WEB_CONCURRENCY", 0)
+    if web_concurrency > 0:
+        return web_concurrency
+    per_core = float(os.environ.get("WORKERS_PER_CORE") or 1)
+    workers = max(int(per_core * multiprocessing.cpu_count()), 2)
+    max_workers = _int_env("MAX_WORKERS", 0)
+    return min(workers, max_workers) if max_workers > 0 else workers
+
+
+def _log_target(name: str) -> str | None:
+    value = os.environ.get(name, "-")
+    return value or None
+
+
+# Workers speak ASGI through uvicorn; gunicorn supervises them and replaces any
+# that crash or stop answering for longer than `timeout`.
+worker_class = "uvicorn_worker.UvicornWorker"
+workers = _worker_count()
+bind = os.environ.get("BIND") or (
+    f"{os.environ.get('HOST') or '0.0.0.0'}:{os.environ.get('PORT') or '8000'}"
+)
+# The app (and with it Sentry's client) must start in each worker after the
+# fork; preloading would import it in the master. The app starts Sentry in its
+# lifespan, which only workers run, so even --preload keeps that per worker.
+preload_app = False
+
+# gunicorn >= 25.1 opens a control socket at one fixed per-user path, so a
+# second server on the machine (tests, loadgen's embedded target) would take
+# it over from the first. Nothing here uses gunicornc.
+control_socket_disable = True
+
+loglevel = os.environ.get("LOG_LEVEL") or "info"
+accesslog = _log_target("ACCESS_LOG")
+errorlog = _log_target("ERROR_LOG")
+
+timeout = _int_env("TIMEOUT", 120)
+graceful_timeout = _int_env("GRACEFUL_TIMEOUT", 120)
+keepalive = _int_env("KEEP_ALIVE", 5)
+
+
+def _apply_log_level(server: Any) -> None:
+    # --log-config's fileConfig runs after gunicorn applied `loglevel` and
+    # resets gunicorn.error to the file's level; put LOG_LEVEL back. Workers
+    # forked afterwards copy it to uvicorn.error.
+    logging.getLogger("gunicorn.error").setLevel(server.log.loglevel)
+
+
+def on_starting(server: Any) -> None:
+    _apply_log_level(server)
+
+
+def on_reload(server: Any) -> None:
+    _apply_log_level(server)

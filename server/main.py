@@ -1,0 +1,90 @@
+"""The FastAPI app: `server.main:app`."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Annotated
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from server import fibonacci, legacy
+from server.config import InvalidSettings, Settings, get_settings
+from server.logsetup import get_logger
+from server.monitoring import flush_monitoring, init_monitoring, traced_addition
+from server.request_models import (
+    AdditionResult,
+    FibonacciRequest,
+    FibonacciResult,
+    Message,
+    Numbers,
+)
+
+logger = get_logger(__name__)
+
+
+@asynccontextmanager
+async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    # Runs in each worker process once it serves, never in gunicorn's master:
+    # the place for per-process resources such as Sentry's client. Settings are
+    # read here first so that an invalid one stops the worker before it serves
+    # (gunicorn then shuts down: a worker that fails to boot halts the master).
+    try:
+        settings = get_settings()
+    except InvalidSettings as exc:
+        logger.error("Refusing to start: %s", exc)
+        raise
+    init_monitoring(settings)
+    yield
+    flush_monitoring()
+
+
+async def current_settings() -> Settings:
+    # async so FastAPI calls it inline rather than in its threadpool per request.
+    return get_settings()
+
+
+SettingsDep = Annotated[Settings, Depends(current_settings)]
+
+app = FastAPI(title="wagon-loadkit server", lifespan=lifespan)
+
+
+@app.exception_handler(RequestValidationError)
+async def validation_failed(_request: Request, exc: RequestValidationError) -> JSONResponse:
+    # FastAPI's default handler echoes each error's input, and Python's JSON
+    # parser turns 1e400 or NaN into floats that JSON cannot encode back: that
+    # 422 became a 500. Type, location and message say what is wrong without it.
+    errors = [{k: v for k, v in error.items() if k != "input"} for error in exc.errors()]
+    return JSONResponse(status_code=422, content={"detail": jsonable_encoder(errors)})
+
+
+@app.get("/")
+async def index() -> Message:
+    return Message(message="Hello World!")
+
+
+@app.post("/addNumbers")
+async def add_numbers(numbers: Numbers, settings: SettingsDep) -> AdditionResult:
+    with traced_addition(numbers.a, numbers.b):
+        if settings.legacy_bugs:
+            return AdditionResult(result=legacy.add_uint16(numbers.a, numbers.b))
+        return AdditionResult(result=numbers.a + numbers.b)
+
+
+@app.post("/computeFib")
+async def compute_fib(request: FibonacciRequest, settings: SettingsDep) -> FibonacciResult:
+    if settings.legacy_bugs:
+        # The original bug on purpose: exponential work that blocks the event
+        # loop, so every other request on this worker waits behind it.
+        return FibonacciResult(result=fibonacci.compute(request.iteration))
+    # Inline, not in a thread: even a cold call at MAX_ITERATION takes far less
+    # than a threadpool hop would.
+    result = fibonacci.compute_fast(request.iteration)
+    logger.info("compute_fast cache: %s", fibonacci.compute_fast.cache_info())
+    return FibonacciResult(result=result)
+
+
+@app.get("/sentry")
+async def sentry_test() -> None:
+    raise Exception("Test sentry integration")
