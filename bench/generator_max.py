@@ -1,0 +1,173 @@
+"""How fast can each tool generate load? loadgen vs Locust FastHttpUser vs wrk.
+
+Run by hand (`make bench`, or `python bench/generator_max.py`); prints a table.
+Each generator gets core 0 (taskset) and the static target core 1: nginx when
+installed (`apt-get install nginx-light wrk`), else bench/static_server.py.
+Everything runs in one go so the ratios compare like with like on a noisy
+machine; the absolute numbers vary from run to run.
+
+- loadgen: the highest constant arrival rate it *sustains*: achieved ≥ 99.5 %
+  of target and send-lag p99 ≤ 1 ms (a geometric ladder, then bisection).
+- Locust FastHttpUser: closed-loop maximum throughput, 64 users, no wait.
+- wrk: closed-loop maximum throughput, 1 thread, 64 connections.
+Goals: loadgen ≥ 5× Locust FastHttpUser and ≥ 0.5× wrk.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import csv
+import json
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+GENERATOR_CORE, TARGET_CORE = "0", "1"
+NGINX_CONF = """worker_processes 1; daemon off; pid {d}/nginx.pid; error_log {d}/error.log;
+events {{ worker_connections 4096; }}
+http {{ access_log off; keepalive_requests 10000000;
+  server {{ listen 127.0.0.1:{port}; location / {{ return 200 "hello"; }} }} }}
+"""
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextlib.contextmanager
+def static_target(workdir: Path) -> Iterator[tuple[str, str]]:
+    port = free_port()
+    nginx = shutil.which("nginx") or (
+        "/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None
+    )
+    if nginx:
+        (workdir / "nginx.conf").write_text(NGINX_CONF.format(d=workdir, port=port))
+        argv = [nginx, "-c", str(workdir / "nginx.conf"), "-p", str(workdir)]
+        name = "nginx"
+    else:
+        argv = [sys.executable, str(ROOT / "bench" / "static_server.py"), str(port)]
+        name = "uvloop static server"
+    proc = subprocess.Popen(["taskset", "-c", TARGET_CORE, *argv])
+    try:
+        deadline = time.monotonic() + 10
+        import urllib.request
+
+        while True:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=1).read()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+        yield f"http://127.0.0.1:{port}", name
+    finally:
+        proc.terminate()
+        proc.wait()
+
+
+def loadgen_level(url: str, rps: float, seconds: float, out: Path) -> dict:
+    subprocess.run(
+        ["taskset", "-c", GENERATOR_CORE, sys.executable, "-m", "loadgen", "--host", url,
+         "--rps", str(rps), "--duration", f"{seconds}s", "--warmup", "1s",
+         "--scenario", str(ROOT / "bench" / "static_get.py") + ":StaticGet",
+         "--connections", "256", "--out", str(out), "--quiet"],
+        check=True,
+    )  # fmt: skip
+    s = json.loads((out / "summary.json").read_text())
+    s["sustained"] = (
+        s["achieved_rps"] >= 0.995 * rps
+        and s["generator"]["send_lag_ms"]["p99"] <= 1.0
+        and s["errors"]["total"] == 0
+    )
+    return s
+
+
+def loadgen_max(url: str, seconds: float, workdir: Path) -> tuple[float, list[str]]:
+    """Highest sustained rate: double from 2k until a level fails, then bisect to 5 %."""
+    log: list[str] = []
+
+    def ok(rps: float) -> bool:
+        s = loadgen_level(url, rps, seconds, workdir / f"lg-{int(rps)}")
+        lag = s["generator"]["send_lag_ms"]["p99"]
+        log.append(f"  loadgen {rps:>8.0f}/s: achieved {s['achieved_rps']:>8.0f}/s, "
+                   f"lag p99 {lag:.3f} ms → {'ok' if s['sustained'] else 'no'}")  # fmt: skip
+        print(log[-1], flush=True)
+        return bool(s["sustained"])
+
+    lo, hi = 0.0, 2000.0
+    while ok(hi):
+        lo, hi = hi, hi * 2
+    while hi - lo > 0.05 * hi:
+        mid = (lo + hi) / 2
+        if ok(mid):
+            lo = mid
+        else:
+            hi = mid
+    return lo, log
+
+
+def locust_max(url: str, seconds: float, workdir: Path) -> float:
+    prefix = workdir / "locust"
+    subprocess.run(
+        ["taskset", "-c", GENERATOR_CORE, str(BIN / "locust"), "-f",
+         str(ROOT / "bench" / "locust_static.py"), "--headless", "-u", "64", "-r", "64",
+         "-t", f"{int(seconds)}s", "-H", url, "--csv", str(prefix), "--only-summary"],
+        check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    with open(f"{prefix}_stats.csv") as f:
+        for row in csv.DictReader(f):
+            if row["Name"] == "Aggregated":
+                return float(row["Requests/s"])
+    raise RuntimeError("no Aggregated row in Locust's stats")
+
+
+def wrk_max(url: str, seconds: float) -> float | None:
+    wrk = shutil.which("wrk")
+    if wrk is None:
+        return None
+    out = subprocess.run(
+        ["taskset", "-c", GENERATOR_CORE, wrk, "-t1", "-c64", f"-d{int(seconds)}s", url + "/"],
+        check=True, capture_output=True, text=True,
+    ).stdout  # fmt: skip
+    m = re.search(r"Requests/sec:\s*([\d.]+)", out)
+    return float(m.group(1)) if m else None
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--seconds", type=float, default=5.0, help="length of each measurement")
+    args = p.parse_args()
+    with tempfile.TemporaryDirectory() as tmp, static_target(Path(tmp)) as (url, target):
+        workdir = Path(tmp)
+        print(f"target: {target} on core {TARGET_CORE}; generators on core {GENERATOR_CORE}")
+        ours, _ = loadgen_max(url, args.seconds, workdir)
+        locust = locust_max(url, args.seconds, workdir)
+        wrk = wrk_max(url, args.seconds)
+    rows = [("loadgen (sustained, open model)", ours), ("Locust FastHttpUser (closed)", locust)]
+    if wrk is not None:
+        rows.append(("wrk -t1 -c64 (closed)", wrk))
+    print()
+    print(f"{'generator':<34}{'req/s':>10}{'loadgen ÷ it':>14}")
+    for name, rate in rows:
+        print(f"{name:<34}{rate:>10.0f}{ours / rate:>14.2f}")
+    print()
+    print(f"goal loadgen ≥ 5× Locust FastHttpUser: {'met' if ours >= 5 * locust else 'NOT met'}")
+    if wrk is not None:
+        print(f"goal loadgen ≥ 0.5× wrk: {'met' if ours >= 0.5 * wrk else 'NOT met'}")
+
+
+if __name__ == "__main__":
+    main()
