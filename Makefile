@@ -28,8 +28,13 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+# From the repo root so that `server` imports and .env is found; logs go to server/logs/.
 serve: $(STAMP)
-	cd server && ../$(BIN)/gunicorn -c ../infra/gunicorn_conf.py --bind 127.0.0.1:8000 server.main:app
+	$(BIN)/gunicorn --config infra/gunicorn_conf.py --bind 127.0.0.1:8000 \
+		--log-config server/logging.conf server.main:app
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
+
+bench: $(STAMP)
+	$(BIN)/python bench/generator_max.py
