@@ -84,6 +84,8 @@ class RunConfig:
     connections: int = 1000
     client: str = "fast"
     seed: int | None = None
+    shard: tuple[int, int] = (0, 1)  # (index, count): this process's share of the arrivals
+    start_at: float | None = None  # wall-clock epoch of the first arrival; None: now
 
 
 @dataclass
@@ -98,10 +100,11 @@ class RunResult:
 
     @property
     def target_arrivals(self) -> float:
-        """Arrivals the profile asked for in the measured window (after warm-up)."""
+        """Arrivals the profile asked of this shard in the measured window (after warm-up)."""
         warmup = self.config.warmup
         profile = self.config.profile
-        return profile.arrivals(warmup + self.elapsed) - profile.arrivals(warmup)
+        whole = profile.arrivals(warmup + self.elapsed) - profile.arrivals(warmup)
+        return whole / self.config.shard[1]
 
 
 class Engine:
@@ -117,13 +120,16 @@ class Engine:
         cfg = self.config
         loop = asyncio.get_running_loop()
         client = make_client(cfg.client, cfg.target, cfg.connections)
-        rng = random.Random(cfg.seed)
+        index, count = cfg.shard
+        rng = random.Random(None if cfg.seed is None else cfg.seed * 1_000_003 + index)
         picker = TaskPicker(cfg.scenario(rng))
-        pacer = make_pacer(cfg.arrival, cfg.profile, cfg.seed)
-        t0 = time.perf_counter() + _LEAD
+        pacer = make_pacer(cfg.arrival, cfg.profile, cfg.seed, cfg.shard)
+        # Shards agree on a wall-clock start; each maps it onto its own monotonic clock.
+        start_at = time.time() + _LEAD if cfg.start_at is None else cfg.start_at
+        t0 = time.perf_counter() + (start_at - time.time())
         origin = t0 + cfg.warmup
         recorder = Recorder(origin)
-        started_at = time.time() + _LEAD + cfg.warmup
+        started_at = start_at + cfg.warmup
 
         issuer = loop.create_task(self._issue(pacer.offsets(), client, picker, rng, recorder, t0))
         ticker = loop.create_task(self._tick(recorder))

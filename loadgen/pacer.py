@@ -74,9 +74,21 @@ class PoissonPacer:
             yield t
 
 
-def make_pacer(arrival: str, profile: RateProfile, seed: int | None = None) -> Pacer:
+def make_pacer(
+    arrival: str, profile: RateProfile, seed: int | None = None, shard: tuple[int, int] = (0, 1)
+) -> Pacer:
+    """The pacer for shard `index` of `count` (the whole schedule when count is 1).
+
+    Constant: shard i takes slots i, i + k, i + 2k, … of the one even schedule.
+    Poisson: each shard is an independent process at 1/k of the rate (its own
+    random stream), and the superposition of k of them is the requested process.
+    """
+    index, count = shard
+    if not 0 <= index < count:
+        raise ValueError(f"shard {index}/{count} does not exist (need 0 <= i < N)")
     if arrival == "constant":
-        return ConstantPacer(profile)
+        return ConstantPacer(profile, phase=index, stride=count)
     if arrival == "poisson":
-        return PoissonPacer(profile, seed)
+        stream = None if seed is None else seed * 1_000_003 + index
+        return PoissonPacer(profile, stream, scale=count)
     raise ValueError(f"unknown arrival process {arrival!r} (expected constant or poisson)")

@@ -52,3 +52,32 @@ def test_make_pacer_rejects_unknown_arrival():
 def test_constant_rate_must_be_positive_and_finite(bad):
     with pytest.raises(ValueError):
         ConstantRate(bad)
+
+
+def test_make_pacer_shards_constant_schedules_by_phase_and_stride():
+    rate = ConstantRate(90)
+    union = sorted(
+        t for i in range(3) for t in take(make_pacer("constant", rate, shard=(i, 3)), 30)
+    )
+    assert union == pytest.approx(take(make_pacer("constant", rate), 90))
+
+
+def test_poisson_shards_are_independent_and_superpose_to_the_rate():
+    rate = ConstantRate(100)
+    shards = [make_pacer("poisson", rate, seed=5, shard=(i, 4)) for i in range(4)]
+    first = [take(s, 20) for s in shards]
+    assert len({tuple(f) for f in first}) == 4  # independent streams
+    horizon = 200.0
+    total = 0
+    for s in shards:
+        for t in s.offsets():
+            if t >= horizon:
+                break
+            total += 1
+    assert total / horizon == pytest.approx(100, rel=0.03)
+
+
+@pytest.mark.parametrize("shard", [(3, 3), (-1, 2)])
+def test_make_pacer_rejects_missing_shards(shard):
+    with pytest.raises(ValueError, match="shard"):
+        make_pacer("constant", ConstantRate(1), shard=shard)
