@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from loadgen.client import Client, ClientError, make_client
-from loadgen.pacer import make_pacer
+from loadgen.pacer import make_pacer, shard_seed
 from loadgen.profile import RateProfile
 from loadgen.recorder import Interval, Recorder
 from loadgen.scenario import Scenario, TaskFn, TaskPicker
@@ -120,8 +120,7 @@ class Engine:
         cfg = self.config
         loop = asyncio.get_running_loop()
         client = make_client(cfg.client, cfg.target, cfg.connections)
-        index, count = cfg.shard
-        rng = random.Random(None if cfg.seed is None else cfg.seed * 1_000_003 + index)
+        rng = random.Random(shard_seed(cfg.seed, cfg.shard[0]))
         picker = TaskPicker(cfg.scenario(rng))
         pacer = make_pacer(cfg.arrival, cfg.profile, cfg.seed, cfg.shard)
         # Shards agree on a wall-clock start; each maps it onto its own monotonic clock.

@@ -74,6 +74,11 @@ class PoissonPacer:
             yield t
 
 
+def shard_seed(seed: int | None, index: int) -> int | None:
+    """A distinct, repeatable random stream for each shard of a seeded run."""
+    return None if seed is None else seed * 1_000_003 + index
+
+
 def make_pacer(
     arrival: str, profile: RateProfile, seed: int | None = None, shard: tuple[int, int] = (0, 1)
 ) -> Pacer:
@@ -89,6 +94,5 @@ def make_pacer(
     if arrival == "constant":
         return ConstantPacer(profile, phase=index, stride=count)
     if arrival == "poisson":
-        stream = None if seed is None else seed * 1_000_003 + index
-        return PoissonPacer(profile, stream, scale=count)
+        return PoissonPacer(profile, shard_seed(seed, index), scale=count)
     raise ValueError(f"unknown arrival process {arrival!r} (expected constant or poisson)")
