@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import math
+from pathlib import Path
 from typing import NoReturn
 
 from loadgen.units import parse_duration
@@ -60,3 +61,44 @@ def env_pair(text: str) -> tuple[str, str]:
     if not sep or not key:
         raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
     return key, value
+
+
+def rate_spec(text: str) -> tuple[float, float]:
+    """`--rps`: `100` (constant) or `10:500` (a linear ramp over the run)."""
+    start, sep, end = text.partition(":")
+    try:
+        a = positive_float(start) if not sep else float(start)
+        b = positive_float(end) if sep else a
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(
+            f"--rps takes a positive rate like 100 or a ramp like 10:500, got {text!r}"
+        ) from None
+    if not (math.isfinite(a) and a >= 0):
+        raise argparse.ArgumentTypeError(f"a ramp starts at a rate >= 0, got {text!r}")
+    return a, b
+
+
+def stages_spec(text: str) -> list[tuple[float, float]]:
+    """`--stages 30s:100,60s:200` or a file of such stages (one or more per line, # comments)."""
+    path = Path(text)
+    if path.is_file():
+        lines = [ln.split("#", 1)[0] for ln in path.read_text().splitlines()]
+        text = ",".join(ln for ln in lines if ln.strip())
+    steps = []
+    for part in text.split(","):
+        length, sep, rate = part.strip().partition(":")
+        try:
+            if not sep:
+                raise ValueError
+            seconds = parse_duration(length)
+            rps = float(rate)
+            if seconds <= 0 or not (math.isfinite(rps) and rps >= 0):
+                raise ValueError
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"stages look like 30s:100,60s:200 (duration:rate, rate >= 0), got {part.strip()!r}"
+            ) from None
+        steps.append((seconds, rps))
+    if not any(rps > 0 for _, rps in steps):
+        raise argparse.ArgumentTypeError("every stage has rate 0: nothing would be sent")
+    return steps

@@ -23,12 +23,13 @@ from loadgen.argtypes import (
     duration,
     env_pair,
     positive_duration,
-    positive_float,
     positive_int,
+    rate_spec,
+    stages_spec,
 )
 from loadgen.engine import Engine, RunConfig, RunResult
 from loadgen.output import write_run
-from loadgen.profile import ConstantRate
+from loadgen.profile import NAMED_PROFILES, ConstantRate, RateProfile, ramp, stages
 from loadgen.progress import Progress
 from loadgen.scenario import DEFAULT_SCENARIO, load_scenario
 from loadgen.summary import build_summary
@@ -48,14 +49,31 @@ def run_parser() -> argparse.ArgumentParser:
             "intended send time (no coordinated omission)."
         ),
     )
-    p.add_argument(
-        "--rps", type=positive_float, required=True, help="target arrival rate, requests/s"
+    rate = p.add_mutually_exclusive_group(required=True)
+    rate.add_argument(
+        "--rps",
+        type=rate_spec,
+        metavar="RATE|FROM:TO",
+        help="target arrival rate in requests/s, or a linear ramp over the run, e.g. 10:500",
+    )
+    rate.add_argument(
+        "--stages",
+        type=stages_spec,
+        metavar="SPEC|FILE",
+        help="rates held in turn, e.g. 30s:100,30s:200,60s:400 (or a file of them); "
+        "the run lasts their total unless --duration says otherwise",
+    )
+    rate.add_argument(
+        "--profile",
+        choices=sorted(NAMED_PROFILES),
+        help="a named rate profile: wagon-ladder replays the exercise's 1 → 10 → 50 → 100 "
+        "users (1–5 s think time) as arrival rates",
     )
     p.add_argument(
         "--duration",
         type=positive_duration,
-        default=30.0,
-        help="how long to send: 30s, 2m, 1h30m or seconds (default 30s)",
+        help="how long to send: 30s, 2m, 1h30m or seconds "
+        "(default 30s; for --stages and --profile, their length)",
     )
     p.add_argument(
         "--host",
@@ -131,6 +149,21 @@ def run_parser() -> argparse.ArgumentParser:
     return p
 
 
+DEFAULT_DURATION = 30.0
+
+
+def rate_profile(args: argparse.Namespace) -> RateProfile:
+    """The profile named by --rps, --stages or --profile."""
+    if args.profile:
+        return NAMED_PROFILES[args.profile]()
+    if args.stages:
+        return stages(args.stages)
+    start, end = args.rps
+    if start == end:
+        return ConstantRate(start)
+    return ramp(start, end, args.duration or DEFAULT_DURATION)
+
+
 def _check_target(url: str) -> str:
     from urllib.parse import urlsplit
 
@@ -180,7 +213,8 @@ def run(argv: Sequence[str]) -> int:
     if args.out is not None and args.out.exists() and not args.out.is_dir():
         raise UsageError(f"--out {args.out} exists and is not a directory")
     seed = args.seed if args.seed is not None else random.randrange(2**31)
-    profile = ConstantRate(args.rps)
+    profile = rate_profile(args)
+    duration = args.duration or profile.length or DEFAULT_DURATION
     console = Console()
     stderr = Console(stderr=True)
     with _target(args) as url:
@@ -188,7 +222,7 @@ def run(argv: Sequence[str]) -> int:
             target=url,
             profile=profile,
             arrival=args.arrival,
-            duration=args.duration,
+            duration=duration,
             scenario=scenario,
             warmup=args.warmup,
             timeout=args.timeout,
@@ -198,12 +232,12 @@ def run(argv: Sequence[str]) -> int:
         )
         show_progress = not args.quiet and console.is_terminal
         if show_progress:
-            with Progress(console, args.duration) as progress:
+            with Progress(console, duration) as progress:
                 result = _run_loop(Engine(config, progress.on_interval))
         else:
             result = _run_loop(Engine(config))
     meta: dict[str, Any] = {
-        "rate_profile": {"kind": "constant", "rps": args.rps},
+        "rate_profile": profile.describe(),
         "scenario": args.scenario,
         "client": args.client,
         "connections": args.connections,

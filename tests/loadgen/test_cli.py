@@ -125,8 +125,8 @@ def test_legacy_mode_reproduces_the_bugs(tmp_path):
     ("args", "message"),
     [
         ((), "--rps"),
-        (("--rps", "0"), "positive"),
-        (("--rps", "ten"), "not a number"),
+        (("--rps", "0"), "positive rate"),
+        (("--rps", "ten"), "positive rate"),
         (("--rps", "5", "--duration", "soon"), "invalid duration"),
         (("--rps", "5", "--arrival", "bursty"), "invalid choice"),
         (("--rps", "5", "--host", "ftp://x"), "http"),
@@ -135,6 +135,11 @@ def test_legacy_mode_reproduces_the_bugs(tmp_path):
         (("--rps", "5", "--server-env", "NOEQUALS"), "KEY=VALUE"),
         (("--rps", "5", "--connections", "0"), "at least 1"),
         (("--rps", "5", "--bogus"), "unrecognized"),
+        (("--rps", "5", "--stages", "1s:5"), "not allowed with"),
+        (("--stages", "1s:0,2s:0"), "nothing would be sent"),
+        (("--stages", "1s-5"), "duration:rate"),
+        (("--rps", "10:"), "ramp"),
+        (("--profile", "everest"), "invalid choice"),
     ],
 )
 def test_misuse_is_one_line_and_exit_2(args, message):
@@ -210,3 +215,19 @@ def test_httpx_client_through_the_same_seam(tmp_path):
     s = json.loads((tmp_path / "summary.json").read_text())
     assert s["run"]["client"] == "httpx"
     assert s["requests"] == 40 and s["errors"]["total"] == 0
+
+
+def test_stages_profile_drives_the_arrivals(tmp_path):
+    proc = loadgen("--stages", "1s:40,1s:0,1s:80", "--out", str(tmp_path), "--quiet")
+    assert proc.returncode == 0, proc.stderr
+    s = json.loads((tmp_path / "summary.json").read_text())
+    assert s["requests"] == pytest.approx(120, abs=1)
+    assert s["duration_s"] == pytest.approx(3, abs=0.1)
+    assert s["run"]["rate_profile"]["kind"] == "stages"
+    per_second = [iv["arrivals"] for iv in s["timeline"]]
+    # (an arrival may fall exactly on a stage boundary: ±1 per second)
+    assert per_second[:3] == [
+        pytest.approx(40, abs=1),
+        pytest.approx(0, abs=1),
+        pytest.approx(80, abs=1),
+    ]
