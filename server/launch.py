@@ -135,7 +135,10 @@ def wait_until_serving(
 
 
 def stop_gunicorn(proc: "subprocess.Popen[bytes]", timeout: float = 15.0) -> int:
-    """Graceful stop (SIGTERM to the master), then SIGKILL to its process group."""
+    """Graceful stop (SIGTERM to the master), then SIGKILL to its process group.
+
+    For a process from `start_gunicorn`, which gives gunicorn a group of its own.
+    """
     if proc.poll() is None:
         proc.send_signal(signal.SIGTERM)
         try:

@@ -25,9 +25,10 @@ class LogFileHandler(logging.FileHandler):
 
     gunicorn's master opens the file and every worker inherits the descriptor,
     so several processes append to it at once. With O_APPEND the kernel puts
-    each write at the current end of file, so one write per record means no
-    line is lost or interleaved with another; a buffered stream may split a
-    long record over several writes and tear it.
+    each write at the current end of file, so a record written in one call is
+    neither lost nor interleaved with another. FileHandler's buffered stream
+    does flush a record in one write too, but as a detail of io's buffering;
+    here it holds by construction.
     """
 
     def __init__(self, filename: str, encoding: str = "utf-8") -> None:
@@ -39,7 +40,7 @@ class LogFileHandler(logging.FileHandler):
         try:
             line = self.format(record) + self.terminator
             data = memoryview(line.encode(self.encoding or "utf-8", self.errors or "strict"))
-            if self.stream is None:  # closed by gunicorn's reopen_files(), or delay=True
+            if self.stream is None:  # after close(), as FileHandler.emit also allows
                 self.stream = self._open()
             fd = self.stream.fileno()
             while data:  # a regular file takes it in one go unless the disk is full

@@ -97,7 +97,7 @@ def test_gunicorn_cmd_args_override_the_file(tmp_path: os.PathLike[str]) -> None
 
 def test_crashed_worker_is_replaced_and_log_level_is_honoured(start_server: StartServer) -> None:
     server = start_server({"LOG_LEVEL": "debug"})
-    first = worker_pids(server.error_log)
+    first = worker_pids(server.wait_for_error_log(lambda log: len(worker_pids(log)) == 2))
     assert len(first) == 2
     os.kill(first[0], signal.SIGKILL)
 

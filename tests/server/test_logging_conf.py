@@ -119,7 +119,8 @@ def test_gunicorn_access_and_error_logs(start_server: StartServer) -> None:
     assert ids == [i for i in range(n) if i % 3 == 2]  # every request logged exactly once
     assert parsed[-1] and parsed[-1].group(3, 4) == ("/sentry", "500")
 
-    error_log = server.error_log
+    # uvicorn logs the traceback after the 500 has gone out: wait for it.
+    error_log = server.wait_for_error_log(lambda log: "Test sentry integration" in log)
     workers = worker_pids(error_log)
     assert len(workers) == 2
     assert server.proc.pid not in workers

@@ -36,10 +36,11 @@ def _append(path: str, writer: int, lines: int, width: int) -> None:
 
 
 def test_processes_appending_at_once_lose_and_tear_no_line(tmp_path: Path) -> None:
-    # Lines far longer than a buffered stream's 8 KiB buffer: with several
-    # writes per record they would interleave; with one write per record never.
+    # Lines far longer than io's 8 KiB buffers: were a record split over
+    # several writes, the pieces would interleave with other processes' lines.
     writers, lines, width = 4, 200, 20_000
-    ctx = multiprocessing.get_context("fork")
+    # spawn, not fork: forking the test runner with its threads can deadlock.
+    ctx = multiprocessing.get_context("spawn")
     procs = [
         ctx.Process(target=_append, args=(str(tmp_path), w, lines, width)) for w in range(writers)
     ]

@@ -1,7 +1,10 @@
 """The endpoints through the ASGI app, fixed and legacy."""
 
 import logging
+import time
 
+import anyio
+import anyio.from_thread
 import httpx
 import pytest
 from hypothesis import given, settings
@@ -49,8 +52,6 @@ async def test_add_numbers_adds_any_int64(client: httpx.AsyncClient, a: int, b: 
 
 def test_add_numbers_property() -> None:
     """Every pair of int64 adds exactly; every value beyond int64 is a 422."""
-    import anyio.from_thread
-
     with anyio.from_thread.start_blocking_portal() as portal:
         transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
         client = httpx.AsyncClient(transport=transport, base_url="http://testserver")
@@ -223,10 +224,6 @@ async def test_legacy_compute_fib_uses_slow_recursion(
 
 async def test_legacy_compute_fib_blocks_the_event_loop(legacy_client: httpx.AsyncClient) -> None:
     """The original bug, kept on purpose: while fib runs, nothing else on the loop does."""
-    import time
-
-    import anyio
-
     finished: dict[str, float] = {}
 
     async def slow() -> None:
