@@ -112,3 +112,16 @@ def test_crashed_worker_is_replaced_and_log_level_is_honoured(start_server: Star
         assert httpx.get(server.url + "/").status_code == 200
     # --log-config would have reset gunicorn.error to the file's INFO.
     assert "[DEBUG]" in server.error_log
+
+
+def test_worker_stuck_on_legacy_fibonacci_is_replaced_after_timeout(
+    start_server: StartServer,
+) -> None:
+    # The exercise's failure mode: the slow Fibonacci blocks the event loop, the
+    # worker stops checking in, and gunicorn kills it after TIMEOUT seconds.
+    server = start_server({"LEGACY_BUGS": "1", "TIMEOUT": "2"}, workers=1)
+    with pytest.raises(httpx.RemoteProtocolError):  # the connection dies with the worker
+        httpx.post(server.url + "/computeFib", json={"iteration": 40}, timeout=15)
+    error_log = server.wait_for_error_log(lambda log: len(worker_pids(log)) == 2)
+    assert "WORKER TIMEOUT" in error_log
+    assert httpx.get(server.url + "/").status_code == 200
