@@ -5,6 +5,7 @@ import urllib.request
 
 import brotli  # type: ignore[import-untyped]  # ships no type hints
 import pytest
+import sentry_sdk
 from sentry_sdk.envelope import Envelope, Item, PayloadRef
 
 from tests.server.sentry_receiver import SentryReceiver, decode_body, parse_envelope
@@ -49,6 +50,23 @@ def test_receiver_decodes_each_content_encoding(encoding: str | None, compress: 
         assert event["message"] == "hello\nworld"
     finally:
         receiver.stop()
+
+
+@pytest.mark.parametrize("algo", ["gzip", "br"])
+def test_receives_what_a_real_sdk_client_sends(receiver: SentryReceiver, algo: str) -> None:
+    # A standalone client (not bound to the global scope): nothing leaks into other tests.
+    client = sentry_sdk.Client(
+        dsn=receiver.dsn,
+        default_integrations=False,
+        _experiments={"transport_compression_algo": algo},
+    )
+    try:
+        client.capture_event({"message": f"hello over {algo}"})
+        client.flush(timeout=5)
+    finally:
+        client.close(timeout=1)
+    assert receiver.wait_for("event", lambda e: True)["message"] == f"hello over {algo}"
+    assert receiver.encodings == [algo]
 
 
 def test_unknown_encoding_is_an_error() -> None:
