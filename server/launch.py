@@ -119,12 +119,14 @@ def wait_until_serving(
     base_url: str, proc: "subprocess.Popen[bytes]", timeout: float = 30.0
 ) -> None:
     """Poll GET / until it answers 200; raise if gunicorn exits or time runs out."""
+    # No proxies: a proxy from the environment cannot reach our loopback server.
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
     deadline = time.monotonic() + timeout
     while True:
         if proc.poll() is not None:
             raise RuntimeError(f"gunicorn exited with code {proc.returncode} before serving")
         try:
-            with urllib.request.urlopen(base_url + "/", timeout=1.0) as response:
+            with opener.open(base_url + "/", timeout=1.0) as response:
                 if response.status == 200:
                     return
         except (urllib.error.URLError, ConnectionError, TimeoutError):
