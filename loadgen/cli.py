@@ -120,6 +120,7 @@ def run(argv: Sequence[str]) -> int:
 # does not start with one of them is a run (`loadgen --rps 100`).
 COMMANDS: dict[str, str] = {
     "run": "loadgen.cli:run",
+    "capacity": "loadgen.capacity_command:capacity",
 }
 
 

@@ -1,0 +1,207 @@
+"""`loadgen capacity`: find the highest rate the target sustains under an SLO.
+
+Each level is an ordinary open-model run at a constant rate (same target,
+client and scenario options as `loadgen run`), judged by the SLO; `search` in
+`capacity.py` picks the next rate. Output: a table of levels, the answer
+with its uncertainty, `capacity.json` and per-level run files with --out.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from loadgen.argtypes import Parser, UsageError, positive_duration, positive_float
+from loadgen.capacity import FAIL, PASS, SATURATED, Capacity, Level, Verdict, search
+from loadgen.engine import Engine
+from loadgen.options import add_load_options, check_load_options, run_engine, target
+from loadgen.output import write_run
+from loadgen.profile import ConstantRate
+from loadgen.summary import build_summary
+
+EXIT_NO_LEVEL_PASSED = 99
+
+# The default SLO: response p99 ≤ 100 ms and errors < 1 %.
+DEFAULT_P99_MS = 100.0
+DEFAULT_ERROR_RATE = 0.01
+# A level the generator could not deliver (under 99 % of the target sent)
+# cannot pass: the target never saw the full rate.
+MIN_ACHIEVED = 0.99
+
+
+def _percent(text: str) -> float:
+    value = positive_float(text.rstrip("%"))
+    return value / 100 if text.endswith("%") else value
+
+
+def capacity_parser() -> argparse.ArgumentParser:
+    p = Parser(
+        prog="loadgen capacity",
+        description="Find the highest arrival rate the target sustains: step the rate up "
+        "geometrically until a level fails its SLO, then bisect.",
+    )
+    p.add_argument("--start", type=positive_float, default=10.0, help="first level, req/s (10)")
+    p.add_argument("--factor", type=positive_float, default=2.0, help="ladder step factor (2)")
+    p.add_argument(
+        "--precision",
+        type=_percent,
+        default=0.05,
+        help="stop bisecting when the bracket is this narrow, relative (default 5%%)",
+    )
+    p.add_argument(
+        "--max-rps", type=positive_float, default=100_000.0, help="never ask for more (100000)"
+    )
+    p.add_argument(
+        "--level", type=positive_duration, default=10.0, help="length of each level (10s)"
+    )
+    p.add_argument(
+        "--cooldown",
+        type=positive_duration,
+        default=1.0,
+        help="pause between levels so the target drains (1s)",
+    )
+    p.add_argument(
+        "--p99",
+        type=positive_float,
+        default=DEFAULT_P99_MS,
+        metavar="MS",
+        help="response-time p99 a passing level stays within, ms (100)",
+    )
+    p.add_argument(
+        "--max-errors",
+        type=_percent,
+        default=DEFAULT_ERROR_RATE,
+        metavar="PCT",
+        help="error rate a passing level stays below (1%%)",
+    )
+    p.add_argument("--out", type=Path, metavar="DIR", help="capacity.json and each level's files")
+    add_load_options(p)
+    return p
+
+
+def judge(summary: dict[str, Any], p99_ms: float, max_errors: float) -> tuple[Verdict, list[str]]:
+    """Pass, fail, or saturated (the generator, not the target, decided the outcome).
+
+    Response time = the generator's send lag + the rest, so lag can only make a
+    level look worse. A latency failure is the target's when it survives
+    subtracting the worst lag; errors are always the target's; a pass is void
+    when less than the target rate was sent.
+    """
+    errors = summary["errors"]["rate"]
+    p99 = summary["latency_ms"]["response"]["p99"]
+    lag = summary["generator"]["send_lag_ms"]
+    achieved, wanted = summary["achieved_rps"], summary["target_rps"]
+    failures = []
+    if errors >= max_errors:
+        failures.append(f"errors {100 * errors:.2f}% >= {100 * max_errors:g}%")
+    if p99 - lag["max"] > p99_ms:
+        failures.append(f"p99 {p99:.1f} ms > {p99_ms:g} ms")
+    if failures:
+        return FAIL, failures
+    if achieved < MIN_ACHIEVED * wanted:
+        return SATURATED, [f"generator sent {achieved:.1f}/s of {wanted:.1f}/s"]
+    if p99 > p99_ms:
+        return SATURATED, [
+            f"p99 {p99:.1f} ms > {p99_ms:g} ms, but the generator's own send lag "
+            f"(max {lag['max']:.1f} ms) could account for it"
+        ]
+    return PASS, []
+
+
+def _levels_table(levels: list[Level]) -> Table:
+    table = Table(box=None, pad_edge=False)
+    for col in ("target/s", "achieved/s", "p50 ms", "p99 ms", "p99.9 ms", "errors", "verdict"):
+        table.add_column(col, justify="left" if col == "verdict" else "right")
+    for lv in levels:
+        s = lv.summary
+        lat = s["latency_ms"]["response"]
+        style = {PASS: "green", FAIL: "red", SATURATED: "yellow"}[lv.verdict]
+        table.add_row(
+            f"{lv.rps:.1f}",
+            f"{s['achieved_rps']:.1f}",
+            f"{lat['p50']:.2f}",
+            f"{lat['p99']:.2f}",
+            f"{lat['p99.9']:.2f}",
+            f"{100 * s['errors']['rate']:.2f}%",
+            f"[{style}]{lv.verdict}[/{style}] {'; '.join(lv.reasons)}",
+        )
+    return table
+
+
+def capacity_json(result: Capacity, criteria: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "schema": "loadgen.capacity/1",
+        "criteria": criteria,
+        "sustained_rps": result.sustained,
+        "failed_rps": result.failed,
+        "saturated_at_rps": result.saturated_at,
+        "found": result.found,
+        "answer": result.describe(),
+        "levels": [
+            {
+                "target_rps": lv.rps,
+                "verdict": lv.verdict,
+                "reasons": lv.reasons,
+                "achieved_rps": lv.summary["achieved_rps"],
+                "throughput_rps": lv.summary["throughput_rps"],
+                "errors": lv.summary["errors"],
+                "latency_ms": lv.summary["latency_ms"],
+                "generator": lv.summary["generator"],
+            }
+            for lv in result.levels
+        ],
+    }
+
+
+def capacity(argv: Sequence[str]) -> int:
+    args = capacity_parser().parse_args(argv)
+    if args.factor <= 1:
+        raise UsageError("--factor must be greater than 1")
+    if args.max_rps < args.start:
+        raise UsageError("--max-rps must be at least --start")
+    load = check_load_options(args)
+    console = Console(quiet=args.quiet)
+    criteria = {"p99_ms": args.p99, "max_error_rate": args.max_errors}
+
+    with target(args) as url:
+        console.print(f"capacity of {url}: levels of {args.level:g}s from {args.start:g}/s")
+
+        def measure(rps: float) -> Level:
+            config = load.config(url, ConstantRate(rps), args.level)
+            result = run_engine(Engine(config))
+            summary = build_summary(
+                result, {"rate_profile": config.profile.describe(), **load.meta()}
+            )
+            verdict, reasons = judge(summary, args.p99, args.max_errors)
+            level = Level(rps, verdict, reasons, summary)
+            lat = summary["latency_ms"]["response"]
+            console.print(
+                f"  {rps:>10.1f}/s  p99 {lat['p99']:>9.2f} ms  "
+                f"errors {100 * summary['errors']['rate']:6.2f}%  {verdict}"
+            )
+            if args.out is not None:
+                write_run(args.out / "levels" / f"{rps:.1f}rps", summary, result)
+            time.sleep(args.cooldown)
+            return level
+
+        result = search(measure, args.start, args.factor, args.precision, args.max_rps)
+
+    console.print()
+    console.print(_levels_table(result.levels))
+    console.print()
+    console.print(f"[bold]capacity:[/bold] {result.describe()}")
+    if args.out is not None:
+        args.out.mkdir(parents=True, exist_ok=True)
+        report = capacity_json(result, criteria)
+        (args.out / "capacity.json").write_text(json.dumps(report, indent=2) + "\n")
+        console.print(f"files written to {args.out}/")
+    if result.sustained is None and result.saturated_at is None:
+        return EXIT_NO_LEVEL_PASSED
+    return 0

@@ -1,0 +1,73 @@
+"""`loadgen capacity` against the real embedded server: legacy breaks far earlier."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from loadgen.capacity import FAIL, PASS, SATURATED
+from loadgen.capacity_command import judge
+
+QUICK = ["--level", "1s", "--cooldown", "0.2s", "--start", "25", "--max-rps", "200",
+         "--precision", "50%", "--seed", "4"]  # fmt: skip
+
+
+def capacity(*args):
+    return subprocess.run(
+        [sys.executable, "-m", "loadgen", "capacity", *args],
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+
+
+def test_legacy_limit_is_clearly_below_the_fixed_one(tmp_path):
+    fixed = capacity(*QUICK, "--out", str(tmp_path / "fixed"))
+    legacy = capacity(*QUICK, "--server-env", "LEGACY_BUGS=1", "--out", str(tmp_path / "legacy"))
+    assert fixed.returncode == 0, fixed.stdout + fixed.stderr
+    assert legacy.returncode == 99, legacy.stdout + legacy.stderr  # even the first level fails
+    f = json.loads((tmp_path / "fixed" / "capacity.json").read_text())
+    g = json.loads((tmp_path / "legacy" / "capacity.json").read_text())
+    assert f["sustained_rps"] == 200 and [lv["verdict"] for lv in f["levels"]] == [PASS] * 4
+    assert g["sustained_rps"] is None and g["levels"][0]["verdict"] == FAIL
+    assert "below" in g["answer"] and "below" in legacy.stdout
+    assert (tmp_path / "fixed" / "levels" / "200.0rps" / "summary.json").is_file()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--factor", "1"), "--factor"),
+        (("--start", "50", "--max-rps", "10"), "--max-rps"),
+        (("--precision", "zero"), "--precision"),
+    ],
+)
+def test_misuse(args, message):
+    proc = capacity(*args)
+    assert proc.returncode == 2 and message in proc.stderr
+
+
+def summary(p99=10.0, errors=0.0, achieved=100.0, target=100.0, lag_max=1.0):
+    return {
+        "errors": {"rate": errors},
+        "latency_ms": {"response": {"p99": p99}},
+        "generator": {"send_lag_ms": {"p99": lag_max / 2, "max": lag_max}},
+        "achieved_rps": achieved,
+        "target_rps": target,
+    }
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "verdict"),
+    [
+        ({}, PASS),
+        ({"errors": 0.02}, FAIL),
+        ({"p99": 500.0, "lag_max": 5.0}, FAIL),  # slow beyond what lag explains
+        ({"p99": 130.0, "lag_max": 50.0}, SATURATED),  # the lag could explain it
+        ({"achieved": 90.0}, SATURATED),  # the target never saw the full rate
+        ({"achieved": 90.0, "errors": 0.5}, FAIL),  # failing at less load fails anyway
+    ],
+)
+def test_judge(kwargs, verdict):
+    assert judge(summary(**kwargs), p99_ms=100.0, max_errors=0.01)[0] == verdict
