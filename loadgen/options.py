@@ -74,11 +74,17 @@ def add_load_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress line and no terminal summary")
     server = p.add_argument_group("embedded server (when --host is omitted)")
     server.add_argument(
+        "--server",
+        choices=("gunicorn", "uvicorn"),
+        default="gunicorn",
+        help="gunicorn with uvicorn workers (default; the exercise's task 2) or one "
+        "uvicorn process (task 1)",
+    )
+    server.add_argument(
         "--server-workers",
         type=positive_int,
-        default=2,
         metavar="N",
-        help="gunicorn worker processes (default 2)",
+        help="gunicorn worker processes (default 2; uvicorn runs 1)",
     )
     server.add_argument(
         "--server-env",
@@ -132,7 +138,7 @@ class LoadOptions:
             "seed": self.seed,
             "embedded_server": None
             if a.host
-            else {"workers": a.server_workers, "env": dict(a.server_env)},
+            else {"server": a.server, "workers": a.server_workers, "env": dict(a.server_env)},
         }
 
 
@@ -146,6 +152,10 @@ def check_load_options(args: argparse.Namespace) -> LoadOptions:
         scenario = load_scenario(args.scenario)
     except ValueError as e:
         raise UsageError(str(e)) from None
+    if args.server == "uvicorn" and args.server_workers not in (None, 1):
+        raise UsageError("--server uvicorn runs one process: drop --server-workers")
+    if args.server_workers is None:
+        args.server_workers = 1 if args.server == "uvicorn" else 2
     out = getattr(args, "out", None)
     if out is not None and out.exists() and not out.is_dir():
         raise UsageError(f"--out {out} exists and is not a directory")
@@ -176,7 +186,7 @@ def target(args: argparse.Namespace) -> Iterator[str]:
     out = getattr(args, "out", None)
     if log_dir is None and out is not None:
         log_dir = out / "server-logs"  # kept with the run's report
-    with EmbeddedServer(args.server_workers, dict(args.server_env), log_dir) as server:
+    with EmbeddedServer(args.server_workers, dict(args.server_env), log_dir, args.server) as server:
         yield server.url
 
 

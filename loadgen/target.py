@@ -1,6 +1,8 @@
-"""The embedded target: the bundled server under gunicorn on a free loopback port.
+"""The embedded target: the bundled server on a free loopback port.
 
 Used when no `--host` is given, so `loadgen --rps 100` works out of the box.
+`gunicorn` (default) runs uvicorn workers under gunicorn, the exercise's
+task 2; `uvicorn` is one uvicorn process, task 1.
 The server runs in its own process group (a Ctrl-C meant for loadgen must not
 kill the server before the in-flight requests drain) and its console output
 goes to `console.log` beside its access and error logs.
@@ -15,7 +17,15 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO
 
-from server.launch import free_port, start_gunicorn, stop_gunicorn, wait_until_serving
+from server.launch import (
+    free_port,
+    start_gunicorn,
+    start_uvicorn,
+    stop_gunicorn,
+    wait_until_serving,
+)
+
+SERVERS = ("gunicorn", "uvicorn")
 
 
 class TargetError(Exception):
@@ -24,8 +34,15 @@ class TargetError(Exception):
 
 class EmbeddedServer:
     def __init__(
-        self, workers: int = 2, env: dict[str, str] | None = None, log_dir: Path | None = None
+        self,
+        workers: int = 2,
+        env: dict[str, str] | None = None,
+        log_dir: Path | None = None,
+        kind: str = "gunicorn",
     ) -> None:
+        if kind not in SERVERS:
+            raise ValueError(f"unknown server {kind!r} (expected one of {', '.join(SERVERS)})")
+        self.kind = kind
         self.workers = workers
         self.env = env or {}
         self._keep_logs = log_dir is not None
@@ -41,14 +58,24 @@ class EmbeddedServer:
         port = free_port()
         self.url = f"http://127.0.0.1:{port}"
         self._console = (self.log_dir / "console.log").open("ab")
-        self._proc = start_gunicorn(
-            f"127.0.0.1:{port}",
-            self.workers,
-            self.log_dir,
-            self.env,
-            stdout=self._console,
-            stderr=subprocess.STDOUT,
-        )
+        if self.kind == "uvicorn":
+            self._proc = start_uvicorn(
+                "127.0.0.1",
+                port,
+                self.log_dir,
+                self.env,
+                stdout=self._console,
+                stderr=subprocess.STDOUT,
+            )
+        else:
+            self._proc = start_gunicorn(
+                f"127.0.0.1:{port}",
+                self.workers,
+                self.log_dir,
+                self.env,
+                stdout=self._console,
+                stderr=subprocess.STDOUT,
+            )
         try:
             wait_until_serving(self.url, self._proc)
         except (RuntimeError, TimeoutError) as e:

@@ -104,9 +104,52 @@ def start_gunicorn(
     `cwd` is where the app looks for `.env`; pass an empty directory to keep a
     developer's .env out of a test.
     """
+    argv = gunicorn_command(bind, workers, extra_args=extra_args)
+    return _spawn(argv, gunicorn_env(log_dir, settings), cwd, stdout, stderr)
+
+
+def uvicorn_command(
+    host: str, port: int, *, log_config: StrPath | None = LOGGING_CONF
+) -> list[str]:
+    """argv running the app in one uvicorn process: the exercise's task 1 set-up.
+
+    As infra/Dockerfile-fastapi runs it, minus --reload (a load test measures
+    the code as it is). Its access and error lines go to the console through
+    the root logger of `log_config`.
+    """
+    argv = [sys.executable, "-m", "uvicorn", APP, "--host", host, "--port", str(port)]
+    if log_config is not None:
+        argv += ["--log-config", str(log_config)]
+    return argv
+
+
+def start_uvicorn(
+    host: str,
+    port: int,
+    log_dir: StrPath | None = None,
+    settings: Mapping[str, str] | None = None,
+    *,
+    stdout: int | IO[bytes] | None = subprocess.DEVNULL,
+    stderr: int | IO[bytes] | None = subprocess.DEVNULL,
+) -> "subprocess.Popen[bytes]":
+    """Start a single uvicorn process in its own process group (stop it with stop_gunicorn)."""
+    return _spawn(
+        uvicorn_command(host, port), gunicorn_env(log_dir, settings), None, stdout, stderr
+    )
+
+
+def _spawn(
+    argv: list[str],
+    env: dict[str, str],
+    cwd: StrPath | None,
+    stdout: int | IO[bytes] | None,
+    stderr: int | IO[bytes] | None,
+) -> "subprocess.Popen[bytes]":
+    # A process group of its own: a Ctrl-C meant for the caller must not reach
+    # the server, and stop_gunicorn can kill the whole group.
     return subprocess.Popen(
-        gunicorn_command(bind, workers, extra_args=extra_args),
-        env=gunicorn_env(log_dir, settings),
+        argv,
+        env=env,
         cwd=cwd,
         stdin=subprocess.DEVNULL,
         stdout=stdout,
@@ -124,7 +167,7 @@ def wait_until_serving(
     deadline = time.monotonic() + timeout
     while True:
         if proc.poll() is not None:
-            raise RuntimeError(f"gunicorn exited with code {proc.returncode} before serving")
+            raise RuntimeError(f"the server exited with code {proc.returncode} before serving")
         try:
             with opener.open(base_url + "/", timeout=1.0) as response:
                 if response.status == 200:

@@ -140,6 +140,7 @@ def test_legacy_mode_reproduces_the_bugs(tmp_path):
         (("--stages", "1s-5"), "duration:rate"),
         (("--rps", "10:"), "ramp"),
         (("--profile", "everest"), "invalid choice"),
+        (("--rps", "5", "--server", "uvicorn", "--server-workers", "3"), "one process"),
     ],
 )
 def test_misuse_is_one_line_and_exit_2(args, message):
@@ -231,3 +232,15 @@ def test_stages_profile_drives_the_arrivals(tmp_path):
         pytest.approx(0, abs=1),
         pytest.approx(80, abs=1),
     ]
+
+
+def test_single_uvicorn_process_as_in_task_1(tmp_path):
+    proc = loadgen(
+        "--rps", "30", "--duration", "1s", "--server", "uvicorn", "--out", str(tmp_path), "--quiet"
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    s = json.loads((tmp_path / "summary.json").read_text())
+    assert s["run"]["embedded_server"]["server"] == "uvicorn"
+    assert s["run"]["embedded_server"]["workers"] == 1
+    assert s["requests"] == 30 and s["errors"]["total"] == 0
+    assert "uvicorn" in (tmp_path / "server-logs" / "console.log").read_text().lower()
