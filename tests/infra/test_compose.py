@@ -1,0 +1,170 @@
+"""The compose stacks: valid Compose-spec files, wired to the Dockerfiles and to each other.
+
+No Docker engine runs here, so the files are validated against the Compose
+specification's JSON schema and their structure is checked against what the
+Dockerfiles and the app actually do.
+"""
+
+import shlex
+import subprocess
+import sys
+from pathlib import Path, PurePosixPath
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+import yaml
+
+from server.logsetup import DEFAULT_LOG_DIR, LOGGING_CONF
+from tests.infra.helpers import REPO, final_stage, load_compose, mounts, option, published
+
+TASK_1 = "docker-compose-task-1.yml"
+TASK_2 = "docker-compose-task-2.yml"
+DOCKERFILE = {TASK_1: "infra/Dockerfile-fastapi", TASK_2: "infra/Dockerfile-gunicorn"}
+CHECK_JSONSCHEMA = Path(sys.executable).with_name("check-jsonschema")
+
+
+def validate(*files: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(CHECK_JSONSCHEMA), "--builtin-schema", "vendor.compose-spec", *map(str, files)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_both_files_follow_the_compose_specification(tmp_path: Path) -> None:
+    result = validate(REPO / TASK_1, REPO / TASK_2)
+    assert result.returncode == 0, result.stdout + result.stderr
+    # The validator does reject a wrong file (an unknown service key).
+    broken = load_compose(TASK_2)
+    broken["services"]["webapi"]["restart_policy"] = "on-failure"
+    (tmp_path / "broken.yml").write_text(yaml.safe_dump(broken))
+    assert validate(tmp_path / "broken.yml").returncode != 0
+
+
+@pytest.fixture(params=[TASK_1, TASK_2])
+def stack(request: pytest.FixtureRequest) -> tuple[str, dict[str, Any]]:
+    return request.param, load_compose(request.param)
+
+
+def webapi_port(compose: str) -> int:
+    """The port the webapi image listens on, read from its Dockerfile."""
+    stage = final_stage(REPO / DOCKERFILE[compose])
+    if "--port" in stage.cmd:  # uvicorn
+        return int(option(stage.cmd, "--port"))
+    return int(stage.env["PORT"])  # gunicorn_conf.py binds HOST:PORT
+
+
+def test_no_obsolete_version_key_and_the_expected_services(
+    stack: tuple[str, dict[str, Any]],
+) -> None:
+    _, data = stack
+    assert "version" not in data
+    assert set(data["services"]) == {"webapi", "master", "worker", "loadgen"}
+
+
+def test_webapi_builds_its_dockerfile_restarts_on_failure_and_publishes_its_port(
+    stack: tuple[str, dict[str, Any]],
+) -> None:
+    name, data = stack
+    webapi = data["services"]["webapi"]
+    assert webapi["build"]["context"] == "."
+    assert webapi["build"]["dockerfile"] == DOCKERFILE[name]
+    assert (REPO / DOCKERFILE[name]).is_file()
+    assert webapi["restart"] == "on-failure"
+    port = webapi_port(name)
+    assert port == 8000
+    assert published(webapi) == {port: port}
+
+
+def test_webapi_mounts_server_where_the_image_runs_the_app_from(
+    stack: tuple[str, dict[str, Any]],
+) -> None:
+    name, data = stack
+    stage = final_stage(REPO / DOCKERFILE[name])
+    # The CMD imports `server.main:app` from the working directory (python -m
+    # puts it first on sys.path), where the image also COPYs server/.
+    assert "server.main:app" in stage.cmd
+    app_dir = stage.workdir / "server"
+    assert ("server", app_dir) in stage.copies()
+    assert mounts(data["services"]["webapi"]) == {str(app_dir): "./server"}
+
+
+def test_task_2_reads_env_file_and_its_log_files_land_on_the_host() -> None:
+    webapi = load_compose(TASK_2)["services"]["webapi"]
+    assert webapi["env_file"] == ".env"
+    stage = final_stage(REPO / DOCKERFILE[TASK_2])
+    env = stage.env
+    # The image's defaults (env_file overrides them): logging.conf from the mount...
+    log_config = PurePosixPath(option(shlex.split(env["GUNICORN_CMD_ARGS"]), "--log-config"))
+    container_server, host_server = next(iter(mounts(webapi).items()))
+    relative = LOGGING_CONF.relative_to(REPO / "server")
+    assert log_config == PurePosixPath(container_server) / relative.as_posix()
+    # ...which writes beside itself unless LOG_DIR says otherwise: into the mount.
+    assert "LOG_DIR" not in env
+    assert DEFAULT_LOG_DIR.parent == LOGGING_CONF.parent
+    assert (REPO / host_server / relative).is_file()
+    assert env["PYTHONUNBUFFERED"] == "1"
+    assert env["PORT"] == "8000"
+
+
+def test_dotenv_template_documents_the_task_2_variables() -> None:
+    stage_env = final_stage(REPO / DOCKERFILE[TASK_2]).env
+    template = (REPO / ".env.example").read_text()
+    documented = {line.lstrip("# ").partition("=")[0] for line in template.splitlines()}
+    for variable in ("PORT", "PYTHONUNBUFFERED", "LOG_LEVEL", "GUNICORN_CMD_ARGS", "SENTRY_DSN"):
+        assert variable in documented or variable in stage_env, variable
+
+
+def _locust_argv(service: dict[str, Any]) -> list[str]:
+    command = service["command"]
+    return shlex.split(command) if isinstance(command, str) else list(command)
+
+
+def test_locust_master_and_worker_run_the_mounted_locustfile_against_webapi(
+    stack: tuple[str, dict[str, Any]],
+) -> None:
+    name, data = stack
+    services = data["services"]
+    master, worker = services["master"], services["worker"]
+    image, _, tag = master["image"].partition(":")
+    assert image == "locustio/locust"
+    assert tag.count(".") == 2 and tag.replace(".", "").isdigit(), f"unpinned tag {tag!r}"
+    assert worker["image"] == master["image"]
+    assert published(master) == {8089: 8089}
+
+    for service in (master, worker):
+        # The whole checkout, so that locust.py's `import loadgen.wagon` resolves.
+        (mount,) = [c for c, h in mounts(service).items() if h in (".", "./")]
+        assert service["environment"]["PYTHONPATH"] == mount
+        assert option(_locust_argv(service), "-f") == f"{mount}/locust.py"
+
+    master_argv, worker_argv = _locust_argv(master), _locust_argv(worker)
+    assert "--master" in master_argv
+    target = urlsplit(option(master_argv, "-H", "--host"))
+    assert (target.scheme, target.hostname, target.port) == ("http", "webapi", webapi_port(name))
+    assert "--worker" in worker_argv
+    assert option(worker_argv, "--master-host") in services
+
+
+def test_loadgen_runs_on_demand_against_webapi_with_reports_on_the_host(
+    stack: tuple[str, dict[str, Any]],
+) -> None:
+    name, data = stack
+    loadgen = data["services"]["loadgen"]
+    assert "loadgen" in loadgen["profiles"]
+    assert (REPO / loadgen["build"]["dockerfile"]).is_file()
+    argv = shlex.split(loadgen["command"])
+    assert argv[:3] == ["python", "-m", "loadgen"]
+    target = urlsplit(option(argv, "--host"))
+    assert (target.scheme, target.hostname, target.port) == ("http", "webapi", webapi_port(name))
+    assert option(argv, "--rps") == "100"
+    assert mounts(loadgen)[option(argv, "--out")] == "./reports"
+
+
+def test_both_stacks_run_the_same_locust_and_loadgen_services() -> None:
+    one, two = load_compose(TASK_1)["services"], load_compose(TASK_2)["services"]
+    assert one["master"] == two["master"]
+    assert one["worker"] == two["worker"]
+    assert one["loadgen"]["command"] == two["loadgen"]["command"]
