@@ -6,9 +6,10 @@
 Task weights, request-body ranges and think time come from loadgen/wagon.py,
 which loadgen's default scenario (WagonMix) also reads, so the two tools replay
 the same mix. That module is standard library only, so it imports inside
-Locust's gevent-patched process and inside the locustio/locust image, provided
-the repository root is importable (Locust puts this file's directory on
-sys.path while loading it; the compose files also set PYTHONPATH).
+Locust's gevent-patched process and inside the locustio/locust image: Locust
+puts this file's directory, the repository root, on sys.path while loading it.
+Never put the repository root on PYTHONPATH (or run `python -m locust` from
+it): this file would then shadow the locust package.
 
 LOCUST_WAIT_SCALE (default 1) multiplies the think time: the test suite sets
 it to 0.05 so a few-second run still sends enough requests to check the mix.

@@ -5,9 +5,12 @@ specification's JSON schema and their structure is checked against what the
 Dockerfiles and the app actually do.
 """
 
+import ast
+import os
 import shlex
 import subprocess
 import sys
+import sysconfig
 from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import urlsplit
@@ -117,6 +120,12 @@ def test_dotenv_template_documents_the_task_2_variables() -> None:
         assert variable in documented or variable in stage_env, variable
 
 
+def checkout_mount(service: dict[str, Any]) -> str:
+    """Where the service mounts the repository root."""
+    (mount,) = [c for c, h in mounts(service).items() if h in (".", "./")]
+    return mount
+
+
 def _locust_argv(service: dict[str, Any]) -> list[str]:
     command = service["command"]
     return shlex.split(command) if isinstance(command, str) else list(command)
@@ -136,8 +145,7 @@ def test_locust_master_and_worker_run_the_mounted_locustfile_against_webapi(
 
     for service in (master, worker):
         # The whole checkout, so that locust.py's `import loadgen.wagon` resolves.
-        (mount,) = [c for c, h in mounts(service).items() if h in (".", "./")]
-        assert service["environment"]["PYTHONPATH"] == mount
+        mount = checkout_mount(service)
         assert option(_locust_argv(service), "-f") == f"{mount}/locust.py"
 
     master_argv, worker_argv = _locust_argv(master), _locust_argv(worker)
@@ -168,3 +176,49 @@ def test_both_stacks_run_the_same_locust_and_loadgen_services() -> None:
     assert one["master"] == two["master"]
     assert one["worker"] == two["worker"]
     assert one["loadgen"]["command"] == two["loadgen"]["command"]
+
+
+# Locust as the locustio/locust image has it: installed, but not this project.
+# -S skips site-packages' .pth files, and with them the editable install's
+# import hook; the site-packages directory is then added back as a plain path.
+LOCUST_IMAGE_BOOTSTRAP = (
+    "import sys; sys.path.append({!r}); sys.argv[0] = 'locust'; "
+    "from locust.main import main; main()"
+).format(sysconfig.get_paths()["purelib"])
+
+
+@pytest.mark.parametrize("role", ["master", "worker"])
+def test_locust_containers_load_the_mounted_locustfile(role: str, tmp_path: Path) -> None:
+    """The service's command and environment, the mount mapped to the checkout,
+    `--list` to stop once the locustfile (and loadgen.wagon with it) is loaded."""
+    service = load_compose(TASK_2)["services"][role]
+    mount = checkout_mount(service)
+    environment = service.get("environment", {})
+    assert isinstance(environment, dict)
+    env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path)}
+    env.update({k: str(v).replace(mount, str(REPO)) for k, v in environment.items()})
+    argv = [arg.replace(mount, str(REPO)) for arg in _locust_argv(service)]
+    result = subprocess.run(
+        [sys.executable, "-S", "-c", LOCUST_IMAGE_BOOTSTRAP, *argv, "--list"],
+        cwd=tmp_path,  # the image's working directory is not the mount
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "WagonFakeUser" in result.stdout
+
+
+def test_the_shared_mix_imports_with_the_standard_library_alone() -> None:
+    """The locust image has Locust's dependencies, not this project's."""
+    code = (
+        "import sys; before = set(sys.modules); import loadgen.wagon; "
+        "print(sorted({m.split('.')[0] for m in set(sys.modules) - before}))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=REPO
+    )
+    assert result.returncode == 0, result.stderr
+    imported = set(ast.literal_eval(result.stdout))
+    assert imported - sys.stdlib_module_names == {"loadgen"}
