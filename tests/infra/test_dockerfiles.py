@@ -94,8 +94,16 @@ def test_image_copies_only_what_it_needs_and_the_context_keeps_it(dockerfile: Pa
                  "reports/summary.json", "server/__pycache__/main.cpython-311.pyc",
                  ".pytest_cache/README.md", "tests/infra/helpers.py"):  # fmt: skip
         assert ignored(path, patterns), path
-    # And an unmounted image has nowhere but the log directory to write.
+    # /app belongs to root: the app user writes no .pyc files there, only logs.
     assert final_stage(dockerfile).env.get("PYTHONDONTWRITEBYTECODE") == "1"
+
+
+def test_both_images_install_the_project_the_same_way() -> None:
+    """Either image runs the compose stacks' loadgen service (each stack builds
+    its webapi's); the native run below covers the gunicorn one."""
+    fastapi_builder, _ = parse_dockerfile(FASTAPI)
+    gunicorn_builder, _ = parse_dockerfile(GUNICORN)
+    assert fastapi_builder == gunicorn_builder
 
 
 def test_gunicorn_image_runs_the_command_server_launch_builds() -> None:
