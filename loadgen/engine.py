@@ -114,6 +114,7 @@ class Engine:
         self.config = config
         self.on_interval = on_interval
         self._in_flight: set[asyncio.Task[None]] = set()
+        self._issuer: asyncio.Task[None] | None = None
         self._interrupted = False
 
     async def run(self) -> RunResult:
@@ -131,8 +132,9 @@ class Engine:
         started_at = start_at + cfg.warmup
 
         issuer = loop.create_task(self._issue(pacer.offsets(), client, picker, rng, recorder, t0))
+        self._issuer = issuer
         ticker = loop.create_task(self._tick(recorder))
-        signals = self._install_signals(loop, issuer)
+        signals = self._install_signals(loop)
         try:
             with _quiet_gc():
                 with contextlib.suppress(asyncio.CancelledError):
@@ -239,12 +241,7 @@ class Engine:
             k += 1
 
     # -- signals -----------------------------------------------------------
-    _issuer: asyncio.Task[None] | None = None
-
-    def _install_signals(
-        self, loop: asyncio.AbstractEventLoop, issuer: asyncio.Task[None]
-    ) -> list[signal.Signals]:
-        self._issuer = issuer
+    def _install_signals(self, loop: asyncio.AbstractEventLoop) -> list[signal.Signals]:
         installed = []
         for sig in (signal.SIGINT, signal.SIGTERM):
             try:
