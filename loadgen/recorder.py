@@ -14,11 +14,12 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Any
 
 from hdrh.histogram import HdrHistogram
 
 from loadgen.client import Response
-from loadgen.histogram import merged, new_histogram, record
+from loadgen.histogram import decode, merged, new_histogram, record
 
 EXCEPTION = "exception"  # the task's own code raised
 
@@ -144,6 +145,73 @@ class Recorder:
         for s in self.tasks.values():
             total.update(s.errors)
         return total
+
+    # -- state (shards are merged from it) --------------------------------
+    def to_state(self) -> dict[str, Any]:
+        """Everything measured, JSON-able: HDR payloads as their base64 text, counters as-is.
+
+        Meant for a finished run (the engine closes the last interval), so
+        the open interval and the live in-flight count are not part of it.
+        """
+        return {
+            "arrivals": self.arrivals,
+            "max_in_flight": self.max_in_flight,
+            "first_exception": self.first_exception,
+            "send_lag": self.send_lag.encode().decode("ascii"),
+            "tasks": {
+                name: {
+                    "requests": s.requests,
+                    "bytes_received": s.bytes_received,
+                    "errors": dict(s.errors),
+                    "response": s.response.encode().decode("ascii"),
+                    "service": s.service.encode().decode("ascii"),
+                }
+                for name, s in self.tasks.items()
+            },
+            "intervals": [
+                {
+                    "start": iv.start,
+                    "end": iv.end,
+                    "arrivals": iv.arrivals,
+                    "responses": iv.responses,
+                    "errors": iv.errors,
+                    "histograms": {t: p.decode("ascii") for t, p in iv.histograms.items()},
+                    "maxima": iv.maxima,
+                }
+                for iv in self.intervals
+            ],
+        }
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> Recorder:
+        """The recorder `to_state` described (its origin is meaningless: the run is over)."""
+        rec = cls(0.0)
+        rec.arrivals = state["arrivals"]
+        rec.max_in_flight = state["max_in_flight"]
+        rec.first_exception = state["first_exception"]
+        rec.send_lag = decode(state["send_lag"])
+        for name, t in state["tasks"].items():
+            rec.tasks[name] = TaskStats(
+                response=decode(t["response"]),
+                service=decode(t["service"]),
+                requests=t["requests"],
+                errors=Counter(t["errors"]),
+                bytes_received=t["bytes_received"],
+            )
+        for iv in state["intervals"]:
+            histograms = {tag: p.encode("ascii") for tag, p in iv["histograms"].items()}
+            rec.intervals.append(
+                Interval(
+                    iv["start"],
+                    iv["end"],
+                    iv["arrivals"],
+                    iv["responses"],
+                    dict(iv["errors"]),
+                    histograms,
+                    dict(iv["maxima"]),
+                )
+            )
+        return rec
 
     def _task(self, name: str) -> TaskStats:
         stats = self.tasks.get(name)
