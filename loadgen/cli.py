@@ -6,6 +6,7 @@ Misuse gets one line on stderr and exit status 2, before any load is sent.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import sys
 from collections.abc import Sequence
@@ -20,11 +21,11 @@ from loadgen.argtypes import (
     rate_spec,
     stages_spec,
 )
-from loadgen.engine import Engine
-from loadgen.options import add_load_options, check_load_options, run_engine, target
+from loadgen.options import add_load_options, check_load_options, target
 from loadgen.output import write_run
 from loadgen.profile import NAMED_PROFILES, ConstantRate, RateProfile, ramp, stages
 from loadgen.progress import Progress
+from loadgen.scaleout import ShardsLost, add_scale_options, check_scale_options, run_scaled
 from loadgen.summary import build_summary
 from loadgen.target import TargetError
 from loadgen.terminal import render_summary
@@ -70,6 +71,7 @@ def run_parser() -> argparse.ArgumentParser:
     )
     add_load_options(p)
     p.add_argument("--out", type=Path, metavar="DIR", help="write summary.json, .hgrm, .hlog here")
+    add_scale_options(p)
     return p
 
 
@@ -91,21 +93,26 @@ def rate_profile(args: argparse.Namespace) -> RateProfile:
 def run(argv: Sequence[str]) -> int:
     args = run_parser().parse_args(argv)
     load = check_load_options(args)
+    scale = check_scale_options(args)
     profile = rate_profile(args)
     seconds = args.duration or profile.length or DEFAULT_DURATION
     console = Console()
+    meta = {"rate_profile": profile.describe(), **load.meta(), **scale.meta()}
     with target(args) as url:
         config = load.config(url, profile, seconds)
-        if not args.quiet and console.is_terminal:
-            with Progress(console, seconds) as progress:
-                result = run_engine(Engine(config, progress.on_interval))
-        else:
-            result = run_engine(Engine(config))
-    summary = build_summary(result, {"rate_profile": profile.describe(), **load.meta()})
+        live = not args.quiet and console.is_terminal
+        progress = Progress(console, seconds) if live else None
+        with progress or contextlib.nullcontext():
+            # Here, or as shards (local processes, Dask) merged into one result.
+            scaled = run_scaled(scale, config, args.scenario, meta, progress)
+    result = scaled.result
+    summary = build_summary(result, {**meta, **scaled.meta()})
     if not args.quiet:
         render_summary(summary, console)
+    scaled.report()
     if args.out is not None:
         write_run(args.out, summary, result)
+        scaled.write(args.out)
         if not args.quiet:
             console.print(f"files written to {args.out}/")
     if result.interrupted:
@@ -113,7 +120,7 @@ def run(argv: Sequence[str]) -> int:
             "interrupted: the report covers what was measured before the stop"
         )
         return EXIT_INTERRUPTED
-    return 0
+    return scaled.exit_code
 
 
 # Subcommands: name → "module:function", imported on use. A command line that
@@ -121,6 +128,7 @@ def run(argv: Sequence[str]) -> int:
 COMMANDS: dict[str, str] = {
     "run": "loadgen.cli:run",
     "capacity": "loadgen.capacity_command:capacity",
+    "merge": "loadgen.merge_command:merge",
 }
 
 
@@ -135,6 +143,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as e:
         print(f"loadgen: error: {e} (see loadgen --help)", file=sys.stderr)
         return EXIT_USAGE
-    except TargetError as e:
+    except (TargetError, ShardsLost) as e:
         print(f"loadgen: error: {e}", file=sys.stderr)
         return 1
