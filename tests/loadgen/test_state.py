@@ -1,12 +1,10 @@
 """Shard states: JSON round trips, and merges that are exact, not approximate."""
 
 import json
-import random
 
 import pytest
 
-from loadgen.client import Response
-from loadgen.engine import RunConfig, RunResult
+from loadgen.engine import RunConfig
 from loadgen.histogram import new_histogram, record
 from loadgen.profile import ConstantRate, ramp
 from loadgen.recorder import Recorder
@@ -16,19 +14,11 @@ from loadgen.state import (
     merge_states,
     profile_from_description,
     read_state,
-    shard_state,
     write_state,
 )
 from loadgen.summary import build_summary
 from tests.loadgen.shard_scenarios import Get
-
-SCENARIO = "tests.loadgen.shard_scenarios:Get"
-
-
-def latencies(n, seed):
-    """Long-tailed latencies in seconds: most near 1 ms, some up to seconds."""
-    rng = random.Random(seed)
-    return [rng.lognormvariate(-7, 1.5) for _ in range(n)]
+from tests.loadgen.shard_states import job, latencies, recorder, state
 
 
 def test_merged_shard_histograms_equal_the_histogram_of_all_values():
@@ -49,24 +39,6 @@ def test_merged_shard_histograms_equal_the_histogram_of_all_values():
     assert merged.get_mean_value() == whole.get_mean_value()
 
 
-def fill(rec, values, task="get", second=0, errors=()):
-    for v in values:
-        rec.arrival(v / 10, measured=True)
-        rec.response(task, second, Response(200, b"", second + v / 2, second + v, 7))
-        rec.departure()
-    for kind in errors:
-        rec.error(task, kind)
-
-
-def recorder(values_per_second, errors=()):
-    """Each list of values in its own one-second interval; the errors in the first."""
-    rec = Recorder(origin=0.0)
-    for second, values in enumerate(values_per_second):
-        fill(rec, values, second=second, errors=errors if second == 0 else ())
-        rec.close_interval(second + 1.0)
-    return rec
-
-
 def test_recorder_state_round_trips_through_json():
     rec = recorder([latencies(300, 2), latencies(200, 3)], errors=["timeout", "http_503"])
     rec.exception("get", RuntimeError("boom"))
@@ -83,28 +55,6 @@ def test_recorder_state_round_trips_through_json():
     assert [(iv.start, iv.end, iv.arrivals, iv.histograms, iv.maxima) for iv in back.intervals] == [
         (iv.start, iv.end, iv.arrivals, iv.histograms, iv.maxima) for iv in rec.intervals
     ]
-
-
-def job(index, count, **kw):
-    base = dict(
-        index=index,
-        count=count,
-        target="http://127.0.0.1:1",
-        profile={"kind": "constant", "rps": 100.0},
-        duration=2.0,
-        scenario=SCENARIO,
-        start_at=1000.0,
-        seed=7,
-    )
-    return ShardJob(**{**base, **kw})
-
-
-def state(shard_job, rec, elapsed=2.0, started_at=1000.0):
-    config = shard_job.config()
-    result = RunResult(
-        config, rec, started_at, elapsed, False, connections_opened=3, task_names=["get"]
-    )
-    return json.loads(json.dumps(shard_state(shard_job, result)))
 
 
 def test_merging_shards_adds_counters_and_histograms_exactly():
