@@ -25,7 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -78,12 +78,20 @@ def static_target(workdir: Path) -> Iterator[tuple[str, str]]:
         proc.wait()
 
 
-def loadgen_level(url: str, rps: float, seconds: float, out: Path) -> dict:
+def loadgen_level(
+    url: str,
+    rps: float,
+    seconds: float,
+    out: Path,
+    extra: Sequence[str] = (),
+    cores: str = GENERATOR_CORE,
+) -> dict:
+    """One loadgen run on `cores` (taskset list), `extra` options added (e.g. --processes)."""
     subprocess.run(
-        ["taskset", "-c", GENERATOR_CORE, sys.executable, "-m", "loadgen", "--host", url,
+        ["taskset", "-c", cores, sys.executable, "-m", "loadgen", "--host", url,
          "--rps", str(rps), "--duration", f"{seconds}s", "--warmup", "1s",
          "--scenario", str(ROOT / "bench" / "static_get.py") + ":StaticGet",
-         "--connections", "256", "--out", str(out), "--quiet"],
+         "--connections", "256", "--out", str(out), "--quiet", *extra],
         check=True,
     )  # fmt: skip
     s = json.loads((out / "summary.json").read_text())
