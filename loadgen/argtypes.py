@@ -10,6 +10,7 @@ import math
 from pathlib import Path
 from typing import NoReturn
 
+from loadgen.slo import SLO, SLOError, parse_slo
 from loadgen.units import parse_duration
 
 
@@ -102,3 +103,11 @@ def stages_spec(text: str) -> list[tuple[float, float]]:
     if not any(rps > 0 for _, rps in steps):
         raise argparse.ArgumentTypeError("every stage has rate 0: nothing would be sent")
     return steps
+
+
+def slo(text: str) -> SLO:
+    """`--slo EXPR`: parsed when the command line is, so a typo costs no run."""
+    try:
+        return parse_slo(text)
+    except SLOError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None

@@ -19,6 +19,7 @@ from loadgen.argtypes import (
     UsageError,
     positive_duration,
     rate_spec,
+    slo,
     stages_spec,
 )
 from loadgen.options import add_load_options, check_load_options, target
@@ -26,12 +27,13 @@ from loadgen.output import write_run
 from loadgen.profile import NAMED_PROFILES, ConstantRate, RateProfile, ramp, stages
 from loadgen.progress import Progress
 from loadgen.scaleout import ShardsLost, add_scale_options, check_scale_options, run_scaled
-from loadgen.summary import build_summary
+from loadgen.summary import build_summary, judge_slos
 from loadgen.target import TargetError
-from loadgen.terminal import render_summary
+from loadgen.terminal import render_slos, render_summary
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
+EXIT_SLO_FAILED = 99  # k6's convention for failed thresholds
 
 
 def run_parser() -> argparse.ArgumentParser:
@@ -71,6 +73,16 @@ def run_parser() -> argparse.ArgumentParser:
     )
     add_load_options(p)
     p.add_argument("--out", type=Path, metavar="DIR", help="write summary.json, .hgrm, .hlog here")
+    p.add_argument(
+        "--slo",
+        type=slo,
+        action="append",
+        default=[],
+        metavar="EXPR",
+        help="an objective to judge the run by, repeatable: p99<50ms, "
+        "task:compute_fib:p99.9<=200ms, service:p90<10ms, errors<1%%, achieved>=99%%; "
+        "any failure exits 99 (after the files are written)",
+    )
     add_scale_options(p)
     return p
 
@@ -107,8 +119,10 @@ def run(argv: Sequence[str]) -> int:
             scaled = run_scaled(scale, config, args.scenario, meta, progress)
     result = scaled.result
     summary = build_summary(result, {**meta, **scaled.meta()})
+    outcomes = judge_slos(args.slo, summary, result.recorder.tasks)
     if not args.quiet:
         render_summary(summary, console)
+        render_slos(outcomes, console)
     scaled.report()
     if args.out is not None:
         write_run(args.out, summary, result)
@@ -120,6 +134,8 @@ def run(argv: Sequence[str]) -> int:
             "interrupted: the report covers what was measured before the stop"
         )
         return EXIT_INTERRUPTED
+    if scaled.exit_code == 0 and not all(o.passed for o in outcomes):
+        return EXIT_SLO_FAILED
     return scaled.exit_code
 
 

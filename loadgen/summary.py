@@ -12,10 +12,15 @@ then the latencies describe the generator as much as the server.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping, Sequence
 from typing import Any
 
+from hdrh.histogram import HdrHistogram
+
 from loadgen.engine import RunResult
-from loadgen.histogram import summary_ms
+from loadgen.histogram import merged, percentiles, summary_ms
+from loadgen.recorder import TaskStats
+from loadgen.slo import SLO, Outcome, PercentileOf, evaluate
 
 SCHEMA = "loadgen.summary/1"
 BEHIND_ACHIEVED_RATIO = 0.99
@@ -96,3 +101,30 @@ def build_summary(result: RunResult, meta: dict[str, Any]) -> dict[str, Any]:
 def _task_order(names: list[str]) -> Any:
     order = {n: i for i, n in enumerate(names)}
     return lambda name: (order.get(name, len(order)), name)
+
+
+def percentile_lookup(histograms: dict[str, dict[str, HdrHistogram]]) -> PercentileOf:
+    """Percentiles the summary does not carry, read from task → kind → histogram."""
+
+    def percentile_of(task: str | None, kind: str, q: float) -> float:
+        if task is None:
+            h = merged(by_kind[kind] for by_kind in histograms.values())
+        else:
+            h = histograms[task][kind]
+        return percentiles(h, [q])[q]
+
+    return percentile_of
+
+
+def judge_slos(
+    slos: Sequence[SLO], summary: dict[str, Any], tasks: Mapping[str, TaskStats]
+) -> list[Outcome]:
+    """Judge a run by its SLOs and keep the verdicts in its summary (`slo`)."""
+    histograms = {n: {"response": t.response, "service": t.service} for n, t in tasks.items()}
+    outcomes = evaluate(slos, summary, percentile_lookup(histograms))
+    if outcomes:
+        summary["slo"] = [
+            {"slo": o.slo.text, "measured": o.slo.show(o.measured), "passed": o.passed}
+            for o in outcomes
+        ]
+    return outcomes

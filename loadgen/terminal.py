@@ -7,6 +7,8 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from loadgen.slo import Outcome
+
 _COLUMNS = ("p50", "p90", "p99", "p99.9", "max")
 
 
@@ -79,3 +81,12 @@ def render_summary(summary: dict[str, Any], console: Console) -> None:
         )
     if run.get("exception"):
         console.print(f"[yellow]first task exception:[/yellow] {run['exception']}")
+
+
+def render_slos(outcomes: list[Outcome], console: Console) -> None:
+    if not outcomes:
+        return
+    console.print()
+    for o in outcomes:
+        style = "green" if o.passed else "bold red"
+        console.print(f"[{style}]{o.line()}[/{style}]", highlight=False)

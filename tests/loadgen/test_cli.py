@@ -244,3 +244,22 @@ def test_single_uvicorn_process_as_in_task_1(tmp_path):
     assert s["run"]["embedded_server"]["workers"] == 1
     assert s["requests"] == 30 and s["errors"]["total"] == 0
     assert "uvicorn" in (tmp_path / "server-logs" / "console.log").read_text().lower()
+
+
+def test_slos_judge_the_run_after_the_files_are_written(tmp_path):
+    args = ("--rps", "30", "--duration", "1s", "--slo", "errors<1%", "--slo", "service:p95<10s")
+    passing = loadgen(*args, "--out", str(tmp_path / "a"))
+    assert passing.returncode == 0, passing.stderr
+    assert "pass  errors<1%" in passing.stdout and "pass  service:p95<10s" in passing.stdout
+    failing = loadgen(*args, "--slo", "p50<1us", "--out", str(tmp_path / "b"))
+    assert failing.returncode == 99, failing.stderr
+    assert "FAIL  p50<1us" in failing.stdout
+    s = json.loads((tmp_path / "b" / "summary.json").read_text())
+    assert [r["passed"] for r in s["slo"]] == [True, True, False]
+    assert (tmp_path / "b" / "intervals.hlog").is_file()
+
+
+def test_a_malformed_slo_stops_before_any_load(tmp_path):
+    proc = loadgen("--rps", "5", "--slo", "p99<<5", "--out", str(tmp_path / "x"))
+    assert proc.returncode == 2 and "not an SLO" in proc.stderr
+    assert not (tmp_path / "x").exists()
