@@ -11,28 +11,29 @@ from __future__ import annotations
 import argparse
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
-from loadgen.argtypes import Parser, UsageError, positive_duration, positive_float
+from loadgen.argtypes import Parser, UsageError, positive_duration, positive_float, slo
 from loadgen.capacity import FAIL, PASS, SATURATED, Capacity, Level, Verdict, search
 from loadgen.engine import Engine
 from loadgen.options import add_load_options, check_load_options, run_engine, target
 from loadgen.output import write_run
 from loadgen.profile import ConstantRate
-from loadgen.summary import build_summary
+from loadgen.recorder import TaskStats
+from loadgen.slo import SLO, parse_slo
+from loadgen.summary import build_summary, judge_slos
 
 EXIT_NO_LEVEL_PASSED = 99
 
-# The default SLO: response p99 ≤ 100 ms and errors < 1 %.
-DEFAULT_P99_MS = 100.0
-DEFAULT_ERROR_RATE = 0.01
+# The default SLO; --slo replaces it.
+DEFAULT_SLOS = ("p99<=100ms", "errors<1%", "achieved>=99%")
 # A level the generator could not deliver (under 99 % of the target sent)
-# cannot pass: the target never saw the full rate.
+# cannot pass, whatever the SLO says: the target never saw the full rate.
 MIN_ACHIEVED = 0.99
 
 
@@ -68,50 +69,53 @@ def capacity_parser() -> argparse.ArgumentParser:
         help="pause between levels so the target drains (1s)",
     )
     p.add_argument(
-        "--p99",
-        type=positive_float,
-        default=DEFAULT_P99_MS,
-        metavar="MS",
-        help="response-time p99 a passing level stays within, ms (100)",
-    )
-    p.add_argument(
-        "--max-errors",
-        type=_percent,
-        default=DEFAULT_ERROR_RATE,
-        metavar="PCT",
-        help="error rate a passing level stays below (1%%)",
+        "--slo",
+        type=slo,
+        action="append",
+        metavar="EXPR",
+        help="what a passing level meets, repeatable (see loadgen run --help); "
+        f"default: {' '.join(DEFAULT_SLOS)}",
     )
     p.add_argument("--out", type=Path, metavar="DIR", help="capacity.json and each level's files")
     add_load_options(p)
     return p
 
 
-def judge(summary: dict[str, Any], p99_ms: float, max_errors: float) -> tuple[Verdict, list[str]]:
+def judge(
+    summary: dict[str, Any], slos: Sequence[SLO], tasks: Mapping[str, TaskStats] | None = None
+) -> tuple[Verdict, list[str]]:
     """Pass, fail, or saturated (the generator, not the target, decided the outcome).
 
     Response time = the generator's send lag + the rest, so lag can only make a
-    level look worse. A latency failure is the target's when it survives
-    subtracting the worst lag; errors are always the target's; a pass is void
-    when less than the target rate was sent.
+    level look worse: a latency ceiling missed is the target's failure only if
+    it is still missed with the worst lag taken off. Errors are always the
+    target's. An `achieved` objective, or under 99 % of the rate sent, is
+    about the generator: such a level cannot pass, and fails only if the
+    target failed even the lighter load it got.
     """
-    errors = summary["errors"]["rate"]
-    p99 = summary["latency_ms"]["response"]["p99"]
-    lag = summary["generator"]["send_lag_ms"]
-    achieved, wanted = summary["achieved_rps"], summary["target_rps"]
-    failures = []
-    if errors >= max_errors:
-        failures.append(f"errors {100 * errors:.2f}% >= {100 * max_errors:g}%")
-    if p99 - lag["max"] > p99_ms:
-        failures.append(f"p99 {p99:.1f} ms > {p99_ms:g} ms")
+    outcomes = judge_slos(slos, summary, tasks or {})
+    lag_max = summary["generator"]["send_lag_ms"]["max"]
+    failures, lag_explained, short = [], [], []
+    for o in outcomes:
+        if o.passed:
+            continue
+        if o.slo.metric == "achieved":
+            short.append(o.line())
+        elif (
+            o.slo.metric == "latency"
+            and o.slo.op in ("<", "<=")
+            and o.slo.passes(max(o.measured - lag_max, 0.0))
+        ):
+            lag_explained.append(f"{o.line()}, within the generator's send lag")
+        else:
+            failures.append(o.line())
     if failures:
         return FAIL, failures
-    if achieved < MIN_ACHIEVED * wanted:
-        return SATURATED, [f"generator sent {achieved:.1f}/s of {wanted:.1f}/s"]
-    if p99 > p99_ms:
-        return SATURATED, [
-            f"p99 {p99:.1f} ms > {p99_ms:g} ms, but the generator's own send lag "
-            f"(max {lag['max']:.1f} ms) could account for it"
-        ]
+    achieved, wanted = summary["achieved_rps"], summary["target_rps"]
+    if achieved < MIN_ACHIEVED * wanted and not short:
+        short.append(f"generator sent {achieved:.1f}/s of {wanted:.1f}/s")
+    if short or lag_explained:
+        return SATURATED, short + lag_explained
     return PASS, []
 
 
@@ -135,10 +139,10 @@ def _levels_table(levels: list[Level]) -> Table:
     return table
 
 
-def capacity_json(result: Capacity, criteria: dict[str, Any]) -> dict[str, Any]:
+def capacity_json(result: Capacity, slos: list[str]) -> dict[str, Any]:
     return {
         "schema": "loadgen.capacity/1",
-        "criteria": criteria,
+        "slo": slos,
         "sustained_rps": result.sustained,
         "failed_rps": result.failed,
         "saturated_at_rps": result.saturated_at,
@@ -167,8 +171,8 @@ def capacity(argv: Sequence[str]) -> int:
     if args.max_rps < args.start:
         raise UsageError("--max-rps must be at least --start")
     load = check_load_options(args)
+    slos = args.slo or [parse_slo(text) for text in DEFAULT_SLOS]
     console = Console(quiet=args.quiet)
-    criteria = {"p99_ms": args.p99, "max_error_rate": args.max_errors}
 
     with target(args) as url:
         console.print(f"capacity of {url}: levels of {args.level:g}s from {args.start:g}/s")
@@ -179,7 +183,7 @@ def capacity(argv: Sequence[str]) -> int:
             summary = build_summary(
                 result, {"rate_profile": config.profile.describe(), **load.meta()}
             )
-            verdict, reasons = judge(summary, args.p99, args.max_errors)
+            verdict, reasons = judge(summary, slos, result.recorder.tasks)
             level = Level(rps, verdict, reasons, summary)
             lat = summary["latency_ms"]["response"]
             console.print(
@@ -199,7 +203,7 @@ def capacity(argv: Sequence[str]) -> int:
     console.print(f"[bold]capacity:[/bold] {result.describe()}")
     if args.out is not None:
         args.out.mkdir(parents=True, exist_ok=True)
-        report = capacity_json(result, criteria)
+        report = capacity_json(result, [o.text for o in slos])
         (args.out / "capacity.json").write_text(json.dumps(report, indent=2) + "\n")
         console.print(f"files written to {args.out}/")
     if result.sustained is None and result.saturated_at is None:

@@ -7,7 +7,8 @@ import sys
 import pytest
 
 from loadgen.capacity import FAIL, PASS, SATURATED
-from loadgen.capacity_command import judge
+from loadgen.capacity_command import DEFAULT_SLOS, judge
+from loadgen.slo import parse_slo
 
 QUICK = ["--level", "1s", "--cooldown", "0.2s", "--start", "25", "--max-rps", "200",
          "--precision", "50%", "--seed", "4"]  # fmt: skip
@@ -32,6 +33,7 @@ def test_legacy_limit_is_clearly_below_the_fixed_one(tmp_path):
     assert f["sustained_rps"] == 200 and [lv["verdict"] for lv in f["levels"]] == [PASS] * 4
     assert g["sustained_rps"] is None and g["levels"][0]["verdict"] == FAIL
     assert "below" in g["answer"] and "below" in legacy.stdout
+    assert f["slo"] == ["p99<=100ms", "errors<1%", "achieved>=99%"]
     assert (tmp_path / "fixed" / "levels" / "200.0rps" / "summary.json").is_file()
 
 
@@ -49,25 +51,34 @@ def test_misuse(args, message):
 
 
 def summary(p99=10.0, errors=0.0, achieved=100.0, target=100.0, lag_max=1.0):
+    latency = {"p50": 1.0, "p90": 2.0, "p99": p99, "p99.9": p99, "max": p99, "mean": 1.0}
     return {
-        "errors": {"rate": errors},
-        "latency_ms": {"response": {"p99": p99}},
+        "requests": 1000,
+        "errors": {"total": int(errors * 1000), "rate": errors},
+        "latency_ms": {"response": latency, "service": latency},
+        "tasks": {},
         "generator": {"send_lag_ms": {"p99": lag_max / 2, "max": lag_max}},
         "achieved_rps": achieved,
         "target_rps": target,
     }
 
 
+DEFAULT = [parse_slo(t) for t in DEFAULT_SLOS]
+
+
 @pytest.mark.parametrize(
-    ("kwargs", "verdict"),
+    ("kwargs", "slos", "verdict"),
     [
-        ({}, PASS),
-        ({"errors": 0.02}, FAIL),
-        ({"p99": 500.0, "lag_max": 5.0}, FAIL),  # slow beyond what lag explains
-        ({"p99": 130.0, "lag_max": 50.0}, SATURATED),  # the lag could explain it
-        ({"achieved": 90.0}, SATURATED),  # the target never saw the full rate
-        ({"achieved": 90.0, "errors": 0.5}, FAIL),  # failing at less load fails anyway
+        ({}, DEFAULT, PASS),
+        ({"errors": 0.02}, DEFAULT, FAIL),
+        ({"p99": 500.0, "lag_max": 5.0}, DEFAULT, FAIL),  # slow beyond what lag explains
+        ({"p99": 130.0, "lag_max": 50.0}, DEFAULT, SATURATED),  # the lag could explain it
+        ({"achieved": 90.0}, DEFAULT, SATURATED),  # the target never saw the full rate
+        ({"achieved": 90.0}, [parse_slo("p99<1s")], SATURATED),  # even without the objective
+        ({"achieved": 90.0, "errors": 0.5}, DEFAULT, FAIL),  # failing at less load fails anyway
+        ({"p99": 500.0}, [parse_slo("p99<1s"), parse_slo("errors<60%")], PASS),  # --slo overrides
+        ({"errors": 0.5}, [parse_slo("errors<60%")], PASS),
     ],
 )
-def test_judge(kwargs, verdict):
-    assert judge(summary(**kwargs), p99_ms=100.0, max_errors=0.01)[0] == verdict
+def test_judge(kwargs, slos, verdict):
+    assert judge(summary(**kwargs), slos)[0] == verdict
