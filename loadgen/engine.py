@@ -101,9 +101,12 @@ class RunResult:
     @property
     def target_arrivals(self) -> float:
         """Arrivals the profile asked of this shard in the measured window (after warm-up)."""
-        warmup = self.config.warmup
-        profile = self.config.profile
-        whole = profile.arrivals(warmup + self.elapsed) - profile.arrivals(warmup)
+        return self.expected_arrivals(0.0, self.elapsed)
+
+    def expected_arrivals(self, start: float, end: float) -> float:
+        """Arrivals the profile asked of this shard between two measurement times."""
+        warmup, profile = self.config.warmup, self.config.profile
+        whole = profile.arrivals(warmup + end) - profile.arrivals(warmup + start)
         return whole / self.config.shard[1]
 
 

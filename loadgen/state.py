@@ -195,10 +195,14 @@ class MergedResult(RunResult):
     """
 
     shard_target_arrivals: float = 0.0
+    share: float = 1.0  # the fraction of shards merged
 
     @property
     def target_arrivals(self) -> float:
         return self.shard_target_arrivals
+
+    def expected_arrivals(self, start: float, end: float) -> float:
+        return super().expected_arrivals(start, end) * self.share
 
 
 @dataclass
@@ -308,6 +312,7 @@ def merge_states(
         connections_opened=sum(s["connections_opened"] for s in chosen),
         task_names=_union(s["task_names"] for s in chosen),
         shard_target_arrivals=sum(s["target_arrivals"] for s in chosen),
+        share=len(chosen) / count if count else 1.0,
     )
     return Merged(result, count, shards, warnings, notes)
 

@@ -89,6 +89,7 @@ def build_summary(result: RunResult, meta: dict[str, Any]) -> dict[str, Any]:
             {
                 "t": round(iv.start, 3),
                 "length": round(iv.end - iv.start, 3),
+                "target": round(result.expected_arrivals(iv.start, iv.end), 3),
                 "arrivals": iv.arrivals,
                 "responses": iv.responses,
                 "errors": iv.errors,
