@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from hdrh.histogram import HdrHistogram
 from rich.console import Console
 from rich.table import Table
 
@@ -24,7 +25,6 @@ from loadgen.engine import Engine
 from loadgen.options import add_load_options, check_load_options, run_engine, target
 from loadgen.output import write_run
 from loadgen.profile import ConstantRate
-from loadgen.recorder import TaskStats
 from loadgen.slo import SLO, parse_slo
 from loadgen.summary import build_summary, judge_slos
 
@@ -82,7 +82,9 @@ def capacity_parser() -> argparse.ArgumentParser:
 
 
 def judge(
-    summary: dict[str, Any], slos: Sequence[SLO], tasks: Mapping[str, TaskStats] | None = None
+    summary: dict[str, Any],
+    slos: Sequence[SLO],
+    histograms: Mapping[str, Mapping[str, HdrHistogram]] | None = None,
 ) -> tuple[Verdict, list[str]]:
     """Pass, fail, or saturated (the generator, not the target, decided the outcome).
 
@@ -93,7 +95,7 @@ def judge(
     about the generator: such a level cannot pass, and fails only if the
     target failed even the lighter load it got.
     """
-    outcomes = judge_slos(slos, summary, tasks or {})
+    outcomes = judge_slos(slos, summary, histograms or {})
     lag_max = summary["generator"]["send_lag_ms"]["max"]
     failures, lag_explained, short = [], [], []
     for o in outcomes:
@@ -183,7 +185,7 @@ def capacity(argv: Sequence[str]) -> int:
             summary = build_summary(
                 result, {"rate_profile": config.profile.describe(), **load.meta()}
             )
-            verdict, reasons = judge(summary, slos, result.recorder.tasks)
+            verdict, reasons = judge(summary, slos, result.recorder.histograms())
             level = Level(rps, verdict, reasons, summary)
             lat = summary["latency_ms"]["response"]
             console.print(

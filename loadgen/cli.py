@@ -119,7 +119,7 @@ def run(argv: Sequence[str]) -> int:
             scaled = run_scaled(scale, config, args.scenario, meta, progress)
     result = scaled.result
     summary = build_summary(result, {**meta, **scaled.meta()})
-    outcomes = judge_slos(args.slo, summary, result.recorder.tasks)
+    outcomes = judge_slos(args.slo, summary, result.recorder.histograms())
     if not args.quiet:
         render_summary(summary, console)
         render_slos(outcomes, console)
@@ -144,6 +144,7 @@ def run(argv: Sequence[str]) -> int:
 COMMANDS: dict[str, str] = {
     "run": "loadgen.cli:run",
     "capacity": "loadgen.capacity_command:capacity",
+    "report": "loadgen.report_command:report",
     "merge": "loadgen.merge_command:merge",
 }
 

@@ -7,6 +7,7 @@
   which HdrHistogram's online plotter and `hdr-plot` read.
 - `intervals.hlog`: every one-second interval histogram, tagged
   `response:<task>` / `service:<task>` (see `hlog.py`).
+- `report.html`: the self-contained page of plots and tables (`html_report.py`).
 """
 
 from __future__ import annotations
@@ -20,15 +21,20 @@ from hdrh.histogram import HdrHistogram
 
 from loadgen.engine import RunResult
 from loadgen.hlog import write_hlog
-
-SUMMARY = "summary.json"
-HLOG = "intervals.hlog"
+from loadgen.html_report import render_html
+from loadgen.saved_run import HLOG, REPORT, SUMMARY, RunData, from_recorder
 
 
 def write_hgrm(path: Path, h: HdrHistogram) -> None:
     buf = io.BytesIO()
     h.output_percentile_distribution(buf, 1000.0)  # µs → ms
     path.write_bytes(buf.getvalue())
+
+
+def write_report(out: Path, run: RunData) -> Path:
+    path = out / REPORT
+    path.write_text(render_html(run))
+    return path
 
 
 def write_run(out: Path, summary: dict[str, Any], result: RunResult) -> list[Path]:
@@ -48,6 +54,7 @@ def write_run(out: Path, summary: dict[str, Any], result: RunResult) -> list[Pat
     with hlog.open("w") as f:
         write_hlog(f, result.started_at, rec.intervals)
     written.append(hlog)
+    written.append(write_report(out, from_recorder(summary, rec)))
     # The summary goes last: its presence says the other files are complete.
     path = out / SUMMARY
     path.write_text(json.dumps(summary, indent=2) + "\n")

@@ -45,12 +45,9 @@ def nice_ticks(low: float, high: float, count: int = 5) -> list[float]:
     raw = (high - low) / count
     mag = 10 ** math.floor(math.log10(raw))
     step = next(m * mag for m in (1, 2, 5, 10) if m * mag >= raw)
-    start = math.floor(low / step) * step
-    ticks = []
-    t = start
-    while t <= high + step * 1e-9:
-        ticks.append(round(t, 10))
-        t += step
+    ticks = [math.floor(low / step) * step]
+    while ticks[-1] < high - step * 1e-9:  # the last tick reaches past the data
+        ticks.append(round(ticks[-1] + step, 10))
     return ticks
 
 

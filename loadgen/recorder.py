@@ -140,6 +140,10 @@ class Recorder:
         """All tasks' `response` or `service` histogram merged."""
         return merged(getattr(s, kind) for s in self.tasks.values())
 
+    def histograms(self) -> dict[str, dict[str, HdrHistogram]]:
+        """Task → "response" / "service" → run total."""
+        return {n: {"response": t.response, "service": t.service} for n, t in self.tasks.items()}
+
     def errors(self) -> Counter[str]:
         total: Counter[str] = Counter()
         for s in self.tasks.values():

@@ -19,7 +19,6 @@ from hdrh.histogram import HdrHistogram
 
 from loadgen.engine import RunResult
 from loadgen.histogram import merged, percentiles, summary_ms
-from loadgen.recorder import TaskStats
 from loadgen.slo import SLO, Outcome, PercentileOf, evaluate
 
 SCHEMA = "loadgen.summary/1"
@@ -104,7 +103,7 @@ def _task_order(names: list[str]) -> Any:
     return lambda name: (order.get(name, len(order)), name)
 
 
-def percentile_lookup(histograms: dict[str, dict[str, HdrHistogram]]) -> PercentileOf:
+def percentile_lookup(histograms: Mapping[str, Mapping[str, HdrHistogram]]) -> PercentileOf:
     """Percentiles the summary does not carry, read from task → kind → histogram."""
 
     def percentile_of(task: str | None, kind: str, q: float) -> float:
@@ -118,10 +117,14 @@ def percentile_lookup(histograms: dict[str, dict[str, HdrHistogram]]) -> Percent
 
 
 def judge_slos(
-    slos: Sequence[SLO], summary: dict[str, Any], tasks: Mapping[str, TaskStats]
+    slos: Sequence[SLO],
+    summary: dict[str, Any],
+    histograms: Mapping[str, Mapping[str, HdrHistogram]],
 ) -> list[Outcome]:
-    """Judge a run by its SLOs and keep the verdicts in its summary (`slo`)."""
-    histograms = {n: {"response": t.response, "service": t.service} for n, t in tasks.items()}
+    """Judge a run by its SLOs and keep the verdicts in its summary (`slo`).
+
+    `histograms` (task → kind → histogram) answer percentiles the summary lacks.
+    """
     outcomes = evaluate(slos, summary, percentile_lookup(histograms))
     if outcomes:
         summary["slo"] = [
@@ -129,3 +132,20 @@ def judge_slos(
             for o in outcomes
         ]
     return outcomes
+
+
+def spectrum(h: HdrHistogram, points: int = 50) -> list[tuple[float, float]]:
+    """(percentile, ms) pairs evenly spaced on the 1/(1−q) log axis, up to the data's tail.
+
+    q_i = 1 − 10^(−i/10): ten points per decade (p90, p99, p99.9 …), stopping
+    at the decade the sample size still resolves (1/(1−q) ≤ count), then max.
+    """
+    count = h.get_total_count()
+    if count == 0:
+        return []
+    qs = [100.0 * (1.0 - 10.0 ** (-i / 10.0)) for i in range(points)]
+    qs = [q for q in qs if 1.0 / (1.0 - q / 100.0) <= count]
+    values = percentiles(h, qs)
+    pairs = [(q, values[q]) for q in qs]
+    pairs.append((100.0 * (1.0 - 1.0 / (10 * count)), h.get_max_value() / 1000.0))
+    return pairs

@@ -1,0 +1,100 @@
+"""A run as reports see it: its summary plus the histograms behind it.
+
+Built either from a live run's recorder or from a run directory
+(`summary.json` + `intervals.hlog`); both go through the one-second interval
+histograms, so a saved run renders exactly like the live one. Run totals are
+the sum of the intervals (every response lands in exactly one).
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from hdrh.histogram import HdrHistogram
+
+from loadgen.histogram import decode, merged, new_histogram, percentiles
+from loadgen.hlog import read_hlog
+from loadgen.recorder import Recorder
+
+# A run directory's layout (written by output.py).
+SUMMARY = "summary.json"
+HLOG = "intervals.hlog"
+REPORT = "report.html"
+
+KINDS = ("response", "service")
+# Per-second plots are bucketed to at most this many points (long runs).
+MAX_POINTS = 600
+SECOND_STATS = (50.0, 90.0, 99.0)
+
+
+@dataclass
+class RunData:
+    summary: dict[str, Any]
+    histograms: dict[str, dict[str, HdrHistogram]]  # task → kind → run total
+    # (start s, kind → {"p50", "p90", "p99", "max"} ms), one per second or bucket
+    seconds: list[tuple[float, dict[str, dict[str, float]]]]
+
+    def total(self, kind: str) -> HdrHistogram:
+        return merged(by_kind[kind] for by_kind in self.histograms.values())
+
+
+def from_intervals(
+    summary: dict[str, Any], intervals: Iterable[tuple[str, float, HdrHistogram]]
+) -> RunData:
+    """From (tag "kind:task", start s, histogram) triples."""
+    totals: dict[str, dict[str, HdrHistogram]] = defaultdict(
+        lambda: {k: new_histogram() for k in KINDS}
+    )
+    per_start: dict[float, dict[str, HdrHistogram]] = defaultdict(
+        lambda: {k: new_histogram() for k in KINDS}
+    )
+    for tag, start, h in intervals:
+        kind, _, task = tag.partition(":")
+        totals[task][kind].add(h)
+        per_start[round(start, 3)][kind].add(h)
+    starts = sorted(per_start)
+    width = max(1, -(-len(starts) // MAX_POINTS))  # ceil: seconds per point
+    seconds = []
+    for i in range(0, len(starts), width):
+        group = starts[i : i + width]
+        stats = {}
+        for kind in KINDS:
+            h = merged(per_start[s][kind] for s in group)
+            values = percentiles(h, SECOND_STATS)
+            stats[kind] = {f"p{q:g}": values[q] for q in SECOND_STATS}
+            stats[kind]["max"] = h.get_max_value() / 1000.0
+        seconds.append((group[0], stats))
+    return RunData(summary, dict(totals), seconds)
+
+
+def from_recorder(summary: dict[str, Any], recorder: Recorder) -> RunData:
+    return from_intervals(
+        summary,
+        (
+            (tag, iv.start, decode(payload))
+            for iv in recorder.intervals
+            for tag, payload in iv.histograms.items()
+        ),
+    )
+
+
+def load_run(directory: Path) -> RunData:
+    """Read a run directory written with --out; ValueError says what is missing."""
+    summary_path, hlog_path = directory / SUMMARY, directory / HLOG
+    for path in (summary_path, hlog_path):
+        if not path.is_file():
+            raise ValueError(f"{directory} is not a loadgen run: no {path.name}")
+    try:
+        summary = json.loads(summary_path.read_text())
+    except json.JSONDecodeError as e:
+        raise ValueError(f"{summary_path} is not valid JSON: {e}") from None
+    if summary.get("schema") != "loadgen.summary/1":
+        raise ValueError(f"{summary_path} is not a loadgen summary")
+    return from_intervals(
+        summary, ((iv.tag, iv.start, iv.histogram) for iv in read_hlog(hlog_path))
+    )
