@@ -1,0 +1,31 @@
+"""report.html in real headless Chromium: it renders its plots, offline."""
+
+import re
+
+from PIL import Image
+
+from tests.loadgen.chromium import page_requests, render
+
+
+def test_report_is_self_contained(saved_run):
+    html = (saved_run / "report.html").read_text()
+    # No scripts, stylesheets, images or fonts from anywhere: all inline.
+    assert not re.search(r"""(src|href)\s*=|@import|url\(""", html)
+    assert len(html) < 200_000
+
+
+def test_report_renders_its_plots_in_chromium_without_network(saved_run, tmp_path):
+    shot = tmp_path / "report.png"
+    requests, log = render(saved_run / "report.html", shot, tmp_path / "profile")
+    assert page_requests(requests) == [], "the page tried to reach the network"
+    assert "CONSOLE" not in log and "Uncaught" not in log, log
+    image = Image.open(shot).convert("RGB")
+    width, height = image.size
+    # The charts' area: lines in several colours, not a blank page.
+    charts = image.crop((0, 250, width, min(height, 1400)))
+    colours = charts.getcolors(maxcolors=1 << 20) or []
+    non_white = sum(n for n, rgb in colours if rgb != (255, 255, 255))
+    assert non_white > 0.03 * charts.width * charts.height
+    palette = {(31, 119, 180), (214, 39, 40), (44, 160, 44), (255, 127, 14)}
+    seen = {rgb for _, rgb in colours}
+    assert len(palette & seen) >= 3, "the series colours are missing: no plotted lines"
