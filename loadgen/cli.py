@@ -145,6 +145,7 @@ COMMANDS: dict[str, str] = {
     "run": "loadgen.cli:run",
     "capacity": "loadgen.capacity_command:capacity",
     "report": "loadgen.report_command:report",
+    "compare": "loadgen.compare_command:compare",
     "merge": "loadgen.merge_command:merge",
 }
 

@@ -13,6 +13,7 @@ import json
 from html import escape
 from typing import Any
 
+from loadgen.comparison import Comparable
 from loadgen.plots import CHART_CSS, Series, line_chart, spectrum_ticks, spectrum_x
 from loadgen.saved_run import RunData
 from loadgen.summary import spectrum
@@ -172,5 +173,47 @@ tail gets the room. Solid: response time; dashed: service time.</p>
 {_latency_table(s)}
 <h2>Run parameters</h2>
 <pre>{escape(run_params)}</pre>
+</body></html>
+"""
+
+
+def render_comparison(runs: list[Comparable], rows: list[tuple[str, list[str]]]) -> str:
+    """The compare page: spectra overlaid (response and service time), and the table."""
+    charts = []
+    for kind, title in (
+        ("response", "Response time (from intended send)"),
+        ("service", "Service time (from actual send; Locust's response time)"),
+    ):
+        series = [
+            Series(f"{r.label} ({r.tool})", [(spectrum_x(q), ms) for q, ms in r.spectra[kind]])
+            for r in runs
+            if r.spectra.get(kind)
+        ]
+        if not series:
+            continue
+        max_x = max(x for s in series for x, _ in s.points)
+        charts.append(
+            line_chart(
+                title, series, x_label="percentile", y_label="ms", x_ticks=spectrum_ticks(max_x)
+            )
+        )
+    head = "".join(f"<th>{escape(r.label)} ({r.tool})</th>" for r in runs)
+    body = "".join(
+        f"<tr><td>{escape(name)}</td>{''.join(f'<td>{escape(c)}</td>' for c in cells)}</tr>"
+        for name, cells in rows
+    )
+    notes = "".join(f"<li>{escape(r.label)}: {escape(note)}</li>" for r in runs for note in r.notes)
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<title>loadgen compare: {escape(", ".join(r.label for r in runs))}</title>
+<style>{PAGE_CSS}{CHART_CSS}</style></head>
+<body>
+<h1>loadgen compare</h1>
+<div class="sub">baseline: {escape(runs[0].label)}; changes are against it.</div>
+<h2>Percentile spectra</h2>
+<div class="charts">{"".join(charts)}</div>
+<h2>Numbers</h2>
+<table><tr><th>metric</th>{head}</tr>{body}</table>
+{f"<h2>Notes</h2><ul>{notes}</ul>" if notes else ""}
 </body></html>
 """

@@ -70,7 +70,7 @@ def line_chart(
     height: int = 300,
 ) -> str:
     """An SVG line chart; `x_ticks` fixes the x axis (e.g. `spectrum_ticks`)."""
-    left, right, top, bottom = 62, 16, 30, 44
+    left, right, top, bottom = 62, 34, 30, 44
     pw, ph = width - left - right, height - top - bottom
     xs = [x for s in series for x, _ in s.points]
     ys = [y for s in series for _, y in s.points if math.isfinite(y)]

@@ -1,0 +1,128 @@
+"""Runs side by side: loadgen run directories and Locust `--csv` output, as one shape.
+
+Locust is a closed-loop tool: it times each request from its actual send, so
+its "response time" is what loadgen calls *service time*; the response time
+from an intended send time does not exist for it (`response` is None). Its
+CSV percentiles are whole milliseconds (rounded to about two significant
+digits), so sub-millisecond differences against it mean nothing.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from loadgen.saved_run import load_run
+from loadgen.summary import spectrum
+
+STATS = ("p50", "p90", "p99", "p99.9", "max", "mean")
+# Locust's percentile columns, as (our key, its column, quantile).
+_LOCUST_COLUMNS = [
+    ("p50", "50%", 50.0),
+    (None, "66%", 66.0),
+    (None, "75%", 75.0),
+    (None, "80%", 80.0),
+    ("p90", "90%", 90.0),
+    (None, "95%", 95.0),
+    (None, "98%", 98.0),
+    ("p99", "99%", 99.0),
+    ("p99.9", "99.9%", 99.9),
+    (None, "99.99%", 99.99),
+]
+
+
+@dataclass
+class Comparable:
+    label: str
+    tool: str  # "loadgen" or "locust"
+    requests: int
+    achieved_rps: float
+    errors: int
+    response: dict[str, float] | None  # None: not measurable by this tool
+    service: dict[str, float]
+    spectra: dict[str, list[tuple[float, float]]]  # kind → (percentile, ms)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def error_rate(self) -> float:
+        return self.errors / self.requests if self.requests else 0.0
+
+
+def short_labels(args: list[str]) -> list[str]:
+    """The shortest path suffixes that tell the runs apart (runs are often
+    directories of the same name under different parents)."""
+    parts = [Path(a).parts for a in args]
+    for k in range(1, max(len(p) for p in parts) + 1):
+        labels = ["/".join(p[-k:]) for p in parts]
+        if len(set(labels)) == len(labels):
+            return labels
+    return list(args)
+
+
+def load_comparable(arg: str, label: str) -> Comparable:
+    """A run directory, or a Locust --csv prefix (PREFIX_stats.csv)."""
+    path = Path(arg)
+    if path.is_dir():
+        return _from_loadgen(path, label)
+    stats = Path(f"{arg}_stats.csv")
+    if stats.is_file():
+        return _from_locust(label, stats)
+    raise ValueError(f"{arg}: neither a loadgen run directory nor a Locust --csv prefix")
+
+
+def _from_loadgen(path: Path, label: str) -> Comparable:
+    run = load_run(path)
+    s = run.summary
+    return Comparable(
+        label=label,
+        tool="loadgen",
+        requests=s["requests"],
+        achieved_rps=s["achieved_rps"],
+        errors=s["errors"]["total"],
+        response=s["latency_ms"]["response"],
+        service=s["latency_ms"]["service"],
+        spectra={k: spectrum(run.total(k)) for k in ("response", "service")},
+        notes=["behind: the generator fell behind"] if s["generator"]["behind"] else [],
+    )
+
+
+def _from_locust(label: str, stats: Path) -> Comparable:
+    with stats.open(newline="") as f:
+        rows = [r for r in csv.DictReader(f) if r.get("Name") == "Aggregated"]
+    if not rows:
+        raise ValueError(f"{stats}: no Aggregated row (is this Locust's --csv output?)")
+    row = rows[-1]
+    try:
+        service = {key: float(row[col]) for key, col, _ in _LOCUST_COLUMNS if key}
+        service["max"] = float(row["Max Response Time"])
+        service["mean"] = float(row["Average Response Time"])
+        points = [(q, float(row[col])) for _, col, q in _LOCUST_COLUMNS]
+        requests = int(row["Request Count"])
+        failures = int(row["Failure Count"])
+        rps = float(row["Requests/s"])
+    except (KeyError, ValueError) as e:
+        raise ValueError(f"{stats}: unexpected Locust CSV layout ({e})") from None
+    return Comparable(
+        label=label,
+        tool="locust",
+        requests=requests,
+        achieved_rps=rps,
+        errors=failures,
+        response=None,
+        service=service,
+        spectra={"service": points},
+        notes=[
+            "Locust (closed model): its response time is loadgen's service time; "
+            "time from an intended send is not measured",
+            "Locust rounds percentiles to whole ms (about two significant digits)",
+        ],
+    )
+
+
+def delta(value: float, base: float) -> str:
+    """Relative change against the baseline, as people read it."""
+    if base == 0:
+        return "" if value == 0 else "new"
+    change = (value - base) / base
+    return f"{change:+.0%}" if abs(change) >= 0.005 else "±0%"

@@ -1,0 +1,74 @@
+"""`loadgen compare` on saved runs and on a real Locust run's CSV output."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from loadgen.comparison import load_comparable, short_labels
+from server.launch import free_port, start_gunicorn, stop_gunicorn, wait_until_serving
+
+
+@pytest.fixture(scope="module")
+def locust_csv(tmp_path_factory):
+    """A real headless Locust run (its own process: it patches with gevent) with --csv."""
+    out = tmp_path_factory.mktemp("locust")
+    port = free_port()
+    server = start_gunicorn(f"127.0.0.1:{port}", 2, out / "logs")
+    try:
+        wait_until_serving(f"http://127.0.0.1:{port}", server)
+        proc = subprocess.run(
+            [os.path.join(os.path.dirname(sys.executable), "locust"), "-f", "locust.py",
+             "--headless", "-u", "20", "-r", "20", "-t", "3s", "-H", f"http://127.0.0.1:{port}",
+             "--csv", str(out / "run"), "--only-summary"],
+            env={**os.environ, "LOCUST_WAIT_SCALE": "0.05"},
+            capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        assert proc.returncode == 0, proc.stderr[-2000:]
+    finally:
+        stop_gunicorn(server)
+    return str(out / "run")
+
+
+def compare(*args):
+    return subprocess.run(
+        [sys.executable, "-m", "loadgen", "compare", *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_locust_csv_maps_to_service_time(locust_csv):
+    run = load_comparable(locust_csv, "locust")
+    assert run.tool == "locust" and run.requests > 50 and run.errors == 0
+    assert run.response is None  # a closed-loop tool cannot measure it
+    assert 0 < run.service["p50"] <= run.service["p99"] <= run.service["max"]
+    assert [q for q, _ in run.spectra["service"]][:2] == [50.0, 66.0]
+    assert any("service time" in n for n in run.notes)
+
+
+def test_compare_two_runs_and_locust(saved_run, locust_csv, tmp_path):
+    page = tmp_path / "cmp.html"
+    proc = compare(saved_run, saved_run, locust_csv, "--out", page)
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    assert "baseline" in out and "(±0%)" in out  # a run against itself changes nothing
+    assert "n/a" in out  # Locust's missing response time, marked
+    assert "closed model" in out
+    html = page.read_text()
+    assert html.count("<svg") == 2 and "(locust)" in html
+
+
+def test_compare_misuse(saved_run, tmp_path):
+    one = compare(saved_run)
+    assert one.returncode == 2 and "at least two" in one.stderr
+    bad = compare(saved_run, tmp_path / "nothing")
+    assert bad.returncode == 2 and "neither a loadgen run" in bad.stderr
+
+
+def test_labels_are_the_shortest_distinct_suffixes():
+    assert short_labels(["a/x/run", "b/x/run"]) == ["a/x/run", "b/x/run"]
+    assert short_labels(["r/fixed", "r/legacy"]) == ["fixed", "legacy"]
+    assert short_labels(["a/x", "b/y/x"]) == ["a/x", "y/x"]
