@@ -3,7 +3,8 @@
 Each level is an ordinary open-model run at a constant rate (same target,
 client and scenario options as `loadgen run`), judged by the SLO; `search` in
 `capacity.py` picks the next rate. Output: a table of levels, the answer
-with its uncertainty, `capacity.json` and per-level run files with --out.
+with its uncertainty and, with --out, `capacity.json`, `capacity.html` (the
+latency-vs-throughput curve) and each level's run files.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from rich.table import Table
 from loadgen.argtypes import Parser, UsageError, positive_duration, positive_float, slo
 from loadgen.capacity import FAIL, PASS, SATURATED, Capacity, Level, Verdict, search
 from loadgen.engine import Engine
+from loadgen.html_report import render_capacity
 from loadgen.options import add_load_options, check_load_options, run_engine, target
 from loadgen.output import write_run
 from loadgen.profile import ConstantRate
@@ -207,6 +209,7 @@ def capacity(argv: Sequence[str]) -> int:
         args.out.mkdir(parents=True, exist_ok=True)
         report = capacity_json(result, [o.text for o in slos])
         (args.out / "capacity.json").write_text(json.dumps(report, indent=2) + "\n")
+        (args.out / "capacity.html").write_text(render_capacity(report))
         console.print(f"files written to {args.out}/")
     if result.sustained is None and result.saturated_at is None:
         return EXIT_NO_LEVEL_PASSED

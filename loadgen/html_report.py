@@ -217,3 +217,52 @@ def render_comparison(runs: list[Comparable], rows: list[tuple[str, list[str]]])
 {f"<h2>Notes</h2><ul>{notes}</ul>" if notes else ""}
 </body></html>
 """
+
+
+def render_capacity(report: dict[str, Any]) -> str:
+    """The capacity page: latency against throughput (the hockey stick) and the levels."""
+    levels = sorted(report["levels"], key=lambda lv: lv["target_rps"])
+    stick = [
+        Series(
+            f"response {stat}",
+            [(lv["throughput_rps"], lv["latency_ms"]["response"][stat]) for lv in levels],
+            markers=True,
+        )
+        for stat in ("p50", "p99", "p99.9")
+    ]
+    stick.append(
+        Series(
+            "service p99",
+            [(lv["throughput_rps"], lv["latency_ms"]["service"]["p99"]) for lv in levels],
+            dashed=True,
+        )
+    )
+    chart = line_chart(
+        "Latency vs throughput", stick, x_label="responses per second", y_label="ms", width=760
+    )
+    rows = "".join(
+        f"<tr><td>{lv['target_rps']:.1f}</td><td>{lv['achieved_rps']:.1f}</td>"
+        f"<td>{lv['throughput_rps']:.1f}</td><td>{lv['latency_ms']['response']['p50']:.2f}</td>"
+        f"<td>{lv['latency_ms']['response']['p99']:.2f}</td>"
+        f"<td>{lv['latency_ms']['response']['p99.9']:.2f}</td>"
+        f"<td>{100 * lv['errors']['rate']:.2f}%</td>"
+        f'<td class="k"><span class="{"pass" if lv["verdict"] == "pass" else "fail"}">'
+        f"{escape(lv['verdict'])}</span> {escape('; '.join(lv['reasons']))}</td></tr>"
+        for lv in report["levels"]
+    )
+    slos = ", ".join(report["slo"])
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>loadgen capacity</title>
+<style>{PAGE_CSS}{CHART_CSS}</style></head>
+<body>
+<h1>loadgen capacity</h1>
+<p><b>{escape(report["answer"])}</b></p>
+<p class="sub">A level passes when it meets: {escape(slos)}. Latency is measured from
+intended send times, so past the limit it climbs steeply (the "hockey stick") instead of
+flattening out as a closed-loop tool would show it.</p>
+{chart}
+<h2>Levels, in the order run</h2>
+<table><tr><th>target/s</th><th>achieved/s</th><th>responses/s</th><th>p50 ms</th>
+<th>p99 ms</th><th>p99.9 ms</th><th>errors</th><th>verdict</th></tr>{rows}</table>
+</body></html>
+"""

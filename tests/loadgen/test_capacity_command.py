@@ -35,6 +35,8 @@ def test_legacy_limit_is_clearly_below_the_fixed_one(tmp_path):
     assert "below" in g["answer"] and "below" in legacy.stdout
     assert f["slo"] == ["p99<=100ms", "errors<1%", "achieved>=99%"]
     assert (tmp_path / "fixed" / "levels" / "200.0rps" / "summary.json").is_file()
+    page = (tmp_path / "fixed" / "capacity.html").read_text()
+    assert "Latency vs throughput" in page and page.count("<circle") >= 4 * 3
 
 
 @pytest.mark.parametrize(
