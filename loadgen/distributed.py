@@ -30,17 +30,16 @@ from __future__ import annotations
 import contextlib
 import importlib
 import queue
-import signal
 import threading
 import time
 import uuid
 from collections.abc import Callable
-from types import FrameType
 from typing import Any
 
 from loadgen.argtypes import UsageError
 from loadgen.processes import EXIT_GRACE_S, ShardOutcome
 from loadgen.progress import ShardTicks, Tick
+from loadgen.signals import CatchStops
 from loadgen.state import ShardJob
 
 # Time from submission to the common start: tasks must reach their workers.
@@ -117,7 +116,7 @@ def run_on_dask(
         deadline += EXIT_GRACE_S
         ticks = ShardTicks(range(n))
         lost: dict[int, str] = {}
-        with _StopOnSignal() as signals:
+        with CatchStops() as signals:
             stopped = False
             while not all(f.done() for f in futures) and time.time() < deadline:
                 time.sleep(_POLL_S)
@@ -186,27 +185,6 @@ def _emit(on_tick: Callable[[Tick], None] | None, ticks: list[Tick]) -> None:
     if on_tick is not None:
         for t in ticks:
             on_tick(t)
-
-
-class _StopOnSignal:
-    """SIGINT/SIGTERM while shards run: noted, for the loop to stop the shards."""
-
-    def __init__(self) -> None:
-        self.received: list[int] = []
-        self._previous: dict[int, Any] = {}
-
-    def __enter__(self) -> _StopOnSignal:
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            with contextlib.suppress(ValueError):  # not the main thread
-                self._previous[sig] = signal.signal(sig, self._on_signal)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        for sig, handler in self._previous.items():
-            signal.signal(sig, handler)
-
-    def _on_signal(self, sig: int, frame: FrameType | None) -> None:
-        self.received.append(sig)
 
 
 # -- in the Dask worker ----------------------------------------------------------

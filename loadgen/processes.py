@@ -38,6 +38,7 @@ from types import FrameType
 from typing import IO, Any
 
 from loadgen.progress import ShardTicks, Tick
+from loadgen.signals import CatchStops
 from loadgen.state import ShardJob
 
 # Each worker's environment says which shard it is, e.g. LOADGEN_SHARD=1/4.
@@ -106,7 +107,7 @@ class _Worker:
         return f"worker process {self.proc.pid} {how} before sending its state"
 
 
-class _Forwarder:
+class _Forwarder(CatchStops):
     """SIGINT/SIGTERM to the parent become one stop per signal to each worker.
 
     Workers that are not ready yet get theirs when they are (before then
@@ -114,22 +115,10 @@ class _Forwarder:
     """
 
     def __init__(self, workers: list[_Worker]) -> None:
+        super().__init__()
         self.workers = workers
-        self.received: list[int] = []
-        self._previous: dict[int, Any] = {}
 
-    def __enter__(self) -> _Forwarder:
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            with contextlib.suppress(ValueError):  # not the main thread: no forwarding
-                self._previous[sig] = signal.signal(sig, self._on_signal)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        for sig, handler in self._previous.items():
-            signal.signal(sig, handler)
-
-    def _on_signal(self, sig: int, frame: FrameType | None) -> None:
-        self.received.append(sig)
+    def on_signal(self, sig: int) -> None:
         for w in self.workers:
             if w.ready:
                 w.signal(sig)

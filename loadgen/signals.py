@@ -1,0 +1,37 @@
+"""Catching SIGINT/SIGTERM while a parent waits on shards elsewhere.
+
+Inside a block, the signals are recorded (and passed to `on_signal`) instead of
+killing the process; the previous handlers come back after it. The parent
+then stops its shards its own way: forwarding to worker processes, or
+setting a Dask event.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+from types import FrameType
+from typing import Any, Self
+
+
+class CatchStops:
+    def __init__(self) -> None:
+        self.received: list[int] = []
+        self._previous: dict[int, Any] = {}
+
+    def __enter__(self) -> Self:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(ValueError):  # not the main thread: nothing to catch
+                self._previous[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+
+    def _handle(self, sig: int, frame: FrameType | None) -> None:
+        self.received.append(sig)
+        self.on_signal(sig)
+
+    def on_signal(self, sig: int) -> None:
+        """Called for each signal caught; subclasses act on it."""
