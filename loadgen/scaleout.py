@@ -20,7 +20,7 @@ from typing import Any
 
 from rich.console import Console
 
-from loadgen.argtypes import UsageError
+from loadgen.argtypes import UsageError, positive_int
 from loadgen.engine import Engine, RunConfig, RunResult
 from loadgen.options import run_engine
 from loadgen.progress import Progress
@@ -30,15 +30,15 @@ EXIT_SHARDS_LOST = 1
 
 
 def process_count(text: str) -> int:
+    """`--processes N` or `auto` (one per core)."""
     if text == "auto":
         return os.cpu_count() or 1
     try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number or auto, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {text!r}")
-    return value
+        return positive_int(text)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(
+            f"expected a number or auto (>= 1), got {text!r}"
+        ) from None
 
 
 def shard_spec(text: str) -> tuple[int, int]:
