@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import argparse
 import math
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import NoReturn
 
-from loadgen.slo import SLO, SLOError, parse_slo
+from loadgen.slo import SLO, SLOError, check_tasks, parse_slo
 from loadgen.units import parse_duration
 
 
@@ -111,3 +112,11 @@ def slo(text: str) -> SLO:
         return parse_slo(text)
     except SLOError as e:
         raise argparse.ArgumentTypeError(str(e)) from None
+
+
+def check_slo_tasks(slos: Sequence[SLO], tasks: Iterable[str]) -> None:
+    """Objectives on a task that does not exist: misuse, caught before any load is sent."""
+    try:
+        check_tasks(slos, tasks)
+    except SLOError as e:
+        raise UsageError(str(e)) from None

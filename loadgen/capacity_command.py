@@ -20,7 +20,14 @@ from hdrh.histogram import HdrHistogram
 from rich.console import Console
 from rich.table import Table
 
-from loadgen.argtypes import Parser, UsageError, positive_duration, positive_float, slo
+from loadgen.argtypes import (
+    Parser,
+    UsageError,
+    check_slo_tasks,
+    positive_duration,
+    positive_float,
+    slo,
+)
 from loadgen.capacity import FAIL, PASS, SATURATED, Capacity, Level, Verdict, search
 from loadgen.engine import Engine
 from loadgen.html_report import render_capacity
@@ -176,6 +183,7 @@ def capacity(argv: Sequence[str]) -> int:
         raise UsageError("--max-rps must be at least --start")
     load = check_load_options(args)
     slos = args.slo or [parse_slo(text) for text in DEFAULT_SLOS]
+    check_slo_tasks(slos, load.scenario.task_weights())
     console = Console(quiet=args.quiet)
 
     with target(args) as url:

@@ -17,6 +17,7 @@ from rich.console import Console
 from loadgen.argtypes import (
     Parser,
     UsageError,
+    check_slo_tasks,
     positive_duration,
     rate_spec,
     slo,
@@ -105,6 +106,7 @@ def rate_profile(args: argparse.Namespace) -> RateProfile:
 def run(argv: Sequence[str]) -> int:
     args = run_parser().parse_args(argv)
     load = check_load_options(args)
+    check_slo_tasks(args.slo, load.scenario.task_weights())
     scale = check_scale_options(args)
     profile = rate_profile(args)
     seconds = args.duration or profile.length or DEFAULT_DURATION

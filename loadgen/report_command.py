@@ -13,7 +13,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from loadgen.argtypes import Parser, UsageError, slo
+from loadgen.argtypes import Parser, UsageError, check_slo_tasks, slo
 from loadgen.histogram import summary_ms
 from loadgen.output import write_report
 from loadgen.saved_run import RunData, load_run
@@ -51,6 +51,7 @@ def report(argv: Sequence[str]) -> int:
         run = load_run(args.run)
     except ValueError as e:
         raise UsageError(str(e)) from None
+    check_slo_tasks(args.slo, run.summary["tasks"])
     recompute_latencies(run)
     outcomes = judge_slos(args.slo, run.summary, run.histograms)
     console = Console()

@@ -10,15 +10,18 @@ Grammar (case-insensitive, no spaces needed):
     value   := NUMBER [ "us" | "ms" | "s" | "%" | "/s" ]   latency defaults to ms
 
 Every expression is parsed before any load is sent (a typo must not waste a
-run) and judged against the run's summary; percentiles the summary does not
-carry (say p95) are read from the run's histograms.
+run), and so are task names (`check_tasks`), then judged against the run's
+summary; percentiles the summary does not carry (say p95) are read from the
+run's histograms. Nothing passes vacuously: with no requests in scope, or no
+timed response for a latency, the measured value is "n/a" and the SLO fails.
 """
 
 from __future__ import annotations
 
+import math
 import operator
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -59,20 +62,30 @@ class SLO:
     percent: bool = False
 
     def measure(self, summary: dict[str, Any], percentile_of: PercentileOf | None = None) -> float:
-        """The measured value, in the threshold's unit."""
-        scope = summary if self.task is None else _task(summary, self.task)
+        """The measured value, in the threshold's unit; NaN when there is nothing to judge.
+
+        NaN fails every comparison, so an SLO cannot pass vacuously: a task
+        that got no requests, or a latency objective where no response came
+        back at all (every request a connect error or timeout, which are
+        counted but not timed), is a failure, not a 0 ms success.
+        """
+        scope = summary if self.task is None else summary["tasks"].get(self.task)
+        if scope is None or not scope["requests"]:
+            return math.nan
         if self.metric == "errors":
             errors = scope["errors"]
             count = errors["total"] if isinstance(errors, dict) else errors
             if not self.percent:
                 return float(count)
-            return count / scope["requests"] if scope["requests"] else 0.0
+            return float(count / scope["requests"])
         if self.metric == "achieved":
             if not self.percent:
                 return float(summary["achieved_rps"])
             target = summary["target_rps"]
             return summary["achieved_rps"] / target if target else 1.0
         latency = scope["latency_ms"][self.kind]
+        if not latency.get("max"):  # no timed response: at least 1 µs when there is one
+            return math.nan
         if self.stat in latency:
             return float(latency[self.stat])
         if percentile_of is None:
@@ -84,6 +97,8 @@ class SLO:
 
     def show(self, measured: float) -> str:
         """The measured value as the SLO states it: `312.4ms`, `0.52%`, `99.8%`."""
+        if math.isnan(measured):
+            return "n/a"
         if self.metric == "latency":
             return f"{measured:.3f}ms"
         if self.percent:
@@ -155,10 +170,15 @@ def evaluate(
     return outcomes
 
 
-def _task(summary: dict[str, Any], name: str) -> dict[str, Any]:
-    try:
-        task: dict[str, Any] = summary["tasks"][name]
-    except KeyError:
-        known = ", ".join(summary["tasks"]) or "none"
-        raise SLOError(f"no task {name!r} in this run (tasks: {known})") from None
-    return task
+def check_tasks(slos: Sequence[SLO], known: Iterable[str]) -> None:
+    """Refuse objectives on tasks the scenario (or the saved run) does not have.
+
+    A misspelt task name is a usage error, found before any load is sent,
+    not a surprise after the run.
+    """
+    names = list(known)
+    for slo in slos:
+        if slo.task is not None and slo.task not in names:
+            raise SLOError(
+                f"{slo.text!r}: no task {slo.task!r} (tasks: {', '.join(names) or 'none'})"
+            )

@@ -11,6 +11,7 @@ from hdrh.histogram import HdrHistogram
 from hdrh.log import HistogramLogReader
 
 from loadgen.wagon import TASK_WEIGHTS
+from server.launch import free_port
 
 RPS, SECONDS = 300, 3
 
@@ -263,3 +264,24 @@ def test_a_malformed_slo_stops_before_any_load(tmp_path):
     proc = loadgen("--rps", "5", "--slo", "p99<<5", "--out", str(tmp_path / "x"))
     assert proc.returncode == 2 and "not an SLO" in proc.stderr
     assert not (tmp_path / "x").exists()
+
+
+def test_an_slo_on_a_task_the_scenario_lacks_stops_before_any_load(tmp_path):
+    proc = loadgen("--rps", "5", "--slo", "task:compute_fibb:p99<1s", "--out", str(tmp_path / "x"))
+    assert proc.returncode == 2, proc.stderr
+    assert "no task 'compute_fibb'" in proc.stderr and "compute_fib" in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1 and not (tmp_path / "x").exists()
+
+
+def test_latency_slos_fail_when_nothing_was_timed(tmp_path):
+    """Against a refused port every request is a connect error: no latency to pass."""
+    refused = f"http://127.0.0.1:{free_port()}"
+    slos = ("--slo", "p99<50ms", "--slo", "task:index:service:p95<1s")
+    proc = loadgen(
+        "--rps", "20", "--duration", "1s", "--host", refused, *slos, "--out", str(tmp_path)
+    )
+    assert proc.returncode == 99, proc.stderr
+    assert "FAIL  p99<50ms  (measured n/a)" in proc.stdout
+    s = json.loads((tmp_path / "summary.json").read_text())
+    assert s["errors"]["by_kind"].get("connect") == s["requests"] > 0
+    assert [(r["measured"], r["passed"]) for r in s["slo"]] == [("n/a", False)] * 2

@@ -55,3 +55,8 @@ def test_misuse(tmp_path):
     assert "not a loadgen run" in report(tmp_path).stderr
     bad = report(tmp_path, "--slo", "p99<")
     assert bad.returncode == 2 and "not an SLO" in bad.stderr
+
+
+def test_an_slo_on_a_task_the_run_lacks_is_misuse(saved_run):
+    proc = report(saved_run, "--no-html", "--slo", "task:nope:p99<1s")
+    assert proc.returncode == 2 and "no task 'nope'" in proc.stderr

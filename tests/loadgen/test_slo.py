@@ -2,7 +2,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from loadgen.slo import SLOError, evaluate, parse_slo, parse_slos
+from loadgen.slo import SLOError, check_tasks, evaluate, parse_slo, parse_slos
 
 SUMMARY = {
     "requests": 1000,
@@ -68,7 +68,7 @@ def test_other_percentiles_come_from_the_histograms():
 
     (outcome,) = evaluate(
         [parse_slo("task:index:service:p95<50ms")],
-        {"tasks": {"index": {"latency_ms": {"service": {}}}}},
+        {"tasks": {"index": {"requests": 9, "latency_ms": {"service": {"max": 60.0}}}}},
         percentile_of,
     )
     assert asked == [("index", "service", 95.0)] and outcome.passed
@@ -98,8 +98,39 @@ def test_malformed_expressions_say_why(text, message):
 
 
 def test_unknown_task_names_the_known_ones():
-    with pytest.raises(SLOError, match="tasks: compute_fib"):
-        evaluate([parse_slo("task:nope:p99<1ms")], SUMMARY)
+    check_tasks(parse_slos(["task:compute_fib:p99<1ms", "p99<1ms"]), SUMMARY["tasks"])
+    with pytest.raises(SLOError, match=r"no task 'nope' .*tasks: compute_fib"):
+        check_tasks([parse_slo("task:nope:p99<1ms")], SUMMARY["tasks"])
+
+
+def _scoped(task: dict) -> dict:
+    return {**SUMMARY, "tasks": {**SUMMARY["tasks"], "quiet": task}}
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["p99<9s", "max<9s", "service:p95<9s", "mean>=0ms", "errors<=100%", "errors<1000"],
+)
+def test_nothing_passes_vacuously(text):
+    """No requests in scope, or none timed (all connect errors): n/a, and a failure."""
+    no_latency = {"p50": 0.0, "p90": 0.0, "p99": 0.0, "p99.9": 0.0, "max": 0.0, "mean": 0.0}
+    untimed = {"requests": 7, "errors": 7, "latency_ms": {"response": no_latency,
+               "service": no_latency}}  # fmt: skip
+    idle = {**untimed, "requests": 0, "errors": 0}
+
+    def no_histograms(task, kind, q):
+        raise AssertionError("nothing to look up")
+
+    for task in (untimed, idle):
+        (outcome,) = evaluate([parse_slo(f"task:quiet:{text}")], _scoped(task), no_histograms)
+        if task is untimed and text.startswith("errors"):
+            assert outcome.passed  # errors are counted whether or not anything was timed
+            continue
+        assert not outcome.passed and outcome.slo.show(outcome.measured) == "n/a"
+        assert "FAIL" in outcome.line() and "n/a" in outcome.line()
+    # A task the scenario has but that got no requests is not in the summary at all.
+    (outcome,) = evaluate([parse_slo(f"task:absent:{text}")], SUMMARY, no_histograms)
+    assert not outcome.passed and "n/a" in outcome.line()
 
 
 ops = st.sampled_from(["<", "<=", ">", ">="])
