@@ -88,7 +88,10 @@ def build_summary(result: RunResult, meta: dict[str, Any]) -> dict[str, Any]:
             {
                 "t": round(iv.start, 3),
                 "length": round(iv.end - iv.start, 3),
-                "target": round(result.expected_arrivals(iv.start, iv.end), 3),
+                # Asked for only while issuing: the drain after the end has no target.
+                "target": round(
+                    result.expected_arrivals(min(iv.start, elapsed), min(iv.end, elapsed)), 3
+                ),
                 "arrivals": iv.arrivals,
                 "responses": iv.responses,
                 "errors": iv.errors,
