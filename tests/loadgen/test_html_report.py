@@ -29,3 +29,17 @@ def test_report_renders_its_plots_in_chromium_without_network(saved_run, tmp_pat
     palette = {(31, 119, 180), (214, 39, 40), (44, 160, 44), (255, 127, 14)}
     seen = {rgb for _, rgb in colours}
     assert len(palette & seen) >= 3, "the series colours are missing: no plotted lines"
+
+
+def test_the_browser_check_catches_a_broken_page(tmp_path):
+    """The check above can fail: a bad path, a script error, a remote image are all seen."""
+    page = tmp_path / "broken.html"
+    page.write_text(
+        '<!doctype html><svg width="90" height="90"><path d="M NaN,1 L 5,5" stroke="red"/></svg>'
+        '<script>console.error("boom")</script><img src="http://example.invalid/x.png">'
+    )
+    requests, log = render(page, tmp_path / "broken.png", tmp_path / "profile")
+    assert page_requests(requests) == ["GET http://example.invalid/x.png HTTP/1.1"]
+    console = [line for line in log.splitlines() if "CONSOLE" in line]
+    assert any("attribute d: Expected number" in line for line in console), log
+    assert any('"boom"' in line for line in console), log
