@@ -2,7 +2,8 @@
 
 Each argument is a run directory (--out) or a Locust --csv prefix. Prints a
 table of the numbers with each run's change against the first (the
-baseline) and writes an HTML page with their percentile spectra overlaid.
+baseline) and writes an HTML page with their percentile spectra and
+throughput over time overlaid.
 """
 
 from __future__ import annotations

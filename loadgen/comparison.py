@@ -4,16 +4,20 @@ Locust is a closed-loop tool: it times each request from its actual send, so
 its "response time" is what loadgen calls *service time*; the response time
 from an intended send time does not exist for it (`response` is None). Its
 CSV percentiles are whole milliseconds (rounded to about two significant
-digits), so sub-millisecond differences against it mean nothing.
+digits), so sub-millisecond differences against it mean nothing. Its
+`PREFIX_stats_history.csv` gives the throughput over time, from the
+cumulative request count it logs about once a second (whole-second
+timestamps, so that curve is coarser than loadgen's).
 """
 
 from __future__ import annotations
 
 import csv
+import itertools
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from loadgen.saved_run import load_run
+from loadgen.saved_run import load_run, rate_intervals
 from loadgen.summary import spectrum
 
 STATS = ("p50", "p90", "p99", "p99.9", "max", "mean")
@@ -43,6 +47,8 @@ class Comparable:
     service: dict[str, float]
     spectra: dict[str, list[tuple[float, float]]]  # kind → (percentile, ms)
     notes: list[str] = field(default_factory=list)
+    # (seconds since the start, responses per second), when the run logged it
+    throughput: list[tuple[float, float]] = field(default_factory=list)
 
     @property
     def error_rate(self) -> float:
@@ -84,6 +90,7 @@ def _from_loadgen(path: Path, label: str) -> Comparable:
         service=s["latency_ms"]["service"],
         spectra={k: spectrum(run.total(k)) for k in ("response", "service")},
         notes=["behind: the generator fell behind"] if s["generator"]["behind"] else [],
+        throughput=[(iv["t"], iv["responses"] / iv["length"]) for iv in rate_intervals(s)],
     )
 
 
@@ -93,6 +100,8 @@ def _from_locust(label: str, stats: Path) -> Comparable:
     if not rows:
         raise ValueError(f"{stats}: no Aggregated row (is this Locust's --csv output?)")
     row = rows[-1]
+    if row.get("Request Count") == "0":  # its percentiles are then "N/A"
+        raise ValueError(f"{stats}: Locust recorded no requests")
     try:
         service = {key: float(row[col]) for key, col, _ in _LOCUST_COLUMNS if key}
         service["max"] = float(row["Max Response Time"])
@@ -117,7 +126,34 @@ def _from_locust(label: str, stats: Path) -> Comparable:
             "time from an intended send is not measured",
             "Locust rounds percentiles to whole ms (about two significant digits)",
         ],
+        throughput=_locust_throughput(
+            stats.with_name(stats.name[: -len("stats.csv")] + "stats_history.csv")
+        ),
     )
+
+
+def _locust_throughput(history: Path) -> list[tuple[float, float]]:
+    """Responses per second between the history's rows (Locust's own Requests/s
+    there is a moving average, 0 until its window fills, so the counts are used)."""
+    if not history.is_file():
+        return []
+    try:
+        with history.open(newline="") as f:
+            rows = [
+                (float(r["Timestamp"]), int(r["Total Request Count"]))
+                for r in csv.DictReader(f)
+                if r.get("Name") == "Aggregated"
+            ]
+    except (KeyError, ValueError) as e:
+        raise ValueError(f"{history}: unexpected Locust CSV layout ({e})") from None
+    if not rows:
+        return []
+    t0 = rows[0][0]
+    return [
+        (t_before - t0, (n - n_before) / (t - t_before))
+        for (t_before, n_before), (t, n) in itertools.pairwise(rows)
+        if t > t_before
+    ]
 
 
 def delta(value: float, base: float) -> str:

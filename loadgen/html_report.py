@@ -14,8 +14,8 @@ from html import escape
 from typing import Any
 
 from loadgen.comparison import Comparable
-from loadgen.plots import CHART_CSS, Series, line_chart, spectrum_ticks, spectrum_x
-from loadgen.saved_run import RunData
+from loadgen.plots import CHART_CSS, PALETTE, Series, line_chart, spectrum_ticks, spectrum_x
+from loadgen.saved_run import RunData, rate_intervals
 from loadgen.summary import spectrum
 
 PAGE_CSS = """
@@ -72,9 +72,9 @@ def _spectrum_charts(run: RunData) -> str:
 
 
 def _throughput_charts(summary: dict[str, Any]) -> str:
-    # Intervals after sending stopped (the drain) are kept: their target is 0 (see
+    # Seconds after sending stopped (a long drain) are kept: their target is 0 (see
     # summary.py), so target and achieved fall together while responses trickle in.
-    timeline = summary.get("timeline", [])
+    timeline = rate_intervals(summary)
 
     def rate(entry: dict[str, Any], key: str) -> float:
         return float(entry.get(key, 0)) / max(float(entry["length"]), 1e-9)
@@ -179,14 +179,20 @@ tail gets the room. Solid: response time; dashed: service time.</p>
 
 
 def render_comparison(runs: list[Comparable], rows: list[tuple[str, list[str]]]) -> str:
-    """The compare page: spectra overlaid (response and service time), and the table."""
+    """The compare page: spectra overlaid (response and service time), throughput
+    over time, and the table. Each run keeps its colour across the charts."""
+    colors = {id(r): PALETTE[i % len(PALETTE)] for i, r in enumerate(runs)}
     charts = []
     for kind, title in (
         ("response", "Response time (from intended send)"),
         ("service", "Service time (from actual send; Locust's response time)"),
     ):
         series = [
-            Series(f"{r.label} ({r.tool})", [(spectrum_x(q), ms) for q, ms in r.spectra[kind]])
+            Series(
+                f"{r.label} ({r.tool})",
+                [(spectrum_x(q), ms) for q, ms in r.spectra[kind]],
+                color=colors[id(r)],
+            )
             for r in runs
             if r.spectra.get(kind)
         ]
@@ -196,6 +202,20 @@ def render_comparison(runs: list[Comparable], rows: list[tuple[str, list[str]]])
         charts.append(
             line_chart(
                 title, series, x_label="percentile", y_label="ms", x_ticks=spectrum_ticks(max_x)
+            )
+        )
+    throughput = [
+        Series(f"{r.label} ({r.tool})", r.throughput, color=colors[id(r)])
+        for r in runs
+        if r.throughput
+    ]
+    if throughput:
+        charts.append(
+            line_chart(
+                "Throughput over time",
+                throughput,
+                x_label="seconds",
+                y_label="responses per second",
             )
         )
     head = "".join(f"<th>{escape(r.label)} ({r.tool})</th>" for r in runs)

@@ -30,6 +30,9 @@ KINDS = ("response", "service")
 # Per-second plots are bucketed to at most this many points (long runs).
 MAX_POINTS = 600
 SECOND_STATS = (50.0, 90.0, 99.0)
+# Rate plots leave out intervals shorter than this: a run's last interval is
+# often a few milliseconds of drain, and a rate over it says nothing.
+MIN_RATE_INTERVAL_S = 0.5
 
 
 @dataclass
@@ -41,6 +44,11 @@ class RunData:
 
     def total(self, kind: str) -> HdrHistogram:
         return merged(by_kind[kind] for by_kind in self.histograms.values())
+
+
+def rate_intervals(summary: dict[str, Any]) -> list[dict[str, Any]]:
+    """The timeline's entries long enough to plot as per-second rates."""
+    return [e for e in summary.get("timeline", []) if e["length"] >= MIN_RATE_INTERVAL_S]
 
 
 def from_intervals(

@@ -8,6 +8,7 @@ import pytest
 
 from loadgen.comparison import load_comparable, short_labels
 from server.launch import free_port, start_gunicorn, stop_gunicorn, wait_until_serving
+from tests.loadgen.chromium import page_requests, render
 
 
 @pytest.fixture(scope="module")
@@ -47,6 +48,17 @@ def test_locust_csv_maps_to_service_time(locust_csv):
     assert 0 < run.service["p50"] <= run.service["p99"] <= run.service["max"]
     assert [q for q, _ in run.spectra["service"]][:2] == [50.0, 66.0]
     assert any("service time" in n for n in run.notes)
+    # Throughput over time, from the history's cumulative counts.
+    assert run.throughput and all(rate >= 0 for _, rate in run.throughput)
+    assert 0.3 * run.achieved_rps < max(rate for _, rate in run.throughput) < 3 * run.achieved_rps
+
+
+def test_a_locust_run_without_requests_is_refused(tmp_path):
+    prefix = tmp_path / "idle"
+    columns = "Type,Name,Request Count,Failure Count,Median Response Time,50%,100%"
+    (tmp_path / "idle_stats.csv").write_text(f"{columns}\n,Aggregated,0,0,0,N/A,N/A\n")
+    with pytest.raises(ValueError, match="no requests"):
+        load_comparable(str(prefix), "idle")
 
 
 def test_compare_two_runs_and_locust(saved_run, locust_csv, tmp_path):
@@ -58,7 +70,9 @@ def test_compare_two_runs_and_locust(saved_run, locust_csv, tmp_path):
     assert "n/a" in out  # Locust's missing response time, marked
     assert "closed model" in out
     html = page.read_text()
-    assert html.count("<svg") == 2 and "(locust)" in html
+    assert html.count("<svg") == 3 and "(locust)" in html and "Throughput over time" in html
+    requests, log = render(page, tmp_path / "cmp.png", tmp_path / "profile")
+    assert page_requests(requests) == [] and "CONSOLE" not in log, log
 
 
 def test_compare_misuse(saved_run, tmp_path):
