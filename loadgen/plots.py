@@ -75,12 +75,14 @@ def line_chart(
     xs = [x for s in series for x, _ in s.points]
     ys = [y for s in series for _, y in s.points if math.isfinite(y)]
     if x_ticks:
-        x0, x1 = x_ticks[0][0], x_ticks[-1][0]
+        # The axis reaches the last point even past the last tick: on the spectrum
+        # axis that is the tail (and the max), the part the plot is for.
+        x0, x1 = x_ticks[0][0], max([x_ticks[-1][0], *xs])
         xt = list(x_ticks)
     else:
-        ticks = nice_ticks(min(xs, default=0.0), max(xs, default=1.0))
-        x0, x1 = ticks[0], ticks[-1]
-        xt = [(t, _fmt(t)) for t in ticks]
+        # The data's own range (a 6 s run is not drawn on 0–8 s), round ticks within it.
+        x0, x1 = min(xs, default=0.0), max(xs, default=1.0)
+        xt = [(t, _fmt(t)) for t in nice_ticks(x0, x1) if x0 - 1e-9 <= t <= x1 + 1e-9]
     yticks = nice_ticks(0.0, max(ys, default=1.0) or 1.0)
     y1 = yticks[-1]
     x1 = x1 if x1 > x0 else x0 + 1
