@@ -39,6 +39,8 @@ def test_report_renders_the_same_summary_and_html(saved_run, tmp_path):
     assert p99 in proc.stdout and "Response time" in proc.stdout
     html = (copy / "report.html").read_text()
     assert html.startswith("<!doctype html>") and html.count("<svg") >= 7
+    # The very page the run wrote: every number and every plotted point the same.
+    assert html == (saved_run / "report.html").read_text()
 
 
 def test_slos_on_a_saved_run_exit_0_or_99(saved_run, tmp_path):
