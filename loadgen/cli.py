@@ -124,7 +124,7 @@ def run(argv: Sequence[str]) -> int:
     outcomes = judge_slos(args.slo, summary, result.recorder.histograms())
     if not args.quiet:
         render_summary(summary, console)
-        render_slos(outcomes, console)
+    render_slos(outcomes, console)  # even with --quiet: asked for, and they explain an exit 99
     scaled.report()
     if args.out is not None:
         write_run(args.out, summary, result)
