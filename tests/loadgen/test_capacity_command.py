@@ -45,6 +45,7 @@ def test_legacy_limit_is_clearly_below_the_fixed_one(tmp_path):
         (("--factor", "1"), "--factor"),
         (("--start", "50", "--max-rps", "10"), "--max-rps"),
         (("--precision", "zero"), "--precision"),
+        (("--slo", "task:nope:p99<1s"), "no task 'nope'"),
     ],
 )
 def test_misuse(args, message):
