@@ -67,10 +67,13 @@ def short_labels(args: list[str]) -> list[str]:
 
 
 def load_comparable(arg: str, label: str) -> Comparable:
-    """A run directory, or a Locust --csv prefix (PREFIX_stats.csv)."""
+    """A run directory, or a Locust --csv prefix (PREFIX_stats.csv; one of its
+    files named in full works too, as shell completion offers them)."""
     path = Path(arg)
     if path.is_dir():
         return _from_loadgen(path, label)
+    for suffix in ("_stats.csv", "_stats_history.csv"):
+        arg = arg.removesuffix(suffix)
     stats = Path(f"{arg}_stats.csv")
     if stats.is_file():
         return _from_locust(label, stats)

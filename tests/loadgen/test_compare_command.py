@@ -45,6 +45,7 @@ def test_locust_csv_maps_to_service_time(locust_csv):
     run = load_comparable(locust_csv, "locust")
     assert run.tool == "locust" and run.requests > 50 and run.errors == 0
     assert run.response is None  # a closed-loop tool cannot measure it
+    assert load_comparable(f"{locust_csv}_stats.csv", "locust") == run  # as a shell completes it
     assert 0 < run.service["p50"] <= run.service["p99"] <= run.service["max"]
     assert [q for q, _ in run.spectra["service"]][:2] == [50.0, 66.0]
     assert any("service time" in n for n in run.notes)
