@@ -29,11 +29,11 @@ from loadgen.argtypes import (
     slo,
 )
 from loadgen.capacity import FAIL, PASS, SATURATED, Capacity, Level, Verdict, search
-from loadgen.engine import Engine
 from loadgen.html_report import render_capacity
-from loadgen.options import add_load_options, check_load_options, run_engine, target
+from loadgen.options import add_load_options, check_load_options, target
 from loadgen.output import write_run
 from loadgen.profile import ConstantRate
+from loadgen.scaleout import Scale, add_spread_options, run_scaled
 from loadgen.slo import SLO, parse_slo
 from loadgen.summary import build_summary, judge_slos
 
@@ -87,6 +87,7 @@ def capacity_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--out", type=Path, metavar="DIR", help="capacity.json and each level's files")
     add_load_options(p)
+    add_spread_options(p)
     return p
 
 
@@ -182,6 +183,7 @@ def capacity(argv: Sequence[str]) -> int:
     if args.max_rps < args.start:
         raise UsageError("--max-rps must be at least --start")
     load = check_load_options(args)
+    scale = Scale(args.processes, args.dask, (0, 1), None)
     slos = args.slo or [parse_slo(text) for text in DEFAULT_SLOS]
     check_slo_tasks(slos, load.scenario.task_weights())
     console = Console(quiet=args.quiet)
@@ -191,11 +193,13 @@ def capacity(argv: Sequence[str]) -> int:
 
         def measure(rps: float) -> Level:
             config = load.config(url, ConstantRate(rps), args.level)
-            result = run_engine(Engine(config))
-            summary = build_summary(
-                result, {"rate_profile": config.profile.describe(), **load.meta()}
-            )
+            meta = {"rate_profile": config.profile.describe(), **load.meta(), **scale.meta()}
+            scaled = run_scaled(scale, config, args.scenario, meta)
+            result = scaled.result
+            summary = build_summary(result, {**meta, **scaled.meta()})
             verdict, reasons = judge(summary, slos, result.recorder.histograms())
+            if scaled.exit_code != 0:  # a generator shard was lost: the level is void
+                verdict, reasons = SATURATED, ["a generator shard was lost", *reasons]
             level = Level(rps, verdict, reasons, summary)
             lat = summary["latency_ms"]["response"]
             console.print(

@@ -71,20 +71,7 @@ def start_time(text: str) -> float:
 
 
 def add_scale_options(p: argparse.ArgumentParser) -> None:
-    g = p.add_argument_group("scaling out (one run split into shards, merged exactly)")
-    g.add_argument(
-        "--processes",
-        type=process_count,
-        metavar="N|auto",
-        help="split the run over N local worker processes (auto: one per core); "
-        "with --dask, the number of shards (default: one per Dask worker)",
-    )
-    g.add_argument(
-        "--dask",
-        metavar="ADDRESS",
-        help="run the shards as tasks on a Dask cluster, e.g. tcp://scheduler:8786 "
-        "(needs the dask extra)",
-    )
+    g = add_spread_options(p)
     g.add_argument(
         "--shard",
         type=shard_spec,
@@ -99,6 +86,25 @@ def add_scale_options(p: argparse.ArgumentParser) -> None:
         help="wall-clock time of the first arrival: epoch seconds or ISO 8601 "
         "(UTC unless a zone is given); shards given the same time start together",
     )
+
+
+def add_spread_options(p: argparse.ArgumentParser) -> argparse._ArgumentGroup:
+    """--processes and --dask: for every command that sends load."""
+    g = p.add_argument_group("scaling out (one run split into shards, merged exactly)")
+    g.add_argument(
+        "--processes",
+        type=process_count,
+        metavar="N|auto",
+        help="split the run over N local worker processes (auto: one per core); "
+        "with --dask, the number of shards (default: one per Dask worker)",
+    )
+    g.add_argument(
+        "--dask",
+        metavar="ADDRESS",
+        help="run the shards as tasks on a Dask cluster, e.g. tcp://scheduler:8786 "
+        "(needs the dask extra)",
+    )
+    return g
 
 
 @dataclass

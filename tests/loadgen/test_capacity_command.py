@@ -85,3 +85,15 @@ DEFAULT = [parse_slo(t) for t in DEFAULT_SLOS]
 )
 def test_judge(kwargs, slos, verdict):
     assert judge(summary(**kwargs), slos)[0] == verdict
+
+
+def test_levels_can_be_generated_by_several_processes(tmp_path):
+    proc = capacity(
+        "--level", "1s", "--cooldown", "0.2s", "--start", "50", "--max-rps", "100",
+        "--processes", "2", "--out", str(tmp_path),
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    report = json.loads((tmp_path / "capacity.json").read_text())
+    assert [lv["verdict"] for lv in report["levels"]] == [PASS, PASS]
+    level = json.loads((tmp_path / "levels" / "100.0rps" / "summary.json").read_text())
+    assert level["run"]["processes"] == 2 and level["requests"] == 100
