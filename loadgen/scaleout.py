@@ -33,12 +33,9 @@ def process_count(text: str) -> int:
     """`--processes N` or `auto` (one per core)."""
     if text == "auto":
         return os.cpu_count() or 1
-    try:
-        return positive_int(text)
-    except argparse.ArgumentTypeError:
-        raise argparse.ArgumentTypeError(
-            f"expected a number or auto (>= 1), got {text!r}"
-        ) from None
+    if not text.strip().lstrip("+-").isdigit():
+        raise argparse.ArgumentTypeError(f"expected a number or auto, got {text!r}")
+    return positive_int(text)
 
 
 def shard_spec(text: str) -> tuple[int, int]:
