@@ -50,7 +50,9 @@ def _latency_charts(run: RunData) -> str:
 def _spectrum_charts(run: RunData) -> str:
     charts = []
     groups = [("all tasks", {k: run.total(k) for k in ("response", "service")})]
-    groups += [(task, hs) for task, hs in sorted(run.histograms.items())]
+    # In the scenario's order, as the tables list the tasks.
+    order = {name: i for i, name in enumerate(run.summary.get("tasks", {}))}
+    groups += sorted(run.histograms.items(), key=lambda kv: (order.get(kv[0], len(order)), kv[0]))
     for name, hs in groups:
         series = []
         max_x = 0.0

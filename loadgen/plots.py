@@ -70,7 +70,10 @@ def line_chart(
     height: int = 300,
 ) -> str:
     """An SVG line chart; `x_ticks` fixes the x axis (e.g. `spectrum_ticks`)."""
-    left, right, top, bottom = 62, 34, 30, 44
+    # The legend sits in rows above the plot, never over the lines.
+    legend_cols = 4
+    legend_rows = -(-len(series) // legend_cols)
+    left, right, top, bottom = 62, 34, 30 + 14 * legend_rows, 44
     pw, ph = width - left - right, height - top - bottom
     xs = [x for s in series for x, _ in s.points]
     ys = [y for s in series for _, y in s.points if math.isfinite(y)]
@@ -121,16 +124,16 @@ def line_chart(
         out.append(f'<polyline points="{path}" stroke="{color}"{dash} class="l"/>')
         if s.markers or len(pts) == 1:
             out.extend(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3" fill="{color}"/>' for x, y in pts)
-    # Legend, in the top right corner.
     for i, s in enumerate(series):
         color = s.color or PALETTE[i % len(PALETTE)]
-        y = top + 6 + 14 * i
-        x = left + pw - 150
+        y = 32 + 14 * (i // legend_cols)
+        x = left + (i % legend_cols) * pw / legend_cols
         dash = ' stroke-dasharray="5 3"' if s.dashed else ""
         out.append(
-            f'<line x1="{x}" x2="{x + 18}" y1="{y}" y2="{y}" stroke="{color}"{dash} class="l"/>'
+            f'<line x1="{x:.1f}" x2="{x + 18:.1f}" y1="{y}" y2="{y}" stroke="{color}"{dash} '
+            'class="l"/>'
         )
-        out.append(f'<text x="{x + 24}" y="{y + 4}" class="lg">{escape(s.name)}</text>')
+        out.append(f'<text x="{x + 24:.1f}" y="{y + 4}" class="lg">{escape(s.name)}</text>')
     out.append("</svg>")
     return "\n".join(out)
 
