@@ -57,3 +57,28 @@ def replying(*responses, close=False):
 
 
 OK = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello"
+
+
+@contextlib.contextmanager
+def script_server(script, *args):
+    """Run `python SCRIPT PORT_FILE ARGS...` (a loopback server in its own process,
+    which writes its port to PORT_FILE once listening); yield its URL; kill it."""
+    import subprocess
+    import sys
+    import tempfile
+    import time
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory() as tmp:
+        port_file = Path(tmp) / "port"
+        proc = subprocess.Popen([sys.executable, str(script), str(port_file), *map(str, args)])
+        try:
+            deadline = time.monotonic() + 10
+            while not (port_file.exists() and port_file.read_text()):
+                assert proc.poll() is None, f"{Path(script).name} died"
+                assert time.monotonic() < deadline, f"{Path(script).name} did not start"
+                time.sleep(0.02)
+            yield f"http://127.0.0.1:{port_file.read_text()}"
+        finally:
+            proc.kill()
+            proc.wait()

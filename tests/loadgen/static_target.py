@@ -6,11 +6,7 @@ yields its URL; it counts nothing, so tests judge by loadgen's own report.
 """
 
 import asyncio
-import contextlib
-import subprocess
 import sys
-import tempfile
-import time
 from pathlib import Path
 
 OK = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
@@ -35,21 +31,12 @@ async def serve(port_file: str) -> None:
         await server.serve_forever()
 
 
-@contextlib.contextmanager
 def static_target():
-    with tempfile.TemporaryDirectory() as tmp:
-        port_file = Path(tmp) / "port"
-        proc = subprocess.Popen([sys.executable, __file__, str(port_file)])
-        try:
-            deadline = time.monotonic() + 10
-            while not port_file.exists():
-                assert proc.poll() is None, "the static target died"
-                assert time.monotonic() < deadline, "the static target did not start"
-                time.sleep(0.02)
-            yield f"http://127.0.0.1:{port_file.read_text()}"
-        finally:
-            proc.terminate()
-            proc.wait(5)
+    """This file's server in its own process: a context manager yielding its URL."""
+    # Imported here: run as a script, this file cannot see the tests package.
+    from tests.loadgen.rawserver import script_server
+
+    return script_server(__file__)
 
 
 if __name__ == "__main__":

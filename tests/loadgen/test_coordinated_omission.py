@@ -10,9 +10,6 @@ uniform on (0, S). For q > 1 − S/P the response-time quantile is therefore
 almost none of it.
 """
 
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -21,6 +18,7 @@ from loadgen.engine import Engine, RunConfig
 from loadgen.histogram import percentiles
 from loadgen.profile import ConstantRate
 from loadgen.scenario import Scenario, task
+from tests.loadgen.rawserver import script_server
 
 pytestmark = pytest.mark.anyio
 
@@ -39,20 +37,9 @@ def analytic(q: float) -> float:
 
 
 @pytest.fixture
-def freezing_server(tmp_path):
-    port_file = tmp_path / "port"
-    script = Path(__file__).with_name("freezing_server.py")
-    proc = subprocess.Popen([sys.executable, str(script), str(port_file), str(STALL), str(PERIOD)])
-    try:
-        deadline = time.monotonic() + 10
-        while not (port_file.exists() and port_file.read_text()):
-            assert proc.poll() is None, "freezing server died"
-            assert time.monotonic() < deadline, "freezing server did not start"
-            time.sleep(0.02)
-        yield f"http://127.0.0.1:{port_file.read_text()}"
-    finally:
-        proc.kill()
-        proc.wait()
+def freezing_server():
+    with script_server(Path(__file__).with_name("freezing_server.py"), STALL, PERIOD) as url:
+        yield url
 
 
 @pytest.fixture
