@@ -1,26 +1,20 @@
 """`loadgen capacity` against the real embedded server: legacy breaks far earlier."""
 
 import json
-import subprocess
-import sys
 
 import pytest
 
 from loadgen.capacity import FAIL, PASS, SATURATED
 from loadgen.capacity_command import DEFAULT_SLOS, judge
 from loadgen.slo import parse_slo
+from tests.loadgen.cli_process import loadgen as run_cli
 
 QUICK = ["--level", "1s", "--cooldown", "0.2s", "--start", "25", "--max-rps", "200",
          "--precision", "50%", "--seed", "4"]  # fmt: skip
 
 
 def capacity(*args):
-    return subprocess.run(
-        [sys.executable, "-m", "loadgen", "capacity", *args],
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
+    return run_cli("capacity", *args, timeout=180)
 
 
 def test_legacy_limit_is_clearly_below_the_fixed_one(tmp_path):

@@ -12,18 +12,13 @@ from hdrh.log import HistogramLogReader
 
 from loadgen.wagon import TASK_WEIGHTS
 from server.launch import free_port
+from tests.loadgen.cli_process import loadgen as run_cli
 
 RPS, SECONDS = 300, 3
 
 
 def loadgen(*args, timeout=90, **kwargs):
-    return subprocess.run(
-        [sys.executable, "-m", "loadgen", *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        **kwargs,
-    )
+    return run_cli(*args, timeout=timeout, **kwargs)
 
 
 @pytest.fixture(scope="module")

@@ -9,6 +9,7 @@ import pytest
 from loadgen.comparison import load_comparable, short_labels
 from server.launch import free_port, start_gunicorn, stop_gunicorn, wait_until_serving
 from tests.loadgen.chromium import page_requests, render
+from tests.loadgen.cli_process import loadgen as run_cli
 
 
 @pytest.fixture(scope="module")
@@ -33,12 +34,7 @@ def locust_csv(tmp_path_factory):
 
 
 def compare(*args):
-    return subprocess.run(
-        [sys.executable, "-m", "loadgen", "compare", *map(str, args)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    return run_cli("compare", *args, timeout=60)
 
 
 def test_locust_csv_maps_to_service_time(locust_csv):

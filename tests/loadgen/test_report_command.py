@@ -2,20 +2,14 @@
 
 import json
 import shutil
-import subprocess
-import sys
 
 from loadgen.report_command import recompute_latencies
 from loadgen.saved_run import load_run
+from tests.loadgen.cli_process import loadgen as run_cli
 
 
 def report(*args):
-    return subprocess.run(
-        [sys.executable, "-m", "loadgen", "report", *map(str, args)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    return run_cli("report", *args, timeout=60)
 
 
 def test_latencies_recomputed_from_the_interval_log_equal_the_live_run(saved_run):
