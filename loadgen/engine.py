@@ -26,7 +26,7 @@ from loadgen.pacer import make_pacer, shard_seed
 from loadgen.profile import RateProfile
 from loadgen.recorder import Interval, Recorder
 from loadgen.scenario import Scenario, TaskFn, TaskPicker
-from loadgen.session import Session
+from loadgen.session import TICK, Deadlines, Session
 
 # How long after start() the first arrival is due: time to get the loop going.
 _LEAD = 0.05
@@ -119,6 +119,7 @@ class Engine:
         self._in_flight: set[asyncio.Task[None]] = set()
         self._issuer: asyncio.Task[None] | None = None
         self._interrupted = False
+        self._deadlines = Deadlines(time.perf_counter())
 
     async def run(self) -> RunResult:
         cfg = self.config
@@ -137,6 +138,8 @@ class Engine:
         issuer = loop.create_task(self._issue(pacer.offsets(), client, picker, rng, recorder, t0))
         self._issuer = issuer
         ticker = loop.create_task(self._tick(recorder))
+        self._deadlines = Deadlines(time.perf_counter())
+        expirer = loop.create_task(self._expire_deadlines(self._deadlines))
         signals = self._install_signals(loop)
         try:
             with _quiet_gc():
@@ -147,6 +150,7 @@ class Engine:
                     await asyncio.wait(set(self._in_flight))
         finally:
             ticker.cancel()
+            expirer.cancel()
             for sig in signals:
                 loop.remove_signal_handler(sig)
             await client.aclose()
@@ -222,7 +226,9 @@ class Engine:
         measured: bool,
     ) -> None:
         recorder.arrival(time.perf_counter() - intended, measured)
-        session = Session(client, recorder, name, intended, self.config.timeout, measured)
+        session = Session(
+            client, recorder, name, intended, self.config.timeout, measured, self._deadlines
+        )
         try:
             await fn(session)
         except ClientError:
@@ -242,6 +248,12 @@ class Engine:
             if self.on_interval is not None:
                 self.on_interval(interval, recorder)
             k += 1
+
+    async def _expire_deadlines(self, deadlines: Deadlines) -> None:
+        """Time out overdue requests, every `TICK` until the run is over (drain included)."""
+        while True:
+            await asyncio.sleep(TICK)
+            deadlines.expire(time.perf_counter())
 
     # -- signals -----------------------------------------------------------
     def _install_signals(self, loop: asyncio.AbstractEventLoop) -> list[signal.Signals]:

@@ -7,7 +7,10 @@ call's own start for later requests. Service time = completion − the moment
 the request was written to the socket (what closed-loop tools report).
 
 The per-request timeout runs from the same start: a request times out when
-its response time would exceed `timeout`.
+its response time would exceed `timeout`. Under the engine, timeouts are
+enforced by `Deadlines` (checked every `TICK`, so a request is cancelled
+within about 10 ms after its deadline) rather than by one loop timer per
+request; a session made without it (tests, embedding) uses a timer.
 """
 
 from __future__ import annotations
@@ -24,9 +27,71 @@ if TYPE_CHECKING:
 
 _JSON_HEADERS = {"Content-Type": "application/json"}
 
+# How often the engine checks deadlines: the precision of a timeout.
+TICK = 0.01
+
+
+class Deadlines:
+    """Per-request timeouts as a coarse timing wheel, checked every `TICK` by the engine.
+
+    A timer per request (call_later, then cancel) costs a heap push, a libuv
+    timer and a cancellation on every request, almost all of them never firing.
+    Here a request costs a list append: at each check, sessions whose request
+    already finished are dropped, the few still in flight go into the wheel
+    bucket of their deadline, and buckets whose time has come expire what is
+    still in flight then.
+    """
+
+    def __init__(self, now: float) -> None:
+        self._new: list[Session] = []
+        self._wheel: dict[int, list[Session]] = {}
+        self._checked = int(now / TICK)  # buckets up to this one were expired
+
+    def add(self, session: Session) -> None:
+        self._new.append(session)
+
+    def expire(self, now: float) -> None:
+        """Cancel every in-flight request whose deadline is at or before `now`."""
+        new, self._new = self._new, []
+        for session in new:
+            if session._waiting is not None:
+                self._bucket(session)
+        last = int(now / TICK)
+        for k in range(self._checked + 1, last + 1):
+            for session in self._wheel.pop(k, ()):
+                task = session._waiting
+                if task is None:
+                    continue  # finished in time
+                if session._deadline <= now:
+                    session._expire(task)
+                else:
+                    self._bucket(session)  # a later request of the same session
+        self._checked = last
+
+    def _bucket(self, session: Session) -> None:
+        # The first bucket whose time is at or after the deadline, and after
+        # the last one checked (a deadline is always in the future when added).
+        k = max(int(session._deadline / TICK) + 1, self._checked + 1)
+        bucket = self._wheel.get(k)
+        if bucket is None:
+            self._wheel[k] = [session]
+        else:
+            bucket.append(session)
+
 
 class Session:
-    __slots__ = ("_client", "_expired", "_recorder", "_start", "_task", "_timeout", "measured")
+    __slots__ = (
+        "_client",
+        "_deadline",
+        "_deadlines",
+        "_expired",
+        "_recorder",
+        "_start",
+        "_task",
+        "_timeout",
+        "_waiting",
+        "measured",
+    )
 
     def __init__(
         self,
@@ -36,8 +101,12 @@ class Session:
         intended: float,
         timeout: float,
         measured: bool,
+        deadlines: Deadlines | None = None,
     ) -> None:
         self._client = client
+        self._deadlines = deadlines
+        self._deadline = 0.0  # of the request in flight
+        self._waiting: asyncio.Task[Any] | None = None  # the task awaiting a response
         self._recorder = recorder
         self._task = task
         self._start: float | None = intended
@@ -63,11 +132,18 @@ class Session:
         remaining = start + self._timeout - time.perf_counter()
         if remaining <= 0:
             raise self._timed_out()
-        # A bare timer that cancels this task: asyncio.timeout() does the same
-        # with several times the bookkeeping, on every request.
         task = asyncio.current_task()
         assert task is not None
-        timer = task.get_loop().call_later(remaining, self._expire, task)
+        deadlines = self._deadlines
+        if deadlines is not None:
+            self._deadline = start + self._timeout
+            self._waiting = task
+            deadlines.add(self)
+            timer = None
+        else:
+            # A bare timer that cancels this task: asyncio.timeout() does the
+            # same with several times the bookkeeping, on every request.
+            timer = task.get_loop().call_later(remaining, self._expire, task)
         try:
             response = await self._client.request(method, path, headers, body)
         except asyncio.CancelledError:
@@ -80,7 +156,9 @@ class Session:
             self._error(e.kind)
             raise
         finally:
-            timer.cancel()
+            self._waiting = None
+            if timer is not None:
+                timer.cancel()
         if self.measured:
             self._recorder.response(self._task, start, response)
         return response

@@ -1,0 +1,108 @@
+"""Per-request timeouts through the engine's coarse deadline wheel (session.Deadlines)."""
+
+import asyncio
+import contextlib
+import time
+
+import pytest
+
+from loadgen.client import TIMEOUT, ClientError
+from loadgen.http1 import FastClient
+from loadgen.recorder import Recorder
+from loadgen.session import TICK, Deadlines, Session
+from tests.loadgen.rawserver import OK, raw_server, read_request
+
+pytestmark = pytest.mark.anyio
+
+
+@contextlib.asynccontextmanager
+async def checking(deadlines: Deadlines):
+    """What the engine does: check the deadlines every TICK."""
+
+    async def loop() -> None:
+        while True:
+            await asyncio.sleep(TICK)
+            deadlines.expire(time.perf_counter())
+
+    task = asyncio.get_running_loop().create_task(loop())
+    try:
+        yield
+    finally:
+        task.cancel()
+
+
+async def test_a_silent_server_times_out_within_a_tick_or_two_of_the_deadline():
+    async def silent(reader, writer):
+        await read_request(reader)
+        await asyncio.sleep(5)
+
+    async with raw_server(silent) as url:
+        client = FastClient(url, 1)
+        rec = Recorder(0.0)
+        deadlines = Deadlines(time.perf_counter())
+        async with checking(deadlines):
+            start = time.perf_counter()
+            s = Session(client, rec, "t", start, timeout=0.2, measured=True, deadlines=deadlines)
+            with pytest.raises(ClientError) as info:
+                await s.get("/")
+            waited = time.perf_counter() - start
+        assert info.value.kind == TIMEOUT
+        assert 0.2 <= waited < 0.2 + 0.1
+        assert rec.tasks["t"].errors == {TIMEOUT: 1}
+        assert client._slots == 0  # the timed-out connection was discarded
+        await client.aclose()
+
+
+async def test_answered_requests_are_never_cancelled_later():
+    async def ok(reader, writer):
+        with contextlib.suppress(asyncio.IncompleteReadError, ConnectionError):
+            while True:
+                await read_request(reader)
+                writer.write(OK)
+
+    async with raw_server(ok) as url:
+        client = FastClient(url, 2)
+        rec = Recorder(0.0)
+        deadlines = Deadlines(time.perf_counter())
+        async with checking(deadlines):
+            s = Session(
+                client, rec, "t", time.perf_counter(), timeout=0.05, measured=True,
+                deadlines=deadlines,
+            )  # fmt: skip
+            await s.get("/")
+            await s.get("/")
+            # Well past the first deadlines: nothing fires into the sleeping task.
+            await asyncio.sleep(0.15)
+        assert rec.tasks["t"].requests == 2
+        assert rec.tasks["t"].errors == {}
+        await client.aclose()
+
+
+async def test_a_later_request_of_the_same_session_keeps_its_own_deadline():
+    calls = 0
+
+    async def second_is_slow(reader, writer):
+        nonlocal calls
+        with contextlib.suppress(asyncio.IncompleteReadError, ConnectionError):
+            while True:
+                await read_request(reader)
+                calls += 1
+                if calls == 2:
+                    await asyncio.sleep(0.12)
+                writer.write(OK)
+
+    async with raw_server(second_is_slow) as url:
+        client = FastClient(url, 1)
+        rec = Recorder(0.0)
+        deadlines = Deadlines(time.perf_counter())
+        async with checking(deadlines):
+            s = Session(
+                client, rec, "t", time.perf_counter(), timeout=0.2, measured=True,
+                deadlines=deadlines,
+            )  # fmt: skip
+            await s.get("/")
+            await asyncio.sleep(0.15)  # the first request's deadline passes meanwhile
+            await s.get("/")  # 0.12 s, within its own 0.2 s
+        assert rec.tasks["t"].errors == {}
+        assert rec.tasks["t"].requests == 2
+        await client.aclose()
