@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import json as jsonlib
 import time
+from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any
 
 from loadgen.client import TIMEOUT, Client, ClientError, Response
@@ -163,18 +164,22 @@ class Session:
             self._recorder.response(self._task, start, response)
         return response
 
-    async def get(self, path: str, *, headers: dict[str, str] | None = None) -> Response:
-        return await self.request("GET", path, headers=headers)
+    def get(
+        self, path: str, *, headers: dict[str, str] | None = None
+    ) -> Coroutine[Any, Any, Response]:
+        # Hands back request()'s coroutine rather than awaiting it in one of
+        # its own: one fewer coroutine frame per request.
+        return self.request("GET", path, headers=headers)
 
-    async def post(
+    def post(
         self,
         path: str,
         *,
         json: Any = None,
         body: bytes | None = None,
         headers: dict[str, str] | None = None,
-    ) -> Response:
-        return await self.request("POST", path, json=json, body=body, headers=headers)
+    ) -> Coroutine[Any, Any, Response]:
+        return self.request("POST", path, json=json, body=body, headers=headers)
 
     def _expire(self, task: asyncio.Task[Any]) -> None:
         self._expired = True
