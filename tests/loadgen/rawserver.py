@@ -56,6 +56,12 @@ def replying(*responses, close=False):
     return handler
 
 
+async def silent(reader, writer):
+    """Reads a request and never answers (until the test is long over)."""
+    await read_request(reader)
+    await asyncio.sleep(5)
+
+
 OK = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello"
 
 

@@ -10,7 +10,7 @@ from loadgen.client import TIMEOUT, ClientError
 from loadgen.http1 import FastClient
 from loadgen.recorder import Recorder
 from loadgen.session import TICK, Deadlines, Session
-from tests.loadgen.rawserver import OK, raw_server, read_request
+from tests.loadgen.rawserver import OK, raw_server, read_request, replying, silent
 
 pytestmark = pytest.mark.anyio
 
@@ -32,10 +32,6 @@ async def checking(deadlines: Deadlines):
 
 
 async def test_a_silent_server_times_out_within_a_tick_or_two_of_the_deadline():
-    async def silent(reader, writer):
-        await read_request(reader)
-        await asyncio.sleep(5)
-
     async with raw_server(silent) as url:
         client = FastClient(url, 1)
         rec = Recorder(0.0)
@@ -54,13 +50,7 @@ async def test_a_silent_server_times_out_within_a_tick_or_two_of_the_deadline():
 
 
 async def test_answered_requests_are_never_cancelled_later():
-    async def ok(reader, writer):
-        with contextlib.suppress(asyncio.IncompleteReadError, ConnectionError):
-            while True:
-                await read_request(reader)
-                writer.write(OK)
-
-    async with raw_server(ok) as url:
+    async with raw_server(replying(OK)) as url:
         client = FastClient(url, 2)
         rec = Recorder(0.0)
         deadlines = Deadlines(time.perf_counter())

@@ -2,6 +2,7 @@
 
 import asyncio
 import contextlib
+import time
 
 import pytest
 
@@ -9,7 +10,7 @@ from loadgen.client import CONNECT, PROTOCOL, RESET, TIMEOUT, ClientError
 from loadgen.http1 import FastClient
 from loadgen.recorder import Recorder
 from loadgen.session import Session
-from tests.loadgen.rawserver import OK, free_port, raw_server, read_request, replying
+from tests.loadgen.rawserver import OK, free_port, raw_server, read_request, replying, silent
 
 pytestmark = pytest.mark.anyio
 
@@ -140,15 +141,9 @@ async def test_idle_connection_closed_by_server_is_retried_transparently():
 
 
 async def test_silent_server_times_out_through_the_session_and_is_recorded():
-    async def silent(reader, writer):
-        await read_request(reader)
-        await asyncio.sleep(5)
-
     async with raw_server(silent) as url:
         client = FastClient(url, 1)
         rec = Recorder(0.0)
-        import time
-
         s = Session(client, rec, "t", time.perf_counter(), timeout=0.2, measured=True)
         with pytest.raises(ClientError) as info:
             await s.get("/")
