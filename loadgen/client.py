@@ -42,6 +42,9 @@ class Client(Protocol):
     """Sends requests to one origin (scheme://host:port)."""
 
     connections_opened: int
+    # True when its requests work outside an asyncio Task (see flight.py), so
+    # the engine may run arrivals as flights.
+    eager: bool
 
     async def request(
         self, method: str, path: str, headers: dict[str, str] | None, body: bytes | None

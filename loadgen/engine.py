@@ -1,9 +1,13 @@
 """The engine: pacer → scenario → client → recorder, on one event loop.
 
 The issuer walks the pacer's intended offsets and, at each one, starts the
-arrival as its own task without waiting for earlier ones (an open model): a
-slow server makes requests pile up in flight, it never slows the arrivals.
-Late dispatch (the generator itself falling behind) is measured as send lag.
+arrival without waiting for earlier ones (an open model): a slow server makes
+requests pile up in flight, it never slows the arrivals. Late dispatch (the
+generator itself falling behind) is measured as send lag.
+
+An arrival runs as a flight (`flight.py`: its coroutine driven by hand, the
+fast path) when both the client and the scenario allow it, else as an
+asyncio Task.
 
 Stopping: at the end of the window, or on the first SIGINT/SIGTERM, issuing
 stops and in-flight requests drain, each bounded by its own timeout; a second
@@ -14,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import gc
 import random
 import signal
@@ -22,33 +27,16 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from loadgen.client import Client, ClientError, make_client
+from loadgen.flight import Flight, Runner
+from loadgen.issuer import Issuer
 from loadgen.pacer import make_pacer, shard_seed
 from loadgen.profile import RateProfile
 from loadgen.recorder import Interval, Recorder
-from loadgen.scenario import Scenario, TaskFn, TaskPicker
+from loadgen.scenario import Scenario, TaskPicker
 from loadgen.session import TICK, Deadlines, Session
 
 # How long after start() the first arrival is due: time to get the loop going.
 _LEAD = 0.05
-# Arrivals dispatched back to back (when behind schedule) before yielding, so
-# in-flight requests keep being served while the issuer catches up.
-_BURST = 64
-# The last stretch before an arrival that is waited for by yielding, not a timer.
-_SPIN = 0.0015
-
-
-async def _sleep_until(deadline: float, delay: float) -> None:
-    """Sleep until perf_counter() reaches `deadline`, to within tens of µs.
-
-    Event-loop timers tick in whole milliseconds (libuv and epoll alike), which
-    alone would make every arrival up to 1 ms late and inflate every response
-    time by it. So sleep on a timer until about `_SPIN` before the deadline,
-    then yield to the loop (serving I/O meanwhile) until it has passed.
-    """
-    if delay > _SPIN:
-        await asyncio.sleep(delay - _SPIN)
-    while time.perf_counter() < deadline:
-        await asyncio.sleep(0)
 
 
 @contextlib.contextmanager
@@ -116,8 +104,10 @@ class Engine:
     ) -> None:
         self.config = config
         self.on_interval = on_interval
-        self._in_flight: set[asyncio.Task[None]] = set()
-        self._issuer: asyncio.Task[None] | None = None
+        self._running: set[Runner] = set()  # arrivals in flight, as flights or Tasks
+        self._drained: asyncio.Future[None] | None = None
+        self._issuer: Issuer | None = None
+        self._recorder = Recorder(0.0)  # the run's, once it starts
         self._interrupted = False
         self._deadlines = Deadlines(time.perf_counter())
 
@@ -132,23 +122,26 @@ class Engine:
         start_at = time.time() + _LEAD if cfg.start_at is None else cfg.start_at
         t0 = time.perf_counter() + (start_at - time.time())
         origin = t0 + cfg.warmup
-        recorder = Recorder(origin)
+        recorder = self._recorder = Recorder(origin)
         started_at = start_at + cfg.warmup
 
-        issuer = loop.create_task(self._issue(pacer.offsets(), client, picker, rng, recorder, t0))
-        self._issuer = issuer
-        ticker = loop.create_task(self._tick(recorder))
         self._deadlines = Deadlines(time.perf_counter())
+        dispatch = self._dispatcher(loop, client, picker, rng, recorder)
+        end = cfg.warmup + cfg.duration
+        issuer = self._issuer = Issuer(pacer.offsets(), t0, cfg.warmup, end, dispatch)
+        ticker = loop.create_task(self._tick(recorder))
         expirer = loop.create_task(self._expire_deadlines(self._deadlines))
         signals = self._install_signals(loop)
         try:
             with _quiet_gc():
-                with contextlib.suppress(asyncio.CancelledError):
-                    await issuer
+                issuer.start()
+                await issuer.done
                 issued_until = time.perf_counter()
-                while self._in_flight:
-                    await asyncio.wait(set(self._in_flight))
+                while self._running:
+                    self._drained = loop.create_future()
+                    await self._drained
         finally:
+            issuer.stop()
             ticker.cancel()
             expirer.cancel()
             for sig in signals:
@@ -173,71 +166,61 @@ class Engine:
         if not self._interrupted:
             self._interrupted = True
             if self._issuer is not None:
-                self._issuer.cancel()
+                self._issuer.stop()
         else:
-            for t in self._in_flight:
-                t.cancel()
+            for runner in list(self._running):
+                runner.cancel()
 
-    # -- issuing -----------------------------------------------------------
-    async def _issue(
+    # -- arrivals ----------------------------------------------------------
+    def _dispatcher(
         self,
-        offsets: Iterator[float],
+        loop: asyncio.AbstractEventLoop,
         client: Client,
         picker: TaskPicker,
         rng: random.Random,
         recorder: Recorder,
-        t0: float,
-    ) -> None:
+    ) -> Callable[[float, bool], None]:
+        """The issuer's callback: start one arrival, intended at `intended`."""
         cfg = self.config
-        loop = asyncio.get_running_loop()
-        end = cfg.warmup + cfg.duration
+        running = self._running
+        deadlines = self._deadlines
         perf_counter = time.perf_counter
-        burst = 0
-        for offset in offsets:
-            if offset >= end:
-                break
-            intended = t0 + offset
-            delay = intended - perf_counter()
-            if delay > 0:
-                await _sleep_until(intended, delay)
-                burst = 0
-            else:
-                burst += 1
-                if burst >= _BURST:
-                    burst = 0
-                    await asyncio.sleep(0)
-            name, fn = picker.pick(rng)
-            task = loop.create_task(
-                self._arrival(client, recorder, name, fn, intended, offset >= cfg.warmup)
-            )
-            self._in_flight.add(task)
-            task.add_done_callback(self._in_flight.discard)
-        delay = t0 + end - perf_counter()
-        if delay > 0:
-            await asyncio.sleep(delay)
+        landed = self._landed
+        pick = picker.pick
+        eager = client.eager and cfg.scenario.eager
 
-    async def _arrival(
-        self,
-        client: Client,
-        recorder: Recorder,
-        name: str,
-        fn: TaskFn,
-        intended: float,
-        measured: bool,
-    ) -> None:
-        recorder.arrival(time.perf_counter() - intended, measured)
-        session = Session(
-            client, recorder, name, intended, self.config.timeout, measured, self._deadlines
-        )
-        try:
-            await fn(session)
-        except ClientError:
-            pass  # already recorded by the session
-        except Exception as e:
-            if measured:
-                recorder.exception(name, e)
-        finally:
-            recorder.departure()
+        def dispatch(intended: float, measured: bool) -> None:
+            name, fn = pick(rng)
+            recorder.arrival(perf_counter() - intended, measured)
+            session = Session(client, recorder, name, intended, cfg.timeout, measured, deadlines)
+            if eager:
+                flight = Flight(fn(session), landed, session, loop)
+                running.add(flight)
+                flight.start()
+            else:
+                task = loop.create_task(fn(session))
+                running.add(task)
+                task.add_done_callback(functools.partial(self._task_landed, session))
+
+        return dispatch
+
+    def _landed(self, flight: Flight, exc: BaseException | None) -> None:
+        self._arrival_over(flight, flight.context, exc)
+
+    def _task_landed(self, session: Session, task: asyncio.Task[None]) -> None:
+        exc = None if task.cancelled() else task.exception()
+        self._arrival_over(task, session, exc)
+
+    def _arrival_over(self, runner: Runner, session: Session, exc: BaseException | None) -> None:
+        self._running.discard(runner)
+        # A ClientError is already recorded by the session; a cancelled arrival
+        # (second Ctrl-C) is not an error of the target's.
+        if isinstance(exc, Exception) and not isinstance(exc, ClientError) and session.measured:
+            self._recorder.exception(session.name, exc)
+        self._recorder.departure()
+        drained = self._drained
+        if not self._running and drained is not None and not drained.done():
+            drained.set_result(None)
 
     async def _tick(self, recorder: Recorder) -> None:
         """Close an interval every second of measurement, on the second."""

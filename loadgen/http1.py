@@ -19,22 +19,37 @@ import asyncio
 import contextlib
 import time
 from collections import deque
-from typing import cast
+from collections.abc import Generator
+from typing import Any, Protocol, cast
 from urllib.parse import urlsplit
 
 import httptools
 
+from loadgen import flight
 from loadgen.client import CONNECT, PROTOCOL, RESET, ClientError, Response
 
 # Distinct (method, path) request heads kept encoded; beyond it, encode each time.
 _HEAD_CACHE_SIZE = 4096
 
 
+class _Waiter(Protocol):
+    """Who gets the response: an asyncio future, or a flight (which quacks alike)."""
+
+    def done(self) -> bool: ...
+
+    def set_result(self, result: Any, /) -> None: ...
+
+    def set_exception(self, exception: BaseException, /) -> None: ...
+
+
 class _Connection(asyncio.Protocol):
     """One keep-alive connection, and the state of the one request in flight on it.
 
     The exchange state lives on the connection itself (not in a per-request
-    object): one fewer allocation and attribute hop on every request.
+    object): one fewer allocation and attribute hop on every request. Awaiting
+    the connection awaits the response to the request just sent: inside a
+    flight it parks the flight, which the response then resumes directly;
+    anywhere else it waits on an asyncio future.
     """
 
     def __init__(self, client: FastClient) -> None:
@@ -46,7 +61,9 @@ class _Connection(asyncio.Protocol):
         self.idle = False  # sitting in the pool
         self.keep_alive = True
         # The exchange in flight (or the last one, once `done`).
-        self.future: asyncio.Future[Response] | None = None
+        self.waiter: _Waiter | None = None
+        self.response: Response | None = None  # complete, not yet handed to the waiter
+        self.failure: ClientError | None = None  # how it failed, if it did
         self.sent_at = 0.0
         self.body: list[bytes] = []
         self.nbytes = 0  # response bytes received so far
@@ -69,6 +86,11 @@ class _Connection(asyncio.Protocol):
         except httptools.HttpParserError as e:
             self._fail(ClientError(PROTOCOL, str(e) or type(e).__name__))
             self._abort()
+            return
+        if self.response is not None:
+            # Handed over only now, with the parser done with the bytes: a flight
+            # resumed from here may send its next request on this very connection.
+            self._deliver()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
@@ -77,6 +99,7 @@ class _Connection(asyncio.Protocol):
                 # A body delimited by the end of the connection (HTTP/1.0 style).
                 self.keep_alive = False
                 self.on_message_complete()
+                self._deliver()
             else:
                 what = "mid-response" if self.nbytes else "before any response byte"
                 self._fail(ClientError(RESET, f"connection closed {what}"))
@@ -102,31 +125,46 @@ class _Connection(asyncio.Protocol):
         self.done = True
         self.keep_alive = self.keep_alive and self.parser.should_keep_alive()
         status = self._status() or 0
-        future = self.future
-        if future is not None and not future.done():
-            body = self.body
-            future.set_result(Response(status, b"".join(body), self.sent_at, done_at, self.nbytes))
+        self.response = Response(status, b"".join(self.body), self.sent_at, done_at, self.nbytes)
 
     # -- used by FastClient -----------------------------------------------
-    def send(self, data: bytes) -> asyncio.Future[Response]:
-        """Write one request; the future gets its response (or a ClientError).
+    def send(self, data: bytes) -> _Connection:
+        """Write one request; await the connection for its response (or a ClientError).
 
-        A plain method returning the future, not a coroutine: one fewer
-        coroutine frame per request.
+        A plain method, not a coroutine: one fewer coroutine frame per request.
         """
         assert self.transport is not None
-        future: asyncio.Future[Response] = self.loop.create_future()
-        self.future = future
+        self.waiter = None
+        self.response = None
+        self.failure = None
         self.body = []
         self.nbytes = 0
         self.delimited = False
         self.done = False
         self.sent_at = time.perf_counter()
         self.transport.write(data)
-        return future
+        return self
+
+    def __await__(self) -> Generator[Any, Any, Response]:
+        if self.done:
+            # Over before anyone waited (not seen so far, but cheap to get right).
+            if self.response is not None:
+                return self._take()
+            raise self.failure or ClientError(RESET, "connection closed")
+        running = flight.current()
+        if running is not None:
+            self.waiter = running
+            response: Response = yield running.park()
+            return response
+        future: asyncio.Future[Response] = self.loop.create_future()
+        self.waiter = future
+        return (yield from future)
 
     def close(self) -> None:
+        """Close, abandoning any exchange: its waiter is not told (it gave up)."""
         self.closed = True
+        self.done = True
+        self.waiter = None
         if self.transport is not None:
             self.transport.close()
 
@@ -137,12 +175,28 @@ class _Connection(asyncio.Protocol):
             return None
         return code or None
 
+    def _take(self) -> Response:
+        response = self.response
+        assert response is not None
+        self.response = None
+        return response
+
+    def _deliver(self) -> None:
+        waiter = self.waiter
+        if waiter is not None:
+            self.waiter = None
+            if not waiter.done():
+                waiter.set_result(self._take())
+
     def _fail(self, error: ClientError) -> None:
         if not self.done:
             self.done = True
-            future = self.future
-            if future is not None and not future.done():
-                future.set_exception(error)
+            self.failure = error
+            waiter = self.waiter
+            if waiter is not None:
+                self.waiter = None
+                if not waiter.done():
+                    waiter.set_exception(error)
 
     def _abort(self) -> None:
         self.closed = True
@@ -152,6 +206,8 @@ class _Connection(asyncio.Protocol):
 
 class FastClient:
     """HTTP/1.1 client for one `http://host:port` origin."""
+
+    eager = True  # awaits only its own connections and asyncio futures: flight-safe
 
     def __init__(self, base_url: str, max_connections: int) -> None:
         parts = urlsplit(base_url)

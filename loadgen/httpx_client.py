@@ -34,6 +34,8 @@ def _classify(exc: httpx.HTTPError) -> str:
 
 
 class HttpxClient:
+    eager = False  # httpx runs on anyio, whose cancel scopes need an asyncio Task
+
     def __init__(self, base_url: str, max_connections: int) -> None:
         if max_connections < 1:
             raise ValueError("max_connections must be at least 1")

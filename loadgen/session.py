@@ -22,6 +22,7 @@ from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any
 
 from loadgen.client import TIMEOUT, Client, ClientError, Response
+from loadgen.flight import Runner, current_runner
 
 if TYPE_CHECKING:
     from loadgen.recorder import Recorder
@@ -38,13 +39,17 @@ class Deadlines:
     A timer per request (call_later, then cancel) costs a heap push, a libuv
     timer and a cancellation on every request, almost all of them never firing.
     Here a request costs a list append: at each check, sessions whose request
-    already finished are dropped, the few still in flight go into the wheel
-    bucket of their deadline, and buckets whose time has come expire what is
-    still in flight then.
+    already finished are dropped, those still in flight get one more tick to
+    finish, the few still in flight after it go into the wheel bucket of their
+    deadline, and buckets whose time has come expire what is still in flight.
+    The extra tick matters: a session put in the wheel stays referenced until
+    its deadline (seconds), and at high rates the many requests caught in flight
+    by a check would pile up by the ten thousand, each young-GC pass walking them.
     """
 
     def __init__(self, now: float) -> None:
-        self._new: list[Session] = []
+        self._new: list[Session] = []  # added since the last check
+        self._young: list[Session] = []  # in flight at the last check
         self._wheel: dict[int, list[Session]] = {}
         self._checked = int(now / TICK)  # buckets up to this one were expired
 
@@ -53,18 +58,26 @@ class Deadlines:
 
     def expire(self, now: float) -> None:
         """Cancel every in-flight request whose deadline is at or before `now`."""
-        new, self._new = self._new, []
-        for session in new:
+        young: list[Session] = []
+        for session in self._young:
             if session._waiting is not None:
                 self._bucket(session)
+        for session in self._new:
+            if session._waiting is not None:
+                if session._deadline <= now + TICK:
+                    self._bucket(session)  # a short timeout: no tick to spare
+                else:
+                    young.append(session)
+        self._new = []
+        self._young = young
         last = int(now / TICK)
         for k in range(self._checked + 1, last + 1):
             for session in self._wheel.pop(k, ()):
-                task = session._waiting
-                if task is None:
+                runner = session._waiting
+                if runner is None:
                     continue  # finished in time
                 if session._deadline <= now:
-                    session._expire(task)
+                    session._expire(runner)
                 else:
                     self._bucket(session)  # a later request of the same session
         self._checked = last
@@ -88,10 +101,10 @@ class Session:
         "_expired",
         "_recorder",
         "_start",
-        "_task",
         "_timeout",
         "_waiting",
         "measured",
+        "name",
     )
 
     def __init__(
@@ -107,9 +120,9 @@ class Session:
         self._client = client
         self._deadlines = deadlines
         self._deadline = 0.0  # of the request in flight
-        self._waiting: asyncio.Task[Any] | None = None  # the task awaiting a response
+        self._waiting: Runner | None = None  # the flight or Task awaiting a response
         self._recorder = recorder
-        self._task = task
+        self.name = task  # the scenario task this session runs
         self._start: float | None = intended
         self._timeout = timeout
         self._expired = False
@@ -133,25 +146,26 @@ class Session:
         remaining = start + self._timeout - time.perf_counter()
         if remaining <= 0:
             raise self._timed_out()
-        task = asyncio.current_task()
-        assert task is not None
+        runner = current_runner()
+        assert runner is not None, "Session.request needs a flight or an asyncio Task"
         deadlines = self._deadlines
         if deadlines is not None:
             self._deadline = start + self._timeout
-            self._waiting = task
+            self._waiting = runner
             deadlines.add(self)
             timer = None
         else:
-            # A bare timer that cancels this task: asyncio.timeout() does the
+            # A bare timer that cancels the runner: asyncio.timeout() does the
             # same with several times the bookkeeping, on every request.
-            timer = task.get_loop().call_later(remaining, self._expire, task)
+            loop = asyncio.get_running_loop()
+            timer = loop.call_later(remaining, self._expire, runner)
         try:
             response = await self._client.request(method, path, headers, body)
         except asyncio.CancelledError:
             if not self._expired:
                 raise
             self._expired = False
-            task.uncancel()
+            runner.uncancel()
             raise self._timed_out() from None
         except ClientError as e:
             self._error(e.kind)
@@ -161,7 +175,7 @@ class Session:
             if timer is not None:
                 timer.cancel()
         if self.measured:
-            self._recorder.response(self._task, start, response)
+            self._recorder.response(self.name, start, response)
         return response
 
     def get(
@@ -181,9 +195,9 @@ class Session:
     ) -> Coroutine[Any, Any, Response]:
         return self.request("POST", path, json=json, body=body, headers=headers)
 
-    def _expire(self, task: asyncio.Task[Any]) -> None:
+    def _expire(self, runner: Runner) -> None:
         self._expired = True
-        task.cancel()
+        runner.cancel()
 
     def _timed_out(self) -> ClientError:
         self._error(TIMEOUT)
@@ -191,4 +205,4 @@ class Session:
 
     def _error(self, kind: str) -> None:
         if self.measured:
-            self._recorder.error(self._task, kind)
+            self._recorder.error(self.name, kind)

@@ -1,5 +1,8 @@
 """The engine with real sockets: arrivals, warm-up, task failures, Poisson totals."""
 
+import asyncio
+from typing import ClassVar
+
 import pytest
 
 from loadgen.engine import Engine, RunConfig
@@ -78,3 +81,48 @@ async def test_poisson_arrivals_hit_the_rate_on_average():
         result = await Engine(cfg).run()
     # Poisson count over 2 s at 500/s: sd ≈ 32, so ±10 % is > 3 sd.
     assert result.recorder.arrivals == pytest.approx(1000, rel=0.10)
+
+
+class Paced(Scenario):
+    """Eager (the default): runs as flights, outside any asyncio Task."""
+
+    seen_tasks: ClassVar[list[object]] = []
+
+    @task(1)
+    async def get_sleep_get(self, s):
+        Paced.seen_tasks.append(asyncio.current_task())
+        await s.get("/")
+        await asyncio.sleep(0.005)
+        await s.get("/")
+
+
+class InTasks(Paced):
+    eager = False  # e.g. it uses asyncio.timeout(), which needs a Task
+
+    seen_tasks: ClassVar[list[object]] = []
+
+    @task(1)
+    async def get_sleep_get(self, s):
+        InTasks.seen_tasks.append(asyncio.current_task())
+        async with asyncio.timeout(5):
+            await s.get("/")
+            await asyncio.sleep(0.005)
+            await s.get("/")
+
+
+@pytest.mark.parametrize("scenario", [Paced, InTasks])
+async def test_arrivals_run_as_flights_unless_the_scenario_opts_out(scenario):
+    scenario.seen_tasks.clear()
+    async with raw_server(replying(OK)) as url:
+        result = await run(url, scenario)
+    rec = result.recorder
+    assert rec.arrivals == 200
+    assert rec.tasks["get_sleep_get"].requests == 400
+    assert rec.errors() == {}
+    assert rec.first_exception is None
+    assert len(scenario.seen_tasks) == 200
+    if scenario.eager:
+        assert set(scenario.seen_tasks) == {None}
+    else:
+        assert None not in scenario.seen_tasks
+        assert len(set(scenario.seen_tasks)) == 200  # a Task of its own each
