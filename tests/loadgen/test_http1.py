@@ -7,7 +7,7 @@ import time
 import pytest
 
 from loadgen.client import CONNECT, PROTOCOL, RESET, TIMEOUT, ClientError
-from loadgen.http1 import FastClient
+from loadgen.http1 import FastClient, _ends_at_eof
 from loadgen.recorder import Recorder
 from loadgen.session import Session
 from tests.loadgen.rawserver import OK, free_port, raw_server, read_request, replying, silent
@@ -182,3 +182,17 @@ async def test_requests_beyond_the_connection_cap_wait_their_turn():
 def test_https_is_refused_with_a_pointer_to_httpx():
     with pytest.raises(ValueError, match="--client httpx"):
         FastClient("https://example.org", 1)
+
+
+@pytest.mark.parametrize(
+    ("first", "eof"),
+    [
+        (b"HTTP/1.0 200 OK\r\nServer: x\r\n\r\nhel", True),
+        (b"HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nhel", False),
+        (b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhel", False),
+        (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhel", False),
+        (b"HTTP/1.0 200 OK\r\nServer: x\r\n", False),  # head cut short: not trusted
+    ],
+)
+def test_only_a_complete_head_without_length_or_chunking_ends_at_eof(first, eof):
+    assert _ends_at_eof(first) is eof
