@@ -76,7 +76,16 @@ class Scenario:
 
 
 class TaskPicker:
-    """Draws task names with probability weight / Σ weights, in O(log n)."""
+    """Draws tasks with probability weight / Σ weights.
+
+    With Σ weights ≤ `TABLE_MAX` (the usual case) in O(1): a table holding
+    task i in `weight_i` consecutive slots is indexed by ⌊u·Σ⌋ for u uniform
+    in [0, 1), which lands in task i's slots with probability weight_i / Σ.
+    (One extra copy of the last slot absorbs u·Σ rounding up to Σ.)
+    Beyond it, a bisection of the cumulative weights, in O(log n).
+    """
+
+    TABLE_MAX = 4096
 
     def __init__(self, scenario: Scenario) -> None:
         weights = type(scenario).task_weights()
@@ -90,11 +99,19 @@ class TaskPicker:
             total += weights[name]
             self.cumulative.append(total)
         self.total = total
+        pairs = list(zip(self.names, self.functions, strict=True))
+        self._table: list[tuple[str, TaskFn]] | None = None
+        if total <= self.TABLE_MAX:
+            table = [pair for pair in pairs for _ in range(weights[pair[0]])]
+            self._table = [*table, table[-1]]
+        self._pairs = pairs
 
     def pick(self, rng: random.Random) -> tuple[str, TaskFn]:
+        table = self._table
+        if table is not None:
+            return table[int(rng.random() * self.total)]
         i = bisect.bisect_right(self.cumulative, rng.random() * self.total)
-        i = min(i, len(self.names) - 1)
-        return self.names[i], self.functions[i]
+        return self._pairs[min(i, len(self._pairs) - 1)]
 
 
 DEFAULT_SCENARIO = "loadgen.wagon:WagonMix"

@@ -21,6 +21,33 @@ def test_picker_follows_weights():
         assert counts[name] / 60_000 == pytest.approx(weight / total, abs=0.01)
 
 
+def test_picker_follows_large_weights_too():
+    # Σ weights above the table's size: drawn by bisection instead.
+    class Heavy(Scenario):
+        @task(TaskPicker.TABLE_MAX)
+        async def a(self, s):
+            pass
+
+        @task(3 * TaskPicker.TABLE_MAX)
+        async def b(self, s):
+            pass
+
+    picker = TaskPicker(Heavy(random.Random(0)))
+    assert picker._table is None
+    rng = random.Random(2)
+    counts = collections.Counter(picker.pick(rng)[0] for _ in range(40_000))
+    assert counts["a"] / 40_000 == pytest.approx(0.25, abs=0.01)
+    assert counts["b"] / 40_000 == pytest.approx(0.75, abs=0.01)
+
+
+def test_picked_functions_belong_to_their_names():
+    picker = TaskPicker(WagonMix(random.Random(0)))
+    rng = random.Random(3)
+    for _ in range(100):
+        name, fn = picker.pick(rng)
+        assert fn.__name__ == name
+
+
 def test_subclass_inherits_and_overrides_tasks():
     class Base(Scenario):
         @task(2)
