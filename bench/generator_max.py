@@ -8,8 +8,13 @@ machine; the absolute numbers vary from run to run.
 
 - loadgen: the highest constant arrival rate it *sustains*: achieved ≥ 99.5 %
   of target and send-lag p99 ≤ 1 ms (a geometric ladder, then bisection).
+- bare sender (bench/bare_sender.py): the same ladder for the barest
+  open-model sender Python runs, a ceiling for any pure-asyncio generator.
 - Locust FastHttpUser: closed-loop maximum throughput, 64 users, no wait.
 - wrk: closed-loop maximum throughput, 1 thread, 64 connections.
+This VM stalls now and then (a bare spin loop sees 1–4 ms gaps, more in busy
+hours), so every measurement is the best of `--tries` (a ladder level passes
+when any try does), for every tool alike.
 Goals: loadgen ≥ 5× Locust FastHttpUser and ≥ 0.5× wrk.
 """
 
@@ -25,12 +30,13 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 GENERATOR_CORE, TARGET_CORE = "0", "1"
+TryFn = Callable[[str, float, float, Path], tuple[float, float, bool]]
 NGINX_CONF = """worker_processes 1; daemon off; pid {d}/nginx.pid; error_log {d}/error.log;
 events {{ worker_connections 4096; }}
 http {{ access_log off; keepalive_requests 10000000;
@@ -103,21 +109,57 @@ def loadgen_level(
     return s
 
 
-def loadgen_max(url: str, seconds: float, workdir: Path) -> tuple[float, list[str]]:
-    """Highest sustained rate: double from 2k until a level fails, then bisect to 5 %."""
+def loadgen_try(url: str, rps: float, seconds: float, workdir: Path) -> tuple[float, float, bool]:
+    """One loadgen run: (achieved req/s, send-lag p99 ms, sustained)."""
+    s = loadgen_level(url, rps, seconds, workdir / f"lg-{int(rps)}")
+    return s["achieved_rps"], s["generator"]["send_lag_ms"]["p99"], s["sustained"]
+
+
+def bare_try(url: str, rps: float, seconds: float, workdir: Path) -> tuple[float, float, bool]:
+    """One bare-sender run, judged as loadgen is."""
+    out = subprocess.run(
+        ["taskset", "-c", GENERATOR_CORE, sys.executable, str(ROOT / "bench" / "bare_sender.py"),
+         url, str(rps), str(seconds)],
+        check=True, capture_output=True, text=True,
+    ).stdout  # fmt: skip
+    r = json.loads(out)
+    return (
+        r["achieved_rps"],
+        r["lag_p99_ms"],
+        (r["achieved_rps"] >= 0.995 * rps and r["lag_p99_ms"] <= 1.0),
+    )
+
+
+def sustained_max(
+    name: str, attempt: TryFn, url: str, seconds: float, workdir: Path, tries: int
+) -> tuple[float, list[str]]:
+    """Highest sustained rate: double from 2k until two levels fail, then bisect to 5 %.
+
+    A level passes when any of `tries` runs sustains it (the machine's stalls
+    are not the generator's).
+    """
     log: list[str] = []
 
     def ok(rps: float) -> bool:
-        s = loadgen_level(url, rps, seconds, workdir / f"lg-{int(rps)}")
-        lag = s["generator"]["send_lag_ms"]["p99"]
-        log.append(f"  loadgen {rps:>8.0f}/s: achieved {s['achieved_rps']:>8.0f}/s, "
-                   f"lag p99 {lag:.3f} ms → {'ok' if s['sustained'] else 'no'}")  # fmt: skip
-        print(log[-1], flush=True)
-        return bool(s["sustained"])
+        for k in range(tries):
+            achieved, lag, sustained = attempt(url, rps, seconds, workdir)
+            log.append(f"  {name} {rps:>8.0f}/s (try {k + 1}): achieved {achieved:>8.0f}/s, "
+                       f"lag p99 {lag:.3f} ms → {'ok' if sustained else 'no'}")  # fmt: skip
+            print(log[-1], flush=True)
+            if sustained:
+                return True
+        return False
 
-    lo, hi = 0.0, 2000.0
-    while ok(hi):
-        lo, hi = hi, hi * 2
+    # Double from 2k; a level failing alone may be a stall of the machine, so
+    # the climb ends only at two failures in a row.
+    lo, level, failed = 0.0, 2000.0, 0
+    while failed < 2:
+        if ok(level):
+            lo, failed = level, 0
+        else:
+            failed += 1
+        level *= 2
+    hi = 2 * lo if lo else 2000.0
     while hi - lo > 0.05 * hi:
         mid = (lo + hi) / 2
         if ok(mid):
@@ -157,14 +199,21 @@ def wrk_max(url: str, seconds: float) -> float | None:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--seconds", type=float, default=5.0, help="length of each measurement")
+    p.add_argument("--tries", type=int, default=3, help="runs per measurement; the best counts")
     args = p.parse_args()
     with tempfile.TemporaryDirectory() as tmp, static_target(Path(tmp)) as (url, target):
         workdir = Path(tmp)
         print(f"target: {target} on core {TARGET_CORE}; generators on core {GENERATOR_CORE}")
-        ours, _ = loadgen_max(url, args.seconds, workdir)
-        locust = locust_max(url, args.seconds, workdir)
-        wrk = wrk_max(url, args.seconds)
-    rows = [("loadgen (sustained, open model)", ours), ("Locust FastHttpUser (closed)", locust)]
+        ours, _ = sustained_max("loadgen", loadgen_try, url, args.seconds, workdir, args.tries)
+        bare, _ = sustained_max("bare   ", bare_try, url, args.seconds, workdir, args.tries)
+        locust = max(locust_max(url, args.seconds, workdir) for _ in range(args.tries))
+        wrks = [wrk_max(url, args.seconds) for _ in range(args.tries)]
+        wrk = max((w for w in wrks if w is not None), default=None)
+    rows = [
+        ("loadgen (sustained, open model)", ours),
+        ("bare sender (sustained, ceiling)", bare),
+        ("Locust FastHttpUser (closed)", locust),
+    ]
     if wrk is not None:
         rows.append(("wrk -t1 -c64 (closed)", wrk))
     print()
