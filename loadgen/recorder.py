@@ -53,8 +53,8 @@ class _Open:
 
     def __init__(self, start: float) -> None:
         self.start = start
-        self.response: dict[str, HdrHistogram] = {}
-        self.service: dict[str, HdrHistogram] = {}
+        # task → (response time, service time) histograms of this interval
+        self.histograms: dict[str, tuple[HdrHistogram, HdrHistogram]] = {}
         self.arrivals = 0
         self.responses = 0
         self.errors: Counter[str] = Counter()
@@ -88,17 +88,17 @@ class Recorder:
         self.in_flight -= 1
 
     def response(self, task: str, start: float, response: Response) -> None:
-        stats = self._task(task)
+        stats = self.tasks.get(task) or self._task(task)
         stats.requests += 1
         stats.bytes_received += response.nbytes
         iv = self._open
         iv.responses += 1
-        resp_h = iv.response.get(task)
-        if resp_h is None:
-            resp_h = iv.response[task] = new_histogram()
-            iv.service[task] = new_histogram()
-        record(resp_h, response.done_at - start)
-        record(iv.service[task], response.done_at - response.sent_at)
+        pair = iv.histograms.get(task)
+        if pair is None:
+            pair = iv.histograms[task] = (new_histogram(), new_histogram())
+        done_at = response.done_at
+        record(pair[0], done_at - start)
+        record(pair[1], done_at - response.sent_at)
         if not 200 <= response.status < 300:
             kind = f"http_{response.status}"
             stats.errors[kind] += 1
@@ -123,11 +123,11 @@ class Recorder:
         end = now - self.origin
         self._open = _Open(end)
         closed = Interval(iv.start, end, iv.arrivals, iv.responses, dict(iv.errors), {}, {})
-        for task, resp_h in iv.response.items():
+        for task, (resp_h, serv_h) in iv.histograms.items():
             stats = self._task(task)
             for kind, h, total in (
                 ("response", resp_h, stats.response),
-                ("service", iv.service[task], stats.service),
+                ("service", serv_h, stats.service),
             ):
                 total.add(h)
                 closed.histograms[f"{kind}:{task}"] = h.encode()
