@@ -11,6 +11,7 @@ non-2xx into `http_<code>` errors).
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import Final, Protocol
 
@@ -46,9 +47,9 @@ class Client(Protocol):
     # the engine may run arrivals as flights.
     eager: bool
 
-    async def request(
+    def request(
         self, method: str, path: str, headers: dict[str, str] | None, body: bytes | None
-    ) -> Response: ...
+    ) -> Awaitable[Response]: ...
 
     async def aclose(self) -> None: ...
 
