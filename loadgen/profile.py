@@ -150,7 +150,11 @@ class Piecewise:
         seg, m = self.segments[i], n - self._n[i]
         a, b, T = seg.start, seg.end, seg.duration
         root = math.sqrt(max(a * a + 2 * (b - a) * m / T, 0.0))
-        return self._t[i] + 2 * m / (a + root)
+        if a + root > 0:
+            return self._t[i] + 2 * m / (a + root)
+        # a = 0 and the radicand underflowed (tiny m and b): there Λ = b·s²/(2T),
+        # so s = √(2T·(m/b)), in an order that does not underflow.
+        return self._t[i] + math.sqrt(2 * T * (m / b))
 
     @property
     def length(self) -> float | None:

@@ -4,7 +4,7 @@ import itertools
 import math
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from loadgen.pacer import ConstantPacer, PoissonPacer
@@ -26,6 +26,7 @@ segments = st.lists(
 
 
 @given(segments, st.floats(min_value=0, max_value=1))
+@example([Segment(1.0, 0.0, 3.9429883235557023e-115)], 3.9429883235557023e-115)  # underflow
 def test_inverse_of_the_integral_round_trips(segs, fraction):
     p = Piecewise(segs)
     n = fraction * p.arrivals(p.length)
