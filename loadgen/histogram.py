@@ -28,13 +28,16 @@ def new_histogram() -> HdrHistogram:
 # math for our fixed layout. With unit magnitude u = 0 and sub-bucket half-count
 # magnitude m (2^(m+1) sub-buckets), a value v lands in bucket
 #     b = bitlen(v | (2^(m+1) − 1)) − (m + 1)
-# at counts index ((b + 1) << m) + (v >> b) − 2^m.
+# at counts index ((b + 1) << m) + (v >> b) − 2^m. Below 2^(m+1) (the first
+# bucket, b = 0) that index is v itself: most latencies on a fast target are
+# there (under 2 ms), and skip the arithmetic.
 _LAYOUT = new_histogram()
 assert _LAYOUT.unit_magnitude == 0
 _HALF_MAG = _LAYOUT.sub_bucket_half_count_magnitude
 _HALF_COUNT = _LAYOUT.sub_bucket_half_count
 _MASK = _LAYOUT.sub_bucket_mask
 _SHIFT = _HALF_MAG + 1
+_FIRST_BUCKET = _LAYOUT.sub_bucket_count  # 2^(m+1)
 del _LAYOUT
 
 
@@ -44,12 +47,15 @@ def record(h: HdrHistogram, seconds: float) -> None:
     Same result as `h.record_value(µs)`, which silently drops out-of-range values.
     """
     v = int(seconds * 1_000_000 + 0.5)  # to the nearest µs
-    if v < LOWEST_US:
-        v = LOWEST_US
-    elif v > HIGHEST_US:
-        v = HIGHEST_US
-    b = (v | _MASK).bit_length() - _SHIFT
-    h.counts[((b + 1) << _HALF_MAG) + (v >> b) - _HALF_COUNT] += 1
+    if v < _FIRST_BUCKET:
+        if v < LOWEST_US:
+            v = LOWEST_US
+        h.counts[v] += 1
+    else:
+        if v > HIGHEST_US:
+            v = HIGHEST_US
+        b = (v | _MASK).bit_length() - _SHIFT
+        h.counts[((b + 1) << _HALF_MAG) + (v >> b) - _HALF_COUNT] += 1
     h.total_count += 1
     if v > h.max_value:
         h.max_value = v
