@@ -1,10 +1,21 @@
-"""The benchmark's scenario: one GET / per arrival, the cheapest request there is."""
+"""The benchmark's scenarios: one GET / per arrival, the cheapest request there is."""
 
+from loadgen.client import Request
 from loadgen.scenario import Scenario, task
 from loadgen.session import Session
 
 
 class StaticGet(Scenario):
+    """A one-shot task: returns its request (the way a one-request task is best written)."""
+
+    @task(1)
+    def get(self) -> Request:
+        return Request("GET", "/")
+
+
+class StaticGetCoroutine(Scenario):
+    """The same as a coroutine task, run as a flight (how multi-request tasks run)."""
+
     @task(1)
     async def get(self, s: Session) -> None:
         await s.get("/")

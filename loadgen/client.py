@@ -11,15 +11,18 @@ non-2xx into `http_<code>` errors).
 
 from __future__ import annotations
 
+import json as jsonlib
 from collections.abc import Awaitable
 from dataclasses import dataclass
-from typing import Final, Protocol
+from typing import Any, Final, Protocol
 
 CONNECT: Final = "connect"  # could not open a connection (refused, unreachable, DNS)
 RESET: Final = "reset"  # the connection died before the response was complete
 TIMEOUT: Final = "timeout"  # no complete response within the per-request timeout
 PROTOCOL: Final = "protocol"  # bytes that are not valid HTTP
 ERROR_KINDS: Final = (CONNECT, RESET, TIMEOUT, PROTOCOL)
+
+JSON_HEADERS: Final = {"Content-Type": "application/json"}
 
 
 class ClientError(Exception):
@@ -31,12 +34,56 @@ class ClientError(Exception):
 
 
 @dataclass(slots=True)
+class Request:
+    """One request, described rather than sent: what a one-request task returns."""
+
+    method: str
+    path: str
+    headers: dict[str, str] | None = None
+    body: bytes | None = None
+
+    @classmethod
+    def json(cls, method: str, path: str, payload: Any) -> Request:
+        """A request with `payload` as its compact JSON body."""
+        return cls(method, path, JSON_HEADERS, json_body(payload))
+
+
+def json_body(payload: Any) -> bytes:
+    """Compact JSON, as a request body."""
+    return jsonlib.dumps(payload, separators=(",", ":")).encode()
+
+
+@dataclass(slots=True)
 class Response:
     status: int
     body: bytes
     sent_at: float  # time.perf_counter() when the request was handed to the socket
     done_at: float  # time.perf_counter() when the last byte of the response arrived
     nbytes: int  # bytes received on the wire for this response (headers + body)
+
+
+class Waiter(Protocol):
+    """Who is told the outcome of a submitted request (an asyncio future fits too)."""
+
+    def done(self) -> bool: ...
+
+    def set_result(self, result: Any, /) -> None: ...
+
+    def set_exception(self, exception: BaseException, /) -> None: ...
+
+
+class Sent(Protocol):
+    """A submitted request on its connection."""
+
+    exchange: int  # tells this exchange from later ones on the same connection
+
+    def retryable(self, error: ClientError) -> bool:
+        """Whether the failure means "send it again elsewhere" (a stale pooled connection)."""
+        ...
+
+    def abandon(self, exchange: int) -> None:
+        """The waiter gave up on `exchange` (a timeout): drop the connection if still on it."""
+        ...
 
 
 class Client(Protocol):
@@ -50,6 +97,20 @@ class Client(Protocol):
     def request(
         self, method: str, path: str, headers: dict[str, str] | None, body: bytes | None
     ) -> Awaitable[Response]: ...
+
+    def submit(
+        self,
+        method: str,
+        path: str,
+        headers: dict[str, str] | None,
+        body: bytes | None,
+        waiter: Waiter,
+    ) -> Sent | None:
+        """Send without awaiting, if it can right away; `waiter` is told the outcome.
+
+        None (nothing sent) when it can't: then await `request` instead.
+        """
+        ...
 
     async def aclose(self) -> None: ...
 

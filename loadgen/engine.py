@@ -5,9 +5,10 @@ arrival without waiting for earlier ones (an open model): a slow server makes
 requests pile up in flight, it never slows the arrivals. Late dispatch (the
 generator itself falling behind) is measured as send lag.
 
-An arrival runs as a flight (`flight.py`: its coroutine driven by hand, the
-fast path) when both the client and the scenario allow it, else as an
-asyncio Task.
+An arrival of a one-request task that returns its `Request` is a one-shot
+(`oneshot.py`: submitted with no coroutine at all, the fastest way). Any other
+arrival runs as a flight (`flight.py`: its coroutine driven by hand) when both
+the client and the scenario allow it, else as an asyncio Task.
 
 Stopping: at the end of the window, or on the first SIGINT/SIGTERM, issuing
 stops and in-flight requests drain, each bounded by its own timeout; a second
@@ -23,12 +24,14 @@ import gc
 import random
 import signal
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass, field
+from typing import Any, Protocol
 
-from loadgen.client import Client, ClientError, make_client
+from loadgen.client import Client, ClientError, Request, make_client
 from loadgen.flight import Flight, Runner
 from loadgen.issuer import Issuer
+from loadgen.oneshot import OneShot
 from loadgen.pacer import make_pacer, shard_seed
 from loadgen.profile import RateProfile
 from loadgen.recorder import Interval, Recorder
@@ -58,6 +61,13 @@ def _quiet_gc() -> Iterator[None]:
     finally:
         gc.set_threshold(*thresholds)
         gc.unfreeze()
+
+
+class _Arrival(Protocol):
+    """What the engine needs to know of an arrival when it ends (a session or a one-shot)."""
+
+    name: str
+    measured: bool
 
 
 @dataclass
@@ -108,6 +118,7 @@ class Engine:
         self._drained: asyncio.Future[None] | None = None
         self._issuer: Issuer | None = None
         self._recorder = Recorder(0.0)  # the run's, once it starts
+        self._next_close = 1.0  # perf_counter() time the open interval ends
         self._interrupted = False
         self._deadlines = Deadlines(time.perf_counter())
 
@@ -123,6 +134,7 @@ class Engine:
         t0 = time.perf_counter() + (start_at - time.time())
         origin = t0 + cfg.warmup
         recorder = self._recorder = Recorder(origin)
+        self._next_close = origin + 1.0
         started_at = start_at + cfg.warmup
 
         self._deadlines = Deadlines(time.perf_counter())
@@ -181,26 +193,61 @@ class Engine:
         recorder: Recorder,
     ) -> Callable[[float, bool], None]:
         """The issuer's callback: start one arrival, intended at `intended`."""
-        cfg = self.config
+        timeout = self.config.timeout
         running = self._running
         deadlines = self._deadlines
         perf_counter = time.perf_counter
         landed = self._landed
         pick = picker.pick
-        eager = client.eager and cfg.scenario.eager
+        eager = client.eager and self.config.scenario.eager
 
-        def dispatch(intended: float, measured: bool) -> None:
-            name, fn = pick(rng)
-            recorder.arrival(perf_counter() - intended, measured)
-            session = Session(client, recorder, name, intended, cfg.timeout, measured, deadlines)
+        def run(session: Session, coro: Coroutine[Any, Any, Any]) -> None:
             if eager:
-                flight = Flight(fn(session), landed, session, loop)
+                flight = Flight(coro, landed, session, loop)
                 running.add(flight)
                 flight.start()
             else:
-                task = loop.create_task(fn(session))
+                task = loop.create_task(coro)
                 running.add(task)
                 task.add_done_callback(functools.partial(self._task_landed, session))
+
+        def shot_over(shot: OneShot) -> None:
+            self._arrival_over(shot, shot, None)
+
+        def session(name: str, start: float, measured: bool) -> Session:
+            return Session(client, recorder, name, start, timeout, measured, deadlines)
+
+        def shot_again(shot: OneShot) -> None:
+            # A stale pooled connection: sent again the general way (which retries once).
+            running.discard(shot)
+            s = session(shot.name, shot.start, shot.measured)
+            run(s, s.send(shot.request))
+
+        def dispatch(intended: float, measured: bool) -> None:
+            if intended >= self._next_close:
+                self._roll(intended)
+            name, fn, oneshot = pick(rng)
+            recorder.arrival(perf_counter() - intended, measured)
+            if not oneshot:
+                s = session(name, intended, measured)
+                run(s, fn(s))
+                return
+            try:
+                request = fn()
+                if not isinstance(request, Request):
+                    raise TypeError(f"a one-shot task returns a Request, not {request!r}")
+            except Exception as e:
+                if measured:
+                    recorder.exception(name, e)
+                recorder.departure()
+                return
+            shot = OneShot(name, request, intended, measured, recorder, shot_over, shot_again)
+            running.add(shot)
+            if not shot.send(client, deadlines, timeout):
+                # No free pooled connection (or a client that only awaits): the general way.
+                running.discard(shot)
+                s = session(name, intended, measured)
+                run(s, s.send(request))
 
         return dispatch
 
@@ -211,26 +258,36 @@ class Engine:
         exc = None if task.cancelled() else task.exception()
         self._arrival_over(task, session, exc)
 
-    def _arrival_over(self, runner: Runner, session: Session, exc: BaseException | None) -> None:
+    def _arrival_over(self, runner: Runner, arrival: _Arrival, exc: BaseException | None) -> None:
         self._running.discard(runner)
         # A ClientError is already recorded by the session; a cancelled arrival
         # (second Ctrl-C) is not an error of the target's.
-        if isinstance(exc, Exception) and not isinstance(exc, ClientError) and session.measured:
-            self._recorder.exception(session.name, exc)
+        if isinstance(exc, Exception) and not isinstance(exc, ClientError) and arrival.measured:
+            self._recorder.exception(arrival.name, exc)
         self._recorder.departure()
         drained = self._drained
         if not self._running and drained is not None and not drained.done():
             drained.set_result(None)
 
     async def _tick(self, recorder: Recorder) -> None:
-        """Close an interval every second of measurement, on the second."""
-        k = 1
+        """Close an interval every second of measurement, when no arrival did first."""
         while True:
-            await asyncio.sleep(max(recorder.origin + k - time.perf_counter(), 0))
-            interval = recorder.close_interval(time.perf_counter())
+            await asyncio.sleep(max(self._next_close - time.perf_counter(), 0))
+            self._roll(time.perf_counter())
+
+    def _roll(self, now: float) -> None:
+        """Close every interval that ends at or before `now`, each on its exact second.
+
+        Called by the ticker and, with its intended time, by each arrival: loop
+        timers fire up to a millisecond late, and an arrival due on the second
+        belongs to the interval it starts, whichever of the two runs first.
+        """
+        recorder = self._recorder
+        while now >= self._next_close:
+            interval = recorder.close_interval(self._next_close)
+            self._next_close += 1.0
             if self.on_interval is not None:
                 self.on_interval(interval, recorder)
-            k += 1
 
     async def _expire_deadlines(self, deadlines: Deadlines) -> None:
         """Time out overdue requests, every `TICK` until the run is over (drain included)."""

@@ -20,13 +20,13 @@ import contextlib
 import time
 from collections import deque
 from collections.abc import Awaitable, Generator
-from typing import Any, Protocol, cast
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 import httptools
 
 from loadgen import flight
-from loadgen.client import CONNECT, PROTOCOL, RESET, ClientError, Response
+from loadgen.client import CONNECT, PROTOCOL, RESET, ClientError, Response, Waiter
 
 # Distinct (method, path) request heads kept encoded; beyond it, encode each time.
 _HEAD_CACHE_SIZE = 4096
@@ -45,16 +45,6 @@ def _ends_at_eof(first: bytes) -> bool:
         return False
     head = first[:end].lower()
     return b"\ncontent-length:" not in head and b"\ntransfer-encoding:" not in head
-
-
-class _Waiter(Protocol):
-    """Who gets the response: an asyncio future, or a flight (which quacks alike)."""
-
-    def done(self) -> bool: ...
-
-    def set_result(self, result: Any, /) -> None: ...
-
-    def set_exception(self, exception: BaseException, /) -> None: ...
 
 
 class _Connection(asyncio.Protocol):
@@ -76,11 +66,12 @@ class _Connection(asyncio.Protocol):
         self.idle = False  # sitting in the pool
         self.keep_alive = True
         # The exchange in flight (or the last one, once `done`).
-        self.waiter: _Waiter | None = None
+        self.waiter: Waiter | None = None
         self.response: Response | None = None  # complete, not yet handed to the waiter
         self.failure: ClientError | None = None  # how it failed, if it did
         self.data = b""  # the request, kept for a retry
         self.retry = False
+        self.exchange = 0  # how many requests were sent on it: tells exchanges apart
         self.sent_at = 0.0
         self.body: list[bytes] = []
         self.nbytes = 0  # response bytes received so far
@@ -103,8 +94,8 @@ class _Connection(asyncio.Protocol):
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserError as e:
-            self._fail(ClientError(PROTOCOL, str(e) or type(e).__name__))
             self._abort()
+            self._fail(ClientError(PROTOCOL, str(e) or type(e).__name__))
             return
         if self.response is not None:
             # Handed over only now, with the parser done with the bytes: a flight
@@ -147,6 +138,7 @@ class _Connection(asyncio.Protocol):
         A plain method, not a coroutine: one fewer coroutine frame per request.
         """
         assert self.transport is not None
+        self.exchange += 1
         self.waiter = None
         self.response = None
         self.failure = None
@@ -159,42 +151,40 @@ class _Connection(asyncio.Protocol):
         self.transport.write(data)
         return self
 
-    def __await__(self) -> Generator[Any, Any, Response]:
-        """The response to the request just sent; the connection goes back to the pool.
+    def retryable(self, error: ClientError) -> bool:
+        """Whether the failed exchange should be sent again (see `send`)."""
+        return self.retry and error.kind == RESET and self.nbytes == 0
 
-        The pool's bookkeeping after the exchange lives here, not in a coroutine
-        of the client's: one fewer frame to pass through on every request.
+    def abandon(self, exchange: int) -> None:
+        """The waiter of exchange number `exchange` gave up: drop the connection.
+
+        Unless that exchange is over (the connection may already serve another).
         """
-        client = self.client
+        if self.exchange == exchange and not self.done:
+            self.client._discard(self)
+
+    def __await__(self) -> Generator[Any, Any, Response]:
+        """The response to the request just sent (see `_deliver` and `_fail`)."""
+        if self.done:
+            raise self.failure or ClientError(RESET, "connection closed")
+        exchange = self.exchange
         try:
-            if self.done:
-                # Over before anyone waited (not seen so far, but cheap to get right).
-                if self.response is None:
-                    raise self.failure or ClientError(RESET, "connection closed")
-                response = self._take()
-            else:
-                running = flight.current()
-                if running is not None:
-                    self.waiter = running
-                    response = yield running.park()
-                else:
-                    future: asyncio.Future[Response] = self.loop.create_future()
-                    self.waiter = future
-                    response = yield from future
+            running = flight.current()
+            if running is not None:
+                self.waiter = running
+                response: Response = yield running.park()
+                return response
+            future: asyncio.Future[Response] = self.loop.create_future()
+            self.waiter = future
+            return (yield from future)
         except ClientError as e:
-            client._discard(self)
-            if self.retry and e.kind == RESET and self.nbytes == 0:
-                return (yield from client._exchange(self.data, retry=False).__await__())
+            if self.retryable(e):
+                return (yield from self.client._exchange(self.data, retry=False).__await__())
             raise
         except BaseException:
             # Cancelled (timeout) mid-exchange: the stream state is unknown.
-            client._discard(self)
+            self.abandon(exchange)
             raise
-        if self.keep_alive and not self.closed:
-            client._release(self)
-        else:
-            client._discard(self)
-        return response
 
     def close(self) -> None:
         """Close, abandoning any exchange: its waiter is not told (it gave up)."""
@@ -211,28 +201,26 @@ class _Connection(asyncio.Protocol):
             return None
         return code or None
 
-    def _take(self) -> Response:
+    def _deliver(self) -> None:
+        """The response is complete: the connection goes back first, then the waiter wakes."""
         response = self.response
         assert response is not None
         self.response = None
-        return response
-
-    def _deliver(self) -> None:
         waiter = self.waiter
-        if waiter is not None:
-            self.waiter = None
-            if not waiter.done():
-                waiter.set_result(self._take())
+        self.waiter = None
+        self.client._finished(self)
+        if waiter is not None and not waiter.done():
+            waiter.set_result(response)
 
     def _fail(self, error: ClientError) -> None:
         if not self.done:
             self.done = True
             self.failure = error
             waiter = self.waiter
-            if waiter is not None:
-                self.waiter = None
-                if not waiter.done():
-                    waiter.set_exception(error)
+            self.waiter = None
+            self.client._discard(self)
+            if waiter is not None and not waiter.done():
+                waiter.set_exception(error)
 
     def _abort(self) -> None:
         self.closed = True
@@ -273,23 +261,34 @@ class FastClient:
     def request(
         self, method: str, path: str, headers: dict[str, str] | None, body: bytes | None
     ) -> Awaitable[Response]:
-        if headers is None and body is None:
-            data = self._heads.get((method, path))
-            if data is None:
-                data = self._encode(method, path, None, None)
-                if len(self._heads) < _HEAD_CACHE_SIZE:
-                    self._heads[method, path] = data
-        else:
-            data = self._encode(method, path, headers, body)
-        # The common case inline (a pooled connection is free): no coroutine at all.
-        idle = self._idle
-        while idle:
-            conn = idle.pop()
-            conn.idle = False
-            if not conn.closed:
-                return conn.send(data, retry=True)
-            self._free_slot()
+        data = self._data(method, path, headers, body)
+        conn = self._pop_idle()
+        if conn is not None:
+            return conn.send(data, retry=True)  # the common case: no coroutine at all
         return self._exchange(data, retry=True)
+
+    def submit(
+        self,
+        method: str,
+        path: str,
+        headers: dict[str, str] | None,
+        body: bytes | None,
+        waiter: Waiter,
+    ) -> _Connection | None:
+        """Send on a pooled connection, if one is free; `waiter` gets the outcome.
+
+        The callback form of `request` (no awaiting at all): the connection
+        calls `waiter.set_result(response)` or `waiter.set_exception(error)`,
+        after putting itself back in the pool. A failed request is not retried
+        here: `conn.retryable(error)` tells the waiter whether to. None, and
+        nothing sent, when no pooled connection is free.
+        """
+        conn = self._pop_idle()
+        if conn is None:
+            return None
+        conn.send(self._data(method, path, headers, body), retry=True)
+        conn.waiter = waiter
+        return conn
 
     async def _exchange(self, data: bytes, retry: bool) -> Response:
         """Send on a connection from `_acquire` (waiting for a free one, or opening one)."""
@@ -307,6 +306,18 @@ class FastClient:
         self._waiters.clear()
 
     # -- wire format -------------------------------------------------------
+    def _data(
+        self, method: str, path: str, headers: dict[str, str] | None, body: bytes | None
+    ) -> bytes:
+        if headers is not None or body is not None:
+            return self._encode(method, path, headers, body)
+        data = self._heads.get((method, path))
+        if data is None:
+            data = self._encode(method, path, None, None)
+            if len(self._heads) < _HEAD_CACHE_SIZE:
+                self._heads[method, path] = data
+        return data
+
     def _encode(
         self, method: str, path: str, headers: dict[str, str] | None, body: bytes | None
     ) -> bytes:
@@ -321,13 +332,20 @@ class FastClient:
         return b"".join(lines)
 
     # -- pool ----------------------------------------------------------------
-    async def _acquire(self) -> tuple[_Connection, bool]:
-        while self._idle:
-            conn = self._idle.pop()
+    def _pop_idle(self) -> _Connection | None:
+        idle = self._idle
+        while idle:
+            conn = idle.pop()
             conn.idle = False
             if not conn.closed:
-                return conn, True
+                return conn
             self._free_slot()
+        return None
+
+    async def _acquire(self) -> tuple[_Connection, bool]:
+        conn = self._pop_idle()
+        if conn is not None:
+            return conn, True
         if self._slots < self.max_connections:
             self._slots += 1
             return await self._open_in_slot(), False
@@ -376,6 +394,13 @@ class FastClient:
                 return
         conn.idle = True
         self._idle.append(conn)
+
+    def _finished(self, conn: _Connection) -> None:
+        """An exchange completed on `conn`: keep it if it may carry another."""
+        if conn.keep_alive and not conn.closed:
+            self._release(conn)
+        else:
+            self._discard(conn)
 
     def _discard(self, conn: _Connection) -> None:
         conn.close()

@@ -15,7 +15,16 @@ from collections import deque
 
 import httpx
 
-from loadgen.client import CONNECT, PROTOCOL, RESET, TIMEOUT, ClientError, Response
+from loadgen.client import (
+    CONNECT,
+    PROTOCOL,
+    RESET,
+    TIMEOUT,
+    ClientError,
+    Response,
+    Sent,
+    Waiter,
+)
 
 
 def _classify(exc: httpx.HTTPError) -> str:
@@ -45,6 +54,16 @@ class HttpxClient:
         self._free: list[httpx.AsyncClient] = []
         self._all: list[httpx.AsyncClient] = []
         self._waiters: deque[asyncio.Future[httpx.AsyncClient]] = deque()
+
+    def submit(
+        self,
+        method: str,
+        path: str,
+        headers: dict[str, str] | None,
+        body: bytes | None,
+        waiter: Waiter,
+    ) -> Sent | None:
+        return None  # httpx only awaits: every request goes through request()
 
     async def request(
         self, method: str, path: str, headers: dict[str, str] | None, body: bytes | None

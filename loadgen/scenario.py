@@ -4,8 +4,8 @@ Written like a Locust user, minus the waiting (arrivals come from the pacer):
 
     class Checkout(Scenario):
         @task(3)
-        async def browse(self, s: Session) -> None:
-            await s.get("/items")
+        def browse(self) -> Request:
+            return Request("GET", "/items")
 
         @task(1)
         async def buy(self, s: Session) -> None:
@@ -15,6 +15,10 @@ Written like a Locust user, minus the waiting (arrivals come from the pacer):
 Each arrival picks one task with probability weight / Σ weights. The first
 request of a task is timed from the arrival's intended send time, later ones
 from their own send (see `session.py`).
+
+A task that makes exactly one request may be a plain method *returning* it
+(`browse` above): such a one-shot is sent with no coroutine at all, at about
+half the CPU per request (see `oneshot.py`). It is measured the same way.
 
 Tasks run eagerly and outside any asyncio Task (see `flight.py`): that is most
 of loadgen's speed. Awaiting session requests, `asyncio.sleep`, `gather` and
@@ -35,16 +39,25 @@ from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
+from loadgen.client import Request
+
 if TYPE_CHECKING:
     from loadgen.session import Session
 
 TaskFn = Callable[["Session"], Coroutine[Any, Any, None]]
-_F = TypeVar("_F", bound=Callable[..., Awaitable[None]])
+OneShotFn = Callable[[], Request]
+# A drawn task: its name, its function, and whether it is a one-shot (OneShotFn).
+Picked = tuple[str, Callable[..., Any], bool]
+_F = TypeVar("_F", bound=Callable[..., Awaitable[None] | Request])
 _WEIGHT = "_loadgen_weight"
 
 
 def task(weight: int = 1) -> Callable[[_F], _F]:
-    """Mark a scenario method as a task with the given relative weight."""
+    """Mark a scenario method as a task with the given relative weight.
+
+    The method is either `async def name(self, s: Session)` or, for a task of
+    exactly one request, `def name(self) -> Request` (a one-shot).
+    """
     if not isinstance(weight, int) or isinstance(weight, bool) or weight < 1:
         raise ValueError(f"task weight must be a positive integer, got {weight!r}")
 
@@ -56,7 +69,7 @@ def task(weight: int = 1) -> Callable[[_F], _F]:
 
 
 class Scenario:
-    """Base class: subclass it and mark async methods with @task(weight)."""
+    """Base class: subclass it and mark its tasks with @task(weight)."""
 
     eager: ClassVar[bool] = True  # False: run each arrival in an asyncio Task
 
@@ -92,26 +105,28 @@ class TaskPicker:
         if not weights:
             raise ValueError(f"scenario {type(scenario).__name__} has no @task methods")
         self.names = list(weights)
-        self.functions: list[TaskFn] = [getattr(scenario, name) for name in self.names]
+        tasks: list[Picked] = []
+        for name in self.names:
+            fn = getattr(scenario, name)
+            tasks.append((name, fn, not inspect.iscoroutinefunction(fn)))
         self.cumulative: list[int] = []
         total = 0
         for name in self.names:
             total += weights[name]
             self.cumulative.append(total)
         self.total = total
-        pairs = list(zip(self.names, self.functions, strict=True))
-        self._table: list[tuple[str, TaskFn]] | None = None
+        self._table: list[Picked] | None = None
         if total <= self.TABLE_MAX:
-            table = [pair for pair in pairs for _ in range(weights[pair[0]])]
+            table = [t for t in tasks for _ in range(weights[t[0]])]
             self._table = [*table, table[-1]]
-        self._pairs = pairs
+        self._tasks = tasks
 
-    def pick(self, rng: random.Random) -> tuple[str, TaskFn]:
+    def pick(self, rng: random.Random) -> Picked:
         table = self._table
         if table is not None:
             return table[int(rng.random() * self.total)]
         i = bisect.bisect_right(self.cumulative, rng.random() * self.total)
-        return self._pairs[min(i, len(self._pairs) - 1)]
+        return self._tasks[min(i, len(self._tasks) - 1)]
 
 
 DEFAULT_SCENARIO = "loadgen.wagon:WagonMix"

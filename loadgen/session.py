@@ -16,21 +16,27 @@ request; a session made without it (tests, embedding) uses a timer.
 from __future__ import annotations
 
 import asyncio
-import json as jsonlib
 import time
 from collections.abc import Coroutine
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
-from loadgen.client import TIMEOUT, Client, ClientError, Response
+from loadgen.client import JSON_HEADERS, TIMEOUT, Client, ClientError, Request, Response, json_body
 from loadgen.flight import Runner, current_runner
 
 if TYPE_CHECKING:
     from loadgen.recorder import Recorder
 
-_JSON_HEADERS = {"Content-Type": "application/json"}
-
 # How often the engine checks deadlines: the precision of a timeout.
 TICK = 0.01
+
+
+class Expiring(Protocol):
+    """What the wheel keeps: a session, or a one-request arrival (oneshot.py)."""
+
+    _deadline: float  # of the request in flight
+    _waiting: Any  # what waits for that request (None once it is over)
+
+    def _expire(self, waiting: Any) -> None: ...
 
 
 class Deadlines:
@@ -48,17 +54,17 @@ class Deadlines:
     """
 
     def __init__(self, now: float) -> None:
-        self._new: list[Session] = []  # added since the last check
-        self._young: list[Session] = []  # in flight at the last check
-        self._wheel: dict[int, list[Session]] = {}
+        self._new: list[Expiring] = []  # added since the last check
+        self._young: list[Expiring] = []  # in flight at the last check
+        self._wheel: dict[int, list[Expiring]] = {}
         self._checked = int(now / TICK)  # buckets up to this one were expired
 
-    def add(self, session: Session) -> None:
+    def add(self, session: Expiring) -> None:
         self._new.append(session)
 
     def expire(self, now: float) -> None:
         """Cancel every in-flight request whose deadline is at or before `now`."""
-        young: list[Session] = []
+        young: list[Expiring] = []
         for session in self._young:
             if session._waiting is not None:
                 self._bucket(session)
@@ -82,7 +88,7 @@ class Deadlines:
                     self._bucket(session)  # a later request of the same session
         self._checked = last
 
-    def _bucket(self, session: Session) -> None:
+    def _bucket(self, session: Expiring) -> None:
         # The first bucket whose time is at or after the deadline, and after
         # the last one checked (a deadline is always in the future when added).
         k = max(int(session._deadline / TICK) + 1, self._checked + 1)
@@ -139,8 +145,8 @@ class Session:
     ) -> Response:
         """Send one request; raise ClientError (already recorded) if no response came."""
         if json is not None:
-            body = jsonlib.dumps(json, separators=(",", ":")).encode()
-            headers = {**_JSON_HEADERS, **headers} if headers else _JSON_HEADERS
+            body = json_body(json)
+            headers = {**JSON_HEADERS, **headers} if headers else JSON_HEADERS
         start = self._start if self._start is not None else time.perf_counter()
         self._start = None
         remaining = start + self._timeout - time.perf_counter()
@@ -177,6 +183,12 @@ class Session:
         if self.measured:
             self._recorder.response(self.name, start, response)
         return response
+
+    def send(self, request: Request) -> Coroutine[Any, Any, Response]:
+        """Send a described request (see `Request`)."""
+        return self.request(
+            request.method, request.path, headers=request.headers, body=request.body
+        )
 
     def get(
         self, path: str, *, headers: dict[str, str] | None = None

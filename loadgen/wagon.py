@@ -8,8 +8,8 @@ starts no event loop and pulls in no client.
 
 from typing import Final
 
+from loadgen.client import Request
 from loadgen.scenario import Scenario, task
-from loadgen.session import Session
 
 # Relative weights of the three tasks (Locust's @task(weight) semantics).
 TASK_WEIGHTS: Final[dict[str, int]] = {"index": 1, "compute_addition": 3, "compute_fib": 2}
@@ -23,18 +23,22 @@ WAIT_TIME: Final[tuple[float, float]] = (1.0, 5.0)
 
 
 class WagonMix(Scenario):
-    """The exercise's WagonFakeUser mix, as open-model arrivals."""
+    """The exercise's WagonFakeUser mix, as open-model arrivals.
+
+    Each task is one request, so each is a one-shot: it returns its request
+    for the engine to send (see `loadgen/oneshot.py`), the cheapest way.
+    """
 
     @task(TASK_WEIGHTS["index"])
-    async def index(self, s: Session) -> None:
-        await s.get("/")
+    def index(self) -> Request:
+        return Request("GET", "/")
 
     @task(TASK_WEIGHTS["compute_addition"])
-    async def compute_addition(self, s: Session) -> None:
+    def compute_addition(self) -> Request:
         a = self.rng.randint(*ADD_RANGE)
         b = self.rng.randint(*ADD_RANGE)
-        await s.post("/addNumbers", json={"a": a, "b": b})
+        return Request.json("POST", "/addNumbers", {"a": a, "b": b})
 
     @task(TASK_WEIGHTS["compute_fib"])
-    async def compute_fib(self, s: Session) -> None:
-        await s.post("/computeFib", json={"iteration": self.rng.randint(*FIB_RANGE)})
+    def compute_fib(self) -> Request:
+        return Request.json("POST", "/computeFib", {"iteration": self.rng.randint(*FIB_RANGE)})

@@ -4,7 +4,6 @@ Locust always runs in a process of its own (importing it gevent-patches the
 importer), against the bundled server on a free loopback port.
 """
 
-import asyncio
 import csv
 import json
 import math
@@ -39,32 +38,18 @@ REQUESTS = {
 }
 
 
-class RecordingSession:
-    """Stands in for loadgen's Session: records what a scenario task sends."""
-
-    def __init__(self) -> None:
-        self.calls: list[Call] = []
-
-    async def request(self, method: str, path: str, **kwargs: Any) -> None:
-        self.calls.append((method, path, kwargs.get("json")))
-
-    async def get(self, path: str, **kwargs: Any) -> None:
-        await self.request("GET", path, **kwargs)
-
-    async def post(self, path: str, **kwargs: Any) -> None:
-        await self.request("POST", path, **kwargs)
-
-
 def loadgen_mix() -> dict[str, Any]:
+    """What loadgen's default scenario sends, per task (its tasks return their requests)."""
     mix = WagonMix(random.Random(0))
 
-    async def run(name: str) -> dict[str, Any]:
-        session = RecordingSession()
+    def run(name: str) -> dict[str, Any]:
+        calls: list[Call] = []
         for _ in range(CALLS_PER_TASK):
-            await getattr(mix, name)(session)
-        return summarise(session.calls)
+            r = getattr(mix, name)()
+            calls.append((r.method, r.path, json.loads(r.body) if r.body else None))
+        return summarise(calls)
 
-    return {name: asyncio.run(run(name)) for name in WagonMix.task_weights()}
+    return {name: run(name) for name in WagonMix.task_weights()}
 
 
 def test_locustfile_sends_the_same_mix_as_loadgens_default_scenario() -> None:

@@ -5,6 +5,7 @@ from typing import ClassVar
 
 import pytest
 
+from loadgen.client import Request
 from loadgen.engine import Engine, RunConfig
 from loadgen.profile import ConstantRate
 from loadgen.scenario import Scenario, task
@@ -126,3 +127,70 @@ async def test_arrivals_run_as_flights_unless_the_scenario_opts_out(scenario):
     else:
         assert None not in scenario.seen_tasks
         assert len(set(scenario.seen_tasks)) == 200  # a Task of its own each
+
+
+class Mixed(Scenario):
+    """One-shots beside a coroutine task."""
+
+    @task(3)
+    def shot(self):
+        return Request.json("POST", "/x", {"n": self.rng.randint(0, 9)})
+
+    @task(1)
+    async def two(self, s):
+        await s.get("/a")
+        await s.get("/b")
+
+
+class Wrong(Scenario):
+    @task(1)
+    def not_a_request(self):
+        return "/"
+
+
+async def test_one_shots_and_coroutine_tasks_mix_in_one_run():
+    async with raw_server(replying(OK)) as url:
+        result = await run(url, Mixed, seed=3)
+    rec = result.recorder
+    shots, twos = rec.tasks["shot"].requests, rec.tasks["two"].requests
+    assert shots + twos // 2 == 200
+    assert shots / 200 == pytest.approx(0.75, abs=0.1)
+    assert rec.errors() == {} and rec.first_exception is None
+    assert rec.in_flight == 0
+
+
+async def test_a_one_shot_that_returns_something_else_is_a_task_exception():
+    async with raw_server(replying(OK)) as url:
+        result = await run(url, Wrong)
+    rec = result.recorder
+    assert rec.errors() == {"exception": 200}
+    assert "returns a Request" in (rec.first_exception or "")
+    assert rec.in_flight == 0
+
+
+async def test_one_shots_wait_their_turn_when_the_pool_is_exhausted():
+    # One connection, a server taking 20 ms per answer, 200 arrivals/s: most
+    # arrivals find no free pooled connection and go the general (waiting) way.
+    async def slow(reader, writer):
+        from tests.loadgen.rawserver import read_request
+
+        try:
+            while True:
+                await read_request(reader)
+                await asyncio.sleep(0.02)
+                writer.write(OK)
+        except Exception:
+            writer.close()
+
+    class Static(Scenario):
+        @task(1)
+        def get(self):
+            return Request("GET", "/")
+
+    async with raw_server(slow) as url:
+        result = await run(url, Static, connections=1)
+    rec = result.recorder
+    assert rec.tasks["get"].requests == 200
+    assert rec.errors() == {}
+    assert result.connections_opened == 1
+    assert rec.max_in_flight > 10  # queued behind the one connection, not dropped

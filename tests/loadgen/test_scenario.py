@@ -44,8 +44,9 @@ def test_picked_functions_belong_to_their_names():
     picker = TaskPicker(WagonMix(random.Random(0)))
     rng = random.Random(3)
     for _ in range(100):
-        name, fn = picker.pick(rng)
+        name, fn, oneshot = picker.pick(rng)
         assert fn.__name__ == name
+        assert oneshot is True  # the wagon tasks return their requests
 
 
 def test_subclass_inherits_and_overrides_tasks():

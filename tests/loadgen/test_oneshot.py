@@ -1,0 +1,163 @@
+"""One-shots: one-request arrivals sent through Client.submit, against real loopback servers."""
+
+import asyncio
+import contextlib
+import time
+
+import pytest
+
+from loadgen.client import TIMEOUT, Request
+from loadgen.http1 import FastClient
+from loadgen.oneshot import OneShot
+from loadgen.recorder import Recorder
+from loadgen.session import TICK, Deadlines
+from tests.loadgen.rawserver import OK, raw_server, read_request, replying
+
+pytestmark = pytest.mark.anyio
+
+
+class Outcome:
+    """The callbacks a one-shot reports to, as futures to await."""
+
+    def __init__(self) -> None:
+        loop = asyncio.get_running_loop()
+        self.done: asyncio.Future[OneShot] = loop.create_future()
+        self.again: asyncio.Future[OneShot] = loop.create_future()
+
+    def shot(self, recorder: Recorder, start: float) -> OneShot:
+        return OneShot(
+            "t", Request("GET", "/"), start, True, recorder, self.done.set_result,
+            self.again.set_result,
+        )  # fmt: skip
+
+
+async def pooled_client(url: str) -> FastClient:
+    """A client with one pooled keep-alive connection (one request already made)."""
+    client = FastClient(url, 1)
+    assert (await client.request("GET", "/", None, None)).status == 200
+    return client
+
+
+@contextlib.asynccontextmanager
+async def checking(deadlines: Deadlines):
+    async def loop() -> None:
+        while True:
+            await asyncio.sleep(TICK)
+            deadlines.expire(time.perf_counter())
+
+    task = asyncio.get_running_loop().create_task(loop())
+    try:
+        yield
+    finally:
+        task.cancel()
+
+
+async def test_the_response_is_recorded_and_timed_from_the_intended_start():
+    async with raw_server(replying(OK, OK)) as url:
+        client = await pooled_client(url)
+        rec, out = Recorder(0.0), Outcome()
+        shot = out.shot(rec, time.perf_counter() - 0.05)  # dispatched 50 ms late
+        assert shot.send(client, Deadlines(time.perf_counter()), timeout=5.0)
+        assert await asyncio.wait_for(out.done, 2) is shot
+        assert not out.again.done()
+        iv = rec.close_interval(time.perf_counter())
+        assert rec.tasks["t"].requests == 1 and rec.tasks["t"].errors == {}
+        assert rec.tasks["t"].response.get_min_value() >= 50_000  # µs: from the start
+        assert rec.tasks["t"].service.get_max_value() < 50_000  # from the actual send
+        assert iv.responses == 1
+        assert client._idle  # the connection went back to the pool
+        await client.aclose()
+
+
+async def test_without_a_free_pooled_connection_nothing_is_sent():
+    seen = 0
+
+    async def counting(reader, writer):
+        nonlocal seen
+        with contextlib.suppress(asyncio.IncompleteReadError, ConnectionError):
+            while True:
+                await read_request(reader)
+                seen += 1
+                writer.write(OK)
+
+    async with raw_server(counting) as url:
+        client = FastClient(url, 4)
+        rec, out = Recorder(0.0), Outcome()
+        assert not out.shot(rec, time.perf_counter()).send(client, Deadlines(0.0), 5.0)
+        await asyncio.sleep(0.05)
+        assert seen == 0 and client.connections_opened == 0
+        assert rec.tasks == {}
+        await client.aclose()
+
+
+async def test_a_stale_pooled_connection_hands_the_request_back_for_a_retry():
+    async def answers_once_then_hangs_up(reader, writer):
+        await read_request(reader)
+        writer.write(OK)
+        await read_request(reader)  # a second request on the same connection:
+        writer.close()  # closed with no answer, as a server ending keep-alive does
+
+    async with raw_server(answers_once_then_hangs_up) as url:
+        client = await pooled_client(url)
+        rec, out = Recorder(0.0), Outcome()
+        shot = out.shot(rec, time.perf_counter())
+        assert shot.send(client, Deadlines(time.perf_counter()), 5.0)
+        assert await asyncio.wait_for(out.again, 2) is shot
+        assert not out.done.done()
+        assert rec.tasks == {}  # not an error: it is to be sent again
+        assert client._slots == 0  # the dead connection was dropped
+        await client.aclose()
+
+
+async def test_a_timeout_is_recorded_and_its_connection_dropped():
+    async def answers_once_then_hangs(reader, writer):
+        await read_request(reader)
+        writer.write(OK)
+        await read_request(reader)
+        await asyncio.sleep(10)
+
+    async with raw_server(answers_once_then_hangs) as url:
+        client = await pooled_client(url)
+        rec, out = Recorder(0.0), Outcome()
+        deadlines = Deadlines(time.perf_counter())
+        async with checking(deadlines):
+            start = time.perf_counter()
+            assert out.shot(rec, start).send(client, deadlines, timeout=0.1)
+            await asyncio.wait_for(out.done, 2)
+            waited = time.perf_counter() - start
+        assert 0.1 <= waited < 0.1 + 0.1
+        assert rec.tasks["t"].errors == {TIMEOUT: 1}
+        assert client._slots == 0 and not client._idle
+        await client.aclose()
+
+
+async def test_already_past_its_timeout_it_fails_without_sending():
+    async with raw_server(replying(OK)) as url:
+        client = await pooled_client(url)
+        rec, out = Recorder(0.0), Outcome()
+        shot = out.shot(rec, time.perf_counter() - 1.0)
+        assert shot.send(client, Deadlines(time.perf_counter()), timeout=0.5)
+        assert out.done.done()
+        assert rec.tasks["t"].errors == {TIMEOUT: 1}
+        assert len(client._idle) == 1  # the pooled connection was not used
+        await client.aclose()
+
+
+async def test_cancel_drops_the_connection_and_records_nothing():
+    async def answers_once_then_hangs(reader, writer):
+        await read_request(reader)
+        writer.write(OK)
+        await read_request(reader)
+        await asyncio.sleep(10)
+
+    async with raw_server(answers_once_then_hangs) as url:
+        client = await pooled_client(url)
+        rec, out = Recorder(0.0), Outcome()
+        shot = out.shot(rec, time.perf_counter())
+        assert shot.send(client, Deadlines(time.perf_counter()), 5.0)
+        assert shot.cancel()
+        assert out.done.done()
+        assert not shot.cancel()  # once
+        assert rec.tasks == {}
+        assert client._slots == 0
+        await client.aclose()
