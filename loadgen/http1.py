@@ -125,8 +125,10 @@ class _Connection(asyncio.Protocol):
         if self.done:
             return
         self.done = True
-        self.keep_alive = self.keep_alive and self.parser.should_keep_alive()
-        status = self._status() or 0
+        parser = self.parser
+        self.keep_alive = self.keep_alive and parser.should_keep_alive()
+        # The status line was parsed before any message could complete.
+        status = parser.get_status_code()
         self.response = Response(status, b"".join(self.body), self.sent_at, done_at, self.nbytes)
 
     # -- used by FastClient -----------------------------------------------

@@ -44,10 +44,11 @@ class ConstantPacer:
         self.stride = stride
 
     def offsets(self) -> Iterator[float]:
+        time_of, phase, stride, isinf = self.profile.time_of, self.phase, self.stride, math.isinf
         n = 0
         while True:
-            t = self.profile.time_of(self.phase + n * self.stride)
-            if math.isinf(t):
+            t = time_of(phase + n * stride)
+            if isinf(t):
                 return
             yield t
             n += 1
