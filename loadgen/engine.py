@@ -36,7 +36,7 @@ from loadgen.pacer import make_pacer, shard_seed
 from loadgen.profile import RateProfile
 from loadgen.recorder import Interval, Recorder
 from loadgen.scenario import Scenario, TaskPicker
-from loadgen.session import TICK, Deadlines, Session
+from loadgen.session import Deadlines, Session
 
 # How long after start() the first arrival is due: time to get the loop going.
 _LEAD = 0.05
@@ -142,7 +142,7 @@ class Engine:
         end = cfg.warmup + cfg.duration
         issuer = self._issuer = Issuer(pacer.offsets(), t0, cfg.warmup, end, dispatch)
         ticker = loop.create_task(self._tick(recorder))
-        expirer = loop.create_task(self._expire_deadlines(self._deadlines))
+        expirer = loop.create_task(self._deadlines.check())  # until the run is over
         signals = self._install_signals(loop)
         try:
             with _quiet_gc():
@@ -288,12 +288,6 @@ class Engine:
             self._next_close += 1.0
             if self.on_interval is not None:
                 self.on_interval(interval, recorder)
-
-    async def _expire_deadlines(self, deadlines: Deadlines) -> None:
-        """Time out overdue requests, every `TICK` until the run is over (drain included)."""
-        while True:
-            await asyncio.sleep(TICK)
-            deadlines.expire(time.perf_counter())
 
     # -- signals -----------------------------------------------------------
     def _install_signals(self, loop: asyncio.AbstractEventLoop) -> list[signal.Signals]:

@@ -62,6 +62,12 @@ class Deadlines:
     def add(self, session: Expiring) -> None:
         self._new.append(session)
 
+    async def check(self) -> None:
+        """Expire overdue requests every `TICK`, until cancelled."""
+        while True:
+            await asyncio.sleep(TICK)
+            self.expire(time.perf_counter())
+
     def expire(self, now: float) -> None:
         """Cancel every in-flight request whose deadline is at or before `now`."""
         young: list[Expiring] = []

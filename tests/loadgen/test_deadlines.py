@@ -9,7 +9,7 @@ import pytest
 from loadgen.client import TIMEOUT, ClientError
 from loadgen.http1 import FastClient
 from loadgen.recorder import Recorder
-from loadgen.session import TICK, Deadlines, Session
+from loadgen.session import Deadlines, Session
 from tests.loadgen.rawserver import OK, raw_server, read_request, replying, silent
 
 pytestmark = pytest.mark.anyio
@@ -18,13 +18,7 @@ pytestmark = pytest.mark.anyio
 @contextlib.asynccontextmanager
 async def checking(deadlines: Deadlines):
     """What the engine does: check the deadlines every TICK."""
-
-    async def loop() -> None:
-        while True:
-            await asyncio.sleep(TICK)
-            deadlines.expire(time.perf_counter())
-
-    task = asyncio.get_running_loop().create_task(loop())
+    task = asyncio.get_running_loop().create_task(deadlines.check())
     try:
         yield
     finally:

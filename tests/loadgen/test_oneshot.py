@@ -10,8 +10,9 @@ from loadgen.client import TIMEOUT, Request
 from loadgen.http1 import FastClient
 from loadgen.oneshot import OneShot
 from loadgen.recorder import Recorder
-from loadgen.session import TICK, Deadlines
+from loadgen.session import Deadlines
 from tests.loadgen.rawserver import OK, raw_server, read_request, replying
+from tests.loadgen.test_deadlines import checking
 
 pytestmark = pytest.mark.anyio
 
@@ -31,25 +32,18 @@ class Outcome:
         )  # fmt: skip
 
 
+async def answers_once_then_hangs(reader, writer):
+    await read_request(reader)
+    writer.write(OK)
+    await read_request(reader)  # a second request: never answered
+    await asyncio.sleep(10)
+
+
 async def pooled_client(url: str) -> FastClient:
     """A client with one pooled keep-alive connection (one request already made)."""
     client = FastClient(url, 1)
     assert (await client.request("GET", "/", None, None)).status == 200
     return client
-
-
-@contextlib.asynccontextmanager
-async def checking(deadlines: Deadlines):
-    async def loop() -> None:
-        while True:
-            await asyncio.sleep(TICK)
-            deadlines.expire(time.perf_counter())
-
-    task = asyncio.get_running_loop().create_task(loop())
-    try:
-        yield
-    finally:
-        task.cancel()
 
 
 async def test_the_response_is_recorded_and_timed_from_the_intended_start():
@@ -110,12 +104,6 @@ async def test_a_stale_pooled_connection_hands_the_request_back_for_a_retry():
 
 
 async def test_a_timeout_is_recorded_and_its_connection_dropped():
-    async def answers_once_then_hangs(reader, writer):
-        await read_request(reader)
-        writer.write(OK)
-        await read_request(reader)
-        await asyncio.sleep(10)
-
     async with raw_server(answers_once_then_hangs) as url:
         client = await pooled_client(url)
         rec, out = Recorder(0.0), Outcome()
@@ -144,12 +132,6 @@ async def test_already_past_its_timeout_it_fails_without_sending():
 
 
 async def test_cancel_drops_the_connection_and_records_nothing():
-    async def answers_once_then_hangs(reader, writer):
-        await read_request(reader)
-        writer.write(OK)
-        await read_request(reader)
-        await asyncio.sleep(10)
-
     async with raw_server(answers_once_then_hangs) as url:
         client = await pooled_client(url)
         rec, out = Recorder(0.0), Outcome()
