@@ -141,7 +141,7 @@ class Engine:
         dispatch = self._dispatcher(loop, client, picker, rng, recorder)
         end = cfg.warmup + cfg.duration
         issuer = self._issuer = Issuer(pacer.offsets(), t0, cfg.warmup, end, dispatch)
-        ticker = loop.create_task(self._tick(recorder))
+        ticker = loop.create_task(self._tick())
         expirer = loop.create_task(self._deadlines.check())  # until the run is over
         signals = self._install_signals(loop)
         try:
@@ -269,7 +269,7 @@ class Engine:
         if not self._running and drained is not None and not drained.done():
             drained.set_result(None)
 
-    async def _tick(self, recorder: Recorder) -> None:
+    async def _tick(self) -> None:
         """Close an interval every second of measurement, when no arrival did first."""
         while True:
             await asyncio.sleep(max(self._next_close - time.perf_counter(), 0))

@@ -54,7 +54,7 @@ class Issuer:
     def stop(self) -> None:
         """Issue nothing more; `done` resolves now."""
         if self._handle is not None:
-            self._handle.cancel()
+            self._handle.cancel()  # the pending re-arm (or the running tick: harmless)
             self._handle = None
         if not self.done.done():
             self.done.set_result(None)
@@ -69,6 +69,8 @@ class Issuer:
         while offset < end and t0 + offset <= now:
             dispatch(t0 + offset, offset >= warmup)
             offset = next(self._offsets, math.inf)
+            if self._handle is None:
+                return  # stopped from inside that dispatch
             burst -= 1
             if burst == 0:
                 self._next = offset
@@ -76,8 +78,6 @@ class Issuer:
                 return
             now = perf_counter()
         self._next = offset
-        if self.done.done():
-            return  # stopped from inside a dispatch
         if offset >= end:
             self._handle = self._loop.call_later(max(t0 + end - now, 0.0), self.stop)
             return

@@ -48,3 +48,22 @@ async def test_catches_up_when_behind_and_stop_ends_it_at_once():
     stopped_at = count
     await asyncio.sleep(0.02)
     assert count == stopped_at
+
+
+async def test_a_stop_from_inside_a_dispatch_ends_the_burst_there():
+    issuer: Issuer | None = None
+    count = 0
+
+    def dispatch(intended: float, measured: bool) -> None:
+        nonlocal count
+        count += 1
+        if count == 3:
+            assert issuer is not None
+            issuer.stop()
+
+    t0 = time.perf_counter() - 1.0  # many due at once: one burst
+    issuer = Issuer(iter(k * 0.001 for k in range(10**6)), t0, 0.0, 1000.0, dispatch)
+    issuer.start()
+    await asyncio.wait_for(issuer.done, 1)
+    await asyncio.sleep(0.02)
+    assert count == 3
