@@ -7,7 +7,9 @@ Everything runs in one go so the ratios compare like with like on a noisy
 machine; the absolute numbers vary from run to run.
 
 - loadgen: the highest constant arrival rate it *sustains*: achieved ≥ 99.5 %
-  of target and send-lag p99 ≤ 1 ms (a geometric ladder, then bisection).
+  of target and send-lag p99 ≤ 1 ms (a geometric ladder, then bisection),
+  with the task written as a one-shot (returning its Request), then as a
+  coroutine of a session.
 - bare sender (bench/bare_sender.py): the same ladder for the barest
   open-model sender Python runs, a ceiling for any pure-asyncio generator.
 - Locust FastHttpUser: closed-loop maximum throughput, 64 users, no wait.
@@ -91,12 +93,13 @@ def loadgen_level(
     out: Path,
     extra: Sequence[str] = (),
     cores: str = GENERATOR_CORE,
+    scenario: str = "StaticGet",
 ) -> dict:
     """One loadgen run on `cores` (taskset list), `extra` options added (e.g. --processes)."""
     subprocess.run(
         ["taskset", "-c", cores, sys.executable, "-m", "loadgen", "--host", url,
          "--rps", str(rps), "--duration", f"{seconds}s", "--warmup", "1s",
-         "--scenario", str(ROOT / "bench" / "static_get.py") + ":StaticGet",
+         "--scenario", str(ROOT / "bench" / "static_get.py") + ":" + scenario,
          "--connections", "256", "--out", str(out), "--quiet", *extra],
         check=True,
     )  # fmt: skip
@@ -110,8 +113,15 @@ def loadgen_level(
 
 
 def loadgen_try(url: str, rps: float, seconds: float, workdir: Path) -> tuple[float, float, bool]:
-    """One loadgen run: (achieved req/s, send-lag p99 ms, sustained)."""
+    """One loadgen run of one-shot tasks: (achieved req/s, send-lag p99 ms, sustained)."""
     s = loadgen_level(url, rps, seconds, workdir / f"lg-{int(rps)}")
+    return s["achieved_rps"], s["generator"]["send_lag_ms"]["p99"], s["sustained"]
+
+
+def coroutine_try(url: str, rps: float, seconds: float, workdir: Path) -> tuple[float, float, bool]:
+    """The same with the task written as a coroutine (how multi-request tasks run)."""
+    out = workdir / f"lgc-{int(rps)}"
+    s = loadgen_level(url, rps, seconds, out, scenario="StaticGetCoroutine")
     return s["achieved_rps"], s["generator"]["send_lag_ms"]["p99"], s["sustained"]
 
 
@@ -205,12 +215,14 @@ def main() -> None:
         workdir = Path(tmp)
         print(f"target: {target} on core {TARGET_CORE}; generators on core {GENERATOR_CORE}")
         ours, _ = sustained_max("loadgen", loadgen_try, url, args.seconds, workdir, args.tries)
+        coro, _ = sustained_max("lg-coro", coroutine_try, url, args.seconds, workdir, args.tries)
         bare, _ = sustained_max("bare   ", bare_try, url, args.seconds, workdir, args.tries)
         locust = max(locust_max(url, args.seconds, workdir) for _ in range(args.tries))
         wrks = [wrk_max(url, args.seconds) for _ in range(args.tries)]
         wrk = max((w for w in wrks if w is not None), default=None)
     rows = [
         ("loadgen (sustained, open model)", ours),
+        ("  the same, coroutine task", coro),
         ("bare sender (sustained, ceiling)", bare),
         ("Locust FastHttpUser (closed)", locust),
     ]
