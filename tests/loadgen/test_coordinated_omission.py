@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from loadgen.client import Request
 from loadgen.engine import Engine, RunConfig
 from loadgen.histogram import percentiles
 from loadgen.profile import ConstantRate
@@ -29,6 +30,17 @@ class Ping(Scenario):
     @task(1)
     async def ping(self, s):
         await s.get("/")
+
+
+class PingShot(Scenario):
+    """The same request as a one-shot (how the default mix is written)."""
+
+    @task(1)
+    def ping(self):
+        return Request("GET", "/")
+
+
+both_kinds = pytest.mark.parametrize("scenario", [Ping, PingShot], ids=["coroutine", "one-shot"])
 
 
 def analytic(q: float) -> float:
@@ -47,28 +59,30 @@ def anyio_backend():
     return ("asyncio", {"use_uvloop": True})
 
 
-async def run(url: str, connections: int):
+async def run(url: str, connections: int, scenario: type[Scenario]):
     cfg = RunConfig(
         target=url,
         profile=ConstantRate(400),
         duration=2 * PERIOD,
-        scenario=Ping,
+        scenario=scenario,
         connections=connections,
         timeout=5,
     )
     return (await Engine(cfg).run()).recorder
 
 
-async def test_response_time_p99_matches_the_stall(freezing_server):
-    rec = await run(freezing_server, connections=512)
+@both_kinds
+async def test_response_time_p99_matches_the_stall(freezing_server, scenario):
+    rec = await run(freezing_server, 512, scenario)
     assert rec.errors() == {}
     p = percentiles(rec.total("response"), [99.0, 99.5])
     assert p[99.0] / 1000 == pytest.approx(analytic(0.99), rel=0.10)
     assert p[99.5] / 1000 == pytest.approx(analytic(0.995), rel=0.10)
 
 
-async def test_connection_cap_shows_queueing_as_response_minus_service(freezing_server):
-    rec = await run(freezing_server, connections=10)
+@both_kinds
+async def test_connection_cap_shows_queueing_as_response_minus_service(freezing_server, scenario):
+    rec = await run(freezing_server, 10, scenario)
     assert rec.errors() == {}
     response = percentiles(rec.total("response"), [99.0])[99.0] / 1000
     service = percentiles(rec.total("service"), [99.0])[99.0] / 1000
