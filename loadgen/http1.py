@@ -68,7 +68,6 @@ class _Connection(asyncio.Protocol):
         # The exchange in flight (or the last one, once `done`).
         self.waiter: Waiter | None = None
         self.response: Response | None = None  # complete, not yet handed to the waiter
-        self.failure: ClientError | None = None  # how it failed, if it did
         self.data = b""  # the request, kept for a retry
         self.retry = False
         self.exchange = 0  # how many requests were sent on it: tells exchanges apart
@@ -143,7 +142,6 @@ class _Connection(asyncio.Protocol):
         self.exchange += 1
         self.waiter = None
         self.response = None
-        self.failure = None
         self.data = data
         self.retry = retry
         self.body = []
@@ -167,8 +165,8 @@ class _Connection(asyncio.Protocol):
 
     def __await__(self) -> Generator[Any, Any, Response]:
         """The response to the request just sent (see `_deliver` and `_fail`)."""
-        if self.done:
-            raise self.failure or ClientError(RESET, "connection closed")
+        if self.done:  # closed (or failed) already: nothing will come
+            raise ClientError(RESET, "connection closed")
         exchange = self.exchange
         try:
             running = flight.current()
@@ -217,7 +215,6 @@ class _Connection(asyncio.Protocol):
     def _fail(self, error: ClientError) -> None:
         if not self.done:
             self.done = True
-            self.failure = error
             waiter = self.waiter
             self.waiter = None
             self.client._discard(self)

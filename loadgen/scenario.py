@@ -17,14 +17,14 @@ request of a task is timed from the arrival's intended send time, later ones
 from their own send (see `session.py`).
 
 A task that makes exactly one request may be a plain method *returning* it
-(`browse` above): such a one-shot is sent with no coroutine at all, at about
-half the CPU per request (see `oneshot.py`). It is measured the same way.
+(`browse` above): such a one-shot is sent with no coroutine at all, the
+cheapest way (see `oneshot.py`). It is measured the same way.
 
 Tasks run eagerly and outside any asyncio Task (see `flight.py`): that is most
 of loadgen's speed. Awaiting session requests, `asyncio.sleep`, `gather` and
 other futures works; what needs `asyncio.current_task()` (`asyncio.timeout()`,
 anyio) does not. A scenario that needs it sets `eager = False` and each of
-its arrivals runs in a Task of its own, at about twice the CPU per request.
+its arrivals runs in a Task of its own, which costs more CPU per request.
 """
 
 from __future__ import annotations
