@@ -94,7 +94,12 @@ class _Connection(asyncio.Protocol):
             self.parser.feed_data(data)
         except httptools.HttpParserError as e:
             self._abort()
-            self._fail(ClientError(PROTOCOL, str(e) or type(e).__name__))
+            if self.response is None:
+                self._fail(ClientError(PROTOCOL, str(e) or type(e).__name__))
+            else:
+                # A whole response, then garbage: the response stands, the
+                # (aborted) connection is discarded when it is handed over.
+                self._deliver()
             return
         if self.response is not None:
             # Handed over only now, with the parser done with the bytes: a flight

@@ -196,3 +196,17 @@ def test_https_is_refused_with_a_pointer_to_httpx():
 )
 def test_only_a_complete_head_without_length_or_chunking_ends_at_eof(first, eof):
     assert _ends_at_eof(first) is eof
+
+
+async def test_garbage_after_a_complete_response_keeps_the_response_and_frees_the_connection():
+    # One write: a whole response, then bytes that are not HTTP.
+    async with raw_server(replying(OK + b"\x00garbage\r\n\r\n", OK)) as url:
+        client = FastClient(url, 1)
+        response = await asyncio.wait_for(client.request("GET", "/", None, None), 2)
+        assert response.status == 200 and response.body == b"hello"
+        await asyncio.sleep(0.05)
+        assert client._slots == 0  # the dead connection gave its slot back
+        again = await asyncio.wait_for(client.request("GET", "/", None, None), 2)
+        assert again.status == 200
+        assert client.connections_opened == 2
+        await client.aclose()
