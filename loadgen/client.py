@@ -75,7 +75,7 @@ class Waiter(Protocol):
 class Sent(Protocol):
     """A submitted request on its connection."""
 
-    exchange: int  # tells this exchange from later ones on the same connection
+    exchange: int  # tells this exchange from later ones on the same connection (0 if queued)
 
     def retryable(self, error: ClientError) -> bool:
         """Whether the failure means "send it again elsewhere" (a stale pooled connection)."""
@@ -106,9 +106,10 @@ class Client(Protocol):
         body: bytes | None,
         waiter: Waiter,
     ) -> Sent | None:
-        """Send without awaiting, if it can right away; `waiter` is told the outcome.
+        """Send without awaiting (now, or when a connection frees up); `waiter` is told the outcome.
 
-        None (nothing sent) when it can't: then await `request` instead.
+        None (nothing sent) when this client takes no submissions: then
+        await `request` instead.
         """
         ...
 

@@ -244,7 +244,7 @@ class Engine:
             shot = OneShot(name, request, intended, measured, recorder, shot_over, shot_again)
             running.add(shot)
             if not shot.send(client, deadlines, timeout):
-                # No free pooled connection (or a client that only awaits): the general way.
+                # A client that takes no submissions (httpx): the general way.
                 running.discard(shot)
                 s = session(name, intended, measured)
                 run(s, s.send(request))

@@ -232,6 +232,55 @@ class _Connection(asyncio.Protocol):
             self.transport.abort()
 
 
+class _Queued:
+    """A submitted request that found no free connection: it waits its turn in the pool.
+
+    What `submit` returns then (a `Sent`): it is sent on the connection the
+    pool hands it, or on one opened for it. A waiter that gives up before
+    that (a timeout) leaves it dead in the queue, skipped when its turn comes.
+    """
+
+    __slots__ = ("conn", "data", "exchange", "waiter")
+
+    def __init__(self, data: bytes, waiter: Waiter) -> None:
+        self.data = data
+        self.waiter: Waiter | None = waiter
+        self.conn: _Connection | None = None
+        self.exchange = 0  # set once sent: the connection's exchange number
+
+    def live(self) -> bool:
+        waiter = self.waiter
+        return waiter is not None and not waiter.done()
+
+    def take(self, conn: _Connection, reused: bool) -> None:
+        """Send on `conn`, which the pool handed over (`reused`) or was opened for it."""
+        assert self.waiter is not None
+        self.conn = conn
+        conn.send(self.data, retry=reused)
+        conn.waiter = self.waiter
+        self.exchange = conn.exchange
+
+    def fail(self, error: ClientError) -> None:
+        waiter, self.waiter = self.waiter, None
+        if waiter is not None and not waiter.done():
+            waiter.set_exception(error)
+
+    def retryable(self, error: ClientError) -> bool:
+        return self.conn is not None and self.conn.retryable(error)
+
+    def abandon(self, exchange: int) -> None:
+        # `exchange` was read before this was sent (0): the real one is ours.
+        if self.conn is None:
+            self.waiter = None
+        else:
+            self.conn.abandon(self.exchange)
+
+
+# What waits in the pool's FIFO: a coroutine's future (handed a connection, or
+# None: a free slot to open one in), or a submitted request.
+_PoolWaiter = asyncio.Future[_Connection | None] | _Queued
+
+
 class FastClient:
     """HTTP/1.1 client for one `http://host:port` origin."""
 
@@ -256,7 +305,8 @@ class FastClient:
         self.connections_opened = 0
         self._slots = 0  # connections open or being opened
         self._idle: list[_Connection] = []
-        self._waiters: deque[asyncio.Future[_Connection | None]] = deque()
+        self._waiters: deque[_PoolWaiter] = deque()
+        self._opening: set[asyncio.Task[None]] = set()  # connections opened for submissions
         self._closing = False
         # Encoded requests without headers or body, by (method, path): most
         # scenarios repeat a handful, and encoding is a few µs per request.
@@ -278,21 +328,31 @@ class FastClient:
         headers: dict[str, str] | None,
         body: bytes | None,
         waiter: Waiter,
-    ) -> _Connection | None:
-        """Send on a pooled connection, if one is free; `waiter` gets the outcome.
+    ) -> _Connection | _Queued:
+        """Send on a free pooled connection, else once one is; `waiter` gets the outcome.
 
         The callback form of `request` (no awaiting at all): the connection
         calls `waiter.set_result(response)` or `waiter.set_exception(error)`,
-        after putting itself back in the pool. A failed request is not retried
-        here: `conn.retryable(error)` tells the waiter whether to. None, and
-        nothing sent, when no pooled connection is free.
+        after putting itself back in the pool. With no free connection the
+        request queues in the pool's FIFO (opening a connection for it when
+        under `max_connections`) as a `_Queued`, so a burst that exhausts the
+        pool (catching up after a stall) stays on this cheap path. A failed
+        request is not retried here: `sent.retryable(error)` tells the waiter
+        whether to.
         """
+        data = self._data(method, path, headers, body)
         conn = self._pop_idle()
-        if conn is None:
-            return None
-        conn.send(self._data(method, path, headers, body), retry=True)
-        conn.waiter = waiter
-        return conn
+        if conn is not None:
+            conn.send(data, retry=True)
+            conn.waiter = waiter
+            return conn
+        queued = _Queued(data, waiter)
+        if self._slots < self.max_connections:
+            self._slots += 1
+            self._open_for(queued)
+        else:
+            self._waiters.append(queued)
+        return queued
 
     async def _exchange(self, data: bytes, retry: bool) -> Response:
         """Send on a connection from `_acquire` (waiting for a free one, or opening one)."""
@@ -305,9 +365,11 @@ class FastClient:
             conn.close()
         self._idle.clear()
         for w in self._waiters:
-            if not w.done():
+            if isinstance(w, asyncio.Future) and not w.done():
                 w.cancel()
         self._waiters.clear()
+        for task in list(self._opening):
+            task.cancel()
 
     # -- wire format -------------------------------------------------------
     def _data(
@@ -386,6 +448,23 @@ class FastClient:
         self.connections_opened += 1
         return conn
 
+    def _open_for(self, queued: _Queued) -> None:
+        """Open a connection, in a slot already counted, and send `queued` on it."""
+        task = asyncio.get_running_loop().create_task(self._open_and_send(queued))
+        self._opening.add(task)
+        task.add_done_callback(self._opening.discard)
+
+    async def _open_and_send(self, queued: _Queued) -> None:
+        try:
+            conn = await self._open_in_slot()
+        except ClientError as e:
+            queued.fail(e)
+            return
+        if queued.live():
+            queued.take(conn, reused=False)
+        else:
+            self._release(conn)  # it gave up meanwhile: the next in line may use it
+
     def _release(self, conn: _Connection) -> None:
         """Return a healthy connection: straight to the first waiter, else idle."""
         if self._closing:
@@ -393,7 +472,11 @@ class FastClient:
             return
         while self._waiters:
             waiter = self._waiters.popleft()
-            if not waiter.done():
+            if isinstance(waiter, _Queued):
+                if waiter.live():
+                    waiter.take(conn, reused=True)
+                    return
+            elif not waiter.done():
                 waiter.set_result(conn)
                 return
         conn.idle = True
@@ -414,7 +497,11 @@ class FastClient:
         """A slot is free: let the first waiter open a connection in it."""
         while self._waiters:
             waiter = self._waiters.popleft()
-            if not waiter.done():
+            if isinstance(waiter, _Queued):
+                if waiter.live():
+                    self._open_for(waiter)
+                    return
+            elif not waiter.done():
                 waiter.set_result(None)
                 return
         self._slots -= 1

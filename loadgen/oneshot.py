@@ -8,10 +8,13 @@ object, as the connection's waiter, records what comes back: the response
 the error. Measured on one core: 46k req/s sustained, against 35k for the same
 request as a coroutine task run as a flight (bench/RESULTS.md).
 
-When it can't go this way it goes the general way instead, as a coroutine
-through a `Session`: no free pooled connection (the engine decides before
-sending), or a stale pooled connection found dead before any response byte
-(`Sent.retryable`: the request is sent again, as the session does).
+With no free pooled connection the request waits its turn in the pool (or
+a connection is opened for it), still with no coroutine: catching up after a
+stall, when the pool runs dry, is when the cheap path matters most. It goes
+the general way instead, as a coroutine through a `Session`, only when the
+client can't take submissions (httpx) or when a stale pooled connection was
+found dead before any response byte (`Sent.retryable`: the request is sent
+again, as the session does).
 
 Timeouts come from the engine's deadline wheel (`session.Deadlines`), as for
 sessions; a timed-out one-shot drops its connection (the stream is unknown).
@@ -66,7 +69,7 @@ class OneShot:
         self._deadline = 0.0
 
     def send(self, client: Client, deadlines: Deadlines, timeout: float) -> bool:
-        """Submit it; False (nothing done) when the client can't send right away."""
+        """Submit it; False (nothing done) when the client takes no submissions."""
         deadline = self.start + timeout
         if deadline <= time.perf_counter():
             # Dispatched already later than its whole timeout: as a session would.

@@ -170,7 +170,7 @@ async def test_a_one_shot_that_returns_something_else_is_a_task_exception():
 
 async def test_one_shots_wait_their_turn_when_the_pool_is_exhausted():
     # One connection, a server taking 20 ms per answer, 200 arrivals/s: most
-    # arrivals find no free pooled connection and go the general (waiting) way.
+    # arrivals find no free pooled connection and queue in the pool for it.
     async def slow(reader, writer):
         from tests.loadgen.rawserver import read_request
 

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from loadgen.client import TIMEOUT, Request
+from loadgen.client import CONNECT, TIMEOUT, Request
 from loadgen.http1 import FastClient
 from loadgen.oneshot import OneShot
 from loadgen.recorder import Recorder
@@ -63,25 +63,85 @@ async def test_the_response_is_recorded_and_timed_from_the_intended_start():
         await client.aclose()
 
 
-async def test_without_a_free_pooled_connection_nothing_is_sent():
-    seen = 0
+async def counting_server(seen: list[int]):
+    """A server answering every request, counting them in `seen[0]`."""
 
     async def counting(reader, writer):
-        nonlocal seen
         with contextlib.suppress(asyncio.IncompleteReadError, ConnectionError):
             while True:
                 await read_request(reader)
-                seen += 1
+                seen[0] += 1
                 writer.write(OK)
 
-    async with raw_server(counting) as url:
+    return raw_server(counting)
+
+
+async def test_without_a_pooled_connection_one_is_opened_for_it():
+    seen = [0]
+    async with await counting_server(seen) as url:
         client = FastClient(url, 4)
         rec, out = Recorder(0.0), Outcome()
-        assert not out.shot(rec, time.perf_counter()).send(client, Deadlines(0.0), 5.0)
-        await asyncio.sleep(0.05)
-        assert seen == 0 and client.connections_opened == 0
-        assert rec.tasks == {}
+        assert out.shot(rec, time.perf_counter()).send(client, Deadlines(0.0), 5.0)
+        await asyncio.wait_for(out.done, 2)
+        assert seen[0] == 1 and client.connections_opened == 1
+        assert rec.tasks["t"].requests == 1 and rec.tasks["t"].errors == {}
+        assert len(client._idle) == 1  # and kept for the next
         await client.aclose()
+
+
+async def test_at_the_connection_cap_they_wait_their_turn_in_order():
+    seen = [0]
+    async with await counting_server(seen) as url:
+        client = await pooled_client(url)  # max 1 connection, in the pool
+        rec, deadlines = Recorder(0.0), Deadlines(time.perf_counter())
+        outs = [Outcome() for _ in range(5)]
+        shots = [o.shot(rec, time.perf_counter()) for o in outs]
+        order: list[OneShot] = []
+        for o in outs:
+            o.done.add_done_callback(lambda f: order.append(f.result()))
+        assert all(shot.send(client, deadlines, 5.0) for shot in shots)
+        assert len(client._waiters) == 4  # one sent, four queued
+        await asyncio.wait_for(asyncio.gather(*(o.done for o in outs)), 2)
+        assert order == shots  # first come, first served
+        assert seen[0] == 1 + 5 and client.connections_opened == 1
+        assert rec.tasks["t"].requests == 5 and rec.tasks["t"].errors == {}
+        await client.aclose()
+
+
+async def test_a_queued_one_that_times_out_is_skipped_when_its_turn_comes():
+    async def answers_slowly(reader, writer):
+        with contextlib.suppress(asyncio.IncompleteReadError, ConnectionError):
+            while True:
+                await read_request(reader)
+                await asyncio.sleep(0.15)
+                writer.write(OK)
+
+    async with raw_server(answers_slowly) as url:
+        client = FastClient(url, 1)
+        rec, deadlines = Recorder(0.0), Deadlines(time.perf_counter())
+        first, late, patient = Outcome(), Outcome(), Outcome()
+        async with checking(deadlines):
+            now = time.perf_counter()
+            assert first.shot(rec, now).send(client, deadlines, 5.0)
+            assert late.shot(rec, now).send(client, deadlines, 0.05)  # gives up in the queue
+            assert patient.shot(rec, now).send(client, deadlines, 5.0)
+            await asyncio.wait_for(asyncio.gather(first.done, late.done, patient.done), 2)
+        assert rec.tasks["t"].requests == 3
+        assert rec.tasks["t"].errors == {TIMEOUT: 1}  # the late one only
+        assert client.connections_opened == 1  # its timeout cost no connection
+        await client.aclose()
+
+
+async def test_a_refused_connection_is_a_connect_error():
+    from tests.loadgen.rawserver import free_port
+
+    client = FastClient(f"http://127.0.0.1:{free_port()}", 4)
+    rec, out = Recorder(0.0), Outcome()
+    assert out.shot(rec, time.perf_counter()).send(client, Deadlines(0.0), 5.0)
+    await asyncio.wait_for(out.done, 2)
+    assert rec.tasks["t"].errors == {CONNECT: 1}
+    assert client._slots == 0
+    await client.aclose()
 
 
 async def test_a_stale_pooled_connection_hands_the_request_back_for_a_retry():
