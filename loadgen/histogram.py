@@ -8,8 +8,7 @@ asks for all of them in one pass.
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 
 from hdrh.histogram import HdrHistogram
 
@@ -62,39 +61,6 @@ def record(h: HdrHistogram, seconds: float) -> None:
         h.max_value = v
     if v < h.min_value:
         h.min_value = v
-
-
-def record_all(h: HdrHistogram, seconds: Sequence[float]) -> None:
-    """Record many durations (seconds) at once: the same counts as `record` on each.
-
-    Batching is what makes per-request recording cheap. Rounding to whole µs
-    (0.5 + s·10⁶, truncated: the same float operations as `record`) and
-    counting equal values run in C (`map`, `Counter`); Python then visits each
-    *distinct* value once, and latencies cluster: a batch of thousands holds a
-    few hundred distinct µs values. A recorder appends to a list per request
-    and hands the list here every few thousand.
-    """
-    if not seconds:
-        return
-    counted = Counter(map(int, map((0.5).__add__, map((1e6).__mul__, seconds))))
-    counts = h.counts
-    low, high = h.min_value, h.max_value
-    for v, n in counted.items():
-        if v < _FIRST_BUCKET:
-            if v < LOWEST_US:
-                v = LOWEST_US
-            counts[v] += n
-        else:
-            if v > HIGHEST_US:
-                v = HIGHEST_US
-            b = (v | _MASK).bit_length() - _SHIFT
-            counts[((b + 1) << _HALF_MAG) + (v >> b) - _HALF_COUNT] += n
-        if v > high:
-            high = v
-        if v < low:
-            low = v
-    h.total_count += len(seconds)
-    h.max_value, h.min_value = high, low
 
 
 def merged(histograms: Iterable[HdrHistogram]) -> HdrHistogram:
