@@ -153,6 +153,13 @@ class _Connection(asyncio.Protocol):
         self.nbytes = 0
         self.done = False
         self.sent_at = time.perf_counter()
+        if self.closed:
+            # Closed by the server between being handed over and now: a reset
+            # before any byte, which a reused connection retries. Told on the
+            # next loop turn: whoever waits for it is not attached yet.
+            error = ClientError(RESET, "connection closed before the request was sent")
+            self.loop.call_soon(self._fail, error)
+            return self
         self.transport.write(data)
         return self
 
@@ -170,10 +177,10 @@ class _Connection(asyncio.Protocol):
 
     def __await__(self) -> Generator[Any, Any, Response]:
         """The response to the request just sent (see `_deliver` and `_fail`)."""
-        if self.done:  # closed (or failed) already: nothing will come
-            raise ClientError(RESET, "connection closed")
         exchange = self.exchange
         try:
+            if self.done:  # closed (or failed) already: nothing will come
+                raise ClientError(RESET, "connection closed")
             running = flight.current()
             if running is not None:
                 self.waiter = running

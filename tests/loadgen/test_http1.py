@@ -210,3 +210,50 @@ async def test_garbage_after_a_complete_response_keeps_the_response_and_frees_th
         assert again.status == 200
         assert client.connections_opened == 2
         await client.aclose()
+
+
+def first_connection_hangs_up():
+    """A handler: the first connection answers once (keep-alive, by its headers)
+    and then hangs up; later connections keep answering."""
+    connections = 0
+
+    async def handler(reader, writer):
+        nonlocal connections
+        connections += 1
+        await replying(OK, close=connections == 1)(reader, writer)
+
+    return handler
+
+
+async def test_a_connection_closed_while_handed_to_the_next_waiter_is_retried():
+    # One connection at a time. The answer to the first request hands the
+    # connection to the request waiting for it, which may find it closed
+    # before it writes: it must go out on a new connection, not wait for a
+    # response that can't come.
+    for _ in range(5):
+        async with raw_server(first_connection_hangs_up()) as url:
+            client = FastClient(url, 1)
+            requests = (client.request("GET", "/", None, None) for _ in range(2))
+            results = await asyncio.wait_for(asyncio.gather(*requests), 2)
+            assert [r.status for r in results] == [200, 200]
+            assert client.connections_opened == 2
+            await client.aclose()
+
+
+async def test_a_request_sent_on_a_connection_closed_meanwhile_goes_out_on_a_new_one():
+    # The window the test above can't force: the server's close is seen
+    # between the connection being handed over and the request being written.
+    async with raw_server(first_connection_hangs_up()) as url:
+        client = FastClient(url, 1)
+        await client.request("GET", "/", None, None)
+        conn = client._pop_idle()  # handed over, as the pool does to a waiter
+        assert conn is not None
+        for _ in range(200):
+            if conn.closed:
+                break
+            await asyncio.sleep(0.005)
+        assert conn.closed
+        response = await asyncio.wait_for(conn.send(b"GET / HTTP/1.1\r\n\r\n", retry=True), 2)
+        assert response.status == 200
+        assert client.connections_opened == 2 and client._slots == 1
+        await client.aclose()
