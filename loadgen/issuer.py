@@ -78,10 +78,12 @@ class Issuer:
                 return
             now = perf_counter()
         self._next = offset
-        if offset >= end:
-            self._handle = self._loop.call_later(max(t0 + end - now, 0.0), self.stop)
+        # The window's end is waited for like an arrival: a loop timer alone
+        # may fire up to a millisecond early, and `done` must not.
+        delay = t0 + min(offset, end) - now
+        if offset >= end and delay <= 0:
+            self.stop()
             return
-        delay = t0 + offset - now
         if delay > SPIN:
             self._handle = self._loop.call_later(delay - SPIN, self._tick)
         else:
