@@ -477,13 +477,12 @@ class FastClient:
         if self._closing:
             self._discard(conn)
             return
-        while self._waiters:
-            waiter = self._waiters.popleft()
+        if self._waiters:  # checked here: this runs on every response
+            waiter = self._next_waiter()
             if isinstance(waiter, _Queued):
-                if waiter.live():
-                    waiter.take(conn, reused=True)
-                    return
-            elif not waiter.done():
+                waiter.take(conn, reused=True)
+                return
+            if waiter is not None:
                 waiter.set_result(conn)
                 return
         conn.idle = True
@@ -502,16 +501,21 @@ class FastClient:
 
     def _free_slot(self) -> None:
         """A slot is free: let the first waiter open a connection in it."""
+        waiter = self._next_waiter()
+        if isinstance(waiter, _Queued):
+            self._open_for(waiter)
+        elif waiter is not None:
+            waiter.set_result(None)
+        else:
+            self._slots -= 1
+
+    def _next_waiter(self) -> _PoolWaiter | None:
+        """The first waiter still waiting, taken off the queue (those that gave up are dropped)."""
         while self._waiters:
             waiter = self._waiters.popleft()
-            if isinstance(waiter, _Queued):
-                if waiter.live():
-                    self._open_for(waiter)
-                    return
-            elif not waiter.done():
-                waiter.set_result(None)
-                return
-        self._slots -= 1
+            if waiter.live() if isinstance(waiter, _Queued) else not waiter.done():
+                return waiter
+        return None
 
     def _idle_closed(self, conn: _Connection) -> None:
         # The server closed a pooled connection (keep-alive timeout).
