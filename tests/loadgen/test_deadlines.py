@@ -25,6 +25,12 @@ async def checking(deadlines: Deadlines):
         task.cancel()
 
 
+def wheel_session(client, rec, deadlines, timeout, start=None):
+    """A measured session of task "t" whose timeouts go through `deadlines`."""
+    start = time.perf_counter() if start is None else start
+    return Session(client, rec, "t", start, timeout=timeout, measured=True, deadlines=deadlines)
+
+
 async def test_a_silent_server_times_out_within_a_tick_or_two_of_the_deadline():
     async with raw_server(silent) as url:
         client = FastClient(url, 1)
@@ -32,7 +38,7 @@ async def test_a_silent_server_times_out_within_a_tick_or_two_of_the_deadline():
         deadlines = Deadlines(time.perf_counter())
         async with checking(deadlines):
             start = time.perf_counter()
-            s = Session(client, rec, "t", start, timeout=0.2, measured=True, deadlines=deadlines)
+            s = wheel_session(client, rec, deadlines, 0.2, start)
             with pytest.raises(ClientError) as info:
                 await s.get("/")
             waited = time.perf_counter() - start
@@ -49,10 +55,7 @@ async def test_answered_requests_are_never_cancelled_later():
         rec = Recorder(0.0)
         deadlines = Deadlines(time.perf_counter())
         async with checking(deadlines):
-            s = Session(
-                client, rec, "t", time.perf_counter(), timeout=0.05, measured=True,
-                deadlines=deadlines,
-            )  # fmt: skip
+            s = wheel_session(client, rec, deadlines, 0.05)
             await s.get("/")
             await s.get("/")
             # Well past the first deadlines: nothing fires into the sleeping task.
@@ -80,10 +83,7 @@ async def test_a_later_request_of_the_same_session_keeps_its_own_deadline():
         rec = Recorder(0.0)
         deadlines = Deadlines(time.perf_counter())
         async with checking(deadlines):
-            s = Session(
-                client, rec, "t", time.perf_counter(), timeout=0.2, measured=True,
-                deadlines=deadlines,
-            )  # fmt: skip
+            s = wheel_session(client, rec, deadlines, 0.2)
             await s.get("/")
             await asyncio.sleep(0.15)  # the first request's deadline passes meanwhile
             await s.get("/")  # 0.12 s, within its own 0.2 s
