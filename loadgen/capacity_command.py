@@ -83,7 +83,7 @@ def capacity_parser() -> argparse.ArgumentParser:
         action="append",
         metavar="EXPR",
         help="what a passing level meets, repeatable (see loadgen run --help); "
-        f"default: {' '.join(DEFAULT_SLOS)}",
+        "default: " + " ".join(DEFAULT_SLOS).replace("%", "%%"),
     )
     p.add_argument("--out", type=Path, metavar="DIR", help="capacity.json and each level's files")
     add_load_options(p)

@@ -45,6 +45,8 @@ def run_parser() -> argparse.ArgumentParser:
             "whatever the server does, and measures each latency from the request's "
             "intended send time (no coordinated omission)."
         ),
+        epilog=subcommands_epilog(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     rate = p.add_mutually_exclusive_group(required=True)
     rate.add_argument(
@@ -150,6 +152,18 @@ COMMANDS: dict[str, str] = {
     "compare": "loadgen.compare_command:compare",
     "merge": "loadgen.merge_command:merge",
 }
+SUMMARIES: dict[str, str] = {
+    "run": "send load and report it (the default: `loadgen --rps 100` is `loadgen run ...`)",
+    "capacity": "find the highest rate the target sustains under an SLO",
+    "report": "the terminal summary and report.html again, from a run's --out directory",
+    "compare": "runs (or Locust CSVs) side by side, against the first",
+    "merge": "put the --out directories of --shard runs back together as one run",
+}
+
+
+def subcommands_epilog() -> str:
+    lines = [f"  {name:<9} {SUMMARIES[name]}" for name in COMMANDS]
+    return "commands (loadgen COMMAND --help for each):\n" + "\n".join(lines)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
