@@ -161,9 +161,9 @@ class Session:
         runner = current_runner()
         assert runner is not None, "Session.request needs a flight or an asyncio Task"
         deadlines = self._deadlines
+        self._waiting = runner
         if deadlines is not None:
             self._deadline = start + self._timeout
-            self._waiting = runner
             deadlines.add(self)
             timer = None
         else:
@@ -214,7 +214,12 @@ class Session:
         return self.request("POST", path, json=json, body=body, headers=headers)
 
     def _expire(self, runner: Runner) -> None:
+        # Once per request: the wheel may hold this session twice (see
+        # Deadlines), and a second cancel would hit the task's next await.
+        if self._expired or self._waiting is not runner:
+            return
         self._expired = True
+        self._waiting = None
         runner.cancel()
 
     def _timed_out(self) -> ClientError:

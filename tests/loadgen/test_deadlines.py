@@ -7,6 +7,7 @@ import time
 import pytest
 
 from loadgen.client import TIMEOUT, ClientError
+from loadgen.flight import Flight
 from loadgen.http1 import FastClient
 from loadgen.recorder import Recorder
 from loadgen.session import Deadlines, Session
@@ -89,4 +90,39 @@ async def test_a_later_request_of_the_same_session_keeps_its_own_deadline():
             await s.get("/")  # 0.12 s, within its own 0.2 s
         assert rec.tasks["t"].errors == {}
         assert rec.tasks["t"].requests == 2
+        await client.aclose()
+
+
+@pytest.mark.parametrize("runner_kind", ["flight", "task"])
+async def test_a_request_expired_twice_is_cancelled_once(runner_kind):
+    # The wheel can hold one session twice (an entry left from an earlier
+    # request, re-bucketed, beside the current request's own): both may come
+    # due in the same check, before the cancelled request has resumed.
+    async with raw_server(silent) as url:
+        client = FastClient(url, 1)
+        rec = Recorder(0.0)
+        s = Session(client, rec, "t", time.perf_counter(), timeout=5.0, measured=True)
+        after_timeout = []
+
+        async def task():
+            with pytest.raises(ClientError):
+                await s.get("/")
+            await asyncio.sleep(0.02)  # must not be cancelled: the timeout was handled
+            current = asyncio.current_task()
+            after_timeout.append(0 if current is None else current.cancelling())
+
+        loop = asyncio.get_running_loop()
+        done = loop.create_future()
+        if runner_kind == "flight":
+            runner = Flight(task(), lambda f, exc: done.set_result(exc), None, loop)
+            runner.start()
+        else:
+            runner = loop.create_task(task())
+            runner.add_done_callback(lambda t: done.set_result(t.exception()))
+        await asyncio.sleep(0.05)  # the request is in flight
+        s._expire(runner)
+        s._expire(runner)
+        assert await asyncio.wait_for(done, 2) is None
+        assert after_timeout == [0]
+        assert rec.tasks["t"].errors == {TIMEOUT: 1}
         await client.aclose()
