@@ -38,6 +38,8 @@ from loadgen.slo import SLO, parse_slo
 from loadgen.summary import build_summary, judge_slos
 
 EXIT_NO_LEVEL_PASSED = 99
+EXIT_GENERATOR_SATURATED = 3  # the generator fell behind before the target failed
+EXIT_NO_LIMIT_FOUND = 4  # every level passed, up to --max-rps
 
 # The default SLO; --slo replaces it.
 DEFAULT_SLOS = ("p99<=100ms", "errors<1%", "achieved>=99%")
@@ -223,6 +225,15 @@ def capacity(argv: Sequence[str]) -> int:
         (args.out / "capacity.json").write_text(json.dumps(report, indent=2) + "\n")
         (args.out / "capacity.html").write_text(render_capacity(report))
         console.print(f"files written to {args.out}/")
-    if result.sustained is None and result.saturated_at is None:
+    return exit_status(result)
+
+
+def exit_status(result: Capacity) -> int:
+    """0 only when a limit was found; each inconclusive outcome has its own status."""
+    if result.saturated_at is not None:
+        return EXIT_GENERATOR_SATURATED
+    if result.sustained is None:
         return EXIT_NO_LEVEL_PASSED
+    if result.failed is None:
+        return EXIT_NO_LIMIT_FOUND
     return 0

@@ -20,7 +20,7 @@ def capacity(*args):
 def test_legacy_limit_is_clearly_below_the_fixed_one(tmp_path):
     fixed = capacity(*QUICK, "--out", str(tmp_path / "fixed"))
     legacy = capacity(*QUICK, "--server-env", "LEGACY_BUGS=1", "--out", str(tmp_path / "legacy"))
-    assert fixed.returncode == 0, fixed.stdout + fixed.stderr
+    assert fixed.returncode == 4, fixed.stdout + fixed.stderr  # no limit up to --max-rps
     assert legacy.returncode == 99, legacy.stdout + legacy.stderr  # even the first level fails
     f = json.loads((tmp_path / "fixed" / "capacity.json").read_text())
     g = json.loads((tmp_path / "legacy" / "capacity.json").read_text())
@@ -86,8 +86,22 @@ def test_levels_can_be_generated_by_several_processes(tmp_path):
         "--level", "1s", "--cooldown", "0.2s", "--start", "50", "--max-rps", "100",
         "--processes", "2", "--out", str(tmp_path),
     )  # fmt: skip
-    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert proc.returncode == 4, proc.stdout + proc.stderr  # no limit up to --max-rps
     report = json.loads((tmp_path / "capacity.json").read_text())
     assert [lv["verdict"] for lv in report["levels"]] == [PASS, PASS]
     level = json.loads((tmp_path / "levels" / "100.0rps" / "summary.json").read_text())
     assert level["run"]["processes"] == 2 and level["requests"] == 100
+
+
+def test_inconclusive_searches_have_their_own_exit_status(tmp_path):
+    # Against a static loopback target, one 1 s level each.
+    from tests.loadgen.static_target import static_target
+
+    quick = ("--level", "1s", "--cooldown", "0.1s", "--start", "20", "--quiet")
+    with static_target() as url:
+        # Every level passes up to --max-rps: no limit was found.
+        no_limit = capacity("--host", url, *quick, "--max-rps", "20", "--slo", "errors<1%")
+        # An objective the generator can never meet: it saturates before the target fails.
+        saturated = capacity("--host", url, *quick, "--slo", "achieved>=101%")
+    assert no_limit.returncode == 4, no_limit.stdout + no_limit.stderr
+    assert saturated.returncode == 3, saturated.stdout + saturated.stderr
