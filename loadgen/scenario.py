@@ -30,6 +30,7 @@ its arrivals runs in a Task of its own, which costs more CPU per request.
 from __future__ import annotations
 
 import bisect
+import hashlib
 import importlib
 import importlib.util
 import inspect
@@ -143,10 +144,15 @@ def load_scenario(spec: str) -> type[Scenario]:
             path = Path(module_name)
             if not path.is_file():
                 raise ValueError(f"scenario file not found: {module_name}")
-            module_spec = importlib.util.spec_from_file_location(path.stem, path)
+            # A private name: a file called uvloop.py must not replace the real
+            # module for every later import. (Registered at all: dataclasses and
+            # typing look classes' modules up in sys.modules.)
+            digest = hashlib.sha1(str(path.resolve()).encode()).hexdigest()[:12]
+            name = f"_loadgen_scenario_{digest}_{path.stem}"
+            module_spec = importlib.util.spec_from_file_location(name, path)
             assert module_spec is not None and module_spec.loader is not None
             module = importlib.util.module_from_spec(module_spec)
-            sys.modules[path.stem] = module
+            sys.modules[name] = module
             module_spec.loader.exec_module(module)
         else:
             module = importlib.import_module(module_name)

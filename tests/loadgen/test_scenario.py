@@ -95,3 +95,23 @@ def test_load_scenario_from_a_file(tmp_path):
 def test_load_scenario_errors(spec, message):
     with pytest.raises(ValueError, match=message):
         load_scenario(spec)
+
+
+def test_a_scenario_file_does_not_shadow_a_module_of_the_same_name(tmp_path, monkeypatch):
+    import sys
+
+    import uvloop
+
+    monkeypatch.setitem(sys.modules, "uvloop", uvloop)  # put back even if this fails
+    path = tmp_path / "uvloop.py"
+    path.write_text(
+        "from loadgen.scenario import Scenario, task\n"
+        "class Mix(Scenario):\n"
+        "    @task(1)\n"
+        "    async def home(self, s):\n"
+        "        await s.get('/')\n"
+    )
+    klass = load_scenario(f"{path}:Mix")
+    assert klass.task_weights() == {"home": 1}
+    assert sys.modules["uvloop"] is uvloop  # later imports still get the real one
+    assert sys.modules[klass.__module__].__file__ == str(path)
