@@ -20,6 +20,7 @@ import hashlib
 import json
 import os
 import socket
+import tempfile
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field, replace
@@ -128,12 +129,13 @@ class ShardJob:
         path = Path(module)
         # The user's own file when it is here and unchanged (it may import its
         # neighbours); otherwise the shipped source, written out privately.
-        if not (path.is_file() and path.read_text() == self.scenario_source):
-            import tempfile
-
-            path = Path(tempfile.mkdtemp(prefix="loadgen-scenario-")) / path.name
-            path.write_text(self.scenario_source)
-        return load_scenario(f"{path}:{klass}")
+        if path.is_file() and path.read_text() == self.scenario_source:
+            return load_scenario(f"{path}:{klass}")
+        # Imported from a private copy, removed once imported (the module lives on).
+        with tempfile.TemporaryDirectory(prefix="loadgen-scenario-") as tmp:
+            copy = Path(tmp) / path.name
+            copy.write_text(self.scenario_source)
+            return load_scenario(f"{copy}:{klass}")
 
     def run_key(self) -> str:
         """What shards of one run share: everything but the shard, start and seed.

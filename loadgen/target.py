@@ -81,7 +81,12 @@ class EmbeddedServer:
         except (RuntimeError, TimeoutError) as e:
             self._stop()
             tail = self._console_tail()
+            self._remove_logs()
             raise TargetError(f"the bundled server did not start: {e}{tail}") from None
+        except BaseException:  # Ctrl-C while it starts: nothing may outlive us
+            self._stop()
+            self._remove_logs()
+            raise
         return self
 
     def __exit__(
@@ -91,6 +96,10 @@ class EmbeddedServer:
         tb: TracebackType | None,
     ) -> None:
         self._stop()
+        self._remove_logs()
+
+    def _remove_logs(self) -> None:
+        """The temporary log directory goes; one the user named stays."""
         if not self._keep_logs and self.log_dir is not None:
             shutil.rmtree(self.log_dir, ignore_errors=True)
 

@@ -158,3 +158,21 @@ def test_a_job_carries_a_file_scenario_to_where_the_file_is_not(tmp_path):
     scenario_file.unlink()  # as on another machine
     again = ShardJob.from_dict(json.loads(json.dumps(shipped.to_dict())))
     assert again.load_scenario().task_weights() == {"home": 2}
+
+
+def test_loading_a_shipped_scenario_leaves_no_temporary_directory(tmp_path, monkeypatch):
+    import tempfile
+
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
+    source = "from loadgen.scenario import Scenario, task\nclass Mix(Scenario):\n" \
+        "    @task(1)\n    async def home(self, s):\n        await s.get('/')\n"  # fmt: skip
+    config = RunConfig(target="http://x", profile=ConstantRate(1), duration=1.0, scenario=Get)
+    path = tmp_path / "mix.py"
+    path.write_text(source)
+    job = ShardJob.from_config(config, f"{path}:Mix", {})
+    path.unlink()  # as on another machine: the job carries the source
+    for _ in range(3):  # one load per shard
+        assert job.load_scenario().task_weights() == {"home": 1}
+    assert list(temp.iterdir()) == []
