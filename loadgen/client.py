@@ -20,7 +20,8 @@ CONNECT: Final = "connect"  # could not open a connection (refused, unreachable,
 RESET: Final = "reset"  # the connection died before the response was complete
 TIMEOUT: Final = "timeout"  # no complete response within the per-request timeout
 PROTOCOL: Final = "protocol"  # bytes that are not valid HTTP
-ERROR_KINDS: Final = (CONNECT, RESET, TIMEOUT, PROTOCOL)
+CLOSED: Final = "closed"  # the client was closed before the request could be sent
+ERROR_KINDS: Final = (CONNECT, RESET, TIMEOUT, PROTOCOL, CLOSED)
 
 JSON_HEADERS: Final = {"Content-Type": "application/json"}
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import time
 from collections import deque
 from collections.abc import Awaitable, Generator
@@ -26,7 +27,7 @@ from urllib.parse import urlsplit
 import httptools
 
 from loadgen import flight
-from loadgen.client import CONNECT, PROTOCOL, RESET, ClientError, Response, Waiter
+from loadgen.client import CLOSED, CONNECT, PROTOCOL, RESET, ClientError, Response, Waiter
 
 # Distinct (method, path) request heads kept encoded; beyond it, encode each time.
 _HEAD_CACHE_SIZE = 4096
@@ -108,6 +109,7 @@ class _Connection(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
+        self.client._connections.discard(self)
         if not self.done:
             if self.nbytes and self._status() is not None and _ends_at_eof(self.first):
                 # A body delimited by the end of the connection (HTTP/1.0 style).
@@ -314,6 +316,7 @@ class FastClient:
         self._idle: list[_Connection] = []
         self._waiters: deque[_PoolWaiter] = deque()
         self._opening: set[asyncio.Task[None]] = set()  # connections opened for submissions
+        self._connections: set[_Connection] = set()  # open ones, idle or busy
         self._closing = False
         # Encoded requests without headers or body, by (method, path): most
         # scenarios repeat a handful, and encoding is a few µs per request.
@@ -367,16 +370,22 @@ class FastClient:
         return await conn.send(data, retry and reused)
 
     async def aclose(self) -> None:
+        """Close every connection; requests waiting for one or for a response are told so."""
         self._closing = True
-        for conn in self._idle:
-            conn.close()
-        self._idle.clear()
+        closed = ClientError(CLOSED, "the client was closed before the request completed")
+        # The queue first: a connection closing below must not hand its slot on.
         for w in self._waiters:
-            if isinstance(w, asyncio.Future) and not w.done():
+            if isinstance(w, _Queued):
+                w.fail(closed)
+            elif not w.done():
                 w.cancel()
         self._waiters.clear()
         for task in list(self._opening):
-            task.cancel()
+            task.cancel()  # its request is told in _opened
+        self._idle.clear()
+        for conn in list(self._connections):
+            conn._fail(closed)  # an exchange in flight: its waiter is told
+            conn.close()
 
     # -- wire format -------------------------------------------------------
     def _data(
@@ -453,13 +462,19 @@ class FastClient:
             self._free_slot()
             raise
         self.connections_opened += 1
+        self._connections.add(conn)
         return conn
 
     def _open_for(self, queued: _Queued) -> None:
         """Open a connection, in a slot already counted, and send `queued` on it."""
         task = asyncio.get_running_loop().create_task(self._open_and_send(queued))
         self._opening.add(task)
-        task.add_done_callback(self._opening.discard)
+        task.add_done_callback(functools.partial(self._opened, queued))
+
+    def _opened(self, queued: _Queued, task: asyncio.Task[None]) -> None:
+        self._opening.discard(task)
+        if task.cancelled():  # by aclose(), perhaps before it even started
+            queued.fail(ClientError(CLOSED, "the client was closed before the request was sent"))
 
     async def _open_and_send(self, queued: _Queued) -> None:
         try:

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from loadgen.client import CONNECT, PROTOCOL, RESET, TIMEOUT, ClientError
+from loadgen.client import CLOSED, CONNECT, PROTOCOL, RESET, TIMEOUT, ClientError
 from loadgen.http1 import FastClient, _ends_at_eof
 from loadgen.recorder import Recorder
 from loadgen.session import Session
@@ -257,3 +257,20 @@ async def test_a_request_sent_on_a_connection_closed_meanwhile_goes_out_on_a_new
         assert response.status == 200
         assert client.connections_opened == 2 and client._slots == 1
         await client.aclose()
+
+
+async def test_closing_the_client_tells_every_request_it_still_holds():
+    async with raw_server(silent) as url:
+        client = FastClient(url, 2)
+        loop = asyncio.get_running_loop()
+        in_flight, opening, queued = (loop.create_future() for _ in range(3))
+        client.submit("GET", "/", None, None, in_flight)
+        await asyncio.sleep(0.05)  # sent, never answered
+        client.submit("GET", "/", None, None, opening)  # a connection is opened for it
+        client.submit("GET", "/", None, None, queued)  # at the cap: waits for one
+        assert len(client._opening) == 1 and len(client._waiters) == 1
+        await client.aclose()
+        await asyncio.sleep(0.05)
+        for w in (in_flight, opening, queued):
+            assert w.done()
+            assert isinstance(w.exception(), ClientError) and w.exception().kind == CLOSED
