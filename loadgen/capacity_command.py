@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 from hdrh.histogram import HdrHistogram
-from rich.console import Console
 from rich.table import Table
 
 from loadgen.argtypes import (
@@ -36,6 +35,7 @@ from loadgen.profile import ConstantRate
 from loadgen.scaleout import Scale, add_spread_options, run_scaled
 from loadgen.slo import SLO, parse_slo
 from loadgen.summary import build_summary, judge_slos
+from loadgen.terminal import make_console
 
 EXIT_NO_LEVEL_PASSED = 99
 EXIT_GENERATOR_SATURATED = 3  # the generator fell behind before the target failed
@@ -114,15 +114,15 @@ def judge(
         if o.passed:
             continue
         if o.slo.metric == "achieved":
-            short.append(o.line())
+            short.append(o.reason())
         elif (
             o.slo.metric == "latency"
             and o.slo.op in ("<", "<=")
             and o.slo.passes(max(o.measured - lag_max, 0.0))
         ):
-            lag_explained.append(f"{o.line()}, within the generator's send lag")
+            lag_explained.append(f"{o.reason()}, within the generator's send lag")
         else:
-            failures.append(o.line())
+            failures.append(o.reason())
     if failures:
         return FAIL, failures
     achieved, wanted = summary["achieved_rps"], summary["target_rps"]
@@ -148,7 +148,7 @@ def _levels_table(levels: list[Level]) -> Table:
             f"{lat['p99']:.2f}",
             f"{lat['p99.9']:.2f}",
             f"{100 * s['errors']['rate']:.2f}%",
-            f"[{style}]{lv.verdict}[/{style}] {'; '.join(lv.reasons)}",
+            f"[{style}]{lv.verdict}[/{style}]  {'; '.join(lv.reasons)}",
         )
     return table
 
@@ -188,7 +188,7 @@ def capacity(argv: Sequence[str]) -> int:
     scale = Scale(args.processes, args.dask, (0, 1), None)
     slos = args.slo or [parse_slo(text) for text in DEFAULT_SLOS]
     check_slo_tasks(slos, load.scenario.task_weights())
-    console = Console(quiet=args.quiet)
+    console = make_console(quiet=args.quiet)
 
     with target(args) as url:
         console.print(f"capacity of {url}: levels of {args.level:g}s from {args.start:g}/s")

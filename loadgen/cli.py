@@ -12,8 +12,6 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from rich.console import Console
-
 from loadgen.argtypes import (
     Parser,
     UsageError,
@@ -30,7 +28,7 @@ from loadgen.progress import Progress
 from loadgen.scaleout import ShardsLost, add_scale_options, check_scale_options, run_scaled
 from loadgen.summary import build_summary, judge_slos
 from loadgen.target import TargetError
-from loadgen.terminal import render_slos, render_summary
+from loadgen.terminal import make_console, render_slos, render_summary
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
@@ -112,7 +110,7 @@ def run(argv: Sequence[str]) -> int:
     scale = check_scale_options(args)
     profile = rate_profile(args)
     seconds = args.duration or profile.length or DEFAULT_DURATION
-    console = Console()
+    console = make_console()
     meta = {"rate_profile": profile.describe(), **load.meta(), **scale.meta()}
     with target(args) as url:
         config = load.config(url, profile, seconds)
@@ -134,7 +132,7 @@ def run(argv: Sequence[str]) -> int:
         if not args.quiet:
             console.print(f"files written to {args.out}/")
     if result.interrupted:
-        Console(stderr=True).print(
+        make_console(stderr=True).print(
             "interrupted: the report covers what was measured before the stop"
         )
         return EXIT_INTERRUPTED

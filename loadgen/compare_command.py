@@ -12,12 +12,12 @@ import argparse
 from collections.abc import Sequence
 from pathlib import Path
 
-from rich.console import Console
 from rich.table import Table
 
 from loadgen.argtypes import Parser, UsageError
 from loadgen.comparison import STATS, Comparable, delta, load_comparable, short_labels
 from loadgen.html_report import render_comparison
+from loadgen.terminal import make_console
 
 
 def compare_parser() -> argparse.ArgumentParser:
@@ -75,7 +75,7 @@ def compare(argv: Sequence[str]) -> int:
         ]
     except ValueError as e:
         raise UsageError(str(e)) from None
-    console = Console()
+    console = make_console()
     table = Table(
         box=None, pad_edge=False, title="baseline: " + runs[0].label, title_justify="left"
     )

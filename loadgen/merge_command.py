@@ -14,14 +14,12 @@ import argparse
 from collections.abc import Sequence
 from pathlib import Path
 
-from rich.console import Console
-
 from loadgen.argtypes import Parser, UsageError
 from loadgen.output import write_run
 from loadgen.scaleout import ScaledRun
 from loadgen.state import STATE_FILE, merge_states, read_state
 from loadgen.summary import build_summary
-from loadgen.terminal import render_summary
+from loadgen.terminal import make_console, render_summary
 
 EXIT_INCOMPLETE = 1
 
@@ -71,7 +69,7 @@ def merge(argv: Sequence[str]) -> int:
     meta.pop("shard", None)
     meta["merged_from"] = labels
     summary = build_summary(merged.result, {**meta, **merged.meta()})
-    console = Console()
+    console = make_console()
     if not args.quiet:
         render_summary(summary, console)
     run = ScaledRun(merged.result, merged=merged)

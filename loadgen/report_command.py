@@ -11,14 +11,12 @@ import argparse
 from collections.abc import Sequence
 from pathlib import Path
 
-from rich.console import Console
-
 from loadgen.argtypes import Parser, UsageError, check_slo_tasks, slo
 from loadgen.histogram import summary_ms
 from loadgen.output import write_report
 from loadgen.saved_run import RunData, load_run
 from loadgen.summary import judge_slos
-from loadgen.terminal import render_slos, render_summary
+from loadgen.terminal import make_console, render_slos, render_summary
 
 EXIT_SLO_FAILED = 99
 
@@ -54,7 +52,7 @@ def report(argv: Sequence[str]) -> int:
     check_slo_tasks(args.slo, run.summary["tasks"])
     recompute_latencies(run)
     outcomes = judge_slos(args.slo, run.summary, run.histograms)
-    console = Console()
+    console = make_console()
     render_summary(run.summary, console)
     render_slos(outcomes, console)
     if not args.no_html:

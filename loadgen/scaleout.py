@@ -18,13 +18,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rich.console import Console
-
 from loadgen.argtypes import UsageError, positive_int
 from loadgen.engine import Engine, RunConfig, RunResult
 from loadgen.options import run_engine
 from loadgen.progress import Progress
 from loadgen.state import Merged, ShardJob, merge_states, shard_state, write_state
+from loadgen.terminal import make_console
 
 EXIT_SHARDS_LOST = 1
 
@@ -160,7 +159,7 @@ class ScaledRun:
         """Say what is missing or odd about the shards, on stderr (even with --quiet)."""
         if self.merged is None:
             return
-        err = Console(stderr=True)
+        err = make_console(stderr=True)
         for note in self.merged.notes:
             err.print(f"[yellow]note:[/yellow] {note}")
         for warning in self.merged.warnings:

@@ -159,6 +159,10 @@ class Outcome:
         verdict = "pass" if self.passed else "FAIL"
         return f"{verdict}  {self.slo.text}  (measured {self.slo.show(self.measured)})"
 
+    def reason(self) -> str:
+        """The objective and what was measured, without the verdict."""
+        return f"{self.slo.text} (measured {self.slo.show(self.measured)})"
+
 
 def evaluate(
     slos: Sequence[SLO], summary: dict[str, Any], percentile_of: PercentileOf | None = None

@@ -10,6 +10,16 @@ from rich.table import Table
 from loadgen.slo import Outcome
 
 _COLUMNS = ("p50", "p90", "p99", "p99.9", "max")
+# Not a terminal (a pipe, a CI log): lines as wide as they are, never wrapped.
+_PLAIN_WIDTH = 240
+
+
+def make_console(*, stderr: bool = False, quiet: bool = False) -> Console:
+    """rich's console on a terminal; elsewhere a plain one that does not wrap lines."""
+    console = Console(stderr=stderr, quiet=quiet)
+    if console.is_terminal:
+        return console
+    return Console(stderr=stderr, quiet=quiet, width=_PLAIN_WIDTH, soft_wrap=True, no_color=True)
 
 
 def _latency_table(summary: dict[str, Any], kind: str, title: str) -> Table:

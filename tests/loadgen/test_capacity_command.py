@@ -27,6 +27,8 @@ def test_legacy_limit_is_clearly_below_the_fixed_one(tmp_path):
     assert f["sustained_rps"] == 200 and [lv["verdict"] for lv in f["levels"]] == [PASS] * 4
     assert g["sustained_rps"] is None and g["levels"][0]["verdict"] == FAIL
     assert "below" in g["answer"] and "below" in legacy.stdout
+    assert "fail FAIL" not in legacy.stdout  # one verdict, then its reasons
+    assert "fail  errors<1% (measured" in legacy.stdout
     assert f["slo"] == ["p99<=100ms", "errors<1%", "achieved>=99%"]
     assert (tmp_path / "fixed" / "levels" / "200.0rps" / "summary.json").is_file()
     page = (tmp_path / "fixed" / "capacity.html").read_text()

@@ -44,6 +44,10 @@ def test_run_against_the_embedded_server_sends_the_planned_requests(fixed_run):
     # The terminal summary names every task and both latency kinds.
     for text in ("Response time", "Service time", *TASK_WEIGHTS):
         assert text in proc.stdout
+    # Piped (not a terminal): long lines are not wrapped mid-phrase.
+    generator = [ln for ln in proc.stdout.splitlines() if ln.startswith("generator:")]
+    assert len(generator) == 1 and "connections opened" in generator[0]
+    assert "\x1b[" not in proc.stdout  # nor coloured
 
 
 def test_summary_json_has_the_contract(fixed_run):
