@@ -30,9 +30,9 @@ def compare_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--out",
         type=Path,
-        default=Path("compare.html"),
-        metavar="FILE",
-        help="the comparison page (default compare.html)",
+        default=Path("reports"),
+        metavar="DIR",
+        help="where to write compare.html (default reports/)",
     )
     p.add_argument("--no-html", action="store_true", help="only the terminal table")
     return p
@@ -68,6 +68,8 @@ def compare(argv: Sequence[str]) -> int:
     args = compare_parser().parse_args(argv)
     if len(args.runs) < 2:
         raise UsageError("compare needs at least two runs")
+    if args.out.exists() and not args.out.is_dir():
+        raise UsageError(f"--out {args.out} exists and is not a directory")
     try:
         runs = [
             load_comparable(a, label)
@@ -89,7 +91,8 @@ def compare(argv: Sequence[str]) -> int:
         for note in r.notes:
             console.print(f"[yellow]note[/yellow] {r.label}: {note}")
     if not args.no_html:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(render_comparison(runs, rows(runs)))
-        console.print(f"comparison written to {args.out}")
+        args.out.mkdir(parents=True, exist_ok=True)
+        page = args.out / "compare.html"
+        page.write_text(render_comparison(runs, rows(runs)))
+        console.print(f"comparison written to {page}")
     return 0

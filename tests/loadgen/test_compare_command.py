@@ -59,9 +59,10 @@ def test_a_locust_run_without_requests_is_refused(tmp_path):
 
 
 def test_compare_two_runs_and_locust(saved_run, locust_csv, tmp_path):
-    page = tmp_path / "cmp.html"
-    proc = compare(saved_run, saved_run, locust_csv, "--out", page)
+    page = tmp_path / "cmp" / "compare.html"
+    proc = compare(saved_run, saved_run, locust_csv, "--out", tmp_path / "cmp")
     assert proc.returncode == 0, proc.stderr
+    assert f"comparison written to {page}" in proc.stdout
     out = proc.stdout
     assert "baseline" in out and "(±0%)" in out  # a run against itself changes nothing
     assert "n/a" in out  # Locust's missing response time, marked
@@ -72,7 +73,17 @@ def test_compare_two_runs_and_locust(saved_run, locust_csv, tmp_path):
     assert page_requests(requests) == [] and "CONSOLE" not in log, log
 
 
+def test_the_page_goes_to_reports_unless_told_otherwise(saved_run, tmp_path):
+    proc = run_cli("compare", saved_run, saved_run, cwd=tmp_path, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert [p.name for p in tmp_path.iterdir()] == ["reports"]  # .gitignore covers it
+    assert (tmp_path / "reports" / "compare.html").is_file()
+
+
 def test_compare_misuse(saved_run, tmp_path):
+    (tmp_path / "file").write_text("x")
+    not_a_dir = compare(saved_run, saved_run, "--out", tmp_path / "file")
+    assert not_a_dir.returncode == 2 and "not a directory" in not_a_dir.stderr
     one = compare(saved_run)
     assert one.returncode == 2 and "at least two" in one.stderr
     bad = compare(saved_run, tmp_path / "nothing")
