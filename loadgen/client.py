@@ -73,6 +73,19 @@ class Waiter(Protocol):
     def set_exception(self, exception: BaseException, /) -> None: ...
 
 
+class Parkable:
+    """An awaitable that an eager runner (a flight, see flight.py) parks on.
+
+    Awaited outside any asyncio Task, such an awaitable yields itself; the
+    runner stepping the coroutine makes itself the `waiter` and suspends until
+    the awaitable calls `waiter.set_result(...)` or `waiter.set_exception(...)`,
+    which resumes it then and there: no future, no loop round trip. Inside a
+    Task it waits on an asyncio future instead.
+    """
+
+    waiter: Waiter | None
+
+
 class Sent(Protocol):
     """A submitted request on its connection."""
 

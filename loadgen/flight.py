@@ -7,9 +7,10 @@ coroutine directly:
 
 - it starts at once, inside `start()` (like Python 3.12's eager tasks), and
   runs until its first suspension;
-- awaiting something that completes it by calling `set_result` /
-  `set_exception` on the flight itself (the fast client's connection does,
-  see `Flight.park()`) resumes it synchronously from that call: no loop round trip;
+- awaiting a `Parkable` (the fast client's connection) makes the flight that
+  awaitable's waiter: the awaitable completes it by calling `set_result` /
+  `set_exception` on the flight itself, which resumes it synchronously from
+  that call: no loop round trip;
 - awaiting any asyncio future (a pool waiter, `asyncio.sleep`, `gather`, ...)
   works as under a Task: the flight resumes from the future's done callback;
 - a bare `yield` (`asyncio.sleep(0)`) resumes on the next loop iteration.
@@ -30,6 +31,8 @@ import asyncio
 from collections.abc import Callable, Coroutine
 from typing import Any, Protocol
 
+from loadgen.client import Parkable
+
 
 class Runner(Protocol):
     """What runs an arrival: a Flight or an asyncio.Task (what a timeout cancels)."""
@@ -39,13 +42,6 @@ class Runner(Protocol):
     def uncancel(self) -> int: ...
 
 
-class _Suspend:
-    """Yielded through `park()`: "resume me through set_result/set_exception"."""
-
-    __slots__ = ()
-
-
-_SUSPEND = _Suspend()
 _ENDED = object()  # internal: the coroutine returned or raised
 _current: Flight | None = None
 
@@ -80,15 +76,6 @@ class Flight:
 
     def start(self) -> None:
         self._step(None, None)
-
-    def park(self) -> object:
-        """Suspend until set_result / set_exception: for an awaitable's `__await__`.
-
-        `return (yield flight.park())` there makes the await return the value
-        later passed to set_result (or raise what set_exception passes).
-        """
-        self._suspended = True
-        return _SUSPEND
 
     # -- what a suspended flight is resumed through (the Future's names) -------
     def done(self) -> bool:
@@ -142,7 +129,9 @@ class Flight:
             exc = e
         finally:
             _current = outer
-        if yielded is _SUSPEND:
+        if isinstance(yielded, Parkable):
+            yielded.waiter = self  # it resumes us through set_result / set_exception
+            self._suspended = True
             return
         if yielded is _ENDED:
             self._end(exc)  # with `_current` restored: on_done may start flights

@@ -19,6 +19,7 @@ import asyncio
 import contextlib
 import functools
 import time
+from asyncio import current_task
 from collections import deque
 from collections.abc import Awaitable, Generator
 from typing import Any, cast
@@ -26,8 +27,16 @@ from urllib.parse import urlsplit
 
 import httptools
 
-from loadgen import flight
-from loadgen.client import CLOSED, CONNECT, PROTOCOL, RESET, ClientError, Response, Waiter
+from loadgen.client import (
+    CLOSED,
+    CONNECT,
+    PROTOCOL,
+    RESET,
+    ClientError,
+    Parkable,
+    Response,
+    Waiter,
+)
 
 # Distinct (method, path) request heads kept encoded; beyond it, encode each time.
 _HEAD_CACHE_SIZE = 4096
@@ -48,14 +57,14 @@ def _ends_at_eof(first: bytes) -> bool:
     return b"\ncontent-length:" not in head and b"\ntransfer-encoding:" not in head
 
 
-class _Connection(asyncio.Protocol):
+class _Connection(asyncio.Protocol, Parkable):
     """One keep-alive connection, and the state of the one request in flight on it.
 
     The exchange state lives on the connection itself (not in a per-request
     object): one fewer allocation and attribute hop on every request. Awaiting
-    the connection awaits the response to the request just sent: inside a
-    flight it parks the flight, which the response then resumes directly;
-    anywhere else it waits on an asyncio future.
+    the connection awaits the response to the request just sent: outside any
+    asyncio Task (in a flight) it parks the runner, which the response then
+    resumes directly (see `Parkable`); inside a Task it waits on a future.
     """
 
     def __init__(self, client: FastClient) -> None:
@@ -183,10 +192,8 @@ class _Connection(asyncio.Protocol):
         try:
             if self.done:  # closed (or failed) already: nothing will come
                 raise ClientError(RESET, "connection closed")
-            running = flight.current()
-            if running is not None:
-                self.waiter = running
-                response: Response = yield running.park()
+            if current_task() is None:
+                response: Response = yield self  # the runner becomes our waiter
                 return response
             future: asyncio.Future[Response] = self.loop.create_future()
             self.waiter = future

@@ -7,22 +7,20 @@ from typing import Any
 import pytest
 
 from loadgen import flight
+from loadgen.client import Parkable
 from loadgen.flight import Flight
 
 pytestmark = pytest.mark.anyio
 
 
-class Parked:
+class Parked(Parkable):
     """An awaitable that parks the current flight, as the fast client's connection does."""
 
     def __init__(self) -> None:
-        self.flight: Flight | None = None
+        self.waiter = None
 
     def __await__(self) -> Generator[Any, Any, Any]:
-        running = flight.current()
-        assert running is not None
-        self.flight = running
-        return (yield running.park())
+        return (yield self)  # the flight makes itself our waiter
 
 
 async def start_from_a_callback(f: Flight) -> None:
