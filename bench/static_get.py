@@ -1,8 +1,8 @@
 """The benchmark's scenarios: one GET / per arrival, the cheapest request there is."""
 
-from loadgen.client import Request
+from loadgen.core.session import Session
 from loadgen.scenario import Scenario, task
-from loadgen.session import Session
+from loadgen.transports.base import Request
 
 
 class StaticGet(Scenario):

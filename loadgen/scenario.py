@@ -36,16 +36,15 @@ import importlib.util
 import inspect
 import random
 import sys
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
-from loadgen.client import Request
+from loadgen.transports.base import Request
 
 if TYPE_CHECKING:
-    from loadgen.session import Session
+    pass
 
-TaskFn = Callable[["Session"], Coroutine[Any, Any, None]]
 OneShotFn = Callable[[], Request]
 # A drawn task: its name, its function, and whether it is a one-shot (OneShotFn).
 Picked = tuple[str, Callable[..., Any], bool]
@@ -130,7 +129,7 @@ class TaskPicker:
         return self._tasks[min(i, len(self._tasks) - 1)]
 
 
-DEFAULT_SCENARIO = "loadgen.wagon:WagonMix"
+DEFAULT_SCENARIO = "loadgen.scenarios.wagon:WagonMix"
 
 
 def load_scenario(spec: str) -> type[Scenario]:

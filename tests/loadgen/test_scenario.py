@@ -4,12 +4,12 @@ import random
 import pytest
 
 from loadgen.scenario import Scenario, TaskPicker, load_scenario, task
-from loadgen.wagon import TASK_WEIGHTS, WagonMix
+from loadgen.scenarios.wagon import TASK_WEIGHTS, WagonMix
 
 
 def test_default_scenario_has_the_wagon_weights():
     assert WagonMix.task_weights() == TASK_WEIGHTS
-    assert load_scenario("loadgen.wagon:WagonMix") is WagonMix
+    assert load_scenario("loadgen.scenarios.wagon:WagonMix") is WagonMix
 
 
 def test_picker_follows_weights():
@@ -87,7 +87,7 @@ def test_load_scenario_from_a_file(tmp_path):
     [
         ("nocolon", "module:Class"),
         ("no_such_module_xyz:Mix", "cannot import"),
-        ("loadgen.wagon:Nope", "not a loadgen Scenario"),
+        ("loadgen.scenarios.wagon:Nope", "not a loadgen Scenario"),
         ("loadgen.scenario:Scenario", "no @task"),
         ("missing_file.py:Mix", "not found"),
     ],

@@ -1,0 +1,187 @@
+"""Argument types and the usage error shared by every loadgen command.
+
+Bad input is a `UsageError`: `main` prints it as one line and exits 2.
+Durations are what people type: `30s`, `2m`, `1h30m`, `250ms`, or bare seconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import math
+import os
+import re
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import NoReturn
+
+from loadgen.report.slo import SLO, SLOError, check_tasks, parse_slo
+
+_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ms|s|m|h)")
+_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+def parse_duration(text: str) -> float:
+    """Seconds in `text`; raises ValueError with a message fit for the user."""
+    s = text.strip().lower()
+    try:
+        value = float(s)
+    except ValueError:
+        pos, value = 0, 0.0
+        for m in _PART.finditer(s):
+            if m.start() != pos:
+                break
+            value += float(m.group(1)) * _SECONDS[m.group(2)]
+            pos = m.end()
+        if pos != len(s) or not s:
+            raise ValueError(
+                f"invalid duration {text!r} (use e.g. 30s, 2m, 1h30m, 250ms or seconds)"
+            ) from None
+    if not math.isfinite(value) or value < 0:
+        raise ValueError(f"invalid duration {text!r}: must be a finite, non-negative time")
+    return value
+
+
+class UsageError(Exception):
+    """Bad input from the user: reported in one line, exit status 2."""
+
+
+class Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(message)
+
+
+def positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not (value > 0 and math.isfinite(value)):
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text!r}")
+    return value
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {text!r}")
+    return value
+
+
+def duration(text: str) -> float:
+    try:
+        return parse_duration(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
+def positive_duration(text: str) -> float:
+    value = duration(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be longer than zero, got {text!r}")
+    return value
+
+
+def env_pair(text: str) -> tuple[str, str]:
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
+    return key, value
+
+
+def rate_spec(text: str) -> tuple[float, float]:
+    """`--rps`: `100` (constant) or `10:500` (a linear ramp over the run)."""
+    start, sep, end = text.partition(":")
+    try:
+        a = positive_float(start) if not sep else float(start)
+        b = positive_float(end) if sep else a
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(
+            f"--rps takes a positive rate like 100 or a ramp like 10:500, got {text!r}"
+        ) from None
+    if not (math.isfinite(a) and a >= 0):
+        raise argparse.ArgumentTypeError(f"a ramp starts at a rate >= 0, got {text!r}")
+    return a, b
+
+
+def stages_spec(text: str) -> list[tuple[float, float]]:
+    """`--stages 30s:100,60s:200` or a file of such stages (one or more per line, # comments)."""
+    path = Path(text)
+    if path.is_file():
+        lines = [ln.split("#", 1)[0] for ln in path.read_text().splitlines()]
+        text = ",".join(ln for ln in lines if ln.strip())
+    steps = []
+    for part in text.split(","):
+        length, sep, rate = part.strip().partition(":")
+        try:
+            if not sep:
+                raise ValueError
+            seconds = parse_duration(length)
+            rps = float(rate)
+            if seconds <= 0 or not (math.isfinite(rps) and rps >= 0):
+                raise ValueError
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"stages look like 30s:100,60s:200 (duration:rate, rate >= 0), got {part.strip()!r}"
+            ) from None
+        steps.append((seconds, rps))
+    if not any(rps > 0 for _, rps in steps):
+        raise argparse.ArgumentTypeError("every stage has rate 0: nothing would be sent")
+    return steps
+
+
+def slo(text: str) -> SLO:
+    """`--slo EXPR`: parsed when the command line is, so a typo costs no run."""
+    try:
+        return parse_slo(text)
+    except SLOError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
+def check_slo_tasks(slos: Sequence[SLO], tasks: Iterable[str]) -> None:
+    """Objectives on a task that does not exist: misuse, caught before any load is sent."""
+    try:
+        check_tasks(slos, tasks)
+    except SLOError as e:
+        raise UsageError(str(e)) from None
+
+
+def process_count(text: str) -> int:
+    """`--processes N` or `auto` (one per core)."""
+    if text == "auto":
+        return os.cpu_count() or 1
+    if not text.strip().lstrip("+-").isdigit():
+        raise argparse.ArgumentTypeError(f"expected a number or auto, got {text!r}")
+    return positive_int(text)
+
+
+def shard_spec(text: str) -> tuple[int, int]:
+    """`--shard 2/8`: shard index 2 of 8 (indices from 0, as Kubernetes numbers pods)."""
+    index, sep, count = text.partition("/")
+    try:
+        i, n = int(index), int(count)
+    except ValueError:
+        i = n = -1
+    if not sep or not 0 <= i < n:
+        raise argparse.ArgumentTypeError(f"expected I/N with 0 <= I < N, e.g. 0/4, got {text!r}")
+    return i, n
+
+
+def start_time(text: str) -> float:
+    """`--start-at`: epoch seconds, or an ISO 8601 time (UTC unless it names a zone)."""
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    try:
+        when = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected epoch seconds or an ISO time like 2030-01-01T12:00:00Z, got {text!r}"
+        ) from None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.UTC)
+    return when.timestamp()

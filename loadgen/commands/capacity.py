@@ -1,0 +1,262 @@
+"""`loadgen capacity`: find the highest rate the target sustains under an SLO.
+
+Each level is an ordinary open-model run at a constant rate (same target,
+client and scenario options as `loadgen run`), judged by the SLO; `search` in
+`capacity_search.py` picks the next rate. Output: a table of levels, the answer
+with its uncertainty and, with --out, `capacity.json`, `capacity.html` (the
+latency-vs-throughput curve) and each level's run files.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from loadgen.commands.argtypes import (
+    Parser,
+    UsageError,
+    check_slo_tasks,
+    positive_duration,
+    positive_float,
+    slo,
+)
+from loadgen.commands.capacity_search import (
+    FAIL,
+    INTERRUPTED,
+    PASS,
+    SATURATED,
+    Capacity,
+    Level,
+    Verdict,
+    search,
+)
+from loadgen.commands.exitcode import ExitCode
+from loadgen.commands.load_options import LoadOptions, add_load_options, check_load_options, target
+from loadgen.commands.scale_options import add_spread_options
+from loadgen.core.rates import ConstantRate
+from loadgen.report.html import render_capacity
+from loadgen.report.publish import publish
+from loadgen.report.slo import SLO, Outcome, parse_slo
+from loadgen.report.terminal import make_console
+from loadgen.scale.scaled import Scale, run_scaled
+
+# The default SLO; --slo replaces it.
+DEFAULT_SLOS = ("p99<=100ms", "errors<1%", "achieved>=99%")
+# A level the generator could not deliver (under 99 % of the target sent)
+# cannot pass, whatever the SLO says: the target never saw the full rate.
+MIN_ACHIEVED = 0.99
+
+
+def _percent(text: str) -> float:
+    value = positive_float(text.rstrip("%"))
+    return value / 100 if text.endswith("%") else value
+
+
+def capacity_parser() -> argparse.ArgumentParser:
+    p = Parser(
+        prog="loadgen capacity",
+        description="Find the highest arrival rate the target sustains: step the rate up "
+        "geometrically until a level fails its SLO, then bisect.",
+    )
+    p.add_argument("--start", type=positive_float, default=10.0, help="first level, req/s (10)")
+    p.add_argument("--factor", type=positive_float, default=2.0, help="ladder step factor (2)")
+    p.add_argument(
+        "--precision",
+        type=_percent,
+        default=0.05,
+        help="stop bisecting when the bracket is this narrow, relative (default 5%%)",
+    )
+    p.add_argument(
+        "--max-rps", type=positive_float, default=100_000.0, help="never ask for more (100000)"
+    )
+    p.add_argument(
+        "--level", type=positive_duration, default=10.0, help="length of each level (10s)"
+    )
+    p.add_argument(
+        "--cooldown",
+        type=positive_duration,
+        default=1.0,
+        help="pause between levels so the target drains (1s)",
+    )
+    p.add_argument(
+        "--slo",
+        type=slo,
+        action="append",
+        metavar="EXPR",
+        help="what a passing level meets, repeatable (see loadgen run --help); "
+        "default: " + " ".join(DEFAULT_SLOS).replace("%", "%%"),
+    )
+    p.add_argument("--out", type=Path, metavar="DIR", help="capacity.json and each level's files")
+    add_load_options(p)
+    add_spread_options(p)
+    return p
+
+
+def judge(summary: dict[str, Any], outcomes: Sequence[Outcome]) -> tuple[Verdict, list[str]]:
+    """Pass, fail, or saturated (the generator, not the target, decided the outcome).
+
+    `outcomes` are the level's SLO verdicts. Response time = the generator's
+    send lag + the rest, so lag can only make a level look worse: a latency
+    ceiling missed is the target's failure only if it is still missed with the
+    worst lag taken off. Errors are always the target's. An `achieved`
+    objective, or under 99 % of the rate sent, is about the generator: such a
+    level cannot pass, and fails only if the target failed even the lighter
+    load it got.
+    """
+    lag_max = summary["generator"]["send_lag_ms"]["max"]
+    failures, lag_explained, short = [], [], []
+    for o in outcomes:
+        if o.passed:
+            continue
+        if o.slo.metric == "achieved":
+            short.append(o.reason())
+        elif (
+            o.slo.metric == "latency"
+            and o.slo.op in ("<", "<=")
+            and o.slo.passes(max(o.measured - lag_max, 0.0))
+        ):
+            lag_explained.append(f"{o.reason()}, within the generator's send lag")
+        else:
+            failures.append(o.reason())
+    if failures:
+        return FAIL, failures
+    achieved, wanted = summary["achieved_rps"], summary["target_rps"]
+    if achieved < MIN_ACHIEVED * wanted and not short:
+        short.append(f"generator sent {achieved:.1f}/s of {wanted:.1f}/s")
+    if short or lag_explained:
+        return SATURATED, short + lag_explained
+    return PASS, []
+
+
+def _levels_table(levels: list[Level]) -> Table:
+    table = Table(box=None, pad_edge=False)
+    for col in ("target/s", "achieved/s", "p50 ms", "p99 ms", "p99.9 ms", "errors", "verdict"):
+        table.add_column(col, justify="left" if col == "verdict" else "right")
+    for lv in levels:
+        s = lv.summary
+        lat = s["latency_ms"]["response"]
+        style = {PASS: "green", FAIL: "red", SATURATED: "yellow", INTERRUPTED: "yellow"}[lv.verdict]
+        table.add_row(
+            f"{lv.rps:.1f}",
+            f"{s['achieved_rps']:.1f}",
+            f"{lat['p50']:.2f}",
+            f"{lat['p99']:.2f}",
+            f"{lat['p99.9']:.2f}",
+            f"{100 * s['errors']['rate']:.2f}%",
+            f"[{style}]{lv.verdict}[/{style}]  {'; '.join(lv.reasons)}",
+        )
+    return table
+
+
+def capacity_json(result: Capacity, slos: list[str]) -> dict[str, Any]:
+    return {
+        "schema": "loadgen.capacity/1",
+        "slo": slos,
+        "sustained_rps": result.sustained,
+        "failed_rps": result.failed,
+        "saturated_at_rps": result.saturated_at,
+        "found": result.found,
+        "answer": result.describe(),
+        "levels": [
+            {
+                "target_rps": lv.rps,
+                "verdict": lv.verdict,
+                "reasons": lv.reasons,
+                "achieved_rps": lv.summary["achieved_rps"],
+                "throughput_rps": lv.summary["throughput_rps"],
+                "errors": lv.summary["errors"],
+                "latency_ms": lv.summary["latency_ms"],
+                "generator": lv.summary["generator"],
+            }
+            for lv in result.levels
+        ],
+    }
+
+
+def capacity(argv: Sequence[str]) -> ExitCode:
+    args = capacity_parser().parse_args(argv)
+    if args.factor <= 1:
+        raise UsageError("--factor must be greater than 1")
+    if args.max_rps < args.start:
+        raise UsageError("--max-rps must be at least --start")
+    load = check_load_options(args)
+    slos = args.slo or [parse_slo(text) for text in DEFAULT_SLOS]
+    check_slo_tasks(slos, load.scenario.task_weights())
+    console = make_console(quiet=args.quiet)
+    levels: list[Level] = []
+
+    with target(args) as url:
+        console.print(f"capacity of {url}: levels of {args.level:g}s from {args.start:g}/s")
+
+        def measure(rps: float) -> Level:
+            level = _level(args, load, slos, url, rps)
+            levels.append(level)
+            _print_level(console, level)
+            if level.verdict == INTERRUPTED:
+                raise KeyboardInterrupt
+            time.sleep(args.cooldown)
+            return level
+
+        try:
+            result = search(measure, args.start, args.factor, args.precision, args.max_rps)
+        except KeyboardInterrupt:  # in a level, or between two
+            result = Capacity.stopped(levels)
+
+    console.print()
+    console.print(_levels_table(result.levels))
+    console.print()
+    console.print(f"[bold]capacity:[/bold] {result.describe()}")
+    if args.out is not None:
+        args.out.mkdir(parents=True, exist_ok=True)
+        report = capacity_json(result, [o.text for o in slos])
+        (args.out / "capacity.json").write_text(json.dumps(report, indent=2) + "\n")
+        (args.out / "capacity.html").write_text(render_capacity(report))
+        console.print(f"files written to {args.out}/")
+    return exit_status(result)
+
+
+def _level(
+    args: argparse.Namespace, load: LoadOptions, slos: Sequence[SLO], url: str, rps: float
+) -> Level:
+    """Run one level at `rps` and judge it; its files go under --out."""
+    scale = Scale(args.processes, args.dask, (0, 1), None)
+    config = load.config(url, ConstantRate(rps), args.level)
+    meta = {"rate_profile": config.profile.describe(), **load.meta(), **scale.meta()}
+    scaled = run_scaled(scale, config, args.scenario, meta)
+    out = None if args.out is None else args.out / "levels" / f"{rps:.1f}rps"
+    published = publish(scaled.result, {**meta, **scaled.meta()}, slos, out=out)
+    verdict, reasons = judge(published.summary, published.outcomes)
+    if scaled.result.interrupted:
+        verdict, reasons = INTERRUPTED, ["stopped by the user"]
+    elif scaled.shards_lost:  # a generator shard was lost: the level is void
+        verdict, reasons = SATURATED, ["a generator shard was lost", *reasons]
+    return Level(rps, verdict, reasons, published.summary)
+
+
+def _print_level(console: Console, level: Level) -> None:
+    summary = level.summary
+    lat = summary["latency_ms"]["response"]
+    console.print(
+        f"  {level.rps:>10.1f}/s  p99 {lat['p99']:>9.2f} ms  "
+        f"errors {100 * summary['errors']['rate']:6.2f}%  {level.verdict}"
+    )
+
+
+def exit_status(result: Capacity) -> ExitCode:
+    """OK only when a limit was found; each inconclusive outcome has its own status."""
+    if result.interrupted:
+        return ExitCode.INTERRUPTED
+    if result.saturated_at is not None:
+        return ExitCode.GENERATOR_SATURATED
+    if result.sustained is None:
+        return ExitCode.SLO_FAILED  # even the first level failed
+    if result.failed is None:
+        return ExitCode.NO_LIMIT_FOUND
+    return ExitCode.OK

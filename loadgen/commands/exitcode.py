@@ -1,0 +1,17 @@
+"""Exit statuses, the same for every command (docs/loadgen.md lists them)."""
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    OK = 0
+    # The run could not be completed as asked: a shard was lost, a merge is
+    # incomplete, the bundled server did not start. What was measured is written.
+    INCOMPLETE = 1
+    USAGE = 2  # misuse: one line on stderr, before any load is sent
+    # capacity, inconclusive: the generator fell behind before the target failed.
+    GENERATOR_SATURATED = 3
+    # capacity, inconclusive: every level passed, up to --max-rps.
+    NO_LIMIT_FOUND = 4
+    SLO_FAILED = 99  # k6's convention for failed thresholds
+    INTERRUPTED = 130  # Ctrl-C (128 + SIGINT): the report covers what was measured

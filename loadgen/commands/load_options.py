@@ -1,0 +1,199 @@
+"""What every load-sending command shares: target, client and scenario options,
+the embedded server, and turning parsed options into a `RunConfig`.
+
+`loadgen run` and `loadgen capacity` both send load; they differ only in the
+rates they ask for and what they make of the results.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import random
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from loadgen.commands.argtypes import (
+    UsageError,
+    duration,
+    env_pair,
+    positive_duration,
+    positive_int,
+)
+from loadgen.core import config as defaults
+from loadgen.core.config import RunConfig
+from loadgen.core.rates import RateProfile
+from loadgen.scenario import DEFAULT_SCENARIO, Scenario, load_scenario
+from loadgen.transports.factory import CLIENTS
+
+
+def add_load_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--host",
+        metavar="URL",
+        help="target base URL, e.g. http://127.0.0.1:8000; omitted: start the bundled "
+        "server on a free loopback port and test that",
+    )
+    p.add_argument(
+        "--arrival",
+        choices=("constant", "poisson"),
+        default=defaults.ARRIVAL,
+        help="evenly spaced arrivals, or a Poisson process with the same mean "
+        f"(default {defaults.ARRIVAL})",
+    )
+    p.add_argument(
+        "--connections",
+        type=positive_int,
+        default=defaults.CONNECTIONS,
+        metavar="N",
+        help="max open keep-alive connections; requests beyond wait for one, their latency "
+        f"still counted from the intended time (default {defaults.CONNECTIONS})",
+    )
+    p.add_argument(
+        "--timeout",
+        type=positive_duration,
+        default=defaults.TIMEOUT_S,
+        help="per-request timeout, counted from the intended send time "
+        f"(default {defaults.TIMEOUT_S:g}s)",
+    )
+    p.add_argument(
+        "--warmup",
+        type=duration,
+        default=defaults.WARMUP_S,
+        help=f"send for this long first without recording (default {defaults.WARMUP_S:g})",
+    )
+    p.add_argument(
+        "--seed", type=int, help="random seed for arrivals and request bodies (default: random)"
+    )
+    p.add_argument(
+        "--client",
+        choices=CLIENTS,
+        default=defaults.CLIENT,
+        help="fast: our HTTP/1.1 client (default); httpx: for HTTPS and HTTP/2 targets",
+    )
+    p.add_argument(
+        "--scenario",
+        default=DEFAULT_SCENARIO,
+        metavar="MODULE:CLASS",
+        help=f"task mix to replay, module:Class or file.py:Class (default {DEFAULT_SCENARIO})",
+    )
+    p.add_argument("--quiet", action="store_true", help="no progress line and no terminal summary")
+    server = p.add_argument_group("embedded server (when --host is omitted)")
+    server.add_argument(
+        "--server",
+        choices=("gunicorn", "uvicorn"),
+        default="gunicorn",
+        help="gunicorn with uvicorn workers (default; the exercise's task 2) or one "
+        "uvicorn process (task 1)",
+    )
+    server.add_argument(
+        "--server-workers",
+        type=positive_int,
+        metavar="N",
+        help="gunicorn worker processes (default 2; uvicorn runs 1)",
+    )
+    server.add_argument(
+        "--server-env",
+        type=env_pair,
+        action="append",
+        default=[],
+        metavar="K=V",
+        help="environment for the server, repeatable, e.g. LEGACY_BUGS=1",
+    )
+    server.add_argument(
+        "--server-log-dir",
+        type=Path,
+        metavar="DIR",
+        help="where the server writes access.log and error.log "
+        "(default: DIR/server-logs with --out, else a temporary dir)",
+    )
+
+
+@dataclass
+class LoadOptions:
+    """Validated load options; `config()` makes a run of them."""
+
+    args: argparse.Namespace
+    scenario: type[Scenario]
+    seed: int
+
+    def config(self, url: str, profile: RateProfile, seconds: float) -> RunConfig:
+        a = self.args
+        return RunConfig(
+            target=url,
+            profile=profile,
+            arrival=a.arrival,
+            duration=seconds,
+            scenario=self.scenario,
+            warmup=a.warmup,
+            timeout=a.timeout,
+            connections=a.connections,
+            client=a.client,
+            seed=self.seed,
+        )
+
+    def meta(self) -> dict[str, Any]:
+        """The run parameters kept in summary.json."""
+        a = self.args
+        return {
+            "scenario": a.scenario,
+            "client": a.client,
+            "connections": a.connections,
+            "timeout_s": a.timeout,
+            "warmup_s": a.warmup,
+            "seed": self.seed,
+            "embedded_server": None
+            if a.host
+            else {"server": a.server, "workers": a.server_workers, "env": dict(a.server_env)},
+        }
+
+
+def check_load_options(args: argparse.Namespace) -> LoadOptions:
+    """Everything that can be wrong with the options, found before any load is sent."""
+    if args.host:
+        args.host = check_url(args.host)
+        if args.client == "fast" and args.host.startswith("https:"):
+            raise UsageError("the fast client speaks plain http: use --client httpx for https")
+    try:
+        scenario = load_scenario(args.scenario)
+    except ValueError as e:
+        raise UsageError(str(e)) from None
+    if args.server == "uvicorn" and args.server_workers not in (None, 1):
+        raise UsageError("--server uvicorn runs one process: drop --server-workers")
+    if args.server_workers is None:
+        args.server_workers = 1 if args.server == "uvicorn" else 2
+    out = getattr(args, "out", None)
+    if out is not None and out.exists() and not out.is_dir():
+        raise UsageError(f"--out {out} exists and is not a directory")
+    seed = args.seed if args.seed is not None else random.randrange(2**31)
+    return LoadOptions(args, scenario, seed)
+
+
+def check_url(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise UsageError(f"--host must be an http:// or https:// URL, got {url!r}")
+    try:
+        parts.port  # noqa: B018 (validates the port)
+    except ValueError:
+        raise UsageError(f"--host has an invalid port: {url!r}") from None
+    return url.rstrip("/")
+
+
+@contextlib.contextmanager
+def target(args: argparse.Namespace) -> Iterator[str]:
+    """The target URL: --host, or the embedded server for the duration of the block."""
+    if args.host:
+        yield args.host
+        return
+    from loadgen.commands.target import EmbeddedServer  # imports the server package: on use
+
+    log_dir = args.server_log_dir
+    out = getattr(args, "out", None)
+    if log_dir is None and out is not None:
+        log_dir = out / "server-logs"  # kept with the run's report
+    with EmbeddedServer(args.server_workers, dict(args.server_env), log_dir, args.server) as server:
+        yield server.url

@@ -1,0 +1,64 @@
+"""The command line's entry point: `loadgen [COMMAND] ...` (or `python -m loadgen`).
+
+A command line that does not start with a command name is a run
+(`loadgen --rps 100` is `loadgen run --rps 100`). Commands are imported on
+use, so `loadgen compare` does not load the engine. Misuse gets one line on
+stderr and exit status 2, before any load is sent.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from collections.abc import Sequence
+
+from loadgen.commands.argtypes import UsageError
+from loadgen.commands.exitcode import ExitCode
+from loadgen.commands.target import TargetError
+from loadgen.scale.errors import ScaleError, ShardsLost
+
+# name → (module, one-line summary); each module has a function of that name.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "run": (
+        "loadgen.commands.run",
+        "send load and report it (the default: `loadgen --rps 100` is `loadgen run ...`)",
+    ),
+    "capacity": (
+        "loadgen.commands.capacity",
+        "find the highest rate the target sustains under an SLO",
+    ),
+    "report": (
+        "loadgen.commands.report",
+        "the terminal summary and report.html again, from a run's --out directory",
+    ),
+    "compare": (
+        "loadgen.commands.compare",
+        "runs (or Locust CSVs) side by side, against the first",
+    ),
+    "merge": (
+        "loadgen.commands.merge",
+        "put the --out directories of --shard runs back together as one run",
+    ),
+}
+
+
+def subcommands_epilog() -> str:
+    lines = [f"  {name:<9} {summary}" for name, (_, summary) in COMMANDS.items()]
+    return "commands (loadgen COMMAND --help for each):\n" + "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    name = argv.pop(0) if argv and argv[0] in COMMANDS else "run"
+    command = getattr(importlib.import_module(COMMANDS[name][0]), name)
+    try:
+        return int(command(argv))
+    except UsageError as e:
+        print(f"loadgen: error: {e} (see loadgen --help)", file=sys.stderr)
+        return ExitCode.USAGE
+    except ScaleError as e:
+        print(f"loadgen: error: {e}", file=sys.stderr)
+        return ExitCode.USAGE
+    except (TargetError, ShardsLost) as e:
+        print(f"loadgen: error: {e}", file=sys.stderr)
+        return ExitCode.INCOMPLETE

@@ -1,0 +1,60 @@
+"""`loadgen report DIR`: the terminal summary and report.html again, from a run's files.
+
+The latency numbers are recomputed from `intervals.hlog` (whose intervals sum
+to the run's totals), so the report is checked against, not copied from,
+`summary.json`; `--slo` judges a finished run after the fact.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+from pathlib import Path
+
+from loadgen.commands.argtypes import Parser, UsageError, check_slo_tasks, slo
+from loadgen.commands.exitcode import ExitCode
+from loadgen.measure.histogram import summary_ms
+from loadgen.report.run_data import RunData
+from loadgen.report.run_dir import load_run, write_report
+from loadgen.report.summary import judge_slos
+from loadgen.report.terminal import make_console, render_slos, render_summary
+
+
+def report_parser() -> argparse.ArgumentParser:
+    p = Parser(
+        prog="loadgen report",
+        description="Re-render a run's terminal summary and report.html from its saved files.",
+    )
+    p.add_argument("run", type=Path, metavar="DIR", help="a directory written by --out")
+    p.add_argument(
+        "--slo", type=slo, action="append", default=[], metavar="EXPR", help="judge the run"
+    )
+    p.add_argument("--no-html", action="store_true", help="only the terminal summary")
+    return p
+
+
+def recompute_latencies(run: RunData) -> None:
+    """Replace the summary's latency blocks with values from the histograms."""
+    s = run.summary
+    for task, by_kind in run.histograms.items():
+        if task in s["tasks"]:
+            s["tasks"][task]["latency_ms"] = {k: summary_ms(h) for k, h in by_kind.items()}
+    s["latency_ms"] = {k: summary_ms(run.total(k)) for k in ("response", "service")}
+
+
+def report(argv: Sequence[str]) -> ExitCode:
+    args = report_parser().parse_args(argv)
+    try:
+        run = load_run(args.run)
+    except ValueError as e:
+        raise UsageError(str(e)) from None
+    check_slo_tasks(args.slo, run.summary["tasks"])
+    recompute_latencies(run)
+    outcomes = judge_slos(args.slo, run.summary, run.histograms)
+    console = make_console()
+    render_summary(run.summary, console)
+    render_slos(outcomes, console)
+    if not args.no_html:
+        path = write_report(args.run, run)
+        console.print(f"report written to {path}")
+    return ExitCode.OK if all(o.passed for o in outcomes) else ExitCode.SLO_FAILED

@@ -1,0 +1,140 @@
+"""`loadgen run` (or just `loadgen --rps 100`): send load, report it, judge it."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+from collections.abc import Sequence
+from pathlib import Path
+
+from loadgen.commands.argtypes import (
+    Parser,
+    check_slo_tasks,
+    positive_duration,
+    rate_spec,
+    slo,
+    stages_spec,
+)
+from loadgen.commands.exitcode import ExitCode
+from loadgen.commands.load_options import add_load_options, check_load_options, target
+from loadgen.commands.main import subcommands_epilog
+from loadgen.commands.scale_options import add_scale_options, check_scale_options
+from loadgen.core.config import DURATION_S
+from loadgen.core.rates import NAMED_PROFILES, ConstantRate, RateProfile, ramp, stages
+from loadgen.report.progress import Progress
+from loadgen.report.publish import publish
+from loadgen.report.terminal import make_console, print_shard_notes
+from loadgen.scale.scaled import run_scaled
+
+DESCRIPTION = """\
+Open-model HTTP load generator. Sends requests at a target arrival rate
+whatever the server does, and measures each latency from the request's
+intended send time (no coordinated omission). Without --host it starts the
+bundled server on a free loopback port and tests that."""
+
+
+def run_parser(epilog: str = "") -> argparse.ArgumentParser:
+    p = Parser(
+        prog="loadgen",
+        description=DESCRIPTION,
+        epilog=epilog,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    rate = p.add_mutually_exclusive_group(required=True)
+    rate.add_argument(
+        "--rps",
+        type=rate_spec,
+        metavar="RATE|FROM:TO",
+        help="target arrival rate in requests/s, or a linear ramp over the run, e.g. 10:500",
+    )
+    rate.add_argument(
+        "--stages",
+        type=stages_spec,
+        metavar="SPEC|FILE",
+        help="rates held in turn, e.g. 30s:100,30s:200,60s:400 (or a file of them); "
+        "the run lasts their total unless --duration says otherwise",
+    )
+    rate.add_argument(
+        "--profile",
+        choices=sorted(NAMED_PROFILES),
+        help="a named rate profile: wagon-ladder replays the exercise's 1 → 10 → 50 → 100 "
+        "users (1–5 s think time) as arrival rates",
+    )
+    p.add_argument(
+        "--duration",
+        type=positive_duration,
+        help=f"how long to send: 30s, 2m, 1h30m or seconds "
+        f"(default {DURATION_S:g}s; for --stages and --profile, their length)",
+    )
+    add_load_options(p)
+    p.add_argument(
+        "--out",
+        type=Path,
+        metavar="DIR",
+        help="write summary.json, report.html, .hgrm and .hlog files here",
+    )
+    p.add_argument(
+        "--slo",
+        type=slo,
+        action="append",
+        default=[],
+        metavar="EXPR",
+        help="an objective to judge the run by, repeatable: p99<50ms, "
+        "task:compute_fib:p99.9<=200ms, service:p90<10ms, errors<1%%, achieved>=99%%; "
+        "any failure exits 99 (after the files are written)",
+    )
+    add_scale_options(p)
+    return p
+
+
+def rate_profile(args: argparse.Namespace) -> RateProfile:
+    """The profile named by --rps, --stages or --profile."""
+    if args.profile:
+        return NAMED_PROFILES[args.profile]()
+    if args.stages:
+        return stages(args.stages)
+    start, end = args.rps
+    if start == end:
+        return ConstantRate(start)
+    return ramp(start, end, args.duration or DURATION_S)
+
+
+def run(argv: Sequence[str]) -> ExitCode:
+    args = run_parser(subcommands_epilog()).parse_args(argv)
+    load = check_load_options(args)
+    check_slo_tasks(args.slo, load.scenario.task_weights())
+    scale = check_scale_options(args)
+    profile = rate_profile(args)
+    seconds = args.duration or profile.length or DURATION_S
+    console = make_console()
+    meta = {"rate_profile": profile.describe(), **load.meta(), **scale.meta()}
+    with target(args) as url:
+        config = load.config(url, profile, seconds)
+        live = not args.quiet and console.is_terminal
+        progress = Progress(console, seconds) if live else None
+        with progress or contextlib.nullcontext():
+            # Here, or as shards (local processes, Dask) merged into one result.
+            on_tick = progress.on_tick if progress is not None else None
+            scaled = run_scaled(scale, config, args.scenario, meta, on_tick)
+    result = scaled.result
+    published = publish(
+        result,
+        {**meta, **scaled.meta()},
+        args.slo,
+        out=args.out,
+        console=console,
+        quiet=args.quiet,
+    )
+    if args.out is not None:
+        scaled.write(args.out)
+        if not args.quiet:
+            console.print(f"files written to {args.out}/")
+    print_shard_notes(scaled.notes, scaled.warnings)
+    if result.interrupted:
+        make_console(stderr=True).print(
+            "interrupted: the report covers what was measured before the stop"
+        )
+        return ExitCode.INTERRUPTED
+    if scaled.shards_lost:
+        return ExitCode.INCOMPLETE
+    return ExitCode.OK if published.slos_passed else ExitCode.SLO_FAILED

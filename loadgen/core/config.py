@@ -1,0 +1,38 @@
+"""A run's configuration, and the defaults every way of starting one shares.
+
+The command line, a shard's job and code that builds a `RunConfig` itself all
+take their defaults from this one block.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Final
+
+from loadgen.core.rates import RateProfile
+
+if TYPE_CHECKING:
+    from loadgen.scenario import Scenario
+
+DURATION_S: Final = 30.0
+ARRIVAL: Final = "constant"
+TIMEOUT_S: Final = 10.0
+CONNECTIONS: Final = 512
+CLIENT: Final = "fast"
+WARMUP_S: Final = 0.0
+
+
+@dataclass
+class RunConfig:
+    target: str
+    profile: RateProfile
+    duration: float
+    scenario: type[Scenario]
+    arrival: str = ARRIVAL
+    warmup: float = WARMUP_S
+    timeout: float = TIMEOUT_S
+    connections: int = CONNECTIONS
+    client: str = CLIENT
+    seed: int | None = None
+    shard: tuple[int, int] = (0, 1)  # (index, count): this process's share of the arrivals
+    start_at: float | None = None  # wall-clock epoch of the first arrival; None: now

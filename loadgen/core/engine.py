@@ -1,0 +1,275 @@
+"""The engine: pacer → scenario → client → recorder, on one event loop.
+
+The issuer walks the pacer's intended offsets and, at each one, starts the
+arrival without waiting for earlier ones (an open model): a slow server makes
+requests pile up in flight, it never slows the arrivals. Late dispatch (the
+generator itself falling behind) is measured as send lag.
+
+An arrival of a one-request task that returns its `Request` is a one-shot
+(`oneshot.py`: submitted with no coroutine at all, the fastest way). Any other
+arrival runs as a flight (`flight.py`: its coroutine driven by hand) when both
+the client and the scenario allow it, else as an asyncio Task.
+
+Stopping: at the end of the window, or on the first SIGINT/SIGTERM, issuing
+stops and in-flight requests drain, each bounded by its own timeout; a second
+signal cancels them. Either way the recorder holds everything measured.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import gc
+import random
+import signal
+import time
+from collections.abc import Callable, Coroutine, Iterator
+from typing import Any, Protocol
+
+from loadgen.core.config import RunConfig
+from loadgen.core.deadlines import Deadlines
+from loadgen.core.flight import Flight, Runner
+from loadgen.core.issuer import Issuer
+from loadgen.core.oneshot import OneShot
+from loadgen.core.pacer import make_pacer, shard_seed
+from loadgen.core.results import RunResult
+from loadgen.core.session import Session
+from loadgen.measure.recorder import Interval, Recorder
+from loadgen.scenario import TaskPicker
+from loadgen.transports.base import Client, ClientError, Request
+from loadgen.transports.factory import make_client
+
+# How long after start() the first arrival is due: time to get the loop going.
+_LEAD = 0.05
+
+
+@contextlib.contextmanager
+def _quiet_gc() -> Iterator[None]:
+    """Keep the cyclic garbage collector from stalling the issuer.
+
+    A full collection walks every tracked object (8 ms+ here, i.e. hundreds of
+    late arrivals at high rates). Objects alive at the start (modules, the
+    scenario, histograms) are frozen out of collections, and the young
+    generation is collected less often; per-request objects are freed by
+    reference counting anyway.
+    """
+    thresholds = gc.get_threshold()
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(50_000, 50, 1000)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*thresholds)
+        gc.unfreeze()
+
+
+class _Arrival(Protocol):
+    """What the engine needs to know of an arrival when it ends (a session or a one-shot)."""
+
+    name: str
+    measured: bool
+
+
+class Engine:
+    """One run: `await Engine(config).run()` sends it and returns what it measured.
+
+    `client` is the transport to send through (default: the one the config
+    names, see `transports/factory.py`); the engine closes it when the run ends.
+    `on_interval` is called with each closed one-second interval.
+    """
+
+    def __init__(
+        self,
+        config: RunConfig,
+        on_interval: Callable[[Interval, Recorder], None] | None = None,
+        client: Client | None = None,
+    ) -> None:
+        self.config = config
+        self.on_interval = on_interval
+        self.client = client
+        self._running: set[Runner] = set()  # arrivals in flight, as flights or Tasks
+        self._drained: asyncio.Future[None] | None = None
+        self._issuer: Issuer | None = None
+        self._recorder = Recorder(0.0)  # the run's, once it starts
+        self._next_close = 1.0  # perf_counter() time the open interval ends
+        self._interrupted = False
+
+    async def run(self) -> RunResult:
+        cfg = self.config
+        loop = asyncio.get_running_loop()
+        client = self.client or make_client(cfg.client, cfg.target, cfg.connections)
+        rng = random.Random(shard_seed(cfg.seed, cfg.shard[0]))
+        picker = TaskPicker(cfg.scenario(rng))
+        pacer = make_pacer(cfg.arrival, cfg.profile, cfg.seed, cfg.shard)
+        # Shards agree on a wall-clock start; each maps it onto its own monotonic clock.
+        start_at = time.time() + _LEAD if cfg.start_at is None else cfg.start_at
+        t0 = time.perf_counter() + (start_at - time.time())
+        origin = t0 + cfg.warmup
+        recorder = self._recorder = Recorder(origin)
+        self._next_close = origin + 1.0
+        started_at = start_at + cfg.warmup
+
+        deadlines = Deadlines(time.perf_counter())
+        dispatch = self._dispatcher(loop, client, picker, rng, recorder, deadlines)
+        end = cfg.warmup + cfg.duration
+        issuer = self._issuer = Issuer(pacer.offsets(), t0, cfg.warmup, end, dispatch)
+        ticker = loop.create_task(self._tick())
+        expirer = loop.create_task(deadlines.check())  # until the run is over
+        signals = self._install_signals(loop)
+        try:
+            with _quiet_gc():
+                issuer.start()
+                await issuer.done
+                issued_until = time.perf_counter()
+                while self._running:
+                    self._drained = loop.create_future()
+                    await self._drained
+        finally:
+            issuer.stop()
+            ticker.cancel()
+            expirer.cancel()
+            for sig in signals:
+                loop.remove_signal_handler(sig)
+            await client.aclose()
+        recorder.close_interval(time.perf_counter())
+        elapsed = issued_until - origin
+        if not self._interrupted:
+            elapsed = max(elapsed, cfg.duration)
+        return RunResult(
+            config=cfg,
+            recorder=recorder,
+            started_at=started_at,
+            elapsed=max(elapsed, 0.0),
+            interrupted=self._interrupted,
+            connections_opened=client.connections_opened,
+            task_names=picker.names,
+        )
+
+    def stop(self) -> None:
+        """Stop issuing (first call) or cancel in-flight requests (later calls)."""
+        if not self._interrupted:
+            self._interrupted = True
+            if self._issuer is not None:
+                self._issuer.stop()
+        else:
+            for runner in list(self._running):
+                runner.cancel()
+
+    # -- arrivals ----------------------------------------------------------
+    def _dispatcher(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        client: Client,
+        picker: TaskPicker,
+        rng: random.Random,
+        recorder: Recorder,
+        deadlines: Deadlines,
+    ) -> Callable[[float, bool], None]:
+        """The issuer's callback: start one arrival, intended at `intended`."""
+        timeout = self.config.timeout
+        running = self._running
+        perf_counter = time.perf_counter
+        landed = self._landed
+        pick = picker.pick
+        eager = client.eager and self.config.scenario.eager
+
+        def run(session: Session, coro: Coroutine[Any, Any, Any]) -> None:
+            if eager:
+                flight = Flight(coro, landed, session, loop)
+                running.add(flight)
+                flight.start()
+            else:
+                task = loop.create_task(coro)
+                running.add(task)
+                task.add_done_callback(functools.partial(self._task_landed, session))
+
+        def shot_over(shot: OneShot) -> None:
+            self._arrival_over(shot, shot, None)
+
+        def session(name: str, start: float, measured: bool) -> Session:
+            return Session(client, recorder, name, start, timeout, measured, deadlines)
+
+        def shot_again(shot: OneShot) -> None:
+            # A stale pooled connection: sent again the general way (which retries once).
+            running.discard(shot)
+            s = session(shot.name, shot.start, shot.measured)
+            run(s, s.send(shot.request))
+
+        def dispatch(intended: float, measured: bool) -> None:
+            if intended >= self._next_close:
+                self._roll(intended)
+            name, fn, oneshot = pick(rng)
+            recorder.arrival(perf_counter() - intended, measured)
+            if not oneshot:
+                s = session(name, intended, measured)
+                run(s, fn(s))
+                return
+            try:
+                request = fn()
+                if not isinstance(request, Request):
+                    raise TypeError(f"a one-shot task returns a Request, not {request!r}")
+            except Exception as e:
+                if measured:
+                    recorder.exception(name, e)
+                recorder.departure()
+                return
+            shot = OneShot(name, request, intended, measured, recorder, shot_over, shot_again)
+            running.add(shot)
+            if not shot.send(client, deadlines, timeout):
+                # A client that takes no submissions (httpx): the general way.
+                running.discard(shot)
+                s = session(name, intended, measured)
+                run(s, s.send(request))
+
+        return dispatch
+
+    def _landed(self, flight: Flight, exc: BaseException | None) -> None:
+        self._arrival_over(flight, flight.context, exc)
+
+    def _task_landed(self, session: Session, task: asyncio.Task[None]) -> None:
+        exc = None if task.cancelled() else task.exception()
+        self._arrival_over(task, session, exc)
+
+    def _arrival_over(self, runner: Runner, arrival: _Arrival, exc: BaseException | None) -> None:
+        self._running.discard(runner)
+        # A ClientError is already recorded by the session; a cancelled arrival
+        # (second Ctrl-C) is not an error of the target's.
+        if isinstance(exc, Exception) and not isinstance(exc, ClientError) and arrival.measured:
+            self._recorder.exception(arrival.name, exc)
+        self._recorder.departure()
+        drained = self._drained
+        if not self._running and drained is not None and not drained.done():
+            drained.set_result(None)
+
+    async def _tick(self) -> None:
+        """Close an interval every second of measurement, when no arrival did first."""
+        while True:
+            await asyncio.sleep(max(self._next_close - time.perf_counter(), 0))
+            self._roll(time.perf_counter())
+
+    def _roll(self, now: float) -> None:
+        """Close every interval that ends at or before `now`, each on its exact second.
+
+        Called by the ticker and, with its intended time, by each arrival: loop
+        timers fire up to a millisecond late, and an arrival due on the second
+        belongs to the interval it starts, whichever of the two runs first.
+        """
+        recorder = self._recorder
+        while now >= self._next_close:
+            interval = recorder.close_interval(self._next_close)
+            self._next_close += 1.0
+            if self.on_interval is not None:
+                self.on_interval(interval, recorder)
+
+    # -- signals -----------------------------------------------------------
+    def _install_signals(self, loop: asyncio.AbstractEventLoop) -> list[signal.Signals]:
+        installed = []
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            try:
+                loop.add_signal_handler(sig, self.stop)
+            except (NotImplementedError, RuntimeError, ValueError):
+                continue  # not the main thread, or no signal support
+            installed.append(sig)
+        return installed

@@ -1,0 +1,162 @@
+"""A session: what a task uses to make its requests, and where timing happens.
+
+Response time = completion − start, where start is the arrival's *intended*
+send time for the task's first request (so time spent waiting for the
+generator or a free connection counts, as the user would feel it) and the
+call's own start for later requests. Service time = completion − the moment
+the request was written to the socket (what closed-loop tools report).
+
+The per-request timeout runs from the same start: a request times out when
+its response time would exceed `timeout`. Under the engine, timeouts are
+enforced by `Deadlines` (deadlines.py: checked every `TICK`, so a request is
+cancelled within about 10 ms after its deadline) rather than by one loop
+timer per request; a session made without it (tests, embedding) uses a timer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Coroutine
+from typing import TYPE_CHECKING, Any
+
+from loadgen.core.flight import Runner, current_runner
+from loadgen.transports.base import (
+    JSON_HEADERS,
+    TIMEOUT,
+    Client,
+    ClientError,
+    Request,
+    Response,
+    json_body,
+)
+
+if TYPE_CHECKING:
+    from loadgen.core.deadlines import Deadlines
+    from loadgen.measure.recorder import Recorder
+
+
+class Session:
+    __slots__ = (
+        "_client",
+        "_deadline",
+        "_deadlines",
+        "_expired",
+        "_recorder",
+        "_start",
+        "_timeout",
+        "_waiting",
+        "measured",
+        "name",
+    )
+
+    def __init__(
+        self,
+        client: Client,
+        recorder: Recorder,
+        task: str,
+        intended: float,
+        timeout: float,
+        measured: bool,
+        deadlines: Deadlines | None = None,
+    ) -> None:
+        self._client = client
+        self._deadlines = deadlines
+        self._deadline = 0.0  # of the request in flight
+        self._waiting: Runner | None = None  # the flight or Task awaiting a response
+        self._recorder = recorder
+        self.name = task  # the scenario task this session runs
+        self._start: float | None = intended
+        self._timeout = timeout
+        self._expired = False
+        self.measured = measured  # False during warm-up: sent, not recorded
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        body: bytes | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> Response:
+        """Send one request; raise ClientError (already recorded) if no response came."""
+        if json is not None:
+            body = json_body(json)
+            headers = {**JSON_HEADERS, **headers} if headers else JSON_HEADERS
+        start = self._start if self._start is not None else time.perf_counter()
+        self._start = None
+        remaining = start + self._timeout - time.perf_counter()
+        if remaining <= 0:
+            raise self._timed_out()
+        runner = current_runner()
+        assert runner is not None, "Session.request needs a flight or an asyncio Task"
+        deadlines = self._deadlines
+        self._waiting = runner
+        if deadlines is not None:
+            self._deadline = start + self._timeout
+            deadlines.add(self)
+            timer = None
+        else:
+            # A bare timer that cancels the runner: asyncio.timeout() does the
+            # same with several times the bookkeeping, on every request.
+            loop = asyncio.get_running_loop()
+            timer = loop.call_later(remaining, self._expire, runner)
+        try:
+            response = await self._client.request(method, path, headers, body)
+        except asyncio.CancelledError:
+            if not self._expired:
+                raise
+            self._expired = False
+            runner.uncancel()
+            raise self._timed_out() from None
+        except ClientError as e:
+            self._error(e.kind)
+            raise
+        finally:
+            self._waiting = None
+            if timer is not None:
+                timer.cancel()
+        if self.measured:
+            self._recorder.response(self.name, start, response)
+        return response
+
+    def send(self, request: Request) -> Coroutine[Any, Any, Response]:
+        """Send a described request (see `Request`)."""
+        return self.request(
+            request.method, request.path, headers=request.headers, body=request.body
+        )
+
+    def get(
+        self, path: str, *, headers: dict[str, str] | None = None
+    ) -> Coroutine[Any, Any, Response]:
+        # Hands back request()'s coroutine rather than awaiting it in one of
+        # its own: one fewer coroutine frame per request.
+        return self.request("GET", path, headers=headers)
+
+    def post(
+        self,
+        path: str,
+        *,
+        json: Any = None,
+        body: bytes | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> Coroutine[Any, Any, Response]:
+        return self.request("POST", path, json=json, body=body, headers=headers)
+
+    def _expire(self, runner: Runner) -> None:
+        # Once per request: the wheel may hold this session twice (see
+        # Deadlines), and a second cancel would hit the task's next await.
+        if self._expired or self._waiting is not runner:
+            return
+        self._expired = True
+        self._waiting = None
+        runner.cancel()
+
+    def _timed_out(self) -> ClientError:
+        self._error(TIMEOUT)
+        return ClientError(TIMEOUT, f"no response within {self._timeout:g}s")
+
+    def _error(self, kind: str) -> None:
+        if self.measured:
+            self._recorder.error(self.name, kind)

@@ -1,0 +1,1 @@
+"""Measuring: HDR histograms, the recorder of every request, interval logs."""

@@ -1,0 +1,293 @@
+"""The recorder: every measured request, in HDR histograms and counters.
+
+Nothing is sampled. Each response is recorded twice per task (response time
+and service time) into the current one-second interval histograms; when an
+interval closes they are folded into the run totals and kept only in encoded
+form (a few hundred bytes each), so memory grows with the run's duration,
+never with its request count. Errors are counted by kind: `http_<code>` for
+non-2xx responses (which are also timed: the server did answer) and the
+client's transport kinds (connect, reset, timeout, protocol), which are not
+timed because no response arrived.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from hdrh.histogram import HdrHistogram
+
+from loadgen.measure.histogram import decode, merged, new_histogram, record
+from loadgen.transports.base import Response
+
+EXCEPTION = "exception"  # the task's own code raised
+
+
+@dataclass
+class TaskStats:
+    """Run totals of one task."""
+
+    response: HdrHistogram = field(default_factory=new_histogram)
+    service: HdrHistogram = field(default_factory=new_histogram)
+    requests: int = 0
+    errors: Counter[str] = field(default_factory=Counter)
+    bytes_received: int = 0
+
+    def add(self, other: TaskStats) -> None:
+        """Add another recorder's totals of the same task (histograms bucket by bucket)."""
+        self.response.add(other.response)
+        self.service.add(other.service)
+        self.requests += other.requests
+        self.errors.update(other.errors)
+        self.bytes_received += other.bytes_received
+
+
+@dataclass
+class Interval:
+    """One closed interval: its counters and its histograms, encoded, by tag."""
+
+    start: float  # seconds since the start of measurement
+    end: float
+    arrivals: int
+    responses: int
+    errors: dict[str, int]
+    histograms: dict[str, bytes]  # "response:<task>" / "service:<task>" → HDR payload
+    maxima: dict[str, int]  # same tags → the interval's max value (µs)
+
+
+class _Open:
+    """The interval being filled: per-task histograms and counters."""
+
+    def __init__(self, start: float) -> None:
+        self.start = start
+        # task → (response time, service time) histograms of this interval
+        self.histograms: dict[str, tuple[HdrHistogram, HdrHistogram]] = {}
+        self.arrivals = 0
+        self.responses = 0
+        self.errors: Counter[str] = Counter()
+
+
+class Recorder:
+    def __init__(self, origin: float) -> None:
+        self.origin = origin  # perf_counter() at the start of measurement
+        self.tasks: dict[str, TaskStats] = {}
+        self.send_lag = new_histogram()
+        self.arrivals = 0
+        self.in_flight = 0
+        self.max_in_flight = 0
+        self.intervals: list[Interval] = []
+        self.first_exception: str | None = None  # what a task's own code raised first
+        self._open = _Open(0.0)
+
+    # -- hot path ----------------------------------------------------------
+    def arrival(self, lag: float, measured: bool) -> None:
+        """An arrival was dispatched `lag` seconds after its intended time."""
+        self.in_flight += 1
+        if self.in_flight > self.max_in_flight:
+            self.max_in_flight = self.in_flight
+        if measured:
+            self.arrivals += 1
+            self._open.arrivals += 1
+            record(self.send_lag, lag)
+
+    def departure(self) -> None:
+        """An arrival's task finished, however it ended."""
+        self.in_flight -= 1
+
+    def response(self, task: str, start: float, response: Response) -> None:
+        stats = self.tasks.get(task) or self._task(task)
+        stats.requests += 1
+        stats.bytes_received += response.nbytes
+        iv = self._open
+        iv.responses += 1
+        pair = iv.histograms.get(task)
+        if pair is None:
+            pair = iv.histograms[task] = (new_histogram(), new_histogram())
+        done_at = response.done_at
+        record(pair[0], done_at - start)
+        record(pair[1], done_at - response.sent_at)
+        if not 200 <= response.status < 300:
+            kind = f"http_{response.status}"
+            stats.errors[kind] += 1
+            iv.errors[kind] += 1
+
+    def exception(self, task: str, exc: BaseException) -> None:
+        """The task's own code raised: counted, and the first one kept to show."""
+        if self.first_exception is None:
+            self.first_exception = f"{task}: {type(exc).__name__}: {exc}"
+        self.error(task, EXCEPTION)
+
+    def error(self, task: str, kind: str) -> None:
+        stats = self._task(task)
+        stats.requests += 1
+        stats.errors[kind] += 1
+        self._open.errors[kind] += 1
+
+    # -- per interval ------------------------------------------------------
+    def close_interval(self, now: float) -> Interval:
+        """Close the open interval at perf_counter() time `now`; start the next."""
+        iv = self._open
+        end = now - self.origin
+        self._open = _Open(end)
+        closed = Interval(iv.start, end, iv.arrivals, iv.responses, dict(iv.errors), {}, {})
+        for task, (resp_h, serv_h) in iv.histograms.items():
+            stats = self._task(task)
+            for kind, h, total in (
+                ("response", resp_h, stats.response),
+                ("service", serv_h, stats.service),
+            ):
+                total.add(h)
+                closed.histograms[f"{kind}:{task}"] = h.encode()
+                closed.maxima[f"{kind}:{task}"] = h.get_max_value()
+        self.intervals.append(closed)
+        return closed
+
+    # -- totals ------------------------------------------------------------
+    def total(self, kind: str) -> HdrHistogram:
+        """All tasks' `response` or `service` histogram merged."""
+        return merged(getattr(s, kind) for s in self.tasks.values())
+
+    def histograms(self) -> dict[str, dict[str, HdrHistogram]]:
+        """Task → "response" / "service" → run total."""
+        return {n: {"response": t.response, "service": t.service} for n, t in self.tasks.items()}
+
+    def errors(self) -> Counter[str]:
+        total: Counter[str] = Counter()
+        for s in self.tasks.values():
+            total.update(s.errors)
+        return total
+
+    # -- state (shards are merged from it) --------------------------------
+    def to_state(self) -> dict[str, Any]:
+        """Everything measured, JSON-able: HDR payloads as their base64 text, counters as-is.
+
+        Meant for a finished run (the engine closes the last interval), so
+        the open interval and the live in-flight count are not part of it.
+        """
+        return {
+            "arrivals": self.arrivals,
+            "max_in_flight": self.max_in_flight,
+            "first_exception": self.first_exception,
+            "send_lag": self.send_lag.encode().decode("ascii"),
+            "tasks": {
+                name: {
+                    "requests": s.requests,
+                    "bytes_received": s.bytes_received,
+                    "errors": dict(s.errors),
+                    "response": s.response.encode().decode("ascii"),
+                    "service": s.service.encode().decode("ascii"),
+                }
+                for name, s in self.tasks.items()
+            },
+            "intervals": [
+                {
+                    "start": iv.start,
+                    "end": iv.end,
+                    "arrivals": iv.arrivals,
+                    "responses": iv.responses,
+                    "errors": iv.errors,
+                    "histograms": {t: p.decode("ascii") for t, p in iv.histograms.items()},
+                    "maxima": iv.maxima,
+                }
+                for iv in self.intervals
+            ],
+        }
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> Recorder:
+        """The recorder `to_state` described (its origin is meaningless: the run is over)."""
+        rec = cls(0.0)
+        rec.arrivals = state["arrivals"]
+        rec.max_in_flight = state["max_in_flight"]
+        rec.first_exception = state["first_exception"]
+        rec.send_lag = decode(state["send_lag"])
+        for name, t in state["tasks"].items():
+            rec.tasks[name] = TaskStats(
+                response=decode(t["response"]),
+                service=decode(t["service"]),
+                requests=t["requests"],
+                errors=Counter(t["errors"]),
+                bytes_received=t["bytes_received"],
+            )
+        for iv in state["intervals"]:
+            histograms = {tag: p.encode("ascii") for tag, p in iv["histograms"].items()}
+            rec.intervals.append(
+                Interval(
+                    iv["start"],
+                    iv["end"],
+                    iv["arrivals"],
+                    iv["responses"],
+                    dict(iv["errors"]),
+                    histograms,
+                    dict(iv["maxima"]),
+                )
+            )
+        return rec
+
+    def _task(self, name: str) -> TaskStats:
+        stats = self.tasks.get(name)
+        if stats is None:
+            stats = self.tasks[name] = TaskStats()
+        return stats
+
+
+def merge_recorders(recorders: Iterable[Recorder]) -> Recorder:
+    """One recorder holding the sum of others (shards of one run): exact, histogram by histogram.
+
+    Interval k of every shard covers the same second (shards share a start
+    instant and close intervals on the second), so intervals merge by position.
+    `max_in_flight` is the sum of the shards' maxima: an upper bound on the
+    generator's concurrent total, which no shard saw.
+    """
+    merged = Recorder(0.0)
+    intervals: list[_IntervalSum] = []
+    for rec in recorders:
+        merged.arrivals += rec.arrivals
+        merged.max_in_flight += rec.max_in_flight
+        merged.first_exception = merged.first_exception or rec.first_exception
+        merged.send_lag.add(rec.send_lag)
+        for name, stats in rec.tasks.items():
+            merged._task(name).add(stats)
+        for k, iv in enumerate(rec.intervals):
+            if k == len(intervals):
+                intervals.append(_IntervalSum(iv.start, iv.end))
+            intervals[k].add(iv)
+    merged.intervals = [iv.close() for iv in intervals]
+    return merged
+
+
+class _IntervalSum:
+    """Interval k of several recorders, being added up."""
+
+    def __init__(self, start: float, end: float) -> None:
+        self.start, self.end = start, end
+        self.arrivals = self.responses = 0
+        self.errors: Counter[str] = Counter()
+        self.histograms: dict[str, HdrHistogram] = {}
+        self.maxima: dict[str, int] = {}
+
+    def add(self, iv: Interval) -> None:
+        self.start = min(self.start, iv.start)
+        self.end = max(self.end, iv.end)
+        self.arrivals += iv.arrivals
+        self.responses += iv.responses
+        self.errors.update(iv.errors)
+        for tag, payload in iv.histograms.items():
+            h = self.histograms.get(tag)
+            if h is None:
+                h = self.histograms[tag] = new_histogram()
+            h.decode_and_add(payload)
+            self.maxima[tag] = max(self.maxima.get(tag, 0), iv.maxima[tag])
+
+    def close(self) -> Interval:
+        return Interval(
+            self.start,
+            self.end,
+            self.arrivals,
+            self.responses,
+            dict(self.errors),
+            {tag: h.encode() for tag, h in self.histograms.items()},
+            self.maxima,
+        )

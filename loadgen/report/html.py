@@ -1,0 +1,225 @@
+"""HTML pages: `report.html` for a run, `capacity.html` for a capacity search.
+
+Each is one self-contained file (inline SVG and CSS, no scripts). The run page
+shows, top to bottom: the verdict line (rates, errors, generator
+health, SLOs); latency over time (response and service time per second);
+the percentile spectrum per task on the 1/(1−q) axis; throughput (target vs
+achieved arrivals) and errors by kind over time; the numbers as tables; the
+run's parameters.
+"""
+
+from __future__ import annotations
+
+import json
+from html import escape
+from typing import Any
+
+from loadgen.report.plots import CHART_CSS, Series, line_chart, spectrum_ticks, spectrum_x
+from loadgen.report.run_data import RunData, rate_intervals
+from loadgen.report.summary import LATENCY_STATS, spectrum, task_rows
+
+PAGE_CSS = """
+body { font: 14px/1.45 system-ui, sans-serif; margin: 24px; color: #222; max-width: 1220px; }
+h1 { font-size: 20px; margin: 0 0 4px; } h2 { font-size: 16px; margin: 28px 0 6px; }
+.sub { color: #555; } .warn { background: #fff4d6; border-left: 4px solid #e0a800;
+  padding: 6px 10px; margin: 10px 0; } .fail { color: #b00020; font-weight: 600; }
+.pass { color: #1b7f3b; font-weight: 600; }
+table { border-collapse: collapse; margin: 6px 0; } td, th { padding: 3px 10px;
+  border-bottom: 1px solid #e6e6e6; text-align: right; } th { background: #f6f6f6; }
+td:first-child, th:first-child, td.k { text-align: left; }
+.charts { display: flex; flex-wrap: wrap; }
+pre { background: #f6f6f6; padding: 8px; overflow-x: auto; font-size: 12px; }
+"""
+
+
+def _latency_charts(run: RunData) -> str:
+    charts = []
+    for kind, title in (
+        ("response", "Response time per second (from intended send)"),
+        ("service", "Service time per second (from actual send)"),
+    ):
+        series = [
+            Series(stat, [(t, s[kind][stat]) for t, s in run.seconds])
+            for stat in ("p50", "p90", "p99", "max")
+        ]
+        charts.append(line_chart(title, series, x_label="seconds", y_label="ms"))
+    return "".join(charts)
+
+
+def _spectrum_charts(run: RunData) -> str:
+    charts = []
+    groups = [("all tasks", {k: run.total(k) for k in ("response", "service")})]
+    # In the scenario's order, as the tables list the tasks.
+    order = {name: i for i, name in enumerate(run.summary.get("tasks", {}))}
+    groups += sorted(run.histograms.items(), key=lambda kv: (order.get(kv[0], len(order)), kv[0]))
+    for name, hs in groups:
+        series = []
+        max_x = 0.0
+        for kind, dashed in (("response", False), ("service", True)):
+            points = [(spectrum_x(q), ms) for q, ms in spectrum(hs[kind])]
+            max_x = max([max_x, *(x for x, _ in points)])
+            series.append(Series(f"{kind} time", points, dashed=dashed))
+        ticks = spectrum_ticks(max_x)
+        charts.append(
+            line_chart(
+                f"Percentile spectrum: {name}",
+                series,
+                x_label="percentile",
+                y_label="ms",
+                x_ticks=ticks,
+            )
+        )
+    return "".join(charts)
+
+
+def _throughput_charts(summary: dict[str, Any]) -> str:
+    # Seconds after sending stopped (a long drain) are kept: their target is 0 (see
+    # summary.py), so target and achieved fall together while responses trickle in.
+    timeline = rate_intervals(summary)
+
+    def rate(entry: dict[str, Any], key: str) -> float:
+        return float(entry.get(key, 0)) / max(float(entry["length"]), 1e-9)
+
+    arrivals = [
+        Series("target", [(e["t"], rate(e, "target")) for e in timeline], dashed=True),
+        Series("achieved arrivals", [(e["t"], rate(e, "arrivals")) for e in timeline]),
+        Series("responses", [(e["t"], rate(e, "responses")) for e in timeline]),
+    ]
+    kinds = sorted({k for e in timeline for k in e["errors"]})
+    errors = [
+        Series(
+            kind, [(e["t"], e["errors"].get(kind, 0) / max(e["length"], 1e-9)) for e in timeline]
+        )
+        for kind in kinds
+    ] or [Series("no errors", [(e["t"], 0.0) for e in timeline])]
+    return line_chart(
+        "Throughput: target vs achieved", arrivals, x_label="seconds", y_label="per second"
+    ) + line_chart("Errors by kind", errors, x_label="seconds", y_label="per second")
+
+
+def _latency_table(summary: dict[str, Any]) -> str:
+    head = "".join(f"<th>{s}</th>" for s in LATENCY_STATS)
+    rows = []
+    for name, t in task_rows(summary):
+        for kind in ("response", "service"):
+            lat = t["latency_ms"][kind]
+            cells = "".join(f"<td>{lat[s]:.2f}</td>" for s in LATENCY_STATS)
+            first = kind == "response"
+            label = f"<td rowspan=2>{escape(name)}</td><td rowspan=2>{t['requests']}</td>" \
+                f"<td rowspan=2>{t['errors']}</td>" if first else ""  # fmt: skip
+            rows.append(f'<tr>{label}<td class="k">{kind}</td>{cells}</tr>')
+    return (
+        "<table><tr><th>task</th><th>requests</th><th>errors</th><th>time (ms)</th>"
+        f"{head}</tr>{''.join(rows)}</table>"
+    )
+
+
+def _verdict(summary: dict[str, Any]) -> str:
+    gen = summary["generator"]
+    errors = summary["errors"]
+    by_kind = ", ".join(f"{k} {v}" for k, v in errors["by_kind"].items()) or "none"
+    lag = gen["send_lag_ms"]
+    parts = [
+        f"<p>{summary['arrival']} arrivals, target <b>{summary['target_rps']:.1f}/s</b>, "
+        f"achieved <b>{summary['achieved_rps']:.1f}/s</b> over {summary['duration_s']:.1f} s; "
+        f"{summary['requests']} requests, errors {errors['total']} "
+        f"({100 * errors.get('rate', 0):.2f}%: {escape(by_kind)}).</p>",
+        f"<p>Generator: send lag p50 {lag['p50']:.3f} ms, p99 {lag['p99']:.3f} ms, "
+        f"max {lag['max']:.3f} ms; max in flight {gen['max_in_flight']}; "
+        f"connections opened {gen['connections_opened']}.</p>",
+    ]
+    if gen["behind"]:
+        parts.append(
+            '<p class="warn">The generator fell behind (achieved &lt; 99% of target or '
+            "send-lag p99 &gt; 1 ms): these latencies describe the load generator's machine "
+            "as much as the target.</p>"
+        )
+    for result in summary.get("slo", []):
+        css = "pass" if result["passed"] else "fail"
+        verdict = "pass" if result["passed"] else "FAIL"
+        parts.append(
+            f'<p><span class="{css}">{verdict}</span> {escape(result["slo"])} '
+            f"(measured {escape(result['measured'])})</p>"
+        )
+    return "".join(parts)
+
+
+def render_html(run: RunData, title: str = "loadgen report") -> str:
+    s = run.summary
+    params = s.get("run", {})
+    run_params = json.dumps(params, indent=2, default=str)
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{escape(title)}: {escape(s["target"])}</title>
+<style>{PAGE_CSS}{CHART_CSS}</style></head>
+<body>
+<h1>{escape(title)}</h1>
+<div class="sub">{escape(s["target"])} · started {escape(str(params.get("started_at", "")))}</div>
+{_verdict(s)}
+<h2>Latency over time</h2>
+<p class="sub">Response time counts from each request's intended send time (what a user
+arriving then waits); service time from the moment it was written to the socket. A gap
+between them is queueing.</p>
+<div class="charts">{_latency_charts(run)}</div>
+<h2>Percentile spectrum</h2>
+<p class="sub">Each percentile on a log axis of 1/(1−q), as HdrHistogram plots it: the
+tail gets the room. Solid: response time; dashed: service time.</p>
+<div class="charts">{_spectrum_charts(run)}</div>
+<h2>Throughput and errors</h2>
+<div class="charts">{_throughput_charts(s)}</div>
+<h2>Latency by task (ms)</h2>
+{_latency_table(s)}
+<h2>Run parameters</h2>
+<pre>{escape(run_params)}</pre>
+</body></html>
+"""
+
+
+def render_capacity(report: dict[str, Any]) -> str:
+    """The capacity page: latency against throughput (the hockey stick) and the levels."""
+    levels = sorted(report["levels"], key=lambda lv: lv["target_rps"])
+    stick = [
+        Series(
+            f"response {stat}",
+            [(lv["throughput_rps"], lv["latency_ms"]["response"][stat]) for lv in levels],
+            markers=True,
+        )
+        for stat in ("p50", "p99", "p99.9")
+    ]
+    stick.append(
+        Series(
+            "service p99",
+            [(lv["throughput_rps"], lv["latency_ms"]["service"]["p99"]) for lv in levels],
+            dashed=True,
+        )
+    )
+    chart = line_chart(
+        "Latency vs throughput", stick, x_label="responses per second", y_label="ms", width=760
+    )
+    rows = "".join(
+        f"<tr><td>{lv['target_rps']:.1f}</td><td>{lv['achieved_rps']:.1f}</td>"
+        f"<td>{lv['throughput_rps']:.1f}</td><td>{lv['latency_ms']['response']['p50']:.2f}</td>"
+        f"<td>{lv['latency_ms']['response']['p99']:.2f}</td>"
+        f"<td>{lv['latency_ms']['response']['p99.9']:.2f}</td>"
+        f"<td>{100 * lv['errors']['rate']:.2f}%</td>"
+        f'<td class="k"><span class="{"pass" if lv["verdict"] == "pass" else "fail"}">'
+        f"{escape(lv['verdict'])}</span> {escape('; '.join(lv['reasons']))}</td></tr>"
+        for lv in report["levels"]
+    )
+    slos = ", ".join(report["slo"])
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>loadgen capacity</title>
+<style>{PAGE_CSS}{CHART_CSS}</style></head>
+<body>
+<h1>loadgen capacity</h1>
+<p><b>{escape(report["answer"])}</b></p>
+<p class="sub">A level passes when it meets: {escape(slos)}. Latency is measured from
+intended send times, so past the limit it climbs steeply (the "hockey stick") instead of
+flattening out as a closed-loop tool would show it.</p>
+{chart}
+<h2>Levels, in the order run</h2>
+<table><tr><th>target/s</th><th>achieved/s</th><th>responses/s</th><th>p50 ms</th>
+<th>p99 ms</th><th>p99.9 ms</th><th>errors</th><th>verdict</th></tr>{rows}</table>
+</body></html>
+"""

@@ -1,0 +1,84 @@
+"""A run as reports see it: its summary plus the histograms behind it.
+
+Built either from a live run's recorder or from a run directory
+(`summary.json` + `intervals.hlog`, see `run_dir.py`); both go through the
+one-second interval histograms, so a saved run renders exactly like the live
+one. Run totals are the sum of the intervals (every response lands in
+exactly one).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from hdrh.histogram import HdrHistogram
+
+from loadgen.measure.histogram import decode, merged, new_histogram, percentiles
+from loadgen.measure.recorder import Recorder
+
+KINDS = ("response", "service")
+# Per-second plots are bucketed to at most this many points (long runs).
+MAX_POINTS = 600
+SECOND_STATS = (50.0, 90.0, 99.0)
+# Rate plots leave out intervals shorter than this: a run's last interval is
+# often a few milliseconds of drain, and a rate over it says nothing.
+MIN_RATE_INTERVAL_S = 0.5
+
+
+@dataclass
+class RunData:
+    summary: dict[str, Any]
+    histograms: dict[str, dict[str, HdrHistogram]]  # task → kind → run total
+    # (start s, kind → {"p50", "p90", "p99", "max"} ms), one per second or bucket
+    seconds: list[tuple[float, dict[str, dict[str, float]]]]
+
+    def total(self, kind: str) -> HdrHistogram:
+        return merged(by_kind[kind] for by_kind in self.histograms.values())
+
+
+def rate_intervals(summary: dict[str, Any]) -> list[dict[str, Any]]:
+    """The timeline's entries long enough to plot as per-second rates."""
+    return [e for e in summary.get("timeline", []) if e["length"] >= MIN_RATE_INTERVAL_S]
+
+
+def from_intervals(
+    summary: dict[str, Any], intervals: Iterable[tuple[str, float, HdrHistogram]]
+) -> RunData:
+    """From (tag "kind:task", start s, histogram) triples."""
+    totals: dict[str, dict[str, HdrHistogram]] = defaultdict(
+        lambda: {k: new_histogram() for k in KINDS}
+    )
+    per_start: dict[float, dict[str, HdrHistogram]] = defaultdict(
+        lambda: {k: new_histogram() for k in KINDS}
+    )
+    for tag, start, h in intervals:
+        kind, _, task = tag.partition(":")
+        totals[task][kind].add(h)
+        per_start[round(start, 3)][kind].add(h)
+    starts = sorted(per_start)
+    width = max(1, -(-len(starts) // MAX_POINTS))  # ceil: seconds per point
+    seconds = []
+    for i in range(0, len(starts), width):
+        group = starts[i : i + width]
+        stats = {}
+        for kind in KINDS:
+            h = merged(per_start[s][kind] for s in group)
+            values = percentiles(h, SECOND_STATS)
+            stats[kind] = {f"p{q:g}": values[q] for q in SECOND_STATS}
+            stats[kind]["max"] = h.get_max_value() / 1000.0
+        seconds.append((group[0], stats))
+    return RunData(summary, dict(totals), seconds)
+
+
+def from_recorder(summary: dict[str, Any], recorder: Recorder) -> RunData:
+    return from_intervals(
+        summary,
+        (
+            (tag, iv.start, decode(payload))
+            for iv in recorder.intervals
+            for tag, payload in iv.histograms.items()
+        ),
+    )

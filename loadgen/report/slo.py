@@ -1,0 +1,184 @@
+"""Service-level objectives: `p99<50ms`, `task:compute_fib:p99.9<=200ms`, `errors<1%`, ….
+
+Grammar (case-insensitive, no spaces needed):
+
+    slo     := [ "task:" NAME ":" ] [ "response:" | "service:" ] metric op value
+    metric  := "p" NUMBER | "max" | "mean"      latency (response time unless service:)
+             | "errors"                           % of requests, or a count without %
+             | "achieved"                         % of the target arrival rate, or req/s
+    op      := "<" | "<=" | ">" | ">="
+    value   := NUMBER [ "us" | "ms" | "s" | "%" | "/s" ]   latency defaults to ms
+
+Every expression is parsed before any load is sent (a typo must not waste a
+run), and so are task names (`check_tasks`), then judged against the run's
+summary; percentiles the summary does not carry (say p95) are read from the
+run's histograms. Nothing passes vacuously: with no requests in scope, or no
+timed response for a latency, the measured value is "n/a" and the SLO fails.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+# (task or None, "response" | "service", percentile 0–100) → milliseconds
+PercentileOf = Callable[[str | None, str, float], float]
+
+_OPS: dict[str, Callable[[float, float], bool]] = {
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+}
+_UNITS_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+_SLO = re.compile(
+    r"""^(?:task:(?P<task>[^:]+):)?
+        (?:(?P<kind>response|service):)?
+        (?P<metric>p\d+(?:\.\d+)?|max|mean|errors|achieved)
+        (?P<op><=|>=|<|>)
+        (?P<value>\d+(?:\.\d*)?|\.\d+)
+        (?P<unit>us|ms|s|%|/s)?$""",
+    re.VERBOSE | re.IGNORECASE,
+)
+
+
+class SLOError(ValueError):
+    """An expression that is not an SLO; the message says why, in one line."""
+
+
+@dataclass(frozen=True)
+class SLO:
+    text: str
+    metric: str  # "latency", "errors" or "achieved"
+    op: str
+    threshold: float  # ms for latency, a fraction for % values, else a count or req/s
+    task: str | None = None
+    kind: str = "response"
+    stat: str = ""  # latency: "p99.9", "max", "mean"
+    percent: bool = False
+
+    def measure(self, summary: dict[str, Any], percentile_of: PercentileOf | None = None) -> float:
+        """The measured value, in the threshold's unit; NaN when there is nothing to judge.
+
+        NaN fails every comparison, so an SLO cannot pass vacuously: a task
+        that got no requests, or a latency objective where no response came
+        back at all (every request a connect error or timeout, which are
+        counted but not timed), is a failure, not a 0 ms success.
+        """
+        scope = summary if self.task is None else summary["tasks"].get(self.task)
+        if scope is None or not scope["requests"]:
+            return math.nan
+        if self.metric == "errors":
+            errors = scope["errors"]
+            count = errors["total"] if isinstance(errors, dict) else errors
+            if not self.percent:
+                return float(count)
+            return float(count / scope["requests"])
+        if self.metric == "achieved":
+            if not self.percent:
+                return float(summary["achieved_rps"])
+            target = summary["target_rps"]
+            return summary["achieved_rps"] / target if target else 1.0
+        latency = scope["latency_ms"][self.kind]
+        if not latency.get("max"):  # no timed response: at least 1 µs when there is one
+            return math.nan
+        if self.stat in latency:
+            return float(latency[self.stat])
+        if percentile_of is None:
+            raise SLOError(f"{self.text}: {self.stat} needs the run's histograms")
+        return percentile_of(self.task, self.kind, float(self.stat[1:]))
+
+    def passes(self, measured: float) -> bool:
+        return _OPS[self.op](measured, self.threshold)
+
+    def show(self, measured: float) -> str:
+        """The measured value as the SLO states it: `312.4ms`, `0.52%`, `99.8%`."""
+        if math.isnan(measured):
+            return "n/a"
+        if self.metric == "latency":
+            return f"{measured:.3f}ms"
+        if self.percent:
+            return f"{100 * measured:.2f}%"
+        return f"{measured:g}" + ("/s" if self.metric == "achieved" else "")
+
+
+def parse_slo(text: str) -> SLO:
+    m = _SLO.match(text.strip().replace(" ", ""))
+    if m is None:
+        raise SLOError(
+            f"not an SLO: {text!r} (examples: p99<50ms, task:compute_fib:p99.9<=200ms, "
+            "errors<1%, achieved>=99%)"
+        )
+    metric = m["metric"].lower()
+    unit = (m["unit"] or "").lower()
+    value = float(m["value"])
+    task, op = m["task"], m["op"]
+    if metric in ("errors", "achieved"):
+        if m["kind"]:
+            raise SLOError(f"{text!r}: response:/service: only go with latency metrics")
+        if metric == "achieved" and task:
+            raise SLOError(f"{text!r}: achieved is for the whole run, not one task")
+        if unit not in ("", "%", "/s") or (unit == "/s" and metric == "errors"):
+            raise SLOError(f"{text!r}: {metric} takes a % or a plain number")
+        percent = unit == "%"
+        return SLO(text, metric, op, value / 100 if percent else value, task, percent=percent)
+    if unit in ("%", "/s"):
+        raise SLOError(f"{text!r}: a latency takes us, ms or s")
+    stat = metric
+    if stat.startswith("p"):
+        q = float(stat[1:])
+        if not 0 < q <= 100:
+            raise SLOError(f"{text!r}: percentiles lie in (0, 100]")
+        stat = f"p{q:g}"
+    return SLO(
+        text,
+        "latency",
+        op,
+        value * _UNITS_MS[unit or "ms"],
+        task,
+        (m["kind"] or "response").lower(),
+        stat,
+    )
+
+
+@dataclass(frozen=True)
+class Outcome:
+    slo: SLO
+    measured: float
+    passed: bool
+
+    def line(self) -> str:
+        verdict = "pass" if self.passed else "FAIL"
+        return f"{verdict}  {self.slo.text}  (measured {self.slo.show(self.measured)})"
+
+    def reason(self) -> str:
+        """The objective and what was measured, without the verdict."""
+        return f"{self.slo.text} (measured {self.slo.show(self.measured)})"
+
+
+def evaluate(
+    slos: Sequence[SLO], summary: dict[str, Any], percentile_of: PercentileOf | None = None
+) -> list[Outcome]:
+    outcomes = []
+    for slo in slos:
+        measured = slo.measure(summary, percentile_of)
+        outcomes.append(Outcome(slo, measured, slo.passes(measured)))
+    return outcomes
+
+
+def check_tasks(slos: Sequence[SLO], known: Iterable[str]) -> None:
+    """Refuse objectives on tasks the scenario (or the saved run) does not have.
+
+    A misspelt task name is a usage error, found before any load is sent,
+    not a surprise after the run.
+    """
+    names = list(known)
+    for slo in slos:
+        if slo.task is not None and slo.task not in names:
+            raise SLOError(
+                f"{slo.text!r}: no task {slo.task!r} (tasks: {', '.join(names) or 'none'})"
+            )

@@ -1,0 +1,166 @@
+"""The run summary: one plain dict, the `summary.json` contract.
+
+Everything the terminal report, the HTML report and `loadgen compare` show
+comes from this dict (plus the interval log), so a saved run renders the same
+as a live one. Times are in milliseconds.
+
+Generator health: the run is flagged `behind` when arrivals fell short of the
+target (achieved < 99 % of it) or were dispatched late (send-lag p99 > 1 ms);
+then the latencies describe the generator as much as the server.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from hdrh.histogram import HdrHistogram
+
+from loadgen.core.results import RunResult
+from loadgen.measure.histogram import merged, percentiles, summary_ms
+from loadgen.report.slo import SLO, Outcome, PercentileOf, evaluate
+
+SCHEMA = "loadgen.summary/1"
+# The latency statistics of every latency block, in the order views show them.
+LATENCY_STATS = ("p50", "p90", "p99", "p99.9", "max", "mean")
+BEHIND_ACHIEVED_RATIO = 0.99
+BEHIND_LAG_P99_MS = 1.0
+
+
+def build_summary(result: RunResult, meta: dict[str, Any]) -> dict[str, Any]:
+    """The summary of a finished run; `meta` adds the run's other parameters."""
+    rec = result.recorder
+    elapsed = result.elapsed
+    target_rps = result.target_arrivals / elapsed if elapsed > 0 else 0.0
+    errors = rec.errors()
+    requests = sum(s.requests for s in rec.tasks.values())
+    achieved = rec.arrivals / elapsed if elapsed > 0 else 0.0
+    lag = summary_ms(rec.send_lag)
+    behind = (target_rps > 0 and achieved < BEHIND_ACHIEVED_RATIO * target_rps) or (
+        lag["p99"] > BEHIND_LAG_P99_MS
+    )
+    tasks = {}
+    for name in sorted(rec.tasks, key=_task_order(result.task_names)):
+        stats = rec.tasks[name]
+        tasks[name] = {
+            "requests": stats.requests,
+            "errors": sum(stats.errors.values()),
+            "errors_by_kind": dict(sorted(stats.errors.items())),
+            "bytes_received": stats.bytes_received,
+            "latency_ms": {
+                "response": summary_ms(stats.response),
+                "service": summary_ms(stats.service),
+            },
+        }
+    response, service = rec.total("response"), rec.total("service")
+    return {
+        "schema": SCHEMA,
+        "target": result.config.target,
+        "arrival": result.config.arrival,
+        "target_rps": round(target_rps, 3),
+        "duration_s": round(elapsed, 3),
+        "requests": requests,
+        "arrivals": rec.arrivals,
+        "achieved_rps": round(achieved, 3),
+        "throughput_rps": round(response.get_total_count() / elapsed, 3) if elapsed else 0.0,
+        "errors": {
+            "total": sum(errors.values()),
+            "rate": round(sum(errors.values()) / requests, 6) if requests else 0.0,
+            "by_kind": dict(sorted(errors.items())),
+        },
+        "latency_ms": {"response": summary_ms(response), "service": summary_ms(service)},
+        "tasks": tasks,
+        "generator": {
+            "send_lag_ms": {k: lag[k] for k in ("p50", "p99", "max")},
+            "max_in_flight": rec.max_in_flight,
+            "connections_opened": result.connections_opened,
+            "behind": bool(behind),
+        },
+        "run": {
+            **{k: v for k, v in meta.items() if k not in ("target", "arrival")},
+            "started_at": dt.datetime.fromtimestamp(result.started_at, dt.UTC).isoformat(),
+            "started_at_epoch": round(result.started_at, 3),
+            "planned_duration_s": result.config.duration,
+            "interrupted": result.interrupted,
+            "bytes_received": sum(s.bytes_received for s in rec.tasks.values()),
+            "exception": rec.first_exception,
+        },
+        "timeline": [
+            {
+                "t": round(iv.start, 3),
+                "length": round(iv.end - iv.start, 3),
+                # Asked for only while issuing: the drain after the end has no target.
+                "target": round(
+                    result.expected_arrivals(min(iv.start, elapsed), min(iv.end, elapsed)), 3
+                ),
+                "arrivals": iv.arrivals,
+                "responses": iv.responses,
+                "errors": iv.errors,
+            }
+            for iv in rec.intervals
+        ],
+    }
+
+
+def task_rows(summary: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """(name, entry) for each task, then the run's total as a last row named "total"."""
+    total = {
+        "requests": summary["requests"],
+        "errors": summary["errors"]["total"],
+        "latency_ms": summary["latency_ms"],
+    }
+    return [*summary["tasks"].items(), ("total", total)]
+
+
+def _task_order(names: list[str]) -> Any:
+    order = {n: i for i, n in enumerate(names)}
+    return lambda name: (order.get(name, len(order)), name)
+
+
+def percentile_lookup(histograms: Mapping[str, Mapping[str, HdrHistogram]]) -> PercentileOf:
+    """Percentiles the summary does not carry, read from task → kind → histogram."""
+
+    def percentile_of(task: str | None, kind: str, q: float) -> float:
+        if task is None:
+            h = merged(by_kind[kind] for by_kind in histograms.values())
+        else:
+            h = histograms[task][kind]
+        return percentiles(h, [q])[q]
+
+    return percentile_of
+
+
+def judge_slos(
+    slos: Sequence[SLO],
+    summary: dict[str, Any],
+    histograms: Mapping[str, Mapping[str, HdrHistogram]],
+) -> list[Outcome]:
+    """Judge a run by its SLOs and keep the verdicts in its summary (`slo`).
+
+    `histograms` (task → kind → histogram) answer percentiles the summary lacks.
+    """
+    outcomes = evaluate(slos, summary, percentile_lookup(histograms))
+    if outcomes:
+        summary["slo"] = [
+            {"slo": o.slo.text, "measured": o.slo.show(o.measured), "passed": o.passed}
+            for o in outcomes
+        ]
+    return outcomes
+
+
+def spectrum(h: HdrHistogram, points: int = 50) -> list[tuple[float, float]]:
+    """(percentile, ms) pairs evenly spaced on the 1/(1−q) log axis, up to the data's tail.
+
+    q_i = 1 − 10^(−i/10): ten points per decade (p90, p99, p99.9 …), stopping
+    at the decade the sample size still resolves (1/(1−q) ≤ count), then max.
+    """
+    count = h.get_total_count()
+    if count == 0:
+        return []
+    qs = [100.0 * (1.0 - 10.0 ** (-i / 10.0)) for i in range(points)]
+    qs = [q for q in qs if 1.0 / (1.0 - q / 100.0) <= count]
+    values = percentiles(h, qs)
+    pairs = [(q, values[q]) for q in qs]
+    pairs.append((100.0 * (1.0 - 1.0 / (10 * count)), h.get_max_value() / 1000.0))
+    return pairs

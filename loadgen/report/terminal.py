@@ -1,0 +1,109 @@
+"""The terminal summary, rendered from the summary dict with rich."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from loadgen.report.slo import Outcome
+from loadgen.report.summary import LATENCY_STATS, task_rows
+
+_COLUMNS = tuple(stat for stat in LATENCY_STATS if stat != "mean")
+# Not a terminal (a pipe, a CI log): lines as wide as they are, never wrapped.
+_PLAIN_WIDTH = 240
+
+
+def make_console(*, stderr: bool = False, quiet: bool = False) -> Console:
+    """rich's console on a terminal; elsewhere a plain one that does not wrap lines."""
+    console = Console(stderr=stderr, quiet=quiet)
+    if console.is_terminal:
+        return console
+    return Console(stderr=stderr, quiet=quiet, width=_PLAIN_WIDTH, soft_wrap=True, no_color=True)
+
+
+def _latency_table(summary: dict[str, Any], kind: str, title: str) -> Table:
+    table = Table(title=title, title_justify="left", box=None, pad_edge=False)
+    table.add_column("task")
+    table.add_column("requests", justify="right")
+    table.add_column("errors", justify="right")
+    for col in _COLUMNS:
+        table.add_column(f"{col} ms", justify="right")
+    rows = task_rows(summary)
+    for i, (name, t) in enumerate(rows):
+        lat = t["latency_ms"][kind]
+        style = "bold" if i == len(rows) - 1 else None
+        table.add_row(
+            name,
+            str(t["requests"]),
+            str(t["errors"]),
+            *(f"{lat[c]:.2f}" for c in _COLUMNS),
+            style=style,
+        )
+    return table
+
+
+def render_summary(summary: dict[str, Any], console: Console) -> None:
+    run = summary.get("run", {})
+    gen = summary["generator"]
+    errors = summary["errors"]
+    console.print(
+        f"[bold]loadgen[/bold] → {summary['target']}  "
+        f"{summary['arrival']} arrivals, target {summary['target_rps']:.1f}/s, "
+        f"achieved {summary['achieved_rps']:.1f}/s over {summary['duration_s']:.1f}s"
+        + ("  [yellow](interrupted)[/yellow]" if run.get("interrupted") else "")
+    )
+    console.print(
+        f"requests {summary['requests']}, responses {summary['throughput_rps']:.1f}/s, "
+        f"errors {errors['total']} ({100 * errors.get('rate', 0):.2f}%)"
+        + (
+            "  " + ", ".join(f"{k}={v}" for k, v in errors["by_kind"].items())
+            if errors["by_kind"]
+            else ""
+        )
+    )
+    console.print()
+    console.print(_latency_table(summary, "response", "Response time (from intended send)"))
+    console.print()
+    console.print(_latency_table(summary, "service", "Service time (from actual send)"))
+    console.print()
+    lag = gen["send_lag_ms"]
+    console.print(
+        f"generator: send lag p50 {lag['p50']:.3f} ms, p99 {lag['p99']:.3f} ms, "
+        f"max {lag['max']:.3f} ms; max in flight {gen['max_in_flight']}; "
+        f"connections opened {gen['connections_opened']}"
+    )
+    if gen["behind"]:
+        console.print(
+            "[bold yellow]warning:[/bold yellow] the generator fell behind "
+            "(achieved < 99% of target or send-lag p99 > 1 ms): "
+            "latencies describe this machine as much as the target"
+        )
+    if errors["by_kind"].get("timeout"):
+        console.print(
+            "[yellow]note:[/yellow] timed-out requests are counted as errors, "
+            "not in the latency percentiles"
+        )
+    if run.get("exception"):
+        console.print(f"[yellow]first task exception:[/yellow] {run['exception']}")
+
+
+def render_slos(outcomes: list[Outcome], console: Console) -> None:
+    if not outcomes:
+        return
+    console.print()
+    for o in outcomes:
+        style = "green" if o.passed else "bold red"
+        console.print(f"[{style}]{o.line()}[/{style}]", highlight=False)
+
+
+def print_shard_notes(notes: list[str], warnings: list[str]) -> None:
+    """What is odd or missing about a scaled-out run's shards: on stderr, even with --quiet."""
+    if not notes and not warnings:
+        return
+    err = make_console(stderr=True)
+    for note in notes:
+        err.print(f"[yellow]note:[/yellow] {note}")
+    for warning in warnings:
+        err.print(f"[bold red]warning:[/bold red] {warning}")

@@ -1,0 +1,1 @@
+"""Scaling out: one run split into shards (local processes, Dask, pods), merged exactly."""

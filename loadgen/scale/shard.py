@@ -1,0 +1,237 @@
+"""A shard: one share of a run, what it is asked (`ShardJob`), how it runs, what it reports.
+
+A run split k ways (`--processes`, `--dask`, `--shard i/k`) is k shards, each
+sending its share of the arrivals (see `core/pacer.py`). A shard's job and its
+outcome (its *state*: the job, its timing, and its recorder with every HDR
+histogram as its base64 payload) cross process and machine boundaries (a
+pipe, a Dask result, a file written by a Kubernetes pod), so both are plain
+JSON. `run_job` runs one shard in this process: a local worker process, a
+Dask task and `loadgen run --shard i/N` all end up there. `merge.py` puts
+states back together.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import json
+import os
+import socket
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from loadgen.core import config as defaults
+from loadgen.core import loop
+from loadgen.core.config import RunConfig
+from loadgen.core.engine import Engine
+from loadgen.core.rates import profile_from_description
+from loadgen.core.results import RunResult
+from loadgen.measure.tick import Tick, tick
+from loadgen.scenario import Scenario, load_scenario
+
+SCHEMA = "loadgen.state/1"
+STATE_FILE = "shard-state.json"
+# A shard still silent this long after its run should have drained is stuck.
+EXIT_GRACE_S = 30.0
+# How often a stop request from outside (another thread) is looked for.
+_STOP_POLL_S = 0.2
+
+
+@dataclass
+class ShardJob:
+    """Everything a worker anywhere needs to run shard `index` of `count`, as plain data."""
+
+    index: int
+    count: int
+    target: str
+    profile: dict[str, Any]  # the RateProfile's describe()
+    duration: float
+    scenario: str  # module:Class or file.py:Class
+    arrival: str = defaults.ARRIVAL
+    warmup: float = defaults.WARMUP_S
+    timeout: float = defaults.TIMEOUT_S
+    connections: int = defaults.CONNECTIONS
+    client: str = defaults.CLIENT
+    seed: int | None = None
+    start_at: float | None = None
+    # A file scenario's source, so that a worker on another machine needs no copy of it.
+    scenario_source: str | None = None
+    meta: dict[str, Any] = field(default_factory=dict)  # summary.json's run parameters
+
+    @classmethod
+    def from_config(cls, config: RunConfig, scenario: str, meta: dict[str, Any]) -> ShardJob:
+        module, _, _ = scenario.rpartition(":")
+        source = Path(module).read_text() if module.endswith(".py") else None
+        return cls(
+            index=config.shard[0],
+            count=config.shard[1],
+            target=config.target,
+            profile=config.profile.describe(),
+            duration=config.duration,
+            scenario=scenario,
+            arrival=config.arrival,
+            warmup=config.warmup,
+            timeout=config.timeout,
+            connections=config.connections,
+            client=config.client,
+            seed=config.seed,
+            start_at=config.start_at,
+            scenario_source=source,
+            meta=meta,
+        )
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> ShardJob:
+        return cls(**d)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def longest(self) -> float:
+        """Seconds from its start by which a healthy shard has finished, drain included."""
+        return self.warmup + self.duration + self.timeout + EXIT_GRACE_S
+
+    def shard(self, index: int, count: int, start_at: float | None) -> ShardJob:
+        return replace(self, index=index, count=count, start_at=start_at)
+
+    def config(self, scenario: type[Scenario] | None = None) -> RunConfig:
+        """The engine's config; the scenario is loaded here unless given."""
+        return RunConfig(
+            target=self.target,
+            profile=profile_from_description(self.profile),
+            duration=self.duration,
+            scenario=scenario if scenario is not None else self.load_scenario(),
+            arrival=self.arrival,
+            warmup=self.warmup,
+            timeout=self.timeout,
+            connections=self.connections,
+            client=self.client,
+            seed=self.seed,
+            shard=(self.index, self.count),
+            start_at=self.start_at,
+        )
+
+    def load_scenario(self) -> type[Scenario]:
+        module, _, klass = self.scenario.rpartition(":")
+        if self.scenario_source is None:
+            return load_scenario(self.scenario)
+        path = Path(module)
+        # The user's own file when it is here and unchanged (it may import its
+        # neighbours); otherwise the shipped source, written out privately.
+        if path.is_file() and path.read_text() == self.scenario_source:
+            return load_scenario(f"{path}:{klass}")
+        # Imported from a private copy, removed once imported (the module lives on).
+        with tempfile.TemporaryDirectory(prefix="loadgen-scenario-") as tmp:
+            copy = Path(tmp) / path.name
+            copy.write_text(self.scenario_source)
+            return load_scenario(f"{copy}:{klass}")
+
+    def run_key(self) -> str:
+        """What shards of one run share: everything but the shard, start and seed.
+
+        (Pods started without --seed each draw their own, and without
+        --start-at each starts when it is scheduled; both still make one run.)
+        """
+        same = {
+            k: v
+            for k, v in self.to_dict().items()
+            if k not in ("index", "start_at", "seed", "meta", "scenario_source")
+        }
+        return hashlib.sha256(json.dumps(same, sort_keys=True).encode()).hexdigest()[:16]
+
+
+@dataclass
+class ShardOutcome:
+    """What came back of shard `index`: its state, or why there is none."""
+
+    index: int
+    state: dict[str, Any] | None = None
+    reason: str | None = None
+
+
+def shard_state(job: ShardJob, result: RunResult, **extra: Any) -> dict[str, Any]:
+    """One shard's outcome, JSON-able; `extra` adds facts about where it ran."""
+    return {
+        "schema": SCHEMA,
+        "job": job.to_dict(),
+        "host": socket.gethostname(),
+        "pid": os.getpid(),
+        "started_at": result.started_at,
+        "elapsed": result.elapsed,
+        "interrupted": result.interrupted,
+        "connections_opened": result.connections_opened,
+        "task_names": result.task_names,
+        "target_arrivals": result.target_arrivals,
+        "recorder": result.recorder.to_state(),
+        **extra,
+    }
+
+
+def write_state(out: Path, state: dict[str, Any]) -> Path:
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / STATE_FILE
+    path.write_text(json.dumps(state) + "\n")
+    return path
+
+
+def read_state(path: Path) -> dict[str, Any]:
+    """A shard state from its file, or from the run directory holding it."""
+    if path.is_dir():
+        path = path / STATE_FILE
+    state: dict[str, Any] = json.loads(path.read_text())
+    if state.get("schema") != SCHEMA:
+        raise ValueError(f"{path} is not a loadgen shard state ({SCHEMA})")
+    return state
+
+
+def run_job(
+    job: ShardJob,
+    config: RunConfig | None = None,
+    on_tick: Callable[[Tick], None] | None = None,
+    stop: threading.Event | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
+    """Run the shard here, on its own event loop; return its state. `extra` is added to it.
+
+    `config` is the job's, already built (loading the scenario first keeps
+    that out of the time between "ready" and the start instant). Setting
+    `stop` ends issuing as Ctrl-C would; in-flight requests still drain.
+    """
+    if config is None:
+        config = job.config()
+    on_interval = None if on_tick is None else (lambda iv, rec: on_tick(tick(iv, rec)))
+    engine = Engine(config, on_interval)
+    ready = time.time()
+    result = loop.run(_run(engine, stop))
+    lead = None if config.start_at is None else config.start_at - ready
+    return shard_state(job, result, start_lead_s=lead, **extra)
+
+
+async def _run(engine: Engine, stop: threading.Event | None) -> RunResult:
+    running = asyncio.get_running_loop()
+    run = running.create_task(engine.run())
+    # One turn of the loop: run() has started and installed its signal handling
+    # and its issuer, so a stop from now on reaches it.
+    await asyncio.sleep(0)
+    if stop is not None:
+        threading.Thread(target=_watch, args=(stop, running, engine, run), daemon=True).start()
+    return await run
+
+
+def _watch(
+    stop: threading.Event,
+    running: asyncio.AbstractEventLoop,
+    engine: Engine,
+    run: asyncio.Task[RunResult],
+) -> None:
+    while not run.done():
+        if stop.wait(_STOP_POLL_S):
+            with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+                running.call_soon_threadsafe(engine.stop)
+            return

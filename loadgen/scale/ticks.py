@@ -1,0 +1,47 @@
+"""Shards' ticks, added up second by second for the one progress line of a spread run."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+from loadgen.measure.tick import Tick
+
+_SUMMED = ("arrivals", "responses", "errors", "total_arrivals", "in_flight")
+
+
+def merge_ticks(ticks: Iterable[Tick]) -> Tick:
+    """The same second of several shards: counts add, the worst latency is the worst."""
+    first, *rest = ticks
+    out = dict(first)
+    for t in rest:
+        for key in _SUMMED:
+            out[key] += t[key]
+        for key in ("end", "length", "max_us"):
+            out[key] = max(out[key], t[key])
+    return out
+
+
+class ShardTicks:
+    """Collects shards' ticks; passes each second on once every live shard has sent it."""
+
+    def __init__(self, shards: Iterable[int], on_tick: Callable[[Tick], None] | None) -> None:
+        self.live = set(shards)
+        self.pending: dict[float, dict[int, Tick]] = {}
+        self.on_tick = on_tick
+
+    def add(self, shard: int, t: Tick) -> None:
+        self.pending.setdefault(t["second"], {})[shard] = t
+        self._complete()
+
+    def lose(self, shard: int) -> None:
+        """A shard ended (or died): stop waiting for it."""
+        self.live.discard(shard)
+        self._complete()
+
+    def _complete(self) -> None:
+        for second in sorted(self.pending):
+            got = self.pending[second]
+            if self.live <= set(got):
+                del self.pending[second]
+                if self.on_tick is not None:
+                    self.on_tick(merge_ticks(got.values()))

@@ -1,0 +1,1 @@
+"""Scenarios shipped with loadgen (the default mix among them)."""

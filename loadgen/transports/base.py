@@ -1,0 +1,131 @@
+"""The client seam: how the engine sends one HTTP request.
+
+The engine and sessions only know this interface. Transports implement it:
+`http1.FastClient` (our HTTP/1.1 on asyncio protocols, the default),
+`httpx_client.HttpxClient` (HTTPS and HTTP/2 through httpx) and, for tests
+that time nothing, `mock.MockClient` (answers in-process, no sockets).
+
+Failures that are not HTTP responses raise `ClientError` with one of the
+`ERROR_KINDS`; a response with any status is returned (the recorder turns
+non-2xx into `http_<code>` errors).
+"""
+
+from __future__ import annotations
+
+import json as jsonlib
+from collections.abc import Awaitable
+from dataclasses import dataclass
+from typing import Any, Final, Protocol
+
+CONNECT: Final = "connect"  # could not open a connection (refused, unreachable, DNS)
+RESET: Final = "reset"  # the connection died before the response was complete
+TIMEOUT: Final = "timeout"  # no complete response within the per-request timeout
+PROTOCOL: Final = "protocol"  # bytes that are not valid HTTP
+CLOSED: Final = "closed"  # the client was closed before the request could be sent
+ERROR_KINDS: Final = (CONNECT, RESET, TIMEOUT, PROTOCOL, CLOSED)
+
+JSON_HEADERS: Final = {"Content-Type": "application/json"}
+
+
+class ClientError(Exception):
+    """A request that ended without an HTTP response."""
+
+    def __init__(self, kind: str, detail: str = "") -> None:
+        super().__init__(f"{kind}: {detail}" if detail else kind)
+        self.kind = kind
+
+
+@dataclass(slots=True)
+class Request:
+    """One request, described rather than sent: what a one-request task returns."""
+
+    method: str
+    path: str
+    headers: dict[str, str] | None = None
+    body: bytes | None = None
+
+    @classmethod
+    def json(cls, method: str, path: str, payload: Any) -> Request:
+        """A request with `payload` as its compact JSON body."""
+        return cls(method, path, JSON_HEADERS, json_body(payload))
+
+
+def json_body(payload: Any) -> bytes:
+    """Compact JSON, as a request body."""
+    return jsonlib.dumps(payload, separators=(",", ":")).encode()
+
+
+@dataclass(slots=True)
+class Response:
+    status: int
+    body: bytes
+    sent_at: float  # time.perf_counter() when the request was handed to the socket
+    done_at: float  # time.perf_counter() when the last byte of the response arrived
+    nbytes: int  # bytes received on the wire for this response (headers + body)
+
+
+class Waiter(Protocol):
+    """Who is told the outcome of a submitted request (an asyncio future fits too)."""
+
+    def done(self) -> bool: ...
+
+    def set_result(self, result: Any, /) -> None: ...
+
+    def set_exception(self, exception: BaseException, /) -> None: ...
+
+
+class Parkable:
+    """An awaitable that an eager runner (a flight, see flight.py) parks on.
+
+    Awaited outside any asyncio Task, such an awaitable yields itself; the
+    runner stepping the coroutine makes itself the `waiter` and suspends until
+    the awaitable calls `waiter.set_result(...)` or `waiter.set_exception(...)`,
+    which resumes it then and there: no future, no loop round trip. Inside a
+    Task it waits on an asyncio future instead.
+    """
+
+    waiter: Waiter | None
+
+
+class Sent(Protocol):
+    """A submitted request on its connection."""
+
+    exchange: int  # tells this exchange from later ones on the same connection (0 if queued)
+
+    def retryable(self, error: ClientError) -> bool:
+        """Whether the failure means "send it again elsewhere" (a stale pooled connection)."""
+        ...
+
+    def abandon(self, exchange: int) -> None:
+        """The waiter gave up on `exchange` (a timeout): drop the connection if still on it."""
+        ...
+
+
+class Client(Protocol):
+    """Sends requests to one origin (scheme://host:port)."""
+
+    connections_opened: int
+    # True when its requests work outside an asyncio Task (see flight.py), so
+    # the engine may run arrivals as flights.
+    eager: bool
+
+    def request(
+        self, method: str, path: str, headers: dict[str, str] | None, body: bytes | None
+    ) -> Awaitable[Response]: ...
+
+    def submit(
+        self,
+        method: str,
+        path: str,
+        headers: dict[str, str] | None,
+        body: bytes | None,
+        waiter: Waiter,
+    ) -> Sent | None:
+        """Send without awaiting (now, or when a connection frees up); `waiter` is told the outcome.
+
+        None (nothing sent) when this client takes no submissions: then
+        await `request` instead.
+        """
+        ...
+
+    async def aclose(self) -> None: ...

@@ -1,0 +1,551 @@
+"""The fast client: HTTP/1.1 keep-alive on asyncio protocols, parsed by httptools.
+
+Why our own: on one core httpx manages 0.5–1.5k req/s with many requests in
+flight, aiohttp ~15k, while raw asyncio protocols on uvloop reach ~100k. The
+generator must be much faster than the server it measures, or it measures
+itself.
+
+One request at a time per connection (no pipelining). Connections are pooled
+up to `max_connections`; a request that finds none free waits in FIFO order
+(its latency still runs from its intended time). A reused keep-alive
+connection that dies before any response byte arrives is retried once on a
+fresh one: the server may have closed it while idle, which is not an error of
+the request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import time
+from asyncio import current_task
+from collections import deque
+from collections.abc import Awaitable, Generator
+from typing import Any, cast
+from urllib.parse import urlsplit
+
+import httptools
+
+from loadgen.transports.base import (
+    CLOSED,
+    CONNECT,
+    PROTOCOL,
+    RESET,
+    ClientError,
+    Parkable,
+    Response,
+    Waiter,
+)
+
+# Distinct (method, path) request heads kept encoded; beyond it, encode each time.
+_HEAD_CACHE_SIZE = 4096
+
+
+def _ends_at_eof(first: bytes) -> bool:
+    """Whether a response starting with these bytes has a body delimited by EOF.
+
+    Asked only when a connection closes mid-response (rare), so the parser needs
+    no per-header callback (five calls per response from a typical server):
+    the head is looked up here instead. A head longer than the first read is
+    not trusted to be EOF-delimited (the close is then a reset).
+    """
+    end = first.find(b"\r\n\r\n")
+    if end < 0:
+        return False
+    head = first[:end].lower()
+    return b"\ncontent-length:" not in head and b"\ntransfer-encoding:" not in head
+
+
+class _Connection(asyncio.Protocol, Parkable):
+    """One keep-alive connection, and the state of the one request in flight on it.
+
+    The exchange state lives on the connection itself (not in a per-request
+    object): one fewer allocation and attribute hop on every request. Awaiting
+    the connection awaits the response to the request just sent: outside any
+    asyncio Task (in a flight) it parks the runner, which the response then
+    resumes directly (see `Parkable`); inside a Task it waits on a future.
+    """
+
+    def __init__(self, client: FastClient) -> None:
+        self.client = client
+        self.loop = asyncio.get_running_loop()  # protocols are made inside the loop
+        self.transport: asyncio.Transport | None = None
+        self.parser = httptools.HttpResponseParser(self)
+        self.closed = False
+        self.idle = False  # sitting in the pool
+        self.keep_alive = True
+        # The exchange in flight (or the last one, once `done`).
+        self.waiter: Waiter | None = None
+        self.response: Response | None = None  # complete, not yet handed to the waiter
+        self.data = b""  # the request, kept for a retry
+        self.retry = False
+        self.exchange = 0  # how many requests were sent on it: tells exchanges apart
+        self.sent_at = 0.0
+        self.body: list[bytes] = []
+        self.nbytes = 0  # response bytes received so far
+        self.first: bytes = b""  # the response's first bytes (its head, nearly always)
+        self.done = True  # no exchange in flight
+
+    # -- asyncio.Protocol -------------------------------------------------
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        # uvloop's transports are not asyncio.Transport subclasses, only alike.
+        self.transport = cast(asyncio.Transport, transport)
+
+    def data_received(self, data: bytes) -> None:
+        if self.done:
+            # Bytes nobody asked for: the stream is out of step, drop it.
+            self._abort()
+            return
+        if not self.nbytes:
+            self.first = data
+        self.nbytes += len(data)
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserError as e:
+            self._abort()
+            if self.response is None:
+                self._fail(ClientError(PROTOCOL, str(e) or type(e).__name__))
+            else:
+                # A whole response, then garbage: the response stands, the
+                # (aborted) connection is discarded when it is handed over.
+                self._deliver()
+            return
+        if self.response is not None:
+            # Handed over only now, with the parser done with the bytes: a flight
+            # resumed from here may send its next request on this very connection.
+            self._deliver()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        self.client._connections.discard(self)
+        if not self.done:
+            if self.nbytes and self._status() is not None and _ends_at_eof(self.first):
+                # A body delimited by the end of the connection (HTTP/1.0 style).
+                self.keep_alive = False
+                self.on_message_complete()
+                self._deliver()
+            else:
+                what = "mid-response" if self.nbytes else "before any response byte"
+                self._fail(ClientError(RESET, f"connection closed {what}"))
+        if self.idle:
+            self.client._idle_closed(self)
+
+    # -- httptools callbacks (only ever called with an exchange in flight) --
+    def on_body(self, body: bytes) -> None:
+        self.body.append(body)
+
+    def on_message_complete(self) -> None:
+        done_at = time.perf_counter()
+        if self.done:
+            return
+        self.done = True
+        parser = self.parser
+        self.keep_alive = self.keep_alive and parser.should_keep_alive()
+        # The status line was parsed before any message could complete.
+        status = parser.get_status_code()
+        self.response = Response(status, b"".join(self.body), self.sent_at, done_at, self.nbytes)
+
+    # -- used by FastClient -----------------------------------------------
+    def send(self, data: bytes, retry: bool) -> _Connection:
+        """Write one request; awaiting the connection then gives its response.
+
+        `retry`: a reused connection found dead before any response byte (the
+        server closed it while idle) retries the request once on another.
+        A plain method, not a coroutine: one fewer coroutine frame per request.
+        """
+        assert self.transport is not None
+        self.exchange += 1
+        self.waiter = None
+        self.response = None
+        self.data = data
+        self.retry = retry
+        self.body = []
+        self.nbytes = 0
+        self.done = False
+        self.sent_at = time.perf_counter()
+        if self.closed:
+            # Closed by the server between being handed over and now: a reset
+            # before any byte, which a reused connection retries. Told on the
+            # next loop turn: whoever waits for it is not attached yet.
+            error = ClientError(RESET, "connection closed before the request was sent")
+            self.loop.call_soon(self._fail, error)
+            return self
+        self.transport.write(data)
+        return self
+
+    def retryable(self, error: ClientError) -> bool:
+        """Whether the failed exchange should be sent again (see `send`)."""
+        return self.retry and error.kind == RESET and self.nbytes == 0
+
+    def abandon(self, exchange: int) -> None:
+        """The waiter of exchange number `exchange` gave up: drop the connection.
+
+        Unless that exchange is over (the connection may already serve another).
+        """
+        if self.exchange == exchange and not self.done:
+            self.client._discard(self)
+
+    def __await__(self) -> Generator[Any, Any, Response]:
+        """The response to the request just sent (see `_deliver` and `_fail`)."""
+        exchange = self.exchange
+        try:
+            if self.done:  # closed (or failed) already: nothing will come
+                raise ClientError(RESET, "connection closed")
+            if current_task() is None:
+                response: Response = yield self  # the runner becomes our waiter
+                return response
+            future: asyncio.Future[Response] = self.loop.create_future()
+            self.waiter = future
+            return (yield from future)
+        except ClientError as e:
+            if self.retryable(e):
+                return (yield from self.client._exchange(self.data, retry=False).__await__())
+            raise
+        except BaseException:
+            # Cancelled (timeout) mid-exchange: the stream state is unknown.
+            self.abandon(exchange)
+            raise
+
+    def close(self) -> None:
+        """Close, abandoning any exchange: its waiter is not told (it gave up)."""
+        self.closed = True
+        self.done = True
+        self.waiter = None
+        if self.transport is not None:
+            self.transport.close()
+
+    def _status(self) -> int | None:
+        try:
+            code: int = self.parser.get_status_code()
+        except Exception:
+            return None
+        return code or None
+
+    def _deliver(self) -> None:
+        """The response is complete: the connection goes back first, then the waiter wakes."""
+        response = self.response
+        assert response is not None
+        self.response = None
+        waiter = self.waiter
+        self.waiter = None
+        self.client._finished(self)
+        if waiter is not None and not waiter.done():
+            waiter.set_result(response)
+
+    def _fail(self, error: ClientError) -> None:
+        if not self.done:
+            self.done = True
+            waiter = self.waiter
+            self.waiter = None
+            self.client._discard(self)
+            if waiter is not None and not waiter.done():
+                waiter.set_exception(error)
+
+    def _abort(self) -> None:
+        self.closed = True
+        if self.transport is not None:
+            self.transport.abort()
+
+
+class _Queued:
+    """A submitted request that found no free connection: it waits its turn in the pool.
+
+    What `submit` returns then (a `Sent`): it is sent on the connection the
+    pool hands it, or on one opened for it. A waiter that gives up before
+    that (a timeout) leaves it dead in the queue, skipped when its turn comes.
+    """
+
+    __slots__ = ("conn", "data", "exchange", "waiter")
+
+    def __init__(self, data: bytes, waiter: Waiter) -> None:
+        self.data = data
+        self.waiter: Waiter | None = waiter
+        self.conn: _Connection | None = None
+        self.exchange = 0  # set once sent: the connection's exchange number
+
+    def live(self) -> bool:
+        waiter = self.waiter
+        return waiter is not None and not waiter.done()
+
+    def take(self, conn: _Connection, reused: bool) -> None:
+        """Send on `conn`, which the pool handed over (`reused`) or was opened for it."""
+        assert self.waiter is not None
+        self.conn = conn
+        conn.send(self.data, retry=reused)
+        conn.waiter = self.waiter
+        self.exchange = conn.exchange
+
+    def fail(self, error: ClientError) -> None:
+        waiter, self.waiter = self.waiter, None
+        if waiter is not None and not waiter.done():
+            waiter.set_exception(error)
+
+    def retryable(self, error: ClientError) -> bool:
+        return self.conn is not None and self.conn.retryable(error)
+
+    def abandon(self, exchange: int) -> None:
+        # `exchange` was read before this was sent (0): the real one is ours.
+        if self.conn is None:
+            self.waiter = None
+        else:
+            self.conn.abandon(self.exchange)
+
+
+# What waits in the pool's FIFO: a coroutine's future (handed a connection, or
+# None: a free slot to open one in), or a submitted request.
+_PoolWaiter = asyncio.Future[_Connection | None] | _Queued
+
+
+class FastClient:
+    """HTTP/1.1 client for one `http://host:port` origin."""
+
+    eager = True  # awaits only its own connections and asyncio futures: flight-safe
+
+    def __init__(self, base_url: str, max_connections: int) -> None:
+        parts = urlsplit(base_url)
+        if parts.scheme != "http":
+            raise ValueError(
+                f"the fast client speaks plain http only, not {parts.scheme!r}: use --client httpx"
+            )
+        if not parts.hostname:
+            raise ValueError(f"no host in URL {base_url!r}")
+        if max_connections < 1:
+            raise ValueError("max_connections must be at least 1")
+        self.host = parts.hostname
+        self.port = parts.port or 80
+        self.prefix = parts.path.rstrip("/")
+        host_header = parts.netloc.rsplit("@", 1)[-1]
+        self._head_tail = f"Host: {host_header}\r\nUser-Agent: loadgen\r\n".encode("latin-1")
+        self.max_connections = max_connections
+        self.connections_opened = 0
+        self._slots = 0  # connections open or being opened
+        self._idle: list[_Connection] = []
+        self._waiters: deque[_PoolWaiter] = deque()
+        self._opening: set[asyncio.Task[None]] = set()  # connections opened for submissions
+        self._connections: set[_Connection] = set()  # open ones, idle or busy
+        self._closing = False
+        # Encoded requests without headers or body, by (method, path): most
+        # scenarios repeat a handful, and encoding is a few µs per request.
+        self._heads: dict[tuple[str, str], bytes] = {}
+
+    def request(
+        self, method: str, path: str, headers: dict[str, str] | None, body: bytes | None
+    ) -> Awaitable[Response]:
+        data = self._data(method, path, headers, body)
+        conn = self._pop_idle()
+        if conn is not None:
+            return conn.send(data, retry=True)  # the common case: no coroutine at all
+        return self._exchange(data, retry=True)
+
+    def submit(
+        self,
+        method: str,
+        path: str,
+        headers: dict[str, str] | None,
+        body: bytes | None,
+        waiter: Waiter,
+    ) -> _Connection | _Queued:
+        """Send on a free pooled connection, else once one is; `waiter` gets the outcome.
+
+        The callback form of `request` (no awaiting at all): the connection
+        calls `waiter.set_result(response)` or `waiter.set_exception(error)`,
+        after putting itself back in the pool. With no free connection the
+        request queues in the pool's FIFO (opening a connection for it when
+        under `max_connections`) as a `_Queued`, so a burst that exhausts the
+        pool (catching up after a stall) stays on this cheap path. A failed
+        request is not retried here: `sent.retryable(error)` tells the waiter
+        whether to.
+        """
+        data = self._data(method, path, headers, body)
+        conn = self._pop_idle()
+        if conn is not None:
+            conn.send(data, retry=True)
+            conn.waiter = waiter
+            return conn
+        queued = _Queued(data, waiter)
+        if self._slots < self.max_connections:
+            self._slots += 1
+            self._open_for(queued)
+        else:
+            self._waiters.append(queued)
+        return queued
+
+    async def _exchange(self, data: bytes, retry: bool) -> Response:
+        """Send on a connection from `_acquire` (waiting for a free one, or opening one)."""
+        conn, reused = await self._acquire()
+        return await conn.send(data, retry and reused)
+
+    async def aclose(self) -> None:
+        """Close every connection; requests waiting for one or for a response are told so."""
+        self._closing = True
+        closed = ClientError(CLOSED, "the client was closed before the request completed")
+        # The queue first: a connection closing below must not hand its slot on.
+        for w in self._waiters:
+            if isinstance(w, _Queued):
+                w.fail(closed)
+            elif not w.done():
+                w.cancel()
+        self._waiters.clear()
+        for task in list(self._opening):
+            task.cancel()  # its request is told in _opened
+        self._idle.clear()
+        for conn in list(self._connections):
+            conn._fail(closed)  # an exchange in flight: its waiter is told
+            conn.close()
+
+    # -- wire format -------------------------------------------------------
+    def _data(
+        self, method: str, path: str, headers: dict[str, str] | None, body: bytes | None
+    ) -> bytes:
+        if headers is not None or body is not None:
+            return self._encode(method, path, headers, body)
+        data = self._heads.get((method, path))
+        if data is None:
+            data = self._encode(method, path, None, None)
+            if len(self._heads) < _HEAD_CACHE_SIZE:
+                self._heads[method, path] = data
+        return data
+
+    def _encode(
+        self, method: str, path: str, headers: dict[str, str] | None, body: bytes | None
+    ) -> bytes:
+        lines = [f"{method} {self.prefix}{path} HTTP/1.1\r\n".encode("latin-1"), self._head_tail]
+        if headers:
+            lines.append("".join(f"{k}: {v}\r\n" for k, v in headers.items()).encode("latin-1"))
+        if body is not None:
+            lines.append(b"Content-Length: %d\r\n\r\n" % len(body))
+            lines.append(body)
+        else:
+            lines.append(b"\r\n")
+        return b"".join(lines)
+
+    # -- pool ----------------------------------------------------------------
+    def _pop_idle(self) -> _Connection | None:
+        idle = self._idle
+        while idle:
+            conn = idle.pop()
+            conn.idle = False
+            if not conn.closed:
+                return conn
+            self._free_slot()
+        return None
+
+    async def _acquire(self) -> tuple[_Connection, bool]:
+        conn = self._pop_idle()
+        if conn is not None:
+            return conn, True
+        if self._slots < self.max_connections:
+            self._slots += 1
+            return await self._open_in_slot(), False
+        waiter: asyncio.Future[_Connection | None] = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiter)
+        try:
+            handed = await waiter
+        except asyncio.CancelledError:
+            if waiter.done() and not waiter.cancelled():
+                # Handed a connection or slot in the same tick we were cancelled.
+                got = waiter.result()
+                if got is None:
+                    self._free_slot()
+                else:
+                    self._release(got)
+            else:
+                self._remove_waiter(waiter)
+            raise
+        if handed is None:
+            return await self._open_in_slot(), False
+        return handed, True
+
+    async def _open_in_slot(self) -> _Connection:
+        """Open a connection in a slot already counted in `_slots`."""
+        loop = asyncio.get_running_loop()
+        try:
+            _, conn = await loop.create_connection(lambda: _Connection(self), self.host, self.port)
+        except OSError as e:
+            self._free_slot()
+            raise ClientError(CONNECT, e.strerror or str(e)) from None
+        except BaseException:
+            self._free_slot()
+            raise
+        self.connections_opened += 1
+        self._connections.add(conn)
+        return conn
+
+    def _open_for(self, queued: _Queued) -> None:
+        """Open a connection, in a slot already counted, and send `queued` on it."""
+        task = asyncio.get_running_loop().create_task(self._open_and_send(queued))
+        self._opening.add(task)
+        task.add_done_callback(functools.partial(self._opened, queued))
+
+    def _opened(self, queued: _Queued, task: asyncio.Task[None]) -> None:
+        self._opening.discard(task)
+        if task.cancelled():  # by aclose(), perhaps before it even started
+            queued.fail(ClientError(CLOSED, "the client was closed before the request was sent"))
+
+    async def _open_and_send(self, queued: _Queued) -> None:
+        try:
+            conn = await self._open_in_slot()
+        except ClientError as e:
+            queued.fail(e)
+            return
+        if queued.live():
+            queued.take(conn, reused=False)
+        else:
+            self._release(conn)  # it gave up meanwhile: the next in line may use it
+
+    def _release(self, conn: _Connection) -> None:
+        """Return a healthy connection: straight to the first waiter, else idle."""
+        if self._closing:
+            self._discard(conn)
+            return
+        if self._waiters:  # checked here: this runs on every response
+            waiter = self._next_waiter()
+            if isinstance(waiter, _Queued):
+                waiter.take(conn, reused=True)
+                return
+            if waiter is not None:
+                waiter.set_result(conn)
+                return
+        conn.idle = True
+        self._idle.append(conn)
+
+    def _finished(self, conn: _Connection) -> None:
+        """An exchange completed on `conn`: keep it if it may carry another."""
+        if conn.keep_alive and not conn.closed:
+            self._release(conn)
+        else:
+            self._discard(conn)
+
+    def _discard(self, conn: _Connection) -> None:
+        conn.close()
+        self._free_slot()
+
+    def _free_slot(self) -> None:
+        """A slot is free: let the first waiter open a connection in it."""
+        waiter = self._next_waiter()
+        if isinstance(waiter, _Queued):
+            self._open_for(waiter)
+        elif waiter is not None:
+            waiter.set_result(None)
+        else:
+            self._slots -= 1
+
+    def _next_waiter(self) -> _PoolWaiter | None:
+        """The first waiter still waiting, taken off the queue (those that gave up are dropped)."""
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if waiter.live() if isinstance(waiter, _Queued) else not waiter.done():
+                return waiter
+        return None
+
+    def _idle_closed(self, conn: _Connection) -> None:
+        # The server closed a pooled connection (keep-alive timeout).
+        if conn in self._idle:
+            self._idle.remove(conn)
+            conn.idle = False
+            self._free_slot()
+
+    def _remove_waiter(self, waiter: asyncio.Future[_Connection | None]) -> None:
+        with contextlib.suppress(ValueError):  # already handed something and popped
+            self._waiters.remove(waiter)

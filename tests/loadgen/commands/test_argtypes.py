@@ -1,0 +1,26 @@
+import pytest
+
+from loadgen.commands.argtypes import parse_duration
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [
+        ("30s", 30),
+        ("2m", 120),
+        ("1h30m", 5400),
+        ("250ms", 0.25),
+        ("12", 12),
+        ("1.5", 1.5),
+        ("1m30s", 90),
+        (" 5S ", 5),
+    ],
+)
+def test_durations(text, seconds):
+    assert parse_duration(text) == pytest.approx(seconds)
+
+
+@pytest.mark.parametrize("text", ["", "abc", "10x", "s", "-5", "5 s", "1m-3s", "inf"])
+def test_bad_durations_say_what_is_expected(text):
+    with pytest.raises(ValueError, match="duration"):
+        parse_duration(text)

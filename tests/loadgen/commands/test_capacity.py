@@ -1,0 +1,110 @@
+"""`loadgen capacity` against the real embedded server: legacy breaks far earlier."""
+
+import json
+
+import pytest
+
+from loadgen.commands.capacity import DEFAULT_SLOS, judge
+from loadgen.commands.capacity_search import FAIL, PASS, SATURATED
+from loadgen.report.slo import evaluate, parse_slo
+from tests.support.cli import loadgen as run_cli
+
+QUICK = ["--level", "1s", "--cooldown", "0.2s", "--start", "25", "--max-rps", "200",
+         "--precision", "50%", "--seed", "4"]  # fmt: skip
+
+
+def capacity(*args):
+    return run_cli("capacity", *args, timeout=180)
+
+
+def test_legacy_limit_is_clearly_below_the_fixed_one(tmp_path):
+    fixed = capacity(*QUICK, "--out", str(tmp_path / "fixed"))
+    legacy = capacity(*QUICK, "--server-env", "LEGACY_BUGS=1", "--out", str(tmp_path / "legacy"))
+    assert fixed.returncode == 4, fixed.stdout + fixed.stderr  # no limit up to --max-rps
+    assert legacy.returncode == 99, legacy.stdout + legacy.stderr  # even the first level fails
+    f = json.loads((tmp_path / "fixed" / "capacity.json").read_text())
+    g = json.loads((tmp_path / "legacy" / "capacity.json").read_text())
+    assert f["sustained_rps"] == 200 and [lv["verdict"] for lv in f["levels"]] == [PASS] * 4
+    assert g["sustained_rps"] is None and g["levels"][0]["verdict"] == FAIL
+    assert "below" in g["answer"] and "below" in legacy.stdout
+    assert "fail FAIL" not in legacy.stdout  # one verdict, then its reasons
+    assert "fail  errors<1% (measured" in legacy.stdout
+    assert f["slo"] == ["p99<=100ms", "errors<1%", "achieved>=99%"]
+    assert (tmp_path / "fixed" / "levels" / "200.0rps" / "summary.json").is_file()
+    page = (tmp_path / "fixed" / "capacity.html").read_text()
+    assert "Latency vs throughput" in page and page.count("<circle") >= 4 * 3
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--factor", "1"), "--factor"),
+        (("--start", "50", "--max-rps", "10"), "--max-rps"),
+        (("--precision", "zero"), "--precision"),
+        (("--slo", "task:nope:p99<1s"), "no task 'nope'"),
+    ],
+)
+def test_misuse(args, message):
+    proc = capacity(*args)
+    assert proc.returncode == 2 and message in proc.stderr
+
+
+def summary(p99=10.0, errors=0.0, achieved=100.0, target=100.0, lag_max=1.0):
+    latency = {"p50": 1.0, "p90": 2.0, "p99": p99, "p99.9": p99, "max": p99, "mean": 1.0}
+    return {
+        "requests": 1000,
+        "errors": {"total": int(errors * 1000), "rate": errors},
+        "latency_ms": {"response": latency, "service": latency},
+        "tasks": {},
+        "generator": {"send_lag_ms": {"p99": lag_max / 2, "max": lag_max}},
+        "achieved_rps": achieved,
+        "target_rps": target,
+    }
+
+
+DEFAULT = [parse_slo(t) for t in DEFAULT_SLOS]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "slos", "verdict"),
+    [
+        ({}, DEFAULT, PASS),
+        ({"errors": 0.02}, DEFAULT, FAIL),
+        ({"p99": 500.0, "lag_max": 5.0}, DEFAULT, FAIL),  # slow beyond what lag explains
+        ({"p99": 130.0, "lag_max": 50.0}, DEFAULT, SATURATED),  # the lag could explain it
+        ({"achieved": 90.0}, DEFAULT, SATURATED),  # the target never saw the full rate
+        ({"achieved": 90.0}, [parse_slo("p99<1s")], SATURATED),  # even without the objective
+        ({"achieved": 90.0, "errors": 0.5}, DEFAULT, FAIL),  # failing at less load fails anyway
+        ({"p99": 500.0}, [parse_slo("p99<1s"), parse_slo("errors<60%")], PASS),  # --slo overrides
+        ({"errors": 0.5}, [parse_slo("errors<60%")], PASS),
+    ],
+)
+def test_judge(kwargs, slos, verdict):
+    s = summary(**kwargs)
+    assert judge(s, evaluate(slos, s))[0] == verdict
+
+
+def test_levels_can_be_generated_by_several_processes(tmp_path):
+    proc = capacity(
+        "--level", "1s", "--cooldown", "0.2s", "--start", "50", "--max-rps", "100",
+        "--processes", "2", "--out", str(tmp_path),
+    )  # fmt: skip
+    assert proc.returncode == 4, proc.stdout + proc.stderr  # no limit up to --max-rps
+    report = json.loads((tmp_path / "capacity.json").read_text())
+    assert [lv["verdict"] for lv in report["levels"]] == [PASS, PASS]
+    level = json.loads((tmp_path / "levels" / "100.0rps" / "summary.json").read_text())
+    assert level["run"]["processes"] == 2 and level["requests"] == 100
+
+
+def test_inconclusive_searches_have_their_own_exit_status(tmp_path):
+    # Against a static loopback target, one 1 s level each.
+    from tests.support.http_server import server_process
+
+    quick = ("--level", "1s", "--cooldown", "0.1s", "--start", "20", "--quiet")
+    with server_process() as url:
+        # Every level passes up to --max-rps: no limit was found.
+        no_limit = capacity("--host", url, *quick, "--max-rps", "20", "--slo", "errors<1%")
+        # An objective the generator can never meet: it saturates before the target fails.
+        saturated = capacity("--host", url, *quick, "--slo", "achieved>=101%")
+    assert no_limit.returncode == 4, no_limit.stdout + no_limit.stderr
+    assert saturated.returncode == 3, saturated.stdout + saturated.stderr

@@ -1,0 +1,85 @@
+"""The capacity search against simulated targets with known limits."""
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from loadgen.commands.capacity_search import FAIL, PASS, SATURATED, Level, search
+
+
+def target(limit: float, generator_max: float = float("inf")):
+    calls = []
+
+    def measure(rps: float) -> Level:
+        # A clear server failure (errors) counts even when the generator lags;
+        # a level that would pass is void when the generator could not keep up.
+        calls.append(rps)
+        if rps > limit:
+            return Level(rps, FAIL, ["errors 12% >= 1%"])
+        if rps > generator_max:
+            return Level(rps, SATURATED, ["send-lag p99 3 ms > 1 ms"])
+        return Level(rps, PASS)
+
+    return measure, calls
+
+
+@given(
+    limit=st.floats(min_value=1, max_value=50_000),
+    start=st.floats(min_value=0.5, max_value=100),
+    precision=st.sampled_from([0.01, 0.05, 0.2]),
+)
+def test_finds_a_known_limit_within_the_stated_precision(limit, start, precision):
+    measure, calls = target(limit)
+    result = search(measure, start, factor=2, precision=precision, max_rps=1e6)
+    if limit < start:
+        assert result.sustained is None and result.failed == start
+        return
+    assert result.found
+    assert result.sustained <= limit < result.failed
+    assert result.failed - result.sustained <= precision * result.sustained
+    assert len(calls) < 60
+
+
+def test_ladder_then_bisection_levels():
+    measure, calls = target(limit=300)
+    result = search(measure, start=50, factor=2, precision=0.1)
+    assert calls[:5] == [50, 100, 200, 400, 300]
+    assert result.sustained == 300 and result.failed == 325
+    assert "sustains 300/s" in result.describe()
+
+
+def test_first_level_failing_means_the_limit_is_below_it():
+    measure, _ = target(limit=5)
+    result = search(measure, start=10)
+    assert not result.found and result.sustained is None
+    assert "below" in result.describe()
+
+
+def test_generator_saturation_is_reported_not_mistaken_for_the_limit():
+    measure, calls = target(limit=10_000, generator_max=1500)
+    result = search(measure, start=100)
+    assert result.saturated_at == 1600
+    assert result.sustained == 800 and not result.found
+    assert "generator saturated at 1600/s" in result.describe()
+    assert calls[-1] == 1600  # stopped there
+
+
+def test_saturation_during_bisection_keeps_the_bracket():
+    measure, _ = target(limit=1000, generator_max=900)
+    result = search(measure, start=100, factor=4)  # 100, 400, 1600 fails, then 1000 saturates
+    assert result.saturated_at == 1000 and result.sustained == 400 and result.failed == 1600
+
+
+def test_no_limit_below_max_rps():
+    measure, calls = target(limit=1e9)
+    result = search(measure, start=10, max_rps=100)
+    assert calls == [10, 20, 40, 80, 100]
+    assert result.sustained == 100 and result.failed is None
+    assert "no limit found up to 100/s" in result.describe()
+
+
+@pytest.mark.parametrize("kwargs", [{"start": 0}, {"factor": 1}, {"precision": 0}, {"max_rps": 1}])
+def test_bad_parameters(kwargs):
+    args = {"start": 10, "factor": 2, "precision": 0.05, "max_rps": 100} | kwargs
+    with pytest.raises(ValueError):
+        search(target(1)[0], **args)

@@ -1,0 +1,46 @@
+"""`loadgen merge OUT DIR...`: files and report of one run from shard directories."""
+
+import json
+
+from loadgen.commands.main import main
+from loadgen.scale.shard import write_state
+from tests.support.shard_states import job, latencies, recorder, state
+
+
+def shard_dir(tmp_path, name, shard_state):
+    write_state(tmp_path / name, shard_state)
+    return str(tmp_path / name)
+
+
+def test_complete_shards_merge_into_a_run_s_files(tmp_path, capsys):
+    a = shard_dir(tmp_path, "a", state(job(0, 2), recorder([latencies(100, 1)])))
+    b = shard_dir(tmp_path, "b", state(job(1, 2), recorder([latencies(100, 2)])))
+    assert main(["merge", str(tmp_path / "out"), a, b]) == 0
+    out = capsys.readouterr().out
+    assert "Response time" in out and "merged 2 shard(s)" in out
+    s = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert s["requests"] == 200 and s["run"]["merged_from"] == [a, b]
+    assert (tmp_path / "out" / "intervals.hlog").is_file()
+    assert (tmp_path / "out" / "response.hgrm").is_file()
+
+
+def test_missing_and_overlapping_shards_are_warned_about_and_exit_1(tmp_path, capsys):
+    a = shard_dir(tmp_path, "a", state(job(0, 3), recorder([latencies(50, 1)])))
+    again = shard_dir(tmp_path, "again", state(job(0, 3), recorder([latencies(50, 1)])))
+    assert main(["merge", str(tmp_path / "out"), a, again, "--quiet"]) == 1
+    err = " ".join(capsys.readouterr().err.split())
+    assert "shard 1/3 is missing" in err and "shard 2/3 is missing" in err
+    assert "appears twice" in err
+    s = json.loads((tmp_path / "out" / "summary.json").read_text())  # written all the same
+    assert s["requests"] == 50 and s["run"]["missing_shards"] == [1, 2]
+
+
+def test_misuse(tmp_path, capsys):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert main(["merge", str(tmp_path / "out"), str(empty)]) == 2
+    assert "no shard-state.json" in capsys.readouterr().err
+    a = shard_dir(tmp_path, "a", state(job(0, 1), recorder([latencies(5, 1)])))
+    assert main(["merge", a, a]) == 2
+    assert "also one of the shard directories" in capsys.readouterr().err
+    assert main(["merge", str(tmp_path / "out")]) == 2

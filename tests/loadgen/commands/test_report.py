@@ -1,0 +1,58 @@
+"""`loadgen report DIR` reproduces a run's numbers from its saved files."""
+
+import json
+import shutil
+
+from loadgen.commands.report import recompute_latencies
+from loadgen.report.run_dir import load_run
+from tests.support.cli import loadgen as run_cli
+
+
+def report(*args):
+    return run_cli("report", *args, timeout=60)
+
+
+def test_latencies_recomputed_from_the_interval_log_equal_the_live_run(saved_run):
+    original = json.loads((saved_run / "summary.json").read_text())
+    run = load_run(saved_run)
+    recompute_latencies(run)
+    assert run.summary["latency_ms"] == original["latency_ms"]
+    for name, task in original["tasks"].items():
+        assert run.summary["tasks"][name]["latency_ms"] == task["latency_ms"]
+    assert len(run.seconds) >= 3
+
+
+def test_report_renders_the_same_summary_and_html(saved_run, tmp_path):
+    copy = tmp_path / "run"
+    shutil.copytree(saved_run, copy)
+    (copy / "report.html").unlink()
+    proc = report(copy)
+    assert proc.returncode == 0, proc.stderr
+    s = json.loads((copy / "summary.json").read_text())
+    p99 = f"{s['latency_ms']['response']['p99']:.2f}"
+    assert p99 in proc.stdout and "Response time" in proc.stdout
+    html = (copy / "report.html").read_text()
+    assert html.startswith("<!doctype html>") and html.count("<svg") >= 7
+    # The very page the run wrote: every number and every plotted point the same.
+    assert html == (saved_run / "report.html").read_text()
+
+
+def test_slos_on_a_saved_run_exit_0_or_99(saved_run, tmp_path):
+    passing = report(saved_run, "--no-html", "--slo", "max<1000s")
+    assert passing.returncode == 0 and "pass  max<1000s" in passing.stdout
+    # Legacy mode: most additions overflow into 500s.
+    failing = report(saved_run, "--no-html", "--slo", "errors<1%", "--slo", "p95<1000s")
+    assert failing.returncode == 99
+    assert "FAIL  errors<1%" in failing.stdout and "pass  p95<1000s" in failing.stdout
+
+
+def test_misuse(tmp_path):
+    assert report(tmp_path).returncode == 2  # not a run directory
+    assert "not a loadgen run" in report(tmp_path).stderr
+    bad = report(tmp_path, "--slo", "p99<")
+    assert bad.returncode == 2 and "not an SLO" in bad.stderr
+
+
+def test_an_slo_on_a_task_the_run_lacks_is_misuse(saved_run):
+    proc = report(saved_run, "--no-html", "--slo", "task:nope:p99<1s")
+    assert proc.returncode == 2 and "no task 'nope'" in proc.stderr

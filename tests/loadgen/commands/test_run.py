@@ -1,0 +1,286 @@
+"""The command line end to end: the embedded server, the files, misuse, Ctrl-C."""
+
+import json
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from hdrh.histogram import HdrHistogram
+from hdrh.log import HistogramLogReader
+
+from loadgen.scenarios.wagon import TASK_WEIGHTS
+from server.launch import free_port
+from tests.support.cli import loadgen as run_cli
+
+RPS, SECONDS = 300, 3
+
+
+def loadgen(*args, timeout=90, **kwargs):
+    return run_cli(*args, timeout=timeout, **kwargs)
+
+
+@pytest.fixture(scope="module")
+def fixed_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("fixed")
+    proc = loadgen("--rps", str(RPS), "--duration", f"{SECONDS}s", "--seed", "3", "--out", str(out))
+    assert proc.returncode == 0, proc.stderr
+    return out, proc
+
+
+def test_run_against_the_embedded_server_sends_the_planned_requests(fixed_run):
+    out, proc = fixed_run
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["requests"] == pytest.approx(RPS * SECONDS, rel=0.01)
+    assert summary["achieved_rps"] == pytest.approx(RPS, rel=0.01)
+    assert summary["errors"]["total"] == 0
+    tasks = summary["tasks"]
+    assert set(tasks) == set(TASK_WEIGHTS)
+    total_weight = sum(TASK_WEIGHTS.values())
+    for name, weight in TASK_WEIGHTS.items():
+        share = tasks[name]["requests"] / summary["requests"]
+        assert share == pytest.approx(weight / total_weight, abs=0.06)
+    # The terminal summary names every task and both latency kinds.
+    for text in ("Response time", "Service time", *TASK_WEIGHTS):
+        assert text in proc.stdout
+    # Piped (not a terminal): long lines are not wrapped mid-phrase.
+    generator = [ln for ln in proc.stdout.splitlines() if ln.startswith("generator:")]
+    assert len(generator) == 1 and "connections opened" in generator[0]
+    assert "\x1b[" not in proc.stdout  # nor coloured
+
+
+def test_summary_json_has_the_contract(fixed_run):
+    s = json.loads((fixed_run[0] / "summary.json").read_text())
+    assert s["schema"] == "loadgen.summary/1"
+    assert s["target"].startswith("http://127.0.0.1:")
+    assert s["arrival"] == "constant"
+    for key in ("target_rps", "duration_s", "requests", "achieved_rps"):
+        assert isinstance(s[key], int | float)
+    assert set(s["errors"]) >= {"total", "by_kind"}
+    keys = {"p50", "p90", "p99", "p99.9", "max", "mean"}
+    for kind in ("response", "service"):
+        assert set(s["latency_ms"][kind]) >= keys
+        lat = s["latency_ms"][kind]
+        assert 0 < lat["p50"] <= lat["p90"] <= lat["p99"] <= lat["p99.9"] <= lat["max"]
+        for task in s["tasks"].values():
+            assert set(task["latency_ms"][kind]) >= keys
+    # Response time includes everything service time does, and more.
+    assert s["latency_ms"]["response"]["p50"] >= s["latency_ms"]["service"]["p50"]
+    for task in s["tasks"].values():
+        assert {"requests", "errors"} <= set(task)
+    g = s["generator"]
+    assert set(g["send_lag_ms"]) >= {"p50", "p99", "max"}
+    assert g["max_in_flight"] >= 1
+    assert g["connections_opened"] >= 1
+    assert isinstance(g["behind"], bool)
+
+
+def test_interval_log_reads_back_with_hdrh(fixed_run):
+    out = fixed_run[0]
+    summary = json.loads((out / "summary.json").read_text())
+    reader = HistogramLogReader(str(out / "intervals.hlog"), HdrHistogram(1, 3_600_000_000, 3))
+    tags, total = set(), 0
+    while (h := reader.get_next_interval_histogram()) is not None:
+        tags.add(h.get_tag())
+        if h.get_tag().startswith("response:"):
+            total += h.get_total_count()
+    assert tags == {f"{k}:{t}" for k in ("response", "service") for t in TASK_WEIGHTS}
+    assert total == summary["requests"]
+    assert reader.start_time_sec == pytest.approx(summary["run"]["started_at_epoch"], abs=0.01)
+
+
+def test_hgrm_files_parse(fixed_run):
+    out = fixed_run[0]
+    summary = json.loads((out / "summary.json").read_text())
+    lines = (out / "response.hgrm").read_text().splitlines()
+    assert lines[0].split() == ["Value", "Percentile", "TotalCount", "1/(1-Percentile)"]
+    rows = [ln.split() for ln in lines[2:] if ln.strip() and not ln.startswith("#")]
+    values = [float(r[0]) for r in rows]
+    quantiles = [float(r[1]) for r in rows]
+    assert values == sorted(values) and quantiles == sorted(quantiles)
+    assert quantiles[-1] == 1.0
+    assert int(rows[-1][2]) == summary["requests"]
+    footer = "\n".join(ln for ln in lines if ln.startswith("#["))
+    assert "Mean" in footer and "Max" in footer and "TotalCount" in footer
+    for task in TASK_WEIGHTS:
+        assert (out / f"service-{task}.hgrm").is_file()
+
+
+def test_legacy_mode_reproduces_the_bugs(tmp_path):
+    proc = loadgen(
+        "--rps", "100", "--duration", "2s", "--timeout", "2s", "--seed", "1",
+        "--server-env", "LEGACY_BUGS=1", "--out", str(tmp_path), "--quiet",
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    s = json.loads((tmp_path / "summary.json").read_text())
+    assert s["run"]["embedded_server"]["env"] == {"LEGACY_BUGS": "1"}
+    # Most random (a, b) pairs in [-150, 150] include a negative: uint16 overflow → 500.
+    assert s["tasks"]["compute_addition"]["errors_by_kind"].get("http_500", 0) >= 50
+    assert s["errors"]["total"] >= 50
+    assert (tmp_path / "server-logs" / "access.log").stat().st_size > 0
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ((), "--rps"),
+        (("--rps", "0"), "positive rate"),
+        (("--rps", "ten"), "positive rate"),
+        (("--rps", "5", "--duration", "soon"), "invalid duration"),
+        (("--rps", "5", "--arrival", "bursty"), "invalid choice"),
+        (("--rps", "5", "--host", "ftp://x"), "http"),
+        (("--rps", "5", "--host", "https://x"), "--client httpx"),
+        (("--rps", "5", "--scenario", "nope"), "module:Class"),
+        (("--rps", "5", "--server-env", "NOEQUALS"), "KEY=VALUE"),
+        (("--rps", "5", "--connections", "0"), "at least 1"),
+        (("--rps", "5", "--bogus"), "unrecognized"),
+        (("--rps", "5", "--stages", "1s:5"), "not allowed with"),
+        (("--stages", "1s:0,2s:0"), "nothing would be sent"),
+        (("--stages", "1s-5"), "duration:rate"),
+        (("--rps", "10:"), "ramp"),
+        (("--profile", "everest"), "invalid choice"),
+        (("--rps", "5", "--server", "uvicorn", "--server-workers", "3"), "one process"),
+    ],
+)
+def test_misuse_is_one_line_and_exit_2(args, message):
+    proc = loadgen(*args, timeout=30)
+    assert proc.returncode == 2
+    assert proc.stdout == ""
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert lines[0].startswith("loadgen: error:") and message in lines[0]
+
+
+def test_out_must_not_be_a_file(tmp_path):
+    f = tmp_path / "file"
+    f.write_text("x")
+    proc = loadgen("--rps", "5", "--out", str(f), timeout=30)
+    assert proc.returncode == 2 and "not a directory" in proc.stderr
+
+
+def test_help_explains_every_option():
+    proc = loadgen("--help", timeout=30)
+    assert proc.returncode == 0
+    for option in ("--rps", "--duration", "--host", "--arrival", "--connections", "--timeout",
+                   "--warmup", "--seed", "--client", "--scenario", "--out", "--quiet",
+                   "--server-workers", "--server-env"):  # fmt: skip
+        assert option in proc.stdout
+
+
+def test_sigint_stops_issuing_and_still_writes_the_report(tmp_path):
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "loadgen",
+            "--rps",
+            "50",
+            "--duration",
+            "60s",
+            "--out",
+            str(tmp_path),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        # Wait until the embedded server is up and load is flowing.
+        log = tmp_path / "server-logs" / "access.log"
+        deadline = time.monotonic() + 30
+        while not (log.exists() and log.stat().st_size > 2000):
+            assert proc.poll() is None, proc.communicate()
+            assert time.monotonic() < deadline, "load never started"
+            time.sleep(0.1)
+        started = time.monotonic()
+        proc.send_signal(signal.SIGINT)
+        stdout, stderr = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+    assert time.monotonic() - started < 20
+    assert proc.returncode == 130, stderr
+    assert "interrupted" in stderr
+    s = json.loads((tmp_path / "summary.json").read_text())
+    assert s["run"]["interrupted"] is True
+    assert 0 < s["requests"] < 50 * 60
+    assert s["errors"]["total"] == 0  # drained, not cut off
+    assert "Response time" in stdout
+
+
+def test_httpx_client_through_the_same_seam(tmp_path):
+    proc = loadgen(
+        "--rps", "40", "--duration", "1s", "--client", "httpx", "--out", str(tmp_path), "--quiet"
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    s = json.loads((tmp_path / "summary.json").read_text())
+    assert s["run"]["client"] == "httpx"
+    assert s["requests"] == 40 and s["errors"]["total"] == 0
+
+
+def test_stages_profile_drives_the_arrivals(tmp_path):
+    proc = loadgen("--stages", "1s:40,1s:0,1s:80", "--out", str(tmp_path), "--quiet")
+    assert proc.returncode == 0, proc.stderr
+    s = json.loads((tmp_path / "summary.json").read_text())
+    assert s["requests"] == pytest.approx(120, abs=1)
+    assert s["duration_s"] == pytest.approx(3, abs=0.1)
+    assert s["run"]["rate_profile"]["kind"] == "stages"
+    per_second = [iv["arrivals"] for iv in s["timeline"]]
+    # (an arrival may fall exactly on a stage boundary: ±1 per second)
+    assert per_second[:3] == [
+        pytest.approx(40, abs=1),
+        pytest.approx(0, abs=1),
+        pytest.approx(80, abs=1),
+    ]
+
+
+def test_single_uvicorn_process_as_in_task_1(tmp_path):
+    proc = loadgen(
+        "--rps", "30", "--duration", "1s", "--server", "uvicorn", "--out", str(tmp_path), "--quiet"
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    s = json.loads((tmp_path / "summary.json").read_text())
+    assert s["run"]["embedded_server"]["server"] == "uvicorn"
+    assert s["run"]["embedded_server"]["workers"] == 1
+    assert s["requests"] == 30 and s["errors"]["total"] == 0
+    assert "uvicorn" in (tmp_path / "server-logs" / "console.log").read_text().lower()
+
+
+def test_slos_judge_the_run_after_the_files_are_written(tmp_path):
+    args = ("--rps", "30", "--duration", "1s", "--slo", "errors<1%", "--slo", "service:p95<10s")
+    passing = loadgen(*args, "--out", str(tmp_path / "a"))
+    assert passing.returncode == 0, passing.stderr
+    assert "pass  errors<1%" in passing.stdout and "pass  service:p95<10s" in passing.stdout
+    failing = loadgen(*args, "--slo", "p50<1us", "--out", str(tmp_path / "b"))
+    assert failing.returncode == 99, failing.stderr
+    assert "FAIL  p50<1us" in failing.stdout
+    s = json.loads((tmp_path / "b" / "summary.json").read_text())
+    assert [r["passed"] for r in s["slo"]] == [True, True, False]
+    assert (tmp_path / "b" / "intervals.hlog").is_file()
+
+
+def test_a_malformed_slo_stops_before_any_load(tmp_path):
+    proc = loadgen("--rps", "5", "--slo", "p99<<5", "--out", str(tmp_path / "x"))
+    assert proc.returncode == 2 and "not an SLO" in proc.stderr
+    assert not (tmp_path / "x").exists()
+
+
+def test_an_slo_on_a_task_the_scenario_lacks_stops_before_any_load(tmp_path):
+    proc = loadgen("--rps", "5", "--slo", "task:compute_fibb:p99<1s", "--out", str(tmp_path / "x"))
+    assert proc.returncode == 2, proc.stderr
+    assert "no task 'compute_fibb'" in proc.stderr and "compute_fib" in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1 and not (tmp_path / "x").exists()
+
+
+def test_latency_slos_fail_when_nothing_was_timed(tmp_path):
+    """Against a refused port every request is a connect error: no latency to pass."""
+    refused = f"http://127.0.0.1:{free_port()}"
+    slos = ("--slo", "p99<50ms", "--slo", "task:index:service:p95<1s")
+    args = ("--rps", "20", "--duration", "1s", "--host", refused, "--out", str(tmp_path))
+    proc = loadgen(*args, *slos, "--quiet")
+    assert proc.returncode == 99, proc.stderr
+    # --quiet drops the summary, never the verdicts (they explain the exit status).
+    assert "FAIL  p99<50ms  (measured n/a)" in proc.stdout and "Response time" not in proc.stdout
+    s = json.loads((tmp_path / "summary.json").read_text())
+    assert s["errors"]["by_kind"].get("connect") == s["requests"] > 0
+    assert [(r["measured"], r["passed"]) for r in s["slo"]] == [("n/a", False)] * 2

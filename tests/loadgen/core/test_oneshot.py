@@ -1,0 +1,205 @@
+"""One-shots: one-request arrivals sent through Client.submit, against real loopback servers."""
+
+import asyncio
+import contextlib
+import time
+
+import pytest
+
+from loadgen.core.deadlines import Deadlines
+from loadgen.core.oneshot import OneShot
+from loadgen.measure.recorder import Recorder
+from loadgen.transports.base import CONNECT, TIMEOUT, Request
+from loadgen.transports.http1 import FastClient
+from tests.loadgen.core.test_deadlines import checking
+from tests.support.http_server import OK, raw_server, read_request, replying
+
+pytestmark = pytest.mark.anyio
+
+
+class Outcome:
+    """The callbacks a one-shot reports to, as futures to await."""
+
+    def __init__(self) -> None:
+        loop = asyncio.get_running_loop()
+        self.done: asyncio.Future[OneShot] = loop.create_future()
+        self.again: asyncio.Future[OneShot] = loop.create_future()
+
+    def shot(self, recorder: Recorder, start: float) -> OneShot:
+        return OneShot(
+            "t", Request("GET", "/"), start, True, recorder, self.done.set_result,
+            self.again.set_result,
+        )  # fmt: skip
+
+
+async def answers_once_then_hangs(reader, writer):
+    await read_request(reader)
+    writer.write(OK)
+    await read_request(reader)  # a second request: never answered
+    await asyncio.sleep(10)
+
+
+async def pooled_client(url: str) -> FastClient:
+    """A client with one pooled keep-alive connection (one request already made)."""
+    client = FastClient(url, 1)
+    assert (await client.request("GET", "/", None, None)).status == 200
+    return client
+
+
+async def test_the_response_is_recorded_and_timed_from_the_intended_start():
+    async with raw_server(replying(OK, OK)) as url:
+        client = await pooled_client(url)
+        rec, out = Recorder(0.0), Outcome()
+        shot = out.shot(rec, time.perf_counter() - 0.05)  # dispatched 50 ms late
+        assert shot.send(client, Deadlines(time.perf_counter()), timeout=5.0)
+        assert await asyncio.wait_for(out.done, 2) is shot
+        assert not out.again.done()
+        iv = rec.close_interval(time.perf_counter())
+        assert rec.tasks["t"].requests == 1 and rec.tasks["t"].errors == {}
+        assert rec.tasks["t"].response.get_min_value() >= 50_000  # µs: from the start
+        assert rec.tasks["t"].service.get_max_value() < 50_000  # from the actual send
+        assert iv.responses == 1
+        assert client._idle  # the connection went back to the pool
+        await client.aclose()
+
+
+async def counting_server(seen: list[int]):
+    """A server answering every request, counting them in `seen[0]`."""
+
+    async def counting(reader, writer):
+        with contextlib.suppress(asyncio.IncompleteReadError, ConnectionError):
+            while True:
+                await read_request(reader)
+                seen[0] += 1
+                writer.write(OK)
+
+    return raw_server(counting)
+
+
+async def test_without_a_pooled_connection_one_is_opened_for_it():
+    seen = [0]
+    async with await counting_server(seen) as url:
+        client = FastClient(url, 4)
+        rec, out = Recorder(0.0), Outcome()
+        assert out.shot(rec, time.perf_counter()).send(client, Deadlines(0.0), 5.0)
+        await asyncio.wait_for(out.done, 2)
+        assert seen[0] == 1 and client.connections_opened == 1
+        assert rec.tasks["t"].requests == 1 and rec.tasks["t"].errors == {}
+        assert len(client._idle) == 1  # and kept for the next
+        await client.aclose()
+
+
+async def test_at_the_connection_cap_they_wait_their_turn_in_order():
+    seen = [0]
+    async with await counting_server(seen) as url:
+        client = await pooled_client(url)  # max 1 connection, in the pool
+        rec, deadlines = Recorder(0.0), Deadlines(time.perf_counter())
+        outs = [Outcome() for _ in range(5)]
+        shots = [o.shot(rec, time.perf_counter()) for o in outs]
+        order: list[OneShot] = []
+        for o in outs:
+            o.done.add_done_callback(lambda f: order.append(f.result()))
+        assert all(shot.send(client, deadlines, 5.0) for shot in shots)
+        assert len(client._waiters) == 4  # one sent, four queued
+        await asyncio.wait_for(asyncio.gather(*(o.done for o in outs)), 2)
+        assert order == shots  # first come, first served
+        assert seen[0] == 1 + 5 and client.connections_opened == 1
+        assert rec.tasks["t"].requests == 5 and rec.tasks["t"].errors == {}
+        await client.aclose()
+
+
+async def test_a_queued_one_that_times_out_is_skipped_when_its_turn_comes():
+    async def answers_slowly(reader, writer):
+        with contextlib.suppress(asyncio.IncompleteReadError, ConnectionError):
+            while True:
+                await read_request(reader)
+                await asyncio.sleep(0.15)
+                writer.write(OK)
+
+    async with raw_server(answers_slowly) as url:
+        client = FastClient(url, 1)
+        rec, deadlines = Recorder(0.0), Deadlines(time.perf_counter())
+        first, late, patient = Outcome(), Outcome(), Outcome()
+        async with checking(deadlines):
+            now = time.perf_counter()
+            assert first.shot(rec, now).send(client, deadlines, 5.0)
+            assert late.shot(rec, now).send(client, deadlines, 0.05)  # gives up in the queue
+            assert patient.shot(rec, now).send(client, deadlines, 5.0)
+            await asyncio.wait_for(asyncio.gather(first.done, late.done, patient.done), 2)
+        assert rec.tasks["t"].requests == 3
+        assert rec.tasks["t"].errors == {TIMEOUT: 1}  # the late one only
+        assert client.connections_opened == 1  # its timeout cost no connection
+        await client.aclose()
+
+
+async def test_a_refused_connection_is_a_connect_error():
+    from server.launch import free_port
+
+    client = FastClient(f"http://127.0.0.1:{free_port()}", 4)
+    rec, out = Recorder(0.0), Outcome()
+    assert out.shot(rec, time.perf_counter()).send(client, Deadlines(0.0), 5.0)
+    await asyncio.wait_for(out.done, 2)
+    assert rec.tasks["t"].errors == {CONNECT: 1}
+    assert client._slots == 0
+    await client.aclose()
+
+
+async def test_a_stale_pooled_connection_hands_the_request_back_for_a_retry():
+    async def answers_once_then_hangs_up(reader, writer):
+        await read_request(reader)
+        writer.write(OK)
+        await read_request(reader)  # a second request on the same connection:
+        writer.close()  # closed with no answer, as a server ending keep-alive does
+
+    async with raw_server(answers_once_then_hangs_up) as url:
+        client = await pooled_client(url)
+        rec, out = Recorder(0.0), Outcome()
+        shot = out.shot(rec, time.perf_counter())
+        assert shot.send(client, Deadlines(time.perf_counter()), 5.0)
+        assert await asyncio.wait_for(out.again, 2) is shot
+        assert not out.done.done()
+        assert rec.tasks == {}  # not an error: it is to be sent again
+        assert client._slots == 0  # the dead connection was dropped
+        await client.aclose()
+
+
+async def test_a_timeout_is_recorded_and_its_connection_dropped():
+    async with raw_server(answers_once_then_hangs) as url:
+        client = await pooled_client(url)
+        rec, out = Recorder(0.0), Outcome()
+        deadlines = Deadlines(time.perf_counter())
+        async with checking(deadlines):
+            start = time.perf_counter()
+            assert out.shot(rec, start).send(client, deadlines, timeout=0.1)
+            await asyncio.wait_for(out.done, 2)
+            waited = time.perf_counter() - start
+        assert 0.1 <= waited < 0.1 + 0.1
+        assert rec.tasks["t"].errors == {TIMEOUT: 1}
+        assert client._slots == 0 and not client._idle
+        await client.aclose()
+
+
+async def test_already_past_its_timeout_it_fails_without_sending():
+    async with raw_server(replying(OK)) as url:
+        client = await pooled_client(url)
+        rec, out = Recorder(0.0), Outcome()
+        shot = out.shot(rec, time.perf_counter() - 1.0)
+        assert shot.send(client, Deadlines(time.perf_counter()), timeout=0.5)
+        assert out.done.done()
+        assert rec.tasks["t"].errors == {TIMEOUT: 1}
+        assert len(client._idle) == 1  # the pooled connection was not used
+        await client.aclose()
+
+
+async def test_cancel_drops_the_connection_and_records_nothing():
+    async with raw_server(answers_once_then_hangs) as url:
+        client = await pooled_client(url)
+        rec, out = Recorder(0.0), Outcome()
+        shot = out.shot(rec, time.perf_counter())
+        assert shot.send(client, Deadlines(time.perf_counter()), 5.0)
+        assert shot.cancel()
+        assert out.done.done()
+        assert not shot.cancel()  # once
+        assert rec.tasks == {}
+        assert client._slots == 0
+        await client.aclose()

@@ -1,0 +1,32 @@
+from hypothesis import example, given
+from hypothesis import strategies as st
+
+from loadgen.measure.histogram import HIGHEST_US, new_histogram, percentiles, record, summary_ms
+
+
+@given(st.lists(st.integers(min_value=1, max_value=HIGHEST_US), min_size=1, max_size=200))
+@example([3, 2047, 2048, 2049, 4097, 999_999, HIGHEST_US])
+def test_fast_record_matches_hdrh_record_value(values):
+    ours, theirs = new_histogram(), new_histogram()
+    for v in values:
+        record(ours, v / 1_000_000)
+        assert theirs.record_value(v)
+    assert ours.get_total_count() == theirs.get_total_count()
+    assert ours.get_max_value() == theirs.get_max_value()
+    assert ours.get_min_value() == theirs.get_min_value()
+    assert ours.encode() == theirs.encode()
+
+
+def test_percentiles_in_ms_and_summary_keys():
+    h = new_histogram()
+    for ms in range(1, 1001):
+        record(h, ms / 1000)
+    p = percentiles(h, [50.0, 99.0])
+    assert abs(p[50.0] - 500) <= 1 and abs(p[99.0] - 990) <= 1
+    s = summary_ms(h)
+    assert list(s) == ["p50", "p90", "p99", "p99.9", "max", "mean"]
+    assert abs(s["max"] - 1000) <= 1 and abs(s["mean"] - 500.5) <= 1
+
+
+def test_empty_histogram_summary_is_zeros():
+    assert set(summary_ms(new_histogram()).values()) == {0.0}

@@ -1,0 +1,55 @@
+from loadgen.measure.histogram import HIGHEST_US
+from loadgen.measure.recorder import Recorder
+from loadgen.transports.base import Response
+
+
+def response(status=200, start=0.0, sent=0.5, done=1.0, nbytes=10):
+    return Response(status, b"", sent, done, nbytes)
+
+
+def test_response_and_service_time_and_non_2xx():
+    rec = Recorder(origin=0.0)
+    rec.response("a", 0.0, response())
+    rec.response("a", 0.0, response(status=503))
+    rec.error("a", "timeout")
+    iv = rec.close_interval(1.0)
+    stats = rec.tasks["a"]
+    assert stats.requests == 3
+    assert stats.errors == {"http_503": 1, "timeout": 1}
+    assert stats.response.get_total_count() == 2  # transport errors are not timed
+    assert stats.response.get_max_value() == stats.response.get_highest_equivalent_value(1_000_000)
+    assert stats.service.get_max_value() == stats.service.get_highest_equivalent_value(500_000)
+    assert iv.responses == 2 and iv.errors == {"http_503": 1, "timeout": 1}
+    assert set(iv.histograms) == {"response:a", "service:a"}
+
+
+def test_values_out_of_range_are_clamped_not_dropped():
+    rec = Recorder(origin=0.0)
+    rec.response("a", 0.0, response(sent=0.0, done=0.0))  # 0 µs
+    rec.response("a", 0.0, response(sent=0.0, done=10_000.0))  # ~2.8 h
+    rec.close_interval(1.0)
+    h = rec.tasks["a"].response
+    assert h.get_total_count() == 2
+    assert h.get_max_value() >= HIGHEST_US * 0.999
+
+
+def test_intervals_fold_into_totals_and_memory_does_not_grow_per_request():
+    rec = Recorder(origin=0.0)
+    for second in range(3):
+        for i in range(1000):
+            rec.arrival(0.0001, measured=True)
+            rec.response("a", second, response(sent=second, done=second + 0.001 * (i % 10 + 1)))
+            rec.departure()
+        rec.close_interval(second + 1.0)
+    assert rec.tasks["a"].response.get_total_count() == 3000
+    assert [iv.arrivals for iv in rec.intervals] == [1000, 1000, 1000]
+    # Each closed interval keeps only small encoded payloads.
+    assert all(len(p) < 2000 for iv in rec.intervals for p in iv.histograms.values())
+    assert rec.in_flight == 0 and rec.max_in_flight == 1
+
+
+def test_warmup_arrivals_are_not_counted():
+    rec = Recorder(origin=0.0)
+    rec.arrival(0.001, measured=False)
+    assert rec.arrivals == 0 and rec.send_lag.get_total_count() == 0
+    assert rec.in_flight == 1

@@ -1,0 +1,127 @@
+"""`--processes N`: one run over N local worker processes, merged exactly; and
+`--shard I/N` runs put back together by `loadgen merge`. Real processes, loopback target."""
+
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from tests.support.cli import (
+    ROOT,
+    RPS,
+    SECONDS,
+    loadgen,
+    logged_responses,
+    run_args,
+    summary,
+)
+from tests.support.http_server import server_process
+
+
+@pytest.fixture(scope="module")
+def target():
+    with server_process() as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def two_processes(target, tmp_path_factory):
+    out = tmp_path_factory.mktemp("two")
+    proc = loadgen(*run_args(target, "--processes", 2, "--out", out))
+    assert proc.returncode == 0, proc.stderr
+    return out, proc
+
+
+def test_two_processes_send_the_requested_total_rate(two_processes):
+    out, proc = two_processes
+    s = summary(out)
+    assert s["requests"] == pytest.approx(RPS * SECONDS, rel=0.01)
+    assert s["achieved_rps"] == pytest.approx(RPS, rel=0.01)
+    assert s["target_rps"] == pytest.approx(RPS, rel=0.01)
+    assert s["errors"]["total"] == 0
+    run = s["run"]
+    assert run["processes"] == 2 and run["shard_count"] == 2 and run["missing_shards"] == []
+    shards = run["shards"]
+    assert [sh["status"] for sh in shards] == ["ok", "ok"]
+    assert len({sh["pid"] for sh in shards}) == 2
+    # Phase-offset constant schedules: the shards split the arrivals evenly.
+    assert [sh["arrivals"] for sh in shards] == [RPS * SECONDS // 2] * 2
+    assert all(sh["clock_skew_ms"] == 0.0 and sh["start_lead_ms"] > 0 for sh in shards)
+    # The files are a single run's: the interval log holds every response once.
+    assert logged_responses(out) == s["requests"]
+    assert (out / "response.hgrm").is_file() and (out / "service-get.hgrm").is_file()
+    assert "Response time" in proc.stdout
+
+
+def test_shards_run_apart_and_merged_equal_the_multi_process_run(target, two_processes, tmp_path):
+    start_at = time.time() + 2.0  # both interpreters up by then on a busy 2-core machine
+    procs = []
+    for i in range(2):
+        more = ("--shard", f"{i}/2", "--start-at", start_at, "--out", tmp_path / f"shard-{i}")
+        argv = [sys.executable, "-m", "loadgen", *map(str, run_args(target, *more, "--quiet"))]
+        procs.append(subprocess.Popen(argv, cwd=ROOT, stderr=subprocess.PIPE, text=True))
+    for p in procs:
+        assert p.wait(60) == 0, p.stderr.read()
+    one = summary(tmp_path / "shard-1")
+    assert one["run"]["shard"] == {"index": 1, "count": 2}
+    assert one["requests"] == RPS * SECONDS // 2
+
+    merged_out = tmp_path / "merged"
+    proc = loadgen("merge", merged_out, tmp_path / "shard-0", tmp_path / "shard-1")
+    assert proc.returncode == 0, proc.stderr
+    assert "Response time" in proc.stdout
+    merged, together = summary(merged_out), summary(two_processes[0])
+    # Same seed, same shards: the same arrivals and the same task picks, counted the same.
+    for key in ("requests", "arrivals"):
+        assert merged[key] == together[key] == RPS * SECONDS
+    assert merged["errors"] == together["errors"]
+    assert {t: v["requests"] for t, v in merged["tasks"].items()} == {
+        t: v["requests"] for t, v in together["tasks"].items()
+    }
+    assert merged["target_rps"] == pytest.approx(RPS, rel=0.01)
+    assert merged["run"]["missing_shards"] == []
+    assert logged_responses(merged_out) == merged["requests"]
+
+
+def test_a_shard_that_dies_is_reported_and_the_others_data_kept(target, tmp_path):
+    proc = loadgen(
+        "--host", target, "--rps", RPS, "--duration", f"{SECONDS}s", "--processes", 2,
+        "--scenario", "tests/support/scenarios.py:ShardOneDies", "--out", tmp_path,
+    )  # fmt: skip
+    assert proc.returncode == 1, proc.stderr
+    assert "shard 1/2 is missing" in proc.stderr
+    assert "exited with status 3" in proc.stderr
+    assert "1/2 of the arrivals" in proc.stderr
+    s = summary(tmp_path)  # written all the same
+    assert s["run"]["missing_shards"] == [1]
+    assert s["run"]["missing_share"] == 0.5
+    assert s["run"]["shards"][1]["status"] == "missing"
+    # Shard 0's share is all there: half of the run, and on target for that half.
+    assert s["requests"] == RPS * SECONDS // 2
+    assert s["target_rps"] == pytest.approx(RPS / 2, rel=0.01)
+    assert s["achieved_rps"] == pytest.approx(RPS / 2, rel=0.01)
+
+
+def test_ctrl_c_stops_every_shard_and_keeps_what_they_measured(tmp_path):
+    # The embedded server this time: started once by the parent, shared by the shards.
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "loadgen", "--rps", "200", "--duration", "10s",
+         "--processes", "2", "--out", str(tmp_path), "--quiet"],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 30
+    log = tmp_path / "server-logs" / "access.log"
+    while not (log.exists() and log.stat().st_size > 2000):  # load is flowing
+        assert time.monotonic() < deadline and proc.poll() is None, proc.stderr
+        time.sleep(0.1)
+    time.sleep(0.5)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, err
+    s = summary(tmp_path)
+    assert s["run"]["interrupted"] is True
+    assert s["errors"]["total"] == 0
+    assert 0 < s["requests"] < 200 * 10
+    assert all(sh["status"] == "ok" and sh["arrivals"] > 0 for sh in s["run"]["shards"])

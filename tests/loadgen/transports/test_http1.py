@@ -1,0 +1,277 @@
+"""The fast client against real loopback servers, well- and mis-behaved."""
+
+import asyncio
+import contextlib
+import time
+
+import pytest
+
+from loadgen.core.session import Session
+from loadgen.measure.recorder import Recorder
+from loadgen.transports.base import CLOSED, CONNECT, PROTOCOL, RESET, TIMEOUT, ClientError
+from loadgen.transports.http1 import FastClient, _ends_at_eof
+from server.launch import free_port
+from tests.support.http_server import OK, raw_server, read_request, replying, silent
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_keep_alive_reuses_one_connection():
+    async with raw_server(replying(OK)) as url:
+        client = FastClient(url, 4)
+        for _ in range(5):
+            r = await client.request("GET", "/", None, None)
+            assert (r.status, r.body) == (200, b"hello")
+            assert r.done_at >= r.sent_at
+        assert client.connections_opened == 1
+        await client.aclose()
+
+
+async def test_post_body_and_headers_reach_the_server():
+    seen = []
+
+    async def handler(reader, writer):
+        head, body = await read_request(reader)
+        seen.append((head, body))
+        writer.write(OK)
+        await writer.drain()
+        writer.close()
+
+    async with raw_server(handler) as url:
+        client = FastClient(url + "/api", 1)
+        await client.request("POST", "/sum", {"Content-Type": "application/json"}, b'{"a":1}')
+        await client.aclose()
+    head, body = seen[0]
+    assert head.startswith(b"POST /api/sum HTTP/1.1\r\n")
+    assert b"\r\nContent-Type: application/json\r\n" in head
+    assert b"\r\nHost: 127.0.0.1:" in head
+    assert body == b'{"a":1}'
+
+
+async def test_chunked_body_is_assembled():
+    chunked = (
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nWiki\r\n5\r\npedia\r\n0\r\n\r\n"
+    )
+    async with raw_server(replying(chunked)) as url:
+        client = FastClient(url, 1)
+        for _ in range(3):
+            r = await client.request("GET", "/", None, None)
+            assert r.body == b"Wikipedia"
+        assert client.connections_opened == 1
+        await client.aclose()
+
+
+async def test_connection_close_opens_a_new_connection_next_time():
+    closing = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok"
+    async with raw_server(replying(closing, close=True)) as url:
+        client = FastClient(url, 1)
+        for _ in range(3):
+            r = await client.request("GET", "/", None, None)
+            assert (r.status, r.body) == (200, b"ok")
+        assert client.connections_opened == 3
+        await client.aclose()
+
+
+async def test_body_delimited_by_eof():
+    eof = b"HTTP/1.0 200 OK\r\n\r\nuntil the end"
+    async with raw_server(replying(eof, close=True)) as url:
+        client = FastClient(url, 1)
+        r = await client.request("GET", "/", None, None)
+        assert r.body == b"until the end"
+        await client.aclose()
+
+
+async def test_non_2xx_is_a_response_not_an_exception():
+    async with raw_server(replying(b"HTTP/1.1 503 Busy\r\nContent-Length: 0\r\n\r\n")) as url:
+        client = FastClient(url, 1)
+        r = await client.request("GET", "/", None, None)
+        assert r.status == 503
+        await client.aclose()
+
+
+async def expect_error(url, kind):
+    client = FastClient(url, 1)
+    try:
+        with pytest.raises(ClientError) as info:
+            await client.request("GET", "/", None, None)
+        assert info.value.kind == kind
+    finally:
+        await client.aclose()
+
+
+async def test_garbage_bytes_are_a_protocol_error():
+    async with raw_server(replying(b"SSH-2.0-OpenSSH_9.2\r\n\r\n\x00\x01garbage")) as url:
+        await expect_error(url, PROTOCOL)
+
+
+async def test_closed_mid_body_is_a_reset():
+    cut = b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly part"
+    async with raw_server(replying(cut, close=True)) as url:
+        await expect_error(url, RESET)
+
+
+async def test_closed_before_any_byte_is_a_reset():
+    async def hang_up(reader, writer):
+        await read_request(reader)
+        writer.close()
+
+    async with raw_server(hang_up) as url:
+        await expect_error(url, RESET)
+
+
+async def test_refused_port_is_a_connect_error():
+    await expect_error(f"http://127.0.0.1:{free_port()}", CONNECT)
+
+
+async def test_idle_connection_closed_by_server_is_retried_transparently():
+    async def one_per_connection(reader, writer):
+        # Answers, then closes the keep-alive connection while it idles.
+        await read_request(reader)
+        writer.write(OK)
+        await writer.drain()
+        await asyncio.sleep(0.05)
+        writer.close()
+
+    async with raw_server(one_per_connection) as url:
+        client = FastClient(url, 1)
+        assert (await client.request("GET", "/", None, None)).status == 200
+        await asyncio.sleep(0.2)
+        assert (await client.request("GET", "/", None, None)).status == 200
+        assert client.connections_opened == 2
+        await client.aclose()
+
+
+async def test_silent_server_times_out_through_the_session_and_is_recorded():
+    async with raw_server(silent) as url:
+        client = FastClient(url, 1)
+        rec = Recorder(0.0)
+        s = Session(client, rec, "t", time.perf_counter(), timeout=0.2, measured=True)
+        with pytest.raises(ClientError) as info:
+            await s.get("/")
+        assert info.value.kind == TIMEOUT
+        assert rec.tasks["t"].errors == {TIMEOUT: 1}
+        # The timed-out connection was discarded: the pool has room again.
+        assert client._slots == 0
+        await client.aclose()
+
+
+async def test_requests_beyond_the_connection_cap_wait_their_turn():
+    in_flight = 0
+    peak = 0
+
+    async def slow(reader, writer):
+        nonlocal in_flight, peak
+        with contextlib.suppress(asyncio.IncompleteReadError, ConnectionError):
+            while True:
+                await read_request(reader)
+                in_flight += 1
+                peak = max(peak, in_flight)
+                await asyncio.sleep(0.02)
+                in_flight -= 1
+                writer.write(OK)
+                await writer.drain()
+
+    async with raw_server(slow) as url:
+        client = FastClient(url, 3)
+        results = await asyncio.gather(*(client.request("GET", "/", None, None) for _ in range(12)))
+        assert [r.status for r in results] == [200] * 12
+        assert peak == 3
+        assert client.connections_opened == 3
+        await client.aclose()
+
+
+def test_https_is_refused_with_a_pointer_to_httpx():
+    with pytest.raises(ValueError, match="--client httpx"):
+        FastClient("https://example.org", 1)
+
+
+@pytest.mark.parametrize(
+    ("first", "eof"),
+    [
+        (b"HTTP/1.0 200 OK\r\nServer: x\r\n\r\nhel", True),
+        (b"HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nhel", False),
+        (b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhel", False),
+        (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhel", False),
+        (b"HTTP/1.0 200 OK\r\nServer: x\r\n", False),  # head cut short: not trusted
+    ],
+)
+def test_only_a_complete_head_without_length_or_chunking_ends_at_eof(first, eof):
+    assert _ends_at_eof(first) is eof
+
+
+async def test_garbage_after_a_complete_response_keeps_the_response_and_frees_the_connection():
+    # One write: a whole response, then bytes that are not HTTP.
+    async with raw_server(replying(OK + b"\x00garbage\r\n\r\n", OK)) as url:
+        client = FastClient(url, 1)
+        response = await asyncio.wait_for(client.request("GET", "/", None, None), 2)
+        assert response.status == 200 and response.body == b"hello"
+        await asyncio.sleep(0.05)
+        assert client._slots == 0  # the dead connection gave its slot back
+        again = await asyncio.wait_for(client.request("GET", "/", None, None), 2)
+        assert again.status == 200
+        assert client.connections_opened == 2
+        await client.aclose()
+
+
+def first_connection_hangs_up():
+    """A handler: the first connection answers once (keep-alive, by its headers)
+    and then hangs up; later connections keep answering."""
+    connections = 0
+
+    async def handler(reader, writer):
+        nonlocal connections
+        connections += 1
+        await replying(OK, close=connections == 1)(reader, writer)
+
+    return handler
+
+
+async def test_a_connection_closed_while_handed_to_the_next_waiter_is_retried():
+    # One connection at a time. The answer to the first request hands the
+    # connection to the request waiting for it, which may find it closed
+    # before it writes: it must go out on a new connection, not wait for a
+    # response that can't come.
+    for _ in range(5):
+        async with raw_server(first_connection_hangs_up()) as url:
+            client = FastClient(url, 1)
+            requests = (client.request("GET", "/", None, None) for _ in range(2))
+            results = await asyncio.wait_for(asyncio.gather(*requests), 2)
+            assert [r.status for r in results] == [200, 200]
+            assert client.connections_opened == 2
+            await client.aclose()
+
+
+async def test_a_request_sent_on_a_connection_closed_meanwhile_goes_out_on_a_new_one():
+    # The window the test above can't force: the server's close is seen
+    # between the connection being handed over and the request being written.
+    async with raw_server(first_connection_hangs_up()) as url:
+        client = FastClient(url, 1)
+        await client.request("GET", "/", None, None)
+        conn = client._pop_idle()  # handed over, as the pool does to a waiter
+        assert conn is not None
+        for _ in range(200):
+            if conn.closed:
+                break
+            await asyncio.sleep(0.005)
+        assert conn.closed
+        response = await asyncio.wait_for(conn.send(b"GET / HTTP/1.1\r\n\r\n", retry=True), 2)
+        assert response.status == 200
+        assert client.connections_opened == 2 and client._slots == 1
+        await client.aclose()
+
+
+async def test_closing_the_client_tells_every_request_it_still_holds():
+    async with raw_server(silent) as url:
+        client = FastClient(url, 2)
+        loop = asyncio.get_running_loop()
+        in_flight, opening, queued = (loop.create_future() for _ in range(3))
+        client.submit("GET", "/", None, None, in_flight)
+        await asyncio.sleep(0.05)  # sent, never answered
+        client.submit("GET", "/", None, None, opening)  # a connection is opened for it
+        client.submit("GET", "/", None, None, queued)  # at the cap: waits for one
+        assert len(client._opening) == 1 and len(client._waiters) == 1
+        await client.aclose()
+        await asyncio.sleep(0.05)
+        for w in (in_flight, opening, queued):
+            assert w.done()
+            assert isinstance(w.exception(), ClientError) and w.exception().kind == CLOSED

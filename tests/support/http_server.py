@@ -1,0 +1,140 @@
+"""The loopback HTTP test server: real sockets, scripted behaviour, in-process or not.
+
+In the test's own event loop, `raw_server(handler)` serves connections with
+`handler(reader, writer)`; `replying(...)` and `silent` are the usual handlers.
+
+In a process of its own (when the test's loop must not be the server's, or
+loadgen runs as another process), `server_process()` runs this file:
+
+    python tests/support/http_server.py PORT_FILE [STALL PERIOD]
+
+which answers every request with `OK` on uvloop and, given STALL and PERIOD,
+freezes its whole process for STALL seconds every PERIOD (the first freeze
+PERIOD/2 after the first request, so a run of k·PERIOD seconds starting with
+that request sees exactly k freezes). While frozen nothing in the process
+runs; the kernel still accepts connections and queues bytes, as on a stalled
+server. On uvloop, the backlog of a freeze is served within a few ms after
+it: the analytic percentiles the tests check assume catching up takes no time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from pathlib import Path
+
+OK = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello"
+
+Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
+
+
+async def read_request(reader: asyncio.StreamReader) -> tuple[bytes, bytes]:
+    """One request: its head and its body (by Content-Length). IncompleteReadError at EOF."""
+    head = await reader.readuntil(b"\r\n\r\n")
+    length = 0
+    for line in head.split(b"\r\n"):
+        if line.lower().startswith(b"content-length:"):
+            length = int(line.split(b":", 1)[1])
+    body = await reader.readexactly(length) if length else b""
+    return head, body
+
+
+@contextlib.asynccontextmanager
+async def raw_server(handler: Handler) -> AsyncIterator[str]:
+    """A loopback server in this event loop; yields its base URL."""
+    server = await asyncio.start_server(handler, "127.0.0.1", 0, backlog=4096)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.close()
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(server.wait_closed(), 1)
+
+
+def replying(
+    *responses: bytes, close: bool = False, on_request: Callable[[], None] | None = None
+) -> Handler:
+    """A handler answering each request with the next of `responses` (cycling);
+    `close`: hang up after the first answer; `on_request` is called before each answer."""
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        i = 0
+        try:
+            while True:
+                await read_request(reader)
+                if on_request is not None:
+                    on_request()
+                writer.write(responses[i % len(responses)])
+                await writer.drain()
+                i += 1
+                if close:
+                    break
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+    return handler
+
+
+async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """Reads a request and never answers (until the test is long over)."""
+    await read_request(reader)
+    await asyncio.sleep(5)
+
+
+@contextlib.contextmanager
+def server_process(stall: float | None = None, period: float | None = None) -> Iterator[str]:
+    """This file's server in a process of its own (freezing if told to); yields its URL."""
+    freeze = [] if stall is None else [str(stall), str(period)]
+    with tempfile.TemporaryDirectory() as tmp:
+        port_file = Path(tmp) / "port"
+        proc = subprocess.Popen([sys.executable, __file__, str(port_file), *freeze])
+        try:
+            deadline = time.monotonic() + 10
+            while not port_file.exists():
+                assert proc.poll() is None, "the test server died"
+                assert time.monotonic() < deadline, "the test server did not start"
+                time.sleep(0.02)
+            yield f"http://127.0.0.1:{port_file.read_text()}"
+        finally:
+            proc.kill()
+            proc.wait()
+
+
+async def _serve(port_file: str, stall: float | None, period: float | None) -> None:
+    loop = asyncio.get_running_loop()
+    freezes: list[float] = []  # the first request's time, then one entry per freeze
+
+    def freeze() -> None:
+        assert stall is not None and period is not None
+        time.sleep(stall)
+        loop.call_at(freezes[0] + period * (len(freezes) + 0.5), freeze)
+        freezes.append(freezes[0])
+
+    def first_request() -> None:
+        if period is not None and not freezes:
+            freezes.append(loop.time())
+            loop.call_at(freezes[0] + period / 2, freeze)
+
+    server = await asyncio.start_server(
+        replying(OK, on_request=first_request), "127.0.0.1", 0, backlog=4096
+    )
+    tmp = Path(port_file + ".tmp")
+    tmp.write_text(str(server.sockets[0].getsockname()[1]))
+    tmp.rename(port_file)  # appears whole
+    async with server:
+        await server.serve_forever()
+
+
+if __name__ == "__main__":
+    import uvloop
+
+    times = [float(a) for a in sys.argv[2:4]] or [None, None]
+    uvloop.run(_serve(sys.argv[1], times[0], times[1]))
