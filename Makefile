@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 RPS ?= 100
 DURATION ?= 10s
 
-.PHONY: run test lint typecheck browser serve locust bench clean
+.PHONY: run test test-fast lint typecheck browser serve locust bench clean
 
 # Re-install whenever pyproject.toml changes (the stamp is older than it).
 $(STAMP): pyproject.toml
@@ -15,11 +15,17 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+# `make run ARGS="--rps 300 --duration 30s --out reports/run1"` for any other run.
+ARGS ?= --rps $(RPS) --duration $(DURATION)
 run: $(STAMP)
-	$(BIN)/python -m loadgen --rps $(RPS) --duration $(DURATION)
+	$(BIN)/python -m loadgen $(ARGS)
 
 test: $(STAMP) lint typecheck browser
 	$(BIN)/python -m pytest -q
+
+# The inner loop: no process-starting or browser tests (make test runs everything).
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -q -m "not slow and not browser"
 
 # report.html is tested in real Chromium: Debian's package, installed when we can.
 browser:
@@ -32,6 +38,7 @@ browser:
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

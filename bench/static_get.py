@@ -1,8 +1,6 @@
 """The benchmark's scenarios: one GET / per arrival, the cheapest request there is."""
 
-from loadgen.core.session import Session
-from loadgen.scenario import Scenario, task
-from loadgen.transports.base import Request
+from loadgen import Request, Scenario, Session, task
 
 
 class StaticGet(Scenario):

@@ -38,12 +38,9 @@ import random
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+from typing import Any, ClassVar, TypeVar, overload
 
 from loadgen.transports.base import Request
-
-if TYPE_CHECKING:
-    pass
 
 OneShotFn = Callable[[], Request]
 # A drawn task: its name, its function, and whether it is a one-shot (OneShotFn).
@@ -52,17 +49,28 @@ _F = TypeVar("_F", bound=Callable[..., Awaitable[None] | Request])
 _WEIGHT = "_loadgen_weight"
 
 
-def task(weight: int = 1) -> Callable[[_F], _F]:
+@overload
+def task(weight: _F) -> _F: ...
+@overload
+def task(weight: int = 1) -> Callable[[_F], _F]: ...
+
+
+def task(weight: int | _F = 1) -> _F | Callable[[_F], _F]:
     """Mark a scenario method as a task with the given relative weight.
 
-    The method is either `async def name(self, s: Session)` or, for a task of
-    exactly one request, `def name(self) -> Request` (a one-shot).
+    `@task(3)`, or a bare `@task` for weight 1, as in Locust. The method is
+    either `async def name(self, s: Session)` or, for a task of exactly one
+    request, `def name(self) -> Request` (a one-shot).
     """
+    if callable(weight):  # bare @task: the method itself
+        setattr(weight, _WEIGHT, 1)
+        return weight
     if not isinstance(weight, int) or isinstance(weight, bool) or weight < 1:
         raise ValueError(f"task weight must be a positive integer, got {weight!r}")
+    chosen = weight
 
     def mark(fn: _F) -> _F:
-        setattr(fn, _WEIGHT, weight)
+        setattr(fn, _WEIGHT, chosen)
         return fn
 
     return mark

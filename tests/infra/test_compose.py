@@ -131,6 +131,7 @@ def _locust_argv(service: dict[str, Any]) -> list[str]:
     return shlex.split(command) if isinstance(command, str) else list(command)
 
 
+@pytest.mark.slow
 def test_locust_master_and_worker_run_the_mounted_locustfile_against_webapi(
     stack: tuple[str, dict[str, Any]],
 ) -> None:
@@ -171,6 +172,7 @@ def test_loadgen_runs_on_demand_against_webapi_with_reports_on_the_host(
     assert mounts(loadgen)[option(argv, "--out")] == "./reports"
 
 
+@pytest.mark.slow
 def test_both_stacks_run_the_same_locust_and_loadgen_services() -> None:
     one, two = load_compose(TASK_1)["services"], load_compose(TASK_2)["services"]
     assert one["master"] == two["master"]
@@ -187,6 +189,7 @@ LOCUST_IMAGE_BOOTSTRAP = (
 ).format(sysconfig.get_paths()["purelib"])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("role", ["master", "worker"])
 def test_locust_containers_load_the_mounted_locustfile(role: str, tmp_path: Path) -> None:
     """The service's command and environment, the mount mapped to the checkout,
@@ -210,6 +213,7 @@ def test_locust_containers_load_the_mounted_locustfile(role: str, tmp_path: Path
     assert "WagonFakeUser" in result.stdout
 
 
+@pytest.mark.slow
 def test_the_shared_mix_imports_with_the_standard_library_alone() -> None:
     """The locust image has Locust's dependencies, not this project's."""
     code = (

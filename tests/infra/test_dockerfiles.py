@@ -159,6 +159,7 @@ def _post(url: str, body: dict[str, int]) -> dict[str, int]:
         return result
 
 
+@pytest.mark.slow
 def test_fastapi_image_command_serves_natively(tmp_path: Path) -> None:
     stage = final_stage(FASTAPI)
     workdir = container_layout(stage, tmp_path)
@@ -197,6 +198,7 @@ def gunicorn_image(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[s
         stop_group(proc)
 
 
+@pytest.mark.slow
 def test_gunicorn_image_command_serves_and_logs_to_files(
     gunicorn_image: tuple[str, Path, Path],
 ) -> None:
@@ -211,6 +213,7 @@ def test_gunicorn_image_command_serves_and_logs_to_files(
     assert (log_dir / "error.log").exists()
 
 
+@pytest.mark.slow
 def test_compose_loadgen_command_runs_against_the_gunicorn_image(
     gunicorn_image: tuple[str, Path, Path],
 ) -> None:

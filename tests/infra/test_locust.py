@@ -52,6 +52,7 @@ def loadgen_mix() -> dict[str, Any]:
     return {name: run(name) for name in WagonMix.task_weights()}
 
 
+@pytest.mark.slow
 def test_locustfile_sends_the_same_mix_as_loadgens_default_scenario() -> None:
     probe_script = REPO / "tests" / "infra" / "locust_probe.py"
     probe = subprocess.run(
@@ -134,6 +135,7 @@ def legacy_run(tmp_path_factory: pytest.TempPathFactory) -> LocustRun:
     return headless_locust(tmp_path_factory.mktemp("legacy"), {"LEGACY_BUGS": "1"})
 
 
+@pytest.mark.slow
 def test_headless_run_hits_all_three_tasks_in_the_weights_proportions(
     fixed_run: LocustRun,
 ) -> None:
@@ -150,12 +152,14 @@ def test_headless_run_hits_all_three_tasks_in_the_weights_proportions(
         assert abs(count / total - p) < tolerance, (task, counts)
 
 
+@pytest.mark.slow
 def test_headless_run_against_the_fixed_server_has_no_failures(fixed_run: LocustRun) -> None:
     assert fixed_run.failures == []
     assert fixed_run.count(("", "Aggregated"), "Failure Count") == 0
     assert fixed_run.returncode == 0, fixed_run.stderr
 
 
+@pytest.mark.slow
 def test_headless_run_against_legacy_bugs_fails_on_add_numbers(legacy_run: LocustRun) -> None:
     add = REQUESTS["compute_addition"]
     # uint16 arithmetic: any negative operand fails, about 3 in 4 requests.
@@ -217,6 +221,7 @@ def _processes_with(argument: str) -> list[int]:
     return found
 
 
+@pytest.mark.slow
 def test_make_locust_serves_both_and_ctrl_c_stops_both(
     locust_ui: tuple["subprocess.Popen[bytes]", str, str],
 ) -> None:

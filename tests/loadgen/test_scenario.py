@@ -115,3 +115,16 @@ def test_a_scenario_file_does_not_shadow_a_module_of_the_same_name(tmp_path, mon
     assert klass.task_weights() == {"home": 1}
     assert sys.modules["uvloop"] is uvloop  # later imports still get the real one
     assert sys.modules[klass.__module__].__file__ == str(path)
+
+
+def test_a_bare_task_decorator_weighs_one_as_in_locust():
+    class Bare(Scenario):
+        @task
+        def home(self):
+            return None
+
+        @task(2)
+        def other(self):
+            return None
+
+    assert Bare.task_weights() == {"home": 1, "other": 2}

@@ -77,6 +77,7 @@ def test_invalid_sample_rate_is_refused() -> None:
         Settings.model_validate({"sentry_traces_sample_rate": 1.5})
 
 
+@pytest.mark.slow
 def test_gunicorn_refuses_to_start_with_an_invalid_dsn(start_server: StartServer) -> None:
     server = start_server({"SENTRY_DSN": "https://topsecret@/1"}, wait=False)
     assert server.proc.wait(timeout=60) != 0

@@ -81,6 +81,7 @@ def test_timeouts_and_logging(monkeypatch: pytest.MonkeyPatch) -> None:
     assert conf["errorlog"] == "/tmp/error.log"
 
 
+@pytest.mark.slow
 def test_gunicorn_cmd_args_override_the_file(tmp_path: os.PathLike[str]) -> None:
     env = gunicorn_env(settings={"GUNICORN_CMD_ARGS": "--timeout 7 --workers 3", "TIMEOUT": "30"})
     argv = [sys.executable, "-m", "gunicorn", "--config", str(GUNICORN_CONF), "--print-config", APP]
@@ -95,6 +96,7 @@ def test_gunicorn_cmd_args_override_the_file(tmp_path: os.PathLike[str]) -> None
     assert printed["worker_class"] == "uvicorn_worker.UvicornWorker"
 
 
+@pytest.mark.slow
 def test_crashed_worker_is_replaced_and_log_level_is_honoured(start_server: StartServer) -> None:
     server = start_server({"LOG_LEVEL": "debug"})
     first = worker_pids(server.wait_for_error_log(lambda log: len(worker_pids(log)) == 2))
@@ -114,6 +116,7 @@ def test_crashed_worker_is_replaced_and_log_level_is_honoured(start_server: Star
     assert "[DEBUG]" in server.error_log
 
 
+@pytest.mark.slow
 def test_worker_stuck_on_legacy_fibonacci_is_replaced_after_timeout(
     start_server: StartServer,
 ) -> None:

@@ -61,6 +61,7 @@ def test_gunicorn_loggers_write_their_file_and_propagate(
     assert filename in conf.get(f"handler_{handler}", "args")
 
 
+@pytest.mark.slow
 def test_loads_with_plain_fileconfig(tmp_path: Path) -> None:
     """No gunicorn-only interpolation: uvicorn --log-config or fileConfig can use it too."""
     script = (
@@ -102,6 +103,7 @@ async def _fire(base_url: str, n: int) -> list[int]:
         return await asyncio.gather(*(one(i) for i in range(n)))
 
 
+@pytest.mark.slow
 def test_gunicorn_access_and_error_logs(start_server: StartServer) -> None:
     server = start_server()
     before = len(server.access_lines)  # the readiness probe's

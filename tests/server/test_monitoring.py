@@ -63,6 +63,7 @@ def _monitoring_pids(error_log: str) -> list[int]:
     ]
 
 
+@pytest.mark.slow
 def test_round_trip_through_gunicorn(start_server: StartServer, receiver: SentryReceiver) -> None:
     server = start_server(
         {"SENTRY_DSN": receiver.dsn, "LEGACY_BUGS": "1", "SENTRY_TRACES_SAMPLE_RATE": "1.0"}
@@ -98,6 +99,7 @@ def test_round_trip_through_gunicorn(start_server: StartServer, receiver: Sentry
     assert receiver.dsn not in error_log + server.output
 
 
+@pytest.mark.slow
 def test_preloaded_app_still_starts_sentry_in_each_worker(
     start_server: StartServer, receiver: SentryReceiver
 ) -> None:
@@ -111,6 +113,7 @@ def test_preloaded_app_still_starts_sentry_in_each_worker(
     assert len(worker_pids(error_log)) == 2
 
 
+@pytest.mark.slow
 def test_monitoring_off_under_gunicorn(start_server: StartServer) -> None:
     server = start_server()
     error_log = server.wait_for_error_log(

@@ -2,7 +2,7 @@
 
 import os
 
-from loadgen.scenario import Scenario, task
+from loadgen import Scenario, task
 
 
 class Get(Scenario):

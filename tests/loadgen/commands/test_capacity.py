@@ -17,6 +17,7 @@ def capacity(*args):
     return run_cli("capacity", *args, timeout=180)
 
 
+@pytest.mark.slow
 def test_legacy_limit_is_clearly_below_the_fixed_one(tmp_path):
     fixed = capacity(*QUICK, "--out", str(tmp_path / "fixed"))
     legacy = capacity(*QUICK, "--server-env", "LEGACY_BUGS=1", "--out", str(tmp_path / "legacy"))
@@ -35,6 +36,7 @@ def test_legacy_limit_is_clearly_below_the_fixed_one(tmp_path):
     assert "Latency vs throughput" in page and page.count("<circle") >= 4 * 3
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("args", "message"),
     [
@@ -84,6 +86,7 @@ def test_judge(kwargs, slos, verdict):
     assert judge(s, evaluate(slos, s))[0] == verdict
 
 
+@pytest.mark.slow
 def test_levels_can_be_generated_by_several_processes(tmp_path):
     proc = capacity(
         "--level", "1s", "--cooldown", "0.2s", "--start", "50", "--max-rps", "100",
@@ -96,6 +99,7 @@ def test_levels_can_be_generated_by_several_processes(tmp_path):
     assert level["run"]["processes"] == 2 and level["requests"] == 100
 
 
+@pytest.mark.slow
 def test_inconclusive_searches_have_their_own_exit_status(tmp_path):
     # Against a static loopback target, one 1 s level each.
     from tests.support.http_server import server_process

@@ -3,6 +3,8 @@
 import json
 import shutil
 
+import pytest
+
 from loadgen.commands.report import recompute_latencies
 from loadgen.report.run_dir import load_run
 from tests.support.cli import loadgen as run_cli
@@ -12,6 +14,7 @@ def report(*args):
     return run_cli("report", *args, timeout=60)
 
 
+@pytest.mark.slow
 def test_latencies_recomputed_from_the_interval_log_equal_the_live_run(saved_run):
     original = json.loads((saved_run / "summary.json").read_text())
     run = load_run(saved_run)
@@ -22,6 +25,7 @@ def test_latencies_recomputed_from_the_interval_log_equal_the_live_run(saved_run
     assert len(run.seconds) >= 3
 
 
+@pytest.mark.slow
 def test_report_renders_the_same_summary_and_html(saved_run, tmp_path):
     copy = tmp_path / "run"
     shutil.copytree(saved_run, copy)
@@ -37,6 +41,7 @@ def test_report_renders_the_same_summary_and_html(saved_run, tmp_path):
     assert html == (saved_run / "report.html").read_text()
 
 
+@pytest.mark.slow
 def test_slos_on_a_saved_run_exit_0_or_99(saved_run, tmp_path):
     passing = report(saved_run, "--no-html", "--slo", "max<1000s")
     assert passing.returncode == 0 and "pass  max<1000s" in passing.stdout
@@ -46,6 +51,7 @@ def test_slos_on_a_saved_run_exit_0_or_99(saved_run, tmp_path):
     assert "FAIL  errors<1%" in failing.stdout and "pass  p95<1000s" in failing.stdout
 
 
+@pytest.mark.slow
 def test_misuse(tmp_path):
     assert report(tmp_path).returncode == 2  # not a run directory
     assert "not a loadgen run" in report(tmp_path).stderr
@@ -53,6 +59,7 @@ def test_misuse(tmp_path):
     assert bad.returncode == 2 and "not an SLO" in bad.stderr
 
 
+@pytest.mark.slow
 def test_an_slo_on_a_task_the_run_lacks_is_misuse(saved_run):
     proc = report(saved_run, "--no-html", "--slo", "task:nope:p99<1s")
     assert proc.returncode == 2 and "no task 'nope'" in proc.stderr

@@ -29,6 +29,7 @@ def fixed_run(tmp_path_factory):
     return out, proc
 
 
+@pytest.mark.slow
 def test_run_against_the_embedded_server_sends_the_planned_requests(fixed_run):
     out, proc = fixed_run
     summary = json.loads((out / "summary.json").read_text())
@@ -50,6 +51,7 @@ def test_run_against_the_embedded_server_sends_the_planned_requests(fixed_run):
     assert "\x1b[" not in proc.stdout  # nor coloured
 
 
+@pytest.mark.slow
 def test_summary_json_has_the_contract(fixed_run):
     s = json.loads((fixed_run[0] / "summary.json").read_text())
     assert s["schema"] == "loadgen.summary/1"
@@ -76,6 +78,7 @@ def test_summary_json_has_the_contract(fixed_run):
     assert isinstance(g["behind"], bool)
 
 
+@pytest.mark.slow
 def test_interval_log_reads_back_with_hdrh(fixed_run):
     out = fixed_run[0]
     summary = json.loads((out / "summary.json").read_text())
@@ -90,6 +93,7 @@ def test_interval_log_reads_back_with_hdrh(fixed_run):
     assert reader.start_time_sec == pytest.approx(summary["run"]["started_at_epoch"], abs=0.01)
 
 
+@pytest.mark.slow
 def test_hgrm_files_parse(fixed_run):
     out = fixed_run[0]
     summary = json.loads((out / "summary.json").read_text())
@@ -107,6 +111,7 @@ def test_hgrm_files_parse(fixed_run):
         assert (out / f"service-{task}.hgrm").is_file()
 
 
+@pytest.mark.slow
 def test_legacy_mode_reproduces_the_bugs(tmp_path):
     proc = loadgen(
         "--rps", "100", "--duration", "2s", "--timeout", "2s", "--seed", "1",
@@ -121,6 +126,7 @@ def test_legacy_mode_reproduces_the_bugs(tmp_path):
     assert (tmp_path / "server-logs" / "access.log").stat().st_size > 0
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("args", "message"),
     [
@@ -152,6 +158,7 @@ def test_misuse_is_one_line_and_exit_2(args, message):
     assert lines[0].startswith("loadgen: error:") and message in lines[0]
 
 
+@pytest.mark.slow
 def test_out_must_not_be_a_file(tmp_path):
     f = tmp_path / "file"
     f.write_text("x")
@@ -159,6 +166,7 @@ def test_out_must_not_be_a_file(tmp_path):
     assert proc.returncode == 2 and "not a directory" in proc.stderr
 
 
+@pytest.mark.slow
 def test_help_explains_every_option():
     proc = loadgen("--help", timeout=30)
     assert proc.returncode == 0
@@ -168,6 +176,7 @@ def test_help_explains_every_option():
         assert option in proc.stdout
 
 
+@pytest.mark.slow
 def test_sigint_stops_issuing_and_still_writes_the_report(tmp_path):
     proc = subprocess.Popen(
         [
@@ -208,6 +217,7 @@ def test_sigint_stops_issuing_and_still_writes_the_report(tmp_path):
     assert "Response time" in stdout
 
 
+@pytest.mark.slow
 def test_httpx_client_through_the_same_seam(tmp_path):
     proc = loadgen(
         "--rps", "40", "--duration", "1s", "--client", "httpx", "--out", str(tmp_path), "--quiet"
@@ -218,6 +228,7 @@ def test_httpx_client_through_the_same_seam(tmp_path):
     assert s["requests"] == 40 and s["errors"]["total"] == 0
 
 
+@pytest.mark.slow
 def test_stages_profile_drives_the_arrivals(tmp_path):
     proc = loadgen("--stages", "1s:40,1s:0,1s:80", "--out", str(tmp_path), "--quiet")
     assert proc.returncode == 0, proc.stderr
@@ -234,6 +245,7 @@ def test_stages_profile_drives_the_arrivals(tmp_path):
     ]
 
 
+@pytest.mark.slow
 def test_single_uvicorn_process_as_in_task_1(tmp_path):
     proc = loadgen(
         "--rps", "30", "--duration", "1s", "--server", "uvicorn", "--out", str(tmp_path), "--quiet"
@@ -246,6 +258,7 @@ def test_single_uvicorn_process_as_in_task_1(tmp_path):
     assert "uvicorn" in (tmp_path / "server-logs" / "console.log").read_text().lower()
 
 
+@pytest.mark.slow
 def test_slos_judge_the_run_after_the_files_are_written(tmp_path):
     args = ("--rps", "30", "--duration", "1s", "--slo", "errors<1%", "--slo", "service:p95<10s")
     passing = loadgen(*args, "--out", str(tmp_path / "a"))
@@ -259,12 +272,14 @@ def test_slos_judge_the_run_after_the_files_are_written(tmp_path):
     assert (tmp_path / "b" / "intervals.hlog").is_file()
 
 
+@pytest.mark.slow
 def test_a_malformed_slo_stops_before_any_load(tmp_path):
     proc = loadgen("--rps", "5", "--slo", "p99<<5", "--out", str(tmp_path / "x"))
     assert proc.returncode == 2 and "not an SLO" in proc.stderr
     assert not (tmp_path / "x").exists()
 
 
+@pytest.mark.slow
 def test_an_slo_on_a_task_the_scenario_lacks_stops_before_any_load(tmp_path):
     proc = loadgen("--rps", "5", "--slo", "task:compute_fibb:p99<1s", "--out", str(tmp_path / "x"))
     assert proc.returncode == 2, proc.stderr
@@ -272,6 +287,7 @@ def test_an_slo_on_a_task_the_scenario_lacks_stops_before_any_load(tmp_path):
     assert len(proc.stderr.strip().splitlines()) == 1 and not (tmp_path / "x").exists()
 
 
+@pytest.mark.slow
 def test_latency_slos_fail_when_nothing_was_timed(tmp_path):
     """Against a refused port every request is a connect error: no latency to pass."""
     refused = f"http://127.0.0.1:{free_port()}"

@@ -7,6 +7,7 @@ import pytest
 from loadgen.commands.target import EmbeddedServer, TargetError
 
 
+@pytest.mark.slow
 def test_a_server_that_fails_to_start_leaves_no_temporary_directory(tmp_path, monkeypatch):
     temp = tmp_path / "tmp"
     temp.mkdir()

@@ -70,6 +70,7 @@ async def run(url: str, connections: int, scenario: type[Scenario]):
     return (await Engine(cfg).run()).recorder
 
 
+@pytest.mark.slow
 @both_kinds
 async def test_response_time_p99_matches_the_stall(freezing_server, scenario):
     rec = await run(freezing_server, 512, scenario)
@@ -79,6 +80,7 @@ async def test_response_time_p99_matches_the_stall(freezing_server, scenario):
     assert p[99.5] / 1000 == pytest.approx(analytic(0.995), rel=0.10)
 
 
+@pytest.mark.slow
 @both_kinds
 async def test_connection_cap_shows_queueing_as_response_minus_service(freezing_server, scenario):
     rec = await run(freezing_server, 10, scenario)

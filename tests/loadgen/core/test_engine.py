@@ -1,4 +1,9 @@
-"""The engine with real sockets: arrivals, warm-up, task failures, Poisson totals."""
+"""The engine's bookkeeping: arrivals, warm-up, task failures, flights and one-shots.
+
+Through the mock transport (no sockets): these tests count, they time nothing.
+The one that exercises the fast client's pool keeps a real server; timing
+lives in test_coordinated_omission.py.
+"""
 
 import asyncio
 from typing import ClassVar
@@ -9,8 +14,10 @@ from loadgen.core.config import RunConfig
 from loadgen.core.engine import Engine
 from loadgen.core.rates import ConstantRate
 from loadgen.scenario import Scenario, task
-from loadgen.transports.base import Request
-from tests.support.http_server import OK, raw_server, replying
+from loadgen.transports.base import RESET, TIMEOUT, Request
+from loadgen.transports.http1 import FastClient
+from loadgen.transports.mock import MockClient, Reply
+from tests.support.http_server import OK, raw_server, read_request
 
 pytestmark = pytest.mark.anyio
 
@@ -29,59 +36,62 @@ class Broken(Scenario):
         raise RuntimeError("assertion in user code")
 
 
-async def run(url, scenario, **kw):
-    cfg = RunConfig(target=url, profile=ConstantRate(200), duration=1.0, scenario=scenario, **kw)
-    return await Engine(cfg).run()
+# A short run: RATE arrivals/s for SECONDS, N arrivals in all.
+RATE, SECONDS = 400, 0.25
+N = int(RATE * SECONDS)
+
+
+async def run(scenario, client=None, url="http://mock", rate=RATE, duration=SECONDS, **kw):
+    """A run of `scenario` through `client` (default: a mock answering 200 at once)."""
+    cfg = RunConfig(
+        target=url, profile=ConstantRate(rate), duration=duration, scenario=scenario, **kw
+    )
+    return await Engine(cfg, client=client or MockClient()).run()
 
 
 async def test_every_request_of_a_multi_request_task_is_recorded():
-    async with raw_server(replying(OK)) as url:
-        result = await run(url, TwoSteps)
+    result = await run(TwoSteps)
     rec = result.recorder
-    assert rec.arrivals == 200
-    assert rec.tasks["login_then_get"].requests == 400
-    assert rec.total("response").get_total_count() == 400
-    assert result.elapsed == pytest.approx(1.0, abs=0.05)
-    assert result.target_arrivals == pytest.approx(200, rel=0.05)
+    assert rec.arrivals == N
+    assert rec.tasks["login_then_get"].requests == 2 * N
+    assert rec.total("response").get_total_count() == 2 * N
+    assert result.elapsed == pytest.approx(SECONDS, abs=0.05)
+    assert result.target_arrivals == pytest.approx(N, rel=0.05)
 
 
 async def test_warmup_is_sent_but_not_measured():
-    hits = 0
-
-    async def counting(reader, writer):
-        nonlocal hits
-        from tests.support.http_server import read_request
-
-        try:
-            while True:
-                await read_request(reader)
-                hits += 1
-                writer.write(OK)
-        except Exception:
-            writer.close()
-
-    async with raw_server(counting) as url:
-        result = await run(url, TwoSteps, warmup=0.5)
-    assert hits == 2 * 300  # 0.5 s warm-up + 1 s measured, two requests each
-    assert result.recorder.arrivals == 200
+    client = MockClient()
+    result = await run(TwoSteps, client, warmup=SECONDS / 2)
+    assert len(client.sent) == 2 * (N + N // 2)  # warm-up, then measured; two requests each
+    assert result.recorder.arrivals == N
+    assert result.recorder.tasks["login_then_get"].requests == 2 * N
 
 
 async def test_exceptions_in_task_code_are_counted_and_shown():
-    async with raw_server(replying(OK)) as url:
-        result = await run(url, Broken)
+    result = await run(Broken)
     rec = result.recorder
-    assert rec.tasks["oops"].errors == {"exception": 200}
+    assert rec.tasks["oops"].errors == {"exception": N}
     assert rec.first_exception == "oops: RuntimeError: assertion in user code"
 
 
+async def test_transport_errors_are_counted_by_kind_and_not_timed():
+    result = await run(TwoSteps, MockClient(Reply(error=RESET)))
+    rec = result.recorder
+    # The first request fails, so the second is never made.
+    assert rec.tasks["login_then_get"].errors == {RESET: N}
+    assert rec.total("response").get_total_count() == 0
+
+
+async def test_timeouts_are_counted_and_the_run_still_ends_on_time():
+    result = await run(TwoSteps, MockClient(Reply(delay=60)), timeout=0.1)
+    assert result.recorder.tasks["login_then_get"].errors == {TIMEOUT: N}
+    assert result.elapsed == pytest.approx(SECONDS, abs=0.05)
+    assert result.recorder.in_flight == 0
+
+
 async def test_poisson_arrivals_hit_the_rate_on_average():
-    async with raw_server(replying(OK)) as url:
-        cfg = RunConfig(
-            target=url, profile=ConstantRate(500), duration=2.0, scenario=TwoSteps,
-            arrival="poisson", seed=11,
-        )  # fmt: skip
-        result = await Engine(cfg).run()
-    # Poisson count over 2 s at 500/s: sd ≈ 32, so ±10 % is > 3 sd.
+    result = await run(TwoSteps, rate=4000, arrival="poisson", seed=11)
+    # Poisson count over 0.25 s at 4000/s: sd ≈ 32, so ±10 % is > 3 sd.
     assert result.recorder.arrivals == pytest.approx(1000, rel=0.10)
 
 
@@ -115,19 +125,18 @@ class InTasks(Paced):
 @pytest.mark.parametrize("scenario", [Paced, InTasks])
 async def test_arrivals_run_as_flights_unless_the_scenario_opts_out(scenario):
     scenario.seen_tasks.clear()
-    async with raw_server(replying(OK)) as url:
-        result = await run(url, scenario)
+    result = await run(scenario)
     rec = result.recorder
-    assert rec.arrivals == 200
-    assert rec.tasks["get_sleep_get"].requests == 400
+    assert rec.arrivals == N
+    assert rec.tasks["get_sleep_get"].requests == 2 * N
     assert rec.errors() == {}
     assert rec.first_exception is None
-    assert len(scenario.seen_tasks) == 200
+    assert len(scenario.seen_tasks) == N
     if scenario.eager:
         assert set(scenario.seen_tasks) == {None}
     else:
         assert None not in scenario.seen_tasks
-        assert len(set(scenario.seen_tasks)) == 200  # a Task of its own each
+        assert len(set(scenario.seen_tasks)) == N  # a Task of its own each
 
 
 class Mixed(Scenario):
@@ -150,35 +159,34 @@ class Wrong(Scenario):
 
 
 async def test_one_shots_and_coroutine_tasks_mix_in_one_run():
-    async with raw_server(replying(OK)) as url:
-        result = await run(url, Mixed, seed=3)
+    client = MockClient()
+    result = await run(Mixed, client, seed=3)
     rec = result.recorder
     shots, twos = rec.tasks["shot"].requests, rec.tasks["two"].requests
-    assert shots + twos // 2 == 200
-    assert shots / 200 == pytest.approx(0.75, abs=0.1)
+    assert shots + twos // 2 == N
+    assert shots / N == pytest.approx(0.75, abs=0.1)
     assert rec.errors() == {} and rec.first_exception is None
     assert rec.in_flight == 0
+    assert {r.path for r in client.sent} == {"/x", "/a", "/b"}
+    assert all(r.body in (None, *(b'{"n":%d}' % n for n in range(10))) for r in client.sent)
 
 
 async def test_a_one_shot_that_returns_something_else_is_a_task_exception():
-    async with raw_server(replying(OK)) as url:
-        result = await run(url, Wrong)
+    result = await run(Wrong)
     rec = result.recorder
-    assert rec.errors() == {"exception": 200}
+    assert rec.errors() == {"exception": N}
     assert "returns a Request" in (rec.first_exception or "")
     assert rec.in_flight == 0
 
 
 async def test_one_shots_wait_their_turn_when_the_pool_is_exhausted():
-    # One connection, a server taking 20 ms per answer, 200 arrivals/s: most
+    # One connection, a server taking 10 ms per answer, RATE arrivals/s: most
     # arrivals find no free pooled connection and queue in the pool for it.
     async def slow(reader, writer):
-        from tests.support.http_server import read_request
-
         try:
             while True:
                 await read_request(reader)
-                await asyncio.sleep(0.02)
+                await asyncio.sleep(0.01)
                 writer.write(OK)
         except Exception:
             writer.close()
@@ -189,9 +197,9 @@ async def test_one_shots_wait_their_turn_when_the_pool_is_exhausted():
             return Request("GET", "/")
 
     async with raw_server(slow) as url:
-        result = await run(url, Static, connections=1)
+        result = await run(Static, FastClient(url, 1), url=url)
     rec = result.recorder
-    assert rec.tasks["get"].requests == 200
+    assert rec.tasks["get"].requests == N
     assert rec.errors() == {}
     assert result.connections_opened == 1
     assert rec.max_in_flight > 10  # queued behind the one connection, not dropped

@@ -1,4 +1,8 @@
-"""One-shots: one-request arrivals sent through Client.submit, against real loopback servers."""
+"""One-shots: one-request arrivals sent through Client.submit.
+
+Most run against real loopback servers (they check the fast client's pool
+as the one-shot uses it); the bookkeeping alone goes through the mock.
+"""
 
 import asyncio
 import contextlib
@@ -11,6 +15,7 @@ from loadgen.core.oneshot import OneShot
 from loadgen.measure.recorder import Recorder
 from loadgen.transports.base import CONNECT, TIMEOUT, Request
 from loadgen.transports.http1 import FastClient
+from loadgen.transports.mock import MockClient, Reply
 from tests.loadgen.core.test_deadlines import checking
 from tests.support.http_server import OK, raw_server, read_request, replying
 
@@ -180,15 +185,21 @@ async def test_a_timeout_is_recorded_and_its_connection_dropped():
 
 
 async def test_already_past_its_timeout_it_fails_without_sending():
-    async with raw_server(replying(OK)) as url:
-        client = await pooled_client(url)
-        rec, out = Recorder(0.0), Outcome()
-        shot = out.shot(rec, time.perf_counter() - 1.0)
-        assert shot.send(client, Deadlines(time.perf_counter()), timeout=0.5)
-        assert out.done.done()
-        assert rec.tasks["t"].errors == {TIMEOUT: 1}
-        assert len(client._idle) == 1  # the pooled connection was not used
-        await client.aclose()
+    client, rec, out = MockClient(), Recorder(0.0), Outcome()
+    shot = out.shot(rec, time.perf_counter() - 1.0)
+    assert shot.send(client, Deadlines(time.perf_counter()), timeout=0.5)
+    assert out.done.done()
+    assert rec.tasks["t"].errors == {TIMEOUT: 1}
+    assert client.sent == []
+
+
+async def test_an_answer_is_recorded_once_and_ends_the_arrival():
+    client, rec, out = MockClient(Reply(503)), Recorder(0.0), Outcome()
+    shot = out.shot(rec, time.perf_counter())
+    assert shot.send(client, Deadlines(time.perf_counter()), timeout=5.0)
+    assert await asyncio.wait_for(out.done, 1) is shot
+    assert rec.tasks["t"].requests == 1 and rec.tasks["t"].errors == {"http_503": 1}
+    assert not shot.cancel()  # over: nothing left to cancel
 
 
 async def test_cancel_drops_the_connection_and_records_nothing():

@@ -1,7 +1,12 @@
+"""HDR histograms as loadgen uses them: clamped recording, batch percentiles, exact merges."""
+
+import json
+
 from hypothesis import example, given
 from hypothesis import strategies as st
 
 from loadgen.measure.histogram import HIGHEST_US, new_histogram, percentiles, record, summary_ms
+from tests.support.shard_states import latencies
 
 
 @given(st.lists(st.integers(min_value=1, max_value=HIGHEST_US), min_size=1, max_size=200))
@@ -30,3 +35,21 @@ def test_percentiles_in_ms_and_summary_keys():
 
 def test_empty_histogram_summary_is_zeros():
     assert set(summary_ms(new_histogram()).values()) == {0.0}
+
+
+def test_merged_shard_histograms_equal_the_histogram_of_all_values():
+    values = latencies(20_000, seed=1)
+    whole = new_histogram()
+    shards = [new_histogram() for _ in range(3)]
+    for i, v in enumerate(values):
+        record(whole, v)
+        record(shards[i % 3], v)
+    # Through the wire format, as shards in other processes send them.
+    merged = new_histogram()
+    for h in shards:
+        merged.decode_and_add(json.loads(json.dumps(h.encode().decode("ascii"))))
+    assert merged.equals(whole)
+    assert merged.get_total_count() == len(values)
+    qs = [50, 90, 99, 99.9, 99.99, 100]
+    assert merged.get_percentile_to_value_dict(qs) == whole.get_percentile_to_value_dict(qs)
+    assert merged.get_mean_value() == whole.get_mean_value()

@@ -1,6 +1,11 @@
+"""The recorder: every response and error counted and timed, per task and per second."""
+
+import json
+
 from loadgen.measure.histogram import HIGHEST_US
 from loadgen.measure.recorder import Recorder
 from loadgen.transports.base import Response
+from tests.support.shard_states import latencies, recorder
 
 
 def response(status=200, start=0.0, sent=0.5, done=1.0, nbytes=10):
@@ -53,3 +58,21 @@ def test_warmup_arrivals_are_not_counted():
     rec.arrival(0.001, measured=False)
     assert rec.arrivals == 0 and rec.send_lag.get_total_count() == 0
     assert rec.in_flight == 1
+
+
+def test_recorder_state_round_trips_through_json():
+    rec = recorder([latencies(300, 2), latencies(200, 3)], errors=["timeout", "http_503"])
+    rec.exception("get", RuntimeError("boom"))
+    back = Recorder.from_state(json.loads(json.dumps(rec.to_state())))
+    assert back.arrivals == rec.arrivals == 500
+    assert back.max_in_flight == rec.max_in_flight
+    assert back.first_exception == "get: RuntimeError: boom"
+    assert back.send_lag.equals(rec.send_lag)
+    for kind in ("response", "service"):
+        assert back.total(kind).equals(rec.total(kind))
+    assert back.tasks["get"].errors == {"timeout": 1, "http_503": 1, "exception": 1}
+    assert back.tasks["get"].requests == rec.tasks["get"].requests
+    assert back.tasks["get"].bytes_received == 500 * 7
+    assert [(iv.start, iv.end, iv.arrivals, iv.histograms, iv.maxima) for iv in back.intervals] == [
+        (iv.start, iv.end, iv.arrivals, iv.histograms, iv.maxima) for iv in rec.intervals
+    ]

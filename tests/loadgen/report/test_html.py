@@ -2,11 +2,13 @@
 
 import re
 
+import pytest
 from PIL import Image
 
 from tests.support.chromium import page_requests, render
 
 
+@pytest.mark.slow
 def test_report_is_self_contained(saved_run):
     html = (saved_run / "report.html").read_text()
     # No scripts, stylesheets, images or fonts from anywhere: all inline.
@@ -14,6 +16,8 @@ def test_report_is_self_contained(saved_run):
     assert len(html) < 200_000
 
 
+@pytest.mark.browser
+@pytest.mark.slow
 def test_report_renders_its_plots_in_chromium_without_network(saved_run, tmp_path):
     shot = tmp_path / "report.png"
     requests, log = render(saved_run / "report.html", shot, tmp_path / "profile")
@@ -31,6 +35,8 @@ def test_report_renders_its_plots_in_chromium_without_network(saved_run, tmp_pat
     assert len(palette & seen) >= 3, "the series colours are missing: no plotted lines"
 
 
+@pytest.mark.browser
+@pytest.mark.slow
 def test_the_browser_check_catches_a_broken_page(tmp_path):
     """The check above can fail: a bad path, a script error, a remote image are all seen."""
     page = tmp_path / "broken.html"

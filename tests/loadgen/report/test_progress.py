@@ -6,6 +6,8 @@ import re
 import subprocess
 import sys
 
+import pytest
+
 from server.launch import free_port
 
 LIVE_LINE = re.compile(r"\d+s/\d+s  arrivals \d+")
@@ -35,6 +37,7 @@ def run_on_a_terminal(*args: str) -> str:
     return b"".join(chunks).decode(errors="replace")
 
 
+@pytest.mark.slow
 def test_progress_line_on_a_terminal():
     # Nothing listens on the port: every request is a connect error, counted live.
     url = f"http://127.0.0.1:{free_port()}"
@@ -44,6 +47,7 @@ def test_progress_line_on_a_terminal():
     assert "Response time" in screen  # then the summary
 
 
+@pytest.mark.slow
 def test_no_progress_line_in_a_pipe():
     url = f"http://127.0.0.1:{free_port()}"
     proc = subprocess.run(

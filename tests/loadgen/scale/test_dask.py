@@ -19,6 +19,7 @@ def cluster():
         yield c.scheduler_address
 
 
+@pytest.mark.slow
 def test_a_dask_run_hits_the_requested_total_rate(cluster, tmp_path):
     with server_process() as target:
         proc = loadgen(*run_args(target, "--dask", cluster, "--out", tmp_path))
@@ -40,6 +41,7 @@ def test_a_dask_run_hits_the_requested_total_rate(cluster, tmp_path):
     assert logged_responses(tmp_path) == s["requests"]
 
 
+@pytest.mark.slow
 def test_more_shards_than_worker_threads_is_refused(cluster):
     proc = loadgen("--host", "http://127.0.0.1:9", "--rps", 10, "--dask", cluster, "--processes", 3)
     assert proc.returncode == 2

@@ -34,6 +34,7 @@ def two_processes(target, tmp_path_factory):
     return out, proc
 
 
+@pytest.mark.slow
 def test_two_processes_send_the_requested_total_rate(two_processes):
     out, proc = two_processes
     s = summary(out)
@@ -55,6 +56,7 @@ def test_two_processes_send_the_requested_total_rate(two_processes):
     assert "Response time" in proc.stdout
 
 
+@pytest.mark.slow
 def test_shards_run_apart_and_merged_equal_the_multi_process_run(target, two_processes, tmp_path):
     start_at = time.time() + 2.0  # both interpreters up by then on a busy 2-core machine
     procs = []
@@ -85,6 +87,7 @@ def test_shards_run_apart_and_merged_equal_the_multi_process_run(target, two_pro
     assert logged_responses(merged_out) == merged["requests"]
 
 
+@pytest.mark.slow
 def test_a_shard_that_dies_is_reported_and_the_others_data_kept(target, tmp_path):
     proc = loadgen(
         "--host", target, "--rps", RPS, "--duration", f"{SECONDS}s", "--processes", 2,
@@ -104,6 +107,7 @@ def test_a_shard_that_dies_is_reported_and_the_others_data_kept(target, tmp_path
     assert s["achieved_rps"] == pytest.approx(RPS / 2, rel=0.01)
 
 
+@pytest.mark.slow
 def test_ctrl_c_stops_every_shard_and_keeps_what_they_measured(tmp_path):
     # The embedded server this time: started once by the parent, shared by the shards.
     proc = subprocess.Popen(

@@ -1,0 +1,35 @@
+"""Shards' ticks: each second passed on once, when every live shard has sent it, added up."""
+
+from loadgen.scale.ticks import ShardTicks
+
+
+def t(second, arrivals, max_us=100.0, in_flight=1.0):
+    return {"second": second, "end": float(second), "length": 1.0, "arrivals": arrivals,
+            "responses": arrivals, "errors": 0, "max_us": max_us, "total_arrivals": arrivals,
+            "in_flight": in_flight}  # fmt: skip
+
+
+def test_a_second_waits_for_every_live_shard_then_adds_up():
+    seen = []
+    ticks = ShardTicks(range(2), seen.append)
+    ticks.add(0, t(1, 10, max_us=500))
+    assert seen == []  # shard 1 has not sent second 1 yet
+    ticks.add(1, t(1, 15, max_us=200))
+    assert [(s["second"], s["arrivals"], s["max_us"], s["in_flight"]) for s in seen] == [
+        (1, 25, 500, 2.0)  # counts add, the worst latency stays the worst
+    ]
+
+
+def test_a_lost_shard_is_no_longer_waited_for():
+    seen = []
+    ticks = ShardTicks(range(2), seen.append)
+    ticks.add(0, t(1, 10))
+    ticks.add(0, t(2, 10))
+    ticks.lose(1)
+    assert [s["second"] for s in seen] == [1, 2]
+
+
+def test_without_a_listener_nothing_is_kept():
+    ticks = ShardTicks(range(1), None)
+    ticks.add(0, t(1, 10))
+    assert ticks.pending == {}
