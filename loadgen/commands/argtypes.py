@@ -11,12 +11,13 @@ import datetime as dt
 import math
 import os
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import NoReturn, TypeVar
 
 from loadgen.report.slo import SLO, SLOError, check_tasks, parse_slo
 
+_T = TypeVar("_T")
 _PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ms|s|m|h)")
 _SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
 
@@ -72,10 +73,7 @@ def positive_int(text: str) -> int:
 
 
 def duration(text: str) -> float:
-    try:
-        return parse_duration(text)
-    except ValueError as e:
-        raise argparse.ArgumentTypeError(str(e)) from None
+    return _parsed(parse_duration, text)
 
 
 def positive_duration(text: str) -> float:
@@ -135,9 +133,14 @@ def stages_spec(text: str) -> list[tuple[float, float]]:
 
 def slo(text: str) -> SLO:
     """`--slo EXPR`: parsed when the command line is, so a typo costs no run."""
+    return _parsed(parse_slo, text)
+
+
+def _parsed(parse: Callable[[str], _T], text: str) -> _T:
+    """`parse(text)`, its ValueError (SLOError is one) made an argparse error message."""
     try:
-        return parse_slo(text)
-    except SLOError as e:
+        return parse(text)
+    except ValueError as e:
         raise argparse.ArgumentTypeError(str(e)) from None
 
 

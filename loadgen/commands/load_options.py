@@ -112,6 +112,10 @@ def add_load_options(p: argparse.ArgumentParser) -> None:
     )
 
 
+# Options that are the RunConfig's fields as they are.
+_AS_IN_CONFIG = ("arrival", "warmup", "timeout", "connections", "client")
+
+
 @dataclass
 class LoadOptions:
     """Validated load options; `config()` makes a run of them."""
@@ -121,18 +125,14 @@ class LoadOptions:
     seed: int
 
     def config(self, url: str, profile: RateProfile, seconds: float) -> RunConfig:
-        a = self.args
+        options = {name: getattr(self.args, name) for name in _AS_IN_CONFIG}
         return RunConfig(
             target=url,
             profile=profile,
-            arrival=a.arrival,
             duration=seconds,
             scenario=self.scenario,
-            warmup=a.warmup,
-            timeout=a.timeout,
-            connections=a.connections,
-            client=a.client,
             seed=self.seed,
+            **options,
         )
 
     def meta(self) -> dict[str, Any]:

@@ -43,6 +43,21 @@ EXIT_GRACE_S = 30.0
 _STOP_POLL_S = 0.2
 
 
+# The job's fields that are the RunConfig's own, as they are (the rest travel
+# as plain data: the profile as its description, the scenario as its name).
+_AS_IN_CONFIG = (
+    "target",
+    "duration",
+    "arrival",
+    "warmup",
+    "timeout",
+    "connections",
+    "client",
+    "seed",
+    "start_at",
+)
+
+
 @dataclass
 class ShardJob:
     """Everything a worker anywhere needs to run shard `index` of `count`, as plain data."""
@@ -71,19 +86,11 @@ class ShardJob:
         return cls(
             index=config.shard[0],
             count=config.shard[1],
-            target=config.target,
             profile=config.profile.describe(),
-            duration=config.duration,
             scenario=scenario,
-            arrival=config.arrival,
-            warmup=config.warmup,
-            timeout=config.timeout,
-            connections=config.connections,
-            client=config.client,
-            seed=config.seed,
-            start_at=config.start_at,
             scenario_source=source,
             meta=meta,
+            **{name: getattr(config, name) for name in _AS_IN_CONFIG},
         )
 
     @classmethod
@@ -103,18 +110,10 @@ class ShardJob:
     def config(self, scenario: type[Scenario] | None = None) -> RunConfig:
         """The engine's config; the scenario is loaded here unless given."""
         return RunConfig(
-            target=self.target,
             profile=profile_from_description(self.profile),
-            duration=self.duration,
             scenario=scenario if scenario is not None else self.load_scenario(),
-            arrival=self.arrival,
-            warmup=self.warmup,
-            timeout=self.timeout,
-            connections=self.connections,
-            client=self.client,
-            seed=self.seed,
             shard=(self.index, self.count),
-            start_at=self.start_at,
+            **{name: getattr(self, name) for name in _AS_IN_CONFIG},
         )
 
     def load_scenario(self) -> type[Scenario]:
