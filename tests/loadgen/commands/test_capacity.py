@@ -1,6 +1,7 @@
 """`loadgen capacity` against the real embedded server: legacy breaks far earlier."""
 
 import json
+import time
 
 import pytest
 
@@ -112,3 +113,32 @@ def test_inconclusive_searches_have_their_own_exit_status(tmp_path):
         saturated = capacity("--host", url, *quick, "--slo", "achieved>=101%")
     assert no_limit.returncode == 4, no_limit.stdout + no_limit.stderr
     assert saturated.returncode == 3, saturated.stdout + saturated.stderr
+
+
+@pytest.mark.slow
+def test_ctrl_c_ends_the_search_with_what_was_measured(tmp_path):
+    import signal
+    import subprocess
+    import sys
+
+    from tests.support.http_server import server_process
+
+    with server_process() as url:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "loadgen", "capacity", "--host", url, "--start", "20",
+             "--level", "1s", "--cooldown", "0.1s", "--max-rps", "100000",
+             "--slo", "errors<1%", "--out", str(tmp_path)],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        levels = tmp_path / "levels"
+        deadline = time.monotonic() + 30
+        while not (levels.is_dir() and len(list(levels.iterdir())) >= 2):  # two levels done
+            assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, out + err
+    assert "Traceback" not in err
+    report = json.loads((tmp_path / "capacity.json").read_text())
+    assert report["sustained_rps"] >= 20 and report["found"] is False
+    assert "interrupted after" in report["answer"] and "interrupted after" in out
