@@ -59,7 +59,7 @@ def _percent(text: str) -> float:
     return value / 100 if text.endswith("%") else value
 
 
-def capacity_parser() -> argparse.ArgumentParser:
+def parser() -> argparse.ArgumentParser:
     p = Parser(
         prog="loadgen capacity",
         description="Find the highest arrival rate the target sustains: step the rate up "
@@ -181,7 +181,7 @@ def capacity_json(result: Capacity, slos: list[str]) -> dict[str, Any]:
 
 
 def capacity(argv: Sequence[str]) -> ExitCode:
-    args = capacity_parser().parse_args(argv)
+    args = parser().parse_args(argv)
     if args.factor <= 1:
         raise UsageError("--factor must be greater than 1")
     if args.max_rps < args.start:

@@ -27,7 +27,7 @@ from loadgen.report.summary import LATENCY_STATS
 from loadgen.report.terminal import make_console
 
 
-def compare_parser() -> argparse.ArgumentParser:
+def parser() -> argparse.ArgumentParser:
     p = Parser(
         prog="loadgen compare",
         description="Compare runs (loadgen --out directories or Locust --csv prefixes); "
@@ -72,7 +72,7 @@ def rows(runs: Sequence[Comparable]) -> list[tuple[str, list[str]]]:
 
 
 def compare(argv: Sequence[str]) -> ExitCode:
-    args = compare_parser().parse_args(argv)
+    args = parser().parse_args(argv)
     if len(args.runs) < 2:
         raise UsageError("compare needs at least two runs")
     if args.out.exists() and not args.out.is_dir():

@@ -17,7 +17,8 @@ from loadgen.commands.exitcode import ExitCode
 from loadgen.commands.target import TargetError
 from loadgen.scale.errors import ScaleError, ShardsLost
 
-# name → (module, one-line summary); each module has a function of that name.
+# name → (module, one-line summary). Each module has a function of that name,
+# taking the arguments and returning an ExitCode, and `parser()`, its parser.
 COMMANDS: dict[str, tuple[str, str]] = {
     "run": (
         "loadgen.commands.run",

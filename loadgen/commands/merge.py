@@ -22,7 +22,7 @@ from loadgen.scale.merge import merge_states
 from loadgen.scale.shard import STATE_FILE, read_state
 
 
-def merge_parser() -> argparse.ArgumentParser:
+def parser() -> argparse.ArgumentParser:
     p = Parser(
         prog="loadgen merge",
         description="Merge the output directories of `loadgen --shard I/N --out DIR` runs "
@@ -41,7 +41,7 @@ def merge_parser() -> argparse.ArgumentParser:
 
 
 def merge(argv: Sequence[str]) -> ExitCode:
-    args = merge_parser().parse_args(argv)
+    args = parser().parse_args(argv)
     if args.out.exists() and not args.out.is_dir():
         raise UsageError(f"{args.out} exists and is not a directory")
     states, labels = [], []

@@ -20,7 +20,7 @@ from loadgen.report.summary import judge_slos
 from loadgen.report.terminal import make_console, render_slos, render_summary
 
 
-def report_parser() -> argparse.ArgumentParser:
+def parser() -> argparse.ArgumentParser:
     p = Parser(
         prog="loadgen report",
         description="Re-render a run's terminal summary and report.html from its saved files.",
@@ -43,7 +43,7 @@ def recompute_latencies(run: RunData) -> None:
 
 
 def report(argv: Sequence[str]) -> ExitCode:
-    args = report_parser().parse_args(argv)
+    args = parser().parse_args(argv)
     try:
         run = load_run(args.run)
     except ValueError as e:

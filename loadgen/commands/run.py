@@ -33,11 +33,11 @@ intended send time (no coordinated omission). Without --host it starts the
 bundled server on a free loopback port and tests that."""
 
 
-def run_parser(epilog: str = "") -> argparse.ArgumentParser:
+def parser() -> argparse.ArgumentParser:
     p = Parser(
         prog="loadgen",
         description=DESCRIPTION,
-        epilog=epilog,
+        epilog=subcommands_epilog(),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     rate = p.add_mutually_exclusive_group(required=True)
@@ -100,7 +100,7 @@ def rate_profile(args: argparse.Namespace) -> RateProfile:
 
 
 def run(argv: Sequence[str]) -> ExitCode:
-    args = run_parser(subcommands_epilog()).parse_args(argv)
+    args = parser().parse_args(argv)
     load = check_load_options(args)
     check_slo_tasks(args.slo, load.scenario.task_weights())
     scale = check_scale_options(args)
@@ -117,6 +117,8 @@ def run(argv: Sequence[str]) -> ExitCode:
             on_tick = progress.on_tick if progress is not None else None
             scaled = run_scaled(scale, config, args.scenario, meta, on_tick)
     result = scaled.result
+    if args.out is not None:
+        scaled.write(args.out)  # a shard's state, before summary.json says "complete"
     published = publish(
         result,
         {**meta, **scaled.meta()},
@@ -125,10 +127,8 @@ def run(argv: Sequence[str]) -> ExitCode:
         console=console,
         quiet=args.quiet,
     )
-    if args.out is not None:
-        scaled.write(args.out)
-        if not args.quiet:
-            console.print(f"files written to {args.out}/")
+    if args.out is not None and not args.quiet:
+        console.print(f"files written to {args.out}/")
     print_shard_notes(scaled.notes, scaled.warnings)
     if result.interrupted:
         make_console(stderr=True).print(

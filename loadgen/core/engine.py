@@ -48,8 +48,8 @@ _LEAD = 0.05
 def _quiet_gc() -> Iterator[None]:
     """Keep the cyclic garbage collector from stalling the issuer.
 
-    A full collection walks every tracked object (8 ms+ here, i.e. hundreds of
-    late arrivals at high rates). Objects alive at the start (modules, the
+    A full collection walks every tracked object: milliseconds in which, at
+    high rates, hundreds of arrivals fall late. Objects alive at the start (modules, the
     scenario, histograms) are frozen out of collections, and the young
     generation is collected less often; per-request objects are freed by
     reference counting anyway.

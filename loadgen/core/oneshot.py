@@ -5,8 +5,8 @@ making it. Such an arrival needs none of the coroutine machinery: the engine
 submits the request on a free pooled connection (`Client.submit`), and this
 object, as the connection's waiter, records what comes back: the response
 (timed from the arrival's intended time, like a session's first request) or
-the error. Measured on one core: 46k req/s sustained, against 35k for the same
-request as a coroutine task run as a flight (bench/RESULTS.md).
+the error. It is the cheapest way loadgen sends a request: cheaper than the
+same request as a coroutine task run as a flight (bench/RESULTS.md).
 
 With no free pooled connection the request waits its turn in the pool (or
 a connection is opened for it), still with no coroutine: catching up after a
@@ -75,8 +75,7 @@ class OneShot:
             # Dispatched already later than its whole timeout: as a session would.
             self._fail(TIMEOUT)
             return True
-        r = self.request
-        sent = client.submit(r.method, r.path, r.headers, r.body, self)
+        sent = client.submit(self.request, self)
         if sent is None:
             return False
         self._waiting = sent

@@ -2,8 +2,8 @@
 
 hdrh's `record_value` silently drops values outside the range, so `record`
 clamps instead: a 2-hour stall is recorded as 1 h, never lost from the count.
-Percentile look-ups walk the whole counts array (~1 ms each), so `percentiles`
-asks for all of them in one pass.
+Each percentile look-up walks the whole counts array, so `percentiles` asks
+for all of them in one pass.
 """
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ def new_histogram() -> HdrHistogram:
     return HdrHistogram(LOWEST_US, HIGHEST_US, SIGNIFICANT_DIGITS)
 
 
-# hdrh's record_value costs ~2 µs in method calls; `record` inlines its index
-# math for our fixed layout. With unit magnitude u = 0 and sub-bucket half-count
+# hdrh's record_value spends most of its time in method calls; `record` inlines
+# its index math for our fixed layout. With unit magnitude u = 0 and sub-bucket half-count
 # magnitude m (2^(m+1) sub-buckets), a value v lands in bucket
 #     b = bitlen(v | (2^(m+1) − 1)) − (m + 1)
 # at counts index ((b + 1) << m) + (v >> b) − 2^m. Below 2^(m+1) (the first

@@ -168,7 +168,10 @@ def delta(value: float, base: float) -> str:
     if base == 0:
         return "" if value == 0 else "new"
     change = (value - base) / base
-    return f"{change:+.0%}" if abs(change) >= 0.005 else "±0%"
+    if abs(change) < 0.005:
+        return "±0%"
+    # Whole percents, except that -100% means gone: a 99.5 % drop is not that.
+    return f"{change:+.1%}" if value and round(change, 2) == -1 else f"{change:+.0%}"
 
 
 def render_comparison(runs: list[Comparable], rows: list[tuple[str, list[str]]]) -> str:

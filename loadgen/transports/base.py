@@ -113,14 +113,7 @@ class Client(Protocol):
         self, method: str, path: str, headers: dict[str, str] | None, body: bytes | None
     ) -> Awaitable[Response]: ...
 
-    def submit(
-        self,
-        method: str,
-        path: str,
-        headers: dict[str, str] | None,
-        body: bytes | None,
-        waiter: Waiter,
-    ) -> Sent | None:
+    def submit(self, request: Request, waiter: Waiter) -> Sent | None:
         """Send without awaiting (now, or when a connection frees up); `waiter` is told the outcome.
 
         None (nothing sent) when this client takes no submissions: then

@@ -1,9 +1,8 @@
 """The fast client: HTTP/1.1 keep-alive on asyncio protocols, parsed by httptools.
 
-Why our own: on one core httpx manages 0.5–1.5k req/s with many requests in
-flight, aiohttp ~15k, while raw asyncio protocols on uvloop reach ~100k. The
-generator must be much faster than the server it measures, or it measures
-itself.
+Why our own: the generator must be much faster than the server it measures,
+or it measures itself, and general-purpose clients spend far more per request
+than raw asyncio protocols on uvloop (bench/RESULTS.md has the comparison).
 
 One request at a time per connection (no pipelining). Connections are pooled
 up to `max_connections`; a request that finds none free waits in FIFO order
@@ -34,6 +33,7 @@ from loadgen.transports.base import (
     RESET,
     ClientError,
     Parkable,
+    Request,
     Response,
     Waiter,
 )
@@ -338,14 +338,7 @@ class FastClient:
             return conn.send(data, retry=True)  # the common case: no coroutine at all
         return self._exchange(data, retry=True)
 
-    def submit(
-        self,
-        method: str,
-        path: str,
-        headers: dict[str, str] | None,
-        body: bytes | None,
-        waiter: Waiter,
-    ) -> _Connection | _Queued:
+    def submit(self, request: Request, waiter: Waiter) -> _Connection | _Queued:
         """Send on a free pooled connection, else once one is; `waiter` gets the outcome.
 
         The callback form of `request` (no awaiting at all): the connection
@@ -357,7 +350,7 @@ class FastClient:
         request is not retried here: `sent.retryable(error)` tells the waiter
         whether to.
         """
-        data = self._data(method, path, headers, body)
+        data = self._data(request.method, request.path, request.headers, request.body)
         conn = self._pop_idle()
         if conn is not None:
             conn.send(data, retry=True)

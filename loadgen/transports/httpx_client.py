@@ -1,7 +1,7 @@
 """The httpx client: HTTPS and HTTP/2 targets, behind the same `Client` seam.
 
-httpx's connection pool degrades badly with many requests in flight (measured
-here: 0.5–1.5k req/s), so instead of one shared pool this keeps up to
+httpx's connection pool degrades badly with many requests in flight, so
+instead of one shared pool this keeps up to
 `max_connections` single-connection `AsyncClient`s and hands each request a
 free one, in FIFO order. It is still far slower than the fast client: use it
 when the target needs TLS or HTTP/2.
@@ -21,6 +21,7 @@ from loadgen.transports.base import (
     RESET,
     TIMEOUT,
     ClientError,
+    Request,
     Response,
     Sent,
     Waiter,
@@ -55,14 +56,7 @@ class HttpxClient:
         self._all: list[httpx.AsyncClient] = []
         self._waiters: deque[asyncio.Future[httpx.AsyncClient]] = deque()
 
-    def submit(
-        self,
-        method: str,
-        path: str,
-        headers: dict[str, str] | None,
-        body: bytes | None,
-        waiter: Waiter,
-    ) -> Sent | None:
+    def submit(self, request: Request, waiter: Waiter) -> Sent | None:
         return None  # httpx only awaits: every request goes through request()
 
     async def request(

@@ -68,18 +68,10 @@ class MockClient:
         self, method: str, path: str, headers: dict[str, str] | None, body: bytes | None
     ) -> Awaitable[Response]:
         future: asyncio.Future[Response] = asyncio.get_running_loop().create_future()
-        self.submit(method, path, headers, body, future)
+        self.submit(Request(method, path, headers, body), future)
         return future
 
-    def submit(
-        self,
-        method: str,
-        path: str,
-        headers: dict[str, str] | None,
-        body: bytes | None,
-        waiter: Waiter,
-    ) -> _Exchange:
-        request = Request(method, path, headers, body)
+    def submit(self, request: Request, waiter: Waiter) -> _Exchange:
         self.sent.append(request)
         reply = self.answer(request)
         self._exchanges += 1

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import yaml
 
-from loadgen.commands.run import run_parser
+from loadgen.commands.run import parser
 from loadgen.commands.scale_options import check_scale_options
 
 K8S = Path(__file__).resolve().parents[2] / "infra" / "k8s"
@@ -33,7 +33,7 @@ def test_indexed_job_runs_one_shard_per_pod_into_the_shared_volume():
     line = script.replace("$JOB_COMPLETION_INDEX", "2").replace("$START_AT", start)
     argv = shlex.split(line)
     assert argv[:4] == ["exec", "python", "-m", "loadgen"]
-    args = run_parser().parse_args(argv[4:])
+    args = parser().parse_args(argv[4:])
     scale = check_scale_options(args)
     assert scale.shard == (2, n) and scale.start_at == float(start)
     assert str(args.out).startswith(mount + "/")

@@ -31,3 +31,11 @@ def test_labels_are_the_shortest_distinct_suffixes():
     assert short_labels(["a/x/run", "b/x/run"]) == ["a/x/run", "b/x/run"]
     assert short_labels(["r/fixed", "r/legacy"]) == ["fixed", "legacy"]
     assert short_labels(["a/x", "b/y/x"]) == ["a/x", "y/x"]
+
+
+def test_changes_read_as_people_read_them():
+    from loadgen.report.comparison import delta
+
+    assert delta(110, 100) == "+10%" and delta(100, 100) == "±0%" and delta(5, 0) == "new"
+    assert delta(0, 100) == "-100%"  # gone
+    assert delta(1.53, 323.33) == "-99.5%"  # not gone: not -100%

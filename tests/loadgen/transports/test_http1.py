@@ -8,7 +8,7 @@ import pytest
 
 from loadgen.core.session import Session
 from loadgen.measure.recorder import Recorder
-from loadgen.transports.base import CLOSED, CONNECT, PROTOCOL, RESET, TIMEOUT, ClientError
+from loadgen.transports.base import CLOSED, CONNECT, PROTOCOL, RESET, TIMEOUT, ClientError, Request
 from loadgen.transports.http1 import FastClient, _ends_at_eof
 from server.launch import free_port
 from tests.support.http_server import OK, raw_server, read_request, replying, silent
@@ -265,10 +265,10 @@ async def test_closing_the_client_tells_every_request_it_still_holds():
         client = FastClient(url, 2)
         loop = asyncio.get_running_loop()
         in_flight, opening, queued = (loop.create_future() for _ in range(3))
-        client.submit("GET", "/", None, None, in_flight)
+        client.submit(Request("GET", "/"), in_flight)
         await asyncio.sleep(0.05)  # sent, never answered
-        client.submit("GET", "/", None, None, opening)  # a connection is opened for it
-        client.submit("GET", "/", None, None, queued)  # at the cap: waits for one
+        client.submit(Request("GET", "/"), opening)  # a connection is opened for it
+        client.submit(Request("GET", "/"), queued)  # at the cap: waits for one
         assert len(client._opening) == 1 and len(client._waiters) == 1
         await client.aclose()
         await asyncio.sleep(0.05)

@@ -30,8 +30,8 @@ async def test_a_submission_tells_its_waiter_after_the_delay_unless_abandoned():
     client = MockClient(Reply(delay=0.05))
     loop = asyncio.get_running_loop()
     kept, dropped = loop.create_future(), loop.create_future()
-    client.submit("GET", "/", None, None, kept)
-    sent = client.submit("GET", "/", None, None, dropped)
+    client.submit(Request("GET", "/"), kept)
+    sent = client.submit(Request("GET", "/"), dropped)
     assert client.in_flight == 2 and client.connections_opened == 2
     sent.abandon(sent.exchange)
     assert (await asyncio.wait_for(kept, 1)).status == 200
