@@ -12,7 +12,8 @@ DURATION ?= 10s
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@# (setuptools' editable-install notice is noise for a new user: silenced)
+	PYTHONWARNINGS=ignore $(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
 # `make run ARGS="--rps 300 --duration 30s --out reports/run1"` for any other run.
