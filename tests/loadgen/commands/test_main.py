@@ -21,3 +21,19 @@ def test_the_top_level_help_lists_every_subcommand(capsys):
     out = capsys.readouterr().out
     for command in COMMANDS:
         assert f"\n  {command} " in out
+
+
+def test_a_mistyped_command_is_named_as_such(capsys):
+    assert main(["compre", "a", "b"]) == 2
+    err = capsys.readouterr().err
+    assert err == (
+        "loadgen: error: unknown command 'compre' (commands: run, capacity, report, compare, "
+        "merge)\n"
+    )
+
+
+def test_misuse_of_a_command_points_at_its_own_help(capsys):
+    assert main(["compare", "only-one"]) == 2
+    assert capsys.readouterr().err.endswith("(see loadgen compare --help)\n")
+    assert main(["--rps", "x"]) == 2
+    assert capsys.readouterr().err.endswith("(see loadgen --help)\n")
