@@ -1,5 +1,7 @@
 """Exit statuses, the same for every command (docs/loadgen.md lists them)."""
 
+from __future__ import annotations
+
 from enum import IntEnum
 
 
@@ -15,3 +17,9 @@ class ExitCode(IntEnum):
     NO_LIMIT_FOUND = 4
     SLO_FAILED = 99  # k6's convention for failed thresholds
     INTERRUPTED = 130  # Ctrl-C (128 + SIGINT): the report covers what was measured
+
+
+class CommandFailed(Exception):
+    """The command could not do what it was asked: said in one line, exit status `code`."""
+
+    code = ExitCode.INCOMPLETE

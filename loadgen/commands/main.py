@@ -13,8 +13,7 @@ import sys
 from collections.abc import Sequence
 
 from loadgen.commands.argtypes import UsageError
-from loadgen.commands.exitcode import ExitCode
-from loadgen.commands.target import TargetError
+from loadgen.commands.exitcode import CommandFailed, ExitCode
 from loadgen.scale.errors import ScaleError, ShardsLost
 
 # name → (module, one-line summary). Each module has a function of that name,
@@ -68,6 +67,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ScaleError as e:
         print(f"loadgen: error: {e}", file=sys.stderr)
         return ExitCode.USAGE
-    except (TargetError, ShardsLost) as e:
+    except CommandFailed as e:
+        print(f"loadgen: error: {e}", file=sys.stderr)
+        return e.code
+    except ShardsLost as e:
         print(f"loadgen: error: {e}", file=sys.stderr)
         return ExitCode.INCOMPLETE

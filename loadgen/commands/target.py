@@ -17,6 +17,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO
 
+from loadgen.commands.exitcode import CommandFailed
 from server.launch import (
     free_port,
     start_gunicorn,
@@ -28,7 +29,7 @@ from server.launch import (
 SERVERS = ("gunicorn", "uvicorn")
 
 
-class TargetError(Exception):
+class TargetError(CommandFailed):
     """The embedded server could not be started."""
 
 

@@ -37,3 +37,15 @@ def test_misuse_of_a_command_points_at_its_own_help(capsys):
     assert capsys.readouterr().err.endswith("(see loadgen compare --help)\n")
     assert main(["--rps", "x"]) == 2
     assert capsys.readouterr().err.endswith("(see loadgen --help)\n")
+
+
+def test_compare_loads_neither_the_engine_nor_the_server():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from loadgen.commands.main import main; import loadgen.commands.compare; "
+        "print(sorted(m for m in sys.modules if m.startswith(('loadgen.core.engine', 'server'))))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
