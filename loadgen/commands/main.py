@@ -50,26 +50,23 @@ def subcommands_epilog() -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     name = argv.pop(0) if argv and argv[0] in COMMANDS else "run"
-    help_hint = "loadgen --help" if name == "run" else f"loadgen {name} --help"
     if name == "run" and argv and not argv[0].startswith("-"):
         # Not an option and not a command: most likely a mistyped command.
-        commands = ", ".join(COMMANDS)
-        print(
-            f"loadgen: error: unknown command {argv[0]!r} (commands: {commands})", file=sys.stderr
-        )
-        return ExitCode.USAGE
+        return _fail(f"unknown command {argv[0]!r} (commands: {', '.join(COMMANDS)})")
     command = getattr(importlib.import_module(COMMANDS[name][0]), name)
     try:
         return int(command(argv))
     except UsageError as e:
-        print(f"loadgen: error: {e} (see {help_hint})", file=sys.stderr)
-        return ExitCode.USAGE
+        hint = "loadgen --help" if name == "run" else f"loadgen {name} --help"
+        return _fail(f"{e} (see {hint})")
     except ScaleError as e:
-        print(f"loadgen: error: {e}", file=sys.stderr)
-        return ExitCode.USAGE
+        return _fail(str(e))
     except CommandFailed as e:
-        print(f"loadgen: error: {e}", file=sys.stderr)
-        return e.code
+        return _fail(str(e), e.code)
     except ShardsLost as e:
-        print(f"loadgen: error: {e}", file=sys.stderr)
-        return ExitCode.INCOMPLETE
+        return _fail(str(e), ExitCode.INCOMPLETE)
+
+
+def _fail(message: str, code: ExitCode = ExitCode.USAGE) -> ExitCode:
+    print(f"loadgen: error: {message}", file=sys.stderr)
+    return code
