@@ -53,3 +53,22 @@ def test_merged_shard_histograms_equal_the_histogram_of_all_values():
     qs = [50, 90, 99, 99.9, 99.99, 100]
     assert merged.get_percentile_to_value_dict(qs) == whole.get_percentile_to_value_dict(qs)
     assert merged.get_mean_value() == whole.get_mean_value()
+
+
+def test_a_dropped_histogram_is_freed_at_once_not_by_the_cycle_collector():
+    # The engine collects cycles rarely (it raises the GC thresholds): a
+    # histogram that only the cycle collector frees piles up, a second's worth
+    # of them (with their encoder's buffers) every second of a run.
+    import gc
+    import weakref
+
+    h = new_histogram()
+    record(h, 0.001)
+    h.encode()
+    gone = weakref.ref(h)
+    gc.disable()
+    try:
+        del h
+        assert gone() is None
+    finally:
+        gc.enable()
