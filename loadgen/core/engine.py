@@ -10,9 +10,11 @@ An arrival of a one-request task that returns its `Request` is a one-shot
 arrival runs as a flight (`flight.py`: its coroutine driven by hand) when both
 the client and the scenario allow it, else as an asyncio Task.
 
-Stopping: at the end of the window, or on the first SIGINT/SIGTERM, issuing
-stops and in-flight requests drain, each bounded by its own timeout; a second
-signal cancels them. Either way the recorder holds everything measured.
+Stopping: at the end of the window, or on the first SIGINT, SIGTERM or
+SIGHUP, issuing stops and in-flight requests drain, each bounded by its own
+timeout; a second signal cancels them. Either way the recorder holds
+everything measured, and arrivals that were due but never sent are counted
+(`unsent`, see issuer.py): a run lasts at most warm-up + duration + timeout.
 """
 
 from __future__ import annotations
@@ -42,6 +44,8 @@ from loadgen.transports.factory import make_client
 
 # How long after start() the first arrival is due: time to get the loop going.
 _LEAD = 0.05
+# What stops a run: Ctrl-C, a kill, and the terminal (or SSH session) closing.
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
 @contextlib.contextmanager
@@ -95,6 +99,7 @@ class Engine:
         self._recorder = Recorder(0.0)  # the run's, once it starts
         self._next_close = 1.0  # perf_counter() time the open interval ends
         self._interrupted = False
+        self._signal: int | None = None
 
     async def run(self) -> RunResult:
         cfg = self.config
@@ -114,7 +119,7 @@ class Engine:
         deadlines = Deadlines(time.perf_counter())
         dispatch = self._dispatcher(loop, client, picker, rng, recorder, deadlines)
         end = cfg.warmup + cfg.duration
-        issuer = self._issuer = Issuer(pacer.offsets(), t0, cfg.warmup, end, dispatch)
+        issuer = self._issuer = Issuer(pacer, t0, cfg.warmup, end, dispatch)
         ticker = loop.create_task(self._tick())
         expirer = loop.create_task(deadlines.check())  # until the run is over
         signals = self._install_signals(loop)
@@ -134,23 +139,30 @@ class Engine:
                 loop.remove_signal_handler(sig)
             await client.aclose()
         recorder.close_interval(time.perf_counter())
-        elapsed = issued_until - origin
-        if not self._interrupted:
-            elapsed = max(elapsed, cfg.duration)
+        # The measured window: all of it, unless a stop cut it short.
+        elapsed = cfg.duration
+        if self._interrupted:
+            elapsed = min(max(issued_until - origin, 0.0), cfg.duration)
         return RunResult(
             config=cfg,
             recorder=recorder,
             started_at=started_at,
-            elapsed=max(elapsed, 0.0),
+            elapsed=elapsed,
             interrupted=self._interrupted,
             connections_opened=client.connections_opened,
             task_names=picker.names,
+            unsent=issuer.unsent,
+            stop_signal=self._signal,
         )
 
-    def stop(self) -> None:
-        """Stop issuing (first call) or cancel in-flight requests (later calls)."""
+    def stop(self, sig: int | None = None) -> None:
+        """Stop issuing (first call) or cancel in-flight requests (later calls).
+
+        `sig` is the signal that asked for it, if one did (the first one is kept).
+        """
         if not self._interrupted:
             self._interrupted = True
+            self._signal = sig
             if self._issuer is not None:
                 self._issuer.stop()
         else:
@@ -266,9 +278,9 @@ class Engine:
     # -- signals -----------------------------------------------------------
     def _install_signals(self, loop: asyncio.AbstractEventLoop) -> list[signal.Signals]:
         installed = []
-        for sig in (signal.SIGINT, signal.SIGTERM):
+        for sig in STOP_SIGNALS:
             try:
-                loop.add_signal_handler(sig, self.stop)
+                loop.add_signal_handler(sig, self.stop, sig)
             except (NotImplementedError, RuntimeError, ValueError):
                 continue  # not the main thread, or no signal support
             installed.append(sig)

@@ -34,6 +34,10 @@ class Pacer(Protocol):
 
     def offsets(self) -> Iterator[float]: ...
 
+    def between(self, start: float, end: float) -> float:
+        """How many offsets fall in [start, end), without drawing them."""
+        ...
+
 
 class ConstantPacer:
     """Evenly spaced arrivals: tₙ = Λ⁻¹(phase + n·stride), n = 0, 1, 2, …"""
@@ -52,6 +56,13 @@ class ConstantPacer:
                 return
             yield t
             n += 1
+
+    def between(self, start: float, end: float) -> float:
+        """tₙ < t ⟺ phase + n·stride < Λ(t), so #{n : tₙ < t} = ⌈(Λ(t) − phase)/stride⌉⁺."""
+        return max(0, self._before(end) - self._before(start))
+
+    def _before(self, t: float) -> int:
+        return max(0, math.ceil((self.profile.arrivals(t) - self.phase) / self.stride))
 
 
 class PoissonPacer:
@@ -73,6 +84,11 @@ class PoissonPacer:
             if math.isinf(t):
                 return
             yield t
+
+    def between(self, start: float, end: float) -> float:
+        """Not drawn, so the expected number: E[N(end) − N(start)] = (Λ(end) − Λ(start))/scale."""
+        arrivals = self.profile.arrivals
+        return max(0.0, arrivals(end) - arrivals(start)) / self.scale
 
 
 def shard_seed(seed: int | None, index: int) -> int | None:

@@ -21,11 +21,16 @@ class RunResult:
     interrupted: bool
     connections_opened: int
     task_names: list[str] = field(default_factory=list)
+    unsent: int = 0  # measured arrivals that were due and never sent
+    stop_signal: int | None = None  # the signal that stopped the run early, if one did
 
     @property
-    def target_arrivals(self) -> float:
-        """Arrivals the profile asked of this shard in the measured window (after warm-up)."""
-        return self.expected_arrivals(0.0, self.elapsed)
+    def target_arrivals(self) -> int:
+        """The arrivals planned in the measured window: those sent and those never sent.
+
+        A run that sent every one meets its target exactly.
+        """
+        return self.recorder.arrivals + self.unsent
 
     def expected_arrivals(self, start: float, end: float) -> float:
         """Arrivals the profile asked of this shard between two measurement times."""
@@ -38,18 +43,13 @@ class RunResult:
 class MergedResult(RunResult):
     """A run put back together from shards.
 
-    Its target is what the merged shards were asked for: each shard's share
-    of the profile over its own measured window, summed. A missing shard's
-    share is not asked of the others, so a lost shard shows up as missing
-    data (said in `run.shards`), not as a generator that fell behind.
+    Its target is what the merged shards planned. A missing shard's share is
+    not asked of the others, so a lost shard shows up as missing data (said in
+    `run.shards`), not as a generator that fell behind; the timeline's
+    per-second target is scaled to the shards present (`share`).
     """
 
-    shard_target_arrivals: float = 0.0
     share: float = 1.0  # the fraction of shards merged
-
-    @property
-    def target_arrivals(self) -> float:
-        return self.shard_target_arrivals
 
     def expected_arrivals(self, start: float, end: float) -> float:
         return super().expected_arrivals(start, end) * self.share

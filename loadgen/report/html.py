@@ -16,7 +16,7 @@ from typing import Any
 
 from loadgen.report.plots import CHART_CSS, Series, line_chart, spectrum_ticks, spectrum_x
 from loadgen.report.run_data import RunData, rate_intervals
-from loadgen.report.summary import LATENCY_STATS, spectrum, task_rows
+from loadgen.report.summary import LATENCY_STATS, behind_reasons, spectrum, task_rows
 
 PAGE_CSS = """
 body { font: 14px/1.45 system-ui, sans-serif; margin: 24px; color: #222; max-width: 1220px; }
@@ -129,10 +129,10 @@ def _verdict(summary: dict[str, Any]) -> str:
         f"connections opened {gen['connections_opened']}.</p>",
     ]
     if gen["behind"]:
+        why = escape("; ".join(behind_reasons(summary)))
         parts.append(
-            '<p class="warn">The generator fell behind (achieved &lt; 99% of target or '
-            "send-lag p99 &gt; 1 ms): these latencies describe the load generator's machine "
-            "as much as the target.</p>"
+            f'<p class="warn">The generator fell behind ({why}): these latencies describe '
+            "the load generator's machine as much as the target.</p>"
         )
     for result in summary.get("slo", []):
         css = "pass" if result["passed"] else "fail"

@@ -5,8 +5,9 @@ comes from this dict (plus the interval log), so a saved run renders the same
 as a live one. Times are in milliseconds.
 
 Generator health: the run is flagged `behind` when arrivals fell short of the
-target (achieved < 99 % of it) or were dispatched late (send-lag p99 > 1 ms);
-then the latencies describe the generator as much as the server.
+target (achieved < 99 % of it), were dispatched late (send-lag p99 > 1 ms) or
+were never sent at all (`unsent`: due when the window ended); then the
+latencies describe the generator as much as the server.
 """
 
 from __future__ import annotations
@@ -37,9 +38,7 @@ def build_summary(result: RunResult, meta: dict[str, Any]) -> dict[str, Any]:
     requests = sum(s.requests for s in rec.tasks.values())
     achieved = rec.arrivals / elapsed if elapsed > 0 else 0.0
     lag = summary_ms(rec.send_lag)
-    behind = (target_rps > 0 and achieved < BEHIND_ACHIEVED_RATIO * target_rps) or (
-        lag["p99"] > BEHIND_LAG_P99_MS
-    )
+    behind = _behind(target_rps, achieved, lag["p99"], result.unsent)
     tasks = {}
     for name in sorted(rec.tasks, key=_task_order(result.task_names)):
         stats = rec.tasks[name]
@@ -75,6 +74,7 @@ def build_summary(result: RunResult, meta: dict[str, Any]) -> dict[str, Any]:
             "send_lag_ms": {k: lag[k] for k in ("p50", "p99", "max")},
             "max_in_flight": rec.max_in_flight,
             "connections_opened": result.connections_opened,
+            "unsent": result.unsent,
             "behind": bool(behind),
         },
         "run": {
@@ -101,6 +101,29 @@ def build_summary(result: RunResult, meta: dict[str, Any]) -> dict[str, Any]:
             for iv in rec.intervals
         ],
     }
+
+
+def _behind(target_rps: float, achieved: float, lag_p99: float | None, unsent: int) -> list[str]:
+    """Why the generator counts as fallen behind (nothing: it did not)."""
+    reasons = []
+    if target_rps > 0 and achieved < BEHIND_ACHIEVED_RATIO * target_rps:
+        reasons.append(f"achieved {achieved:.1f}/s of {target_rps:.1f}/s")
+    if lag_p99 is not None and lag_p99 > BEHIND_LAG_P99_MS:
+        reasons.append(f"send-lag p99 {lag_p99:.3f} ms > {BEHIND_LAG_P99_MS:g} ms")
+    if unsent:
+        reasons.append(f"{unsent} arrivals due were never sent")
+    return reasons
+
+
+def behind_reasons(summary: dict[str, Any]) -> list[str]:
+    """Why a summary's generator fell behind, in words the reports show."""
+    gen = summary["generator"]
+    return _behind(
+        summary["target_rps"],
+        summary["achieved_rps"],
+        gen["send_lag_ms"]["p99"],
+        gen.get("unsent", 0),
+    )
 
 
 def task_rows(summary: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:

@@ -8,7 +8,7 @@ from rich.console import Console
 from rich.table import Table
 
 from loadgen.report.slo import Outcome
-from loadgen.report.summary import LATENCY_STATS, task_rows
+from loadgen.report.summary import LATENCY_STATS, behind_reasons, task_rows
 
 _COLUMNS = tuple(stat for stat in LATENCY_STATS if stat != "mean")
 # Not a terminal (a pipe, a CI log): lines as wide as they are, never wrapped.
@@ -77,7 +77,7 @@ def render_summary(summary: dict[str, Any], console: Console) -> None:
     if gen["behind"]:
         console.print(
             "[bold yellow]warning:[/bold yellow] the generator fell behind "
-            "(achieved < 99% of target or send-lag p99 > 1 ms): "
+            f"({'; '.join(behind_reasons(summary))}): "
             "latencies describe this machine as much as the target"
         )
     if errors["by_kind"].get("timeout"):

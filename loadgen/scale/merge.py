@@ -162,7 +162,8 @@ def _merged_result(chosen: list[dict[str, Any]], lead: ShardJob, count: int) -> 
         interrupted=any(s["interrupted"] for s in chosen),
         connections_opened=sum(s["connections_opened"] for s in chosen),
         task_names=_union(s["task_names"] for s in chosen),
-        shard_target_arrivals=sum(s["target_arrivals"] for s in chosen),
+        unsent=sum(s.get("unsent", 0) for s in chosen),
+        stop_signal=next((s["stop_signal"] for s in chosen if s.get("stop_signal")), None),
         share=len(chosen) / count if count else 1.0,
     )
 

@@ -166,7 +166,8 @@ def shard_state(job: ShardJob, result: RunResult, **extra: Any) -> dict[str, Any
         "interrupted": result.interrupted,
         "connections_opened": result.connections_opened,
         "task_names": result.task_names,
-        "target_arrivals": result.target_arrivals,
+        "unsent": result.unsent,
+        "stop_signal": result.stop_signal,
         "recorder": result.recorder.to_state(),
         **extra,
     }

@@ -49,9 +49,10 @@ def job(index, count, **kw):
     return ShardJob(**{**base, **kw})
 
 
-def state(shard_job, rec, elapsed=2.0, started_at=1000.0):
+def state(shard_job, rec, elapsed=2.0, started_at=1000.0, unsent=0):
     config = shard_job.config()
     result = RunResult(
-        config, rec, started_at, elapsed, False, connections_opened=3, task_names=["get"]
-    )
+        config, rec, started_at, elapsed, False, connections_opened=3, task_names=["get"],
+        unsent=unsent,
+    )  # fmt: skip
     return json.loads(json.dumps(shard_state(shard_job, result)))

@@ -300,3 +300,41 @@ def test_latency_slos_fail_when_nothing_was_timed(tmp_path):
     s = json.loads((tmp_path / "summary.json").read_text())
     assert s["errors"]["by_kind"].get("connect") == s["requests"] > 0
     assert [(r["measured"], r["passed"]) for r in s["slo"]] == [("n/a", False)] * 2
+
+
+@pytest.fixture(scope="module")
+def static_url():
+    from tests.support.http_server import server_process
+
+    with server_process() as url:
+        yield url
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "rate", [("--rps", "1e12"), ("--stages", "30s:1e12")], ids=["rps", "stages"]
+)
+def test_a_rate_beyond_the_generator_ends_on_time_and_counts_what_it_never_sent(
+    static_url, tmp_path, rate
+):
+    started = time.monotonic()
+    proc = loadgen("--host", static_url, *rate, "--duration", "0.5s", "--timeout", "1s",
+                   "--out", tmp_path, "--quiet", timeout=60)  # fmt: skip
+    took = time.monotonic() - started
+    assert proc.returncode == 0, proc.stderr
+    s = json.loads((tmp_path / "summary.json").read_text())
+    # warm-up 0 + duration 0.5 s + timeout 1 s, and the interpreter's start and the files.
+    assert took < 0.5 + 1.0 + 4.0
+    gen = s["generator"]
+    assert gen["unsent"] > 10**9 and gen["behind"]
+    assert s["target_rps"] == pytest.approx((s["arrivals"] + gen["unsent"]) / 0.5)
+
+
+@pytest.mark.slow
+def test_a_run_that_sent_every_arrival_meets_its_target_exactly(static_url, tmp_path):
+    slos = ("--slo", "achieved>=500/s", "--slo", "achieved>=100%")
+    proc = loadgen("--host", static_url, "--rps", 500, "--duration", "2s", *slos, "--out", tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    s = json.loads((tmp_path / "summary.json").read_text())
+    assert s["target_rps"] == s["achieved_rps"] == 500.0
+    assert s["generator"]["unsent"] == 0

@@ -1,4 +1,4 @@
-"""What a run asked for: the target arrivals behind achieved/target and the timeline."""
+"""What a run asked for: the target behind achieved/target, and each second's target."""
 
 import pytest
 
@@ -9,22 +9,22 @@ from loadgen.measure.recorder import Recorder
 from loadgen.scenario import Scenario
 
 
-def result(cls=RunResult, profile=None, warmup=0.0, shard=(0, 1), **kw):
+def result(cls=RunResult, profile=None, warmup=0.0, shard=(0, 1), arrivals=1000, **kw):
     config = RunConfig("http://x", profile or ConstantRate(100), 10.0, Scenario, warmup=warmup)
     config.shard = shard
-    return cls(config, Recorder(0.0), 0.0, 10.0, False, 1, **kw)
+    rec = Recorder(0.0)
+    rec.arrivals = arrivals
+    return cls(config, rec, 0.0, 10.0, False, 1, **kw)
 
 
-def test_the_target_is_the_profile_over_the_measured_window():
-    assert result().target_arrivals == pytest.approx(1000)
-    # Warm-up comes first: the measured window of a staged profile starts after it.
+def test_the_target_is_what_was_planned_sent_or_not():
+    assert result().target_arrivals == 1000  # every planned arrival sent: met exactly
+    assert result(arrivals=900, unsent=100).target_arrivals == 1000
+
+
+def test_each_second_is_asked_the_profile_after_the_warmup_for_this_shard():
     staged = result(profile=stages([(2, 10), (10, 100)]), warmup=2.0)
     assert staged.expected_arrivals(0.0, 1.0) == pytest.approx(100)
-    # A shard is asked its share.
-    assert result(shard=(1, 4)).target_arrivals == pytest.approx(250)
-
-
-def test_a_merged_run_is_asked_what_its_shards_were():
-    merged = result(MergedResult, shard_target_arrivals=480.0, share=0.5)
-    assert merged.target_arrivals == 480.0
+    assert result(shard=(1, 4)).expected_arrivals(0.0, 10.0) == pytest.approx(250)
+    merged = result(MergedResult, share=0.5)  # half the shards came back
     assert merged.expected_arrivals(0.0, 1.0) == pytest.approx(50)

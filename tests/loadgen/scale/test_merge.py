@@ -37,11 +37,11 @@ def test_merging_shards_adds_counters_and_histograms_exactly():
     result = merged.result
     assert isinstance(result, MergedResult)
     assert result.connections_opened == 6
-    # Each shard was asked for half of 100/s over 2 s.
-    assert result.target_arrivals == pytest.approx(200)
+    # What the shards planned, all of it sent: the target is met exactly.
+    assert result.target_arrivals == 400 and result.unsent == 0
     summary = build_summary(result, merged.meta())
     assert summary["requests"] == 403
-    assert summary["target_rps"] == pytest.approx(100)
+    assert summary["target_rps"] == summary["achieved_rps"] == 200
     assert summary["run"]["shard_count"] == 2
     assert [s["arrivals"] for s in summary["run"]["shards"]] == [190, 210]
 
@@ -59,7 +59,18 @@ def test_a_missing_shard_is_reported_with_its_share_and_the_rest_kept():
     }
     assert any("shard 1/3 is missing" in w and "1/3 of the arrivals" in w for w in merged.warnings)
     # The target covers the shard that reported: it did not fall behind.
-    assert merged.result.target_arrivals == pytest.approx(100 * 2.0 / 3)
+    assert merged.result.target_arrivals == 100
+    # The timeline's per-second target is the present shards' share of the profile.
+    assert merged.result.expected_arrivals(0.0, 1.0) == pytest.approx(100 / 3)
+
+
+def test_arrivals_a_shard_never_sent_add_up_into_the_target():
+    a = state(job(0, 2), recorder([latencies(100, 1)]), unsent=20)
+    b = state(job(1, 2), recorder([latencies(90, 2)]), unsent=5)
+    result = merge_states([a, b]).result
+    assert result.unsent == 25 and result.target_arrivals == 190 + 25
+    summary = build_summary(result, {})
+    assert summary["generator"]["unsent"] == 25 and summary["generator"]["behind"]
 
 
 def test_overlapping_and_foreign_shards_are_warned_about():
