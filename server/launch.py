@@ -15,6 +15,7 @@ loadgen's embedded target):
 Needs a source checkout: the gunicorn config lives in infra/, outside the package.
 """
 
+import ctypes
 import os
 import signal
 import socket
@@ -98,14 +99,18 @@ def start_gunicorn(
     extra_args: Sequence[str] = (),
     stdout: int | IO[bytes] | None = subprocess.DEVNULL,
     stderr: int | IO[bytes] | None = subprocess.DEVNULL,
+    die_with_parent: bool = False,
 ) -> "subprocess.Popen[bytes]":
     """Start gunicorn (not waiting for it to serve) in its own process group.
 
     `cwd` is where the app looks for `.env`; pass an empty directory to keep a
-    developer's .env out of a test.
+    developer's .env out of a test. `die_with_parent`: gunicorn is told to
+    stop (SIGTERM) when the process that started it dies, however it dies
+    (Linux), so a killed caller leaves no server behind.
     """
     argv = gunicorn_command(bind, workers, extra_args=extra_args)
-    return _spawn(argv, gunicorn_env(log_dir, settings), cwd, stdout, stderr)
+    env = gunicorn_env(log_dir, settings)
+    return _spawn(argv, env, cwd, stdout, stderr, die_with_parent)
 
 
 def uvicorn_command(
@@ -131,11 +136,14 @@ def start_uvicorn(
     *,
     stdout: int | IO[bytes] | None = subprocess.DEVNULL,
     stderr: int | IO[bytes] | None = subprocess.DEVNULL,
+    die_with_parent: bool = False,
 ) -> "subprocess.Popen[bytes]":
-    """Start a single uvicorn process in its own process group (stop it with stop_gunicorn)."""
-    return _spawn(
-        uvicorn_command(host, port), gunicorn_env(log_dir, settings), None, stdout, stderr
-    )
+    """Start a single uvicorn process in its own process group (stop it with stop_gunicorn).
+
+    `die_with_parent` as for `start_gunicorn`.
+    """
+    env = gunicorn_env(log_dir, settings)
+    return _spawn(uvicorn_command(host, port), env, None, stdout, stderr, die_with_parent)
 
 
 def _spawn(
@@ -144,6 +152,7 @@ def _spawn(
     cwd: StrPath | None,
     stdout: int | IO[bytes] | None,
     stderr: int | IO[bytes] | None,
+    die_with_parent: bool = False,
 ) -> "subprocess.Popen[bytes]":
     # A process group of its own: a Ctrl-C meant for the caller must not reach
     # the server, and stop_gunicorn can kill the whole group.
@@ -155,7 +164,18 @@ def _spawn(
         stdout=stdout,
         stderr=stderr,
         start_new_session=True,
+        preexec_fn=_stop_when_parent_dies if die_with_parent else None,
     )
+
+
+_PR_SET_PDEATHSIG: Final = 1
+
+
+def _stop_when_parent_dies() -> None:
+    """In the child, before exec: the kernel sends it SIGTERM when its parent dies."""
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def wait_until_serving(

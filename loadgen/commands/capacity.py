@@ -46,6 +46,7 @@ from loadgen.report.publish import publish
 from loadgen.report.slo import SLO, Outcome, parse_slo
 from loadgen.report.terminal import make_console
 from loadgen.scale.scaled import Scale, run_scaled
+from loadgen.scale.signals import CatchStops
 
 # The default SLO; --slo replaces it.
 DEFAULT_SLOS = ("p99<=100ms", "errors<1%", "achieved>=99%")
@@ -191,41 +192,59 @@ def capacity(argv: Sequence[str]) -> ExitCode:
     check_slo_tasks(slos, load.scenario.task_weights())
     console = make_console(quiet=args.quiet)
     levels: list[Level] = []
+    stopped_by: list[int | None] = []  # what ended the search early (a signal, if known)
 
-    with target(args) as url:
-        console.print(f"capacity of {url}: levels of {args.level:g}s from {args.start:g}/s")
+    # Outside a level's engine a stop signal is recorded, never a traceback:
+    # the search ends after the level it came in, and its files are written.
+    with CatchStops() as stops:
+        with target(args) as url:
+            console.print(f"capacity of {url}: levels of {args.level:g}s from {args.start:g}/s")
 
-        def measure(rps: float) -> Level:
-            level = _level(args, load, slos, url, rps)
-            levels.append(level)
-            _print_level(console, level)
-            if level.verdict == INTERRUPTED:
-                raise KeyboardInterrupt
-            time.sleep(args.cooldown)
-            return level
+            def measure(rps: float) -> Level:
+                if stops.received:  # between two levels
+                    raise _Stopped(stops.received[0])
+                level, sig = _level(args, load, slos, url, rps)
+                levels.append(level)
+                _print_level(console, level)
+                if level.verdict == INTERRUPTED:
+                    raise _Stopped(sig)
+                time.sleep(args.cooldown)
+                return level
 
-        try:
-            result = search(measure, args.start, args.factor, args.precision, args.max_rps)
-        except KeyboardInterrupt:  # in a level, or between two
-            result = Capacity.stopped(levels)
+            try:
+                result = search(measure, args.start, args.factor, args.precision, args.max_rps)
+            except _Stopped as stop:
+                result = Capacity.stopped(levels)
+                stopped_by.append(stop.signal)
 
-    console.print()
-    console.print(_levels_table(result.levels))
-    console.print()
-    console.print(f"[bold]capacity:[/bold] {result.describe()}")
-    if args.out is not None:
-        args.out.mkdir(parents=True, exist_ok=True)
-        report = capacity_json(result, [o.text for o in slos])
-        (args.out / "capacity.json").write_text(json.dumps(report, indent=2) + "\n")
-        (args.out / "capacity.html").write_text(render_capacity(report))
-        console.print(f"files written to {args.out}/")
+        console.print()
+        console.print(_levels_table(result.levels))
+        console.print()
+        console.print(f"[bold]capacity:[/bold] {result.describe()}")
+        if args.out is not None:
+            args.out.mkdir(parents=True, exist_ok=True)
+            report = capacity_json(result, [o.text for o in slos])
+            (args.out / "capacity.json").write_text(json.dumps(report, indent=2) + "\n")
+            (args.out / "capacity.html").write_text(render_capacity(report))
+            console.print(f"files written to {args.out}/")
+    if stopped_by or stops.received:
+        return ExitCode.stopped_by((stopped_by or stops.received)[0])
     return exit_status(result)
+
+
+class _Stopped(Exception):
+    """A stop signal ended the search (`signal`: which one, if known)."""
+
+    def __init__(self, signal: int | None) -> None:
+        super().__init__(signal)
+        self.signal = signal
 
 
 def _level(
     args: argparse.Namespace, load: LoadOptions, slos: Sequence[SLO], url: str, rps: float
-) -> Level:
-    """Run one level at `rps` and judge it; its files go under --out."""
+) -> tuple[Level, int | None]:
+    """Run one level at `rps` and judge it (its files go under --out); and the
+    signal that stopped it, if one did."""
     scale = Scale(args.processes, args.dask, (0, 1), None)
     config = load.config(url, ConstantRate(rps), args.level)
     meta = {"rate_profile": config.profile.describe(), **load.meta(), **scale.meta()}
@@ -237,7 +256,7 @@ def _level(
         verdict, reasons = INTERRUPTED, ["stopped by the user"]
     elif scaled.shards_lost:  # a generator shard was lost: the level is void
         verdict, reasons = SATURATED, ["a generator shard was lost", *reasons]
-    return Level(rps, verdict, reasons, published.summary)
+    return Level(rps, verdict, reasons, published.summary), scaled.result.stop_signal
 
 
 def _print_level(console: Console, level: Level) -> None:
@@ -251,8 +270,6 @@ def _print_level(console: Console, level: Level) -> None:
 
 def exit_status(result: Capacity) -> ExitCode:
     """OK only when a limit was found; each inconclusive outcome has its own status."""
-    if result.interrupted:
-        return ExitCode.INTERRUPTED
     if result.saturated_at is not None:
         return ExitCode.GENERATOR_SATURATED
     if result.sustained is None:

@@ -16,7 +16,18 @@ class ExitCode(IntEnum):
     # capacity, inconclusive: every level passed, up to --max-rps.
     NO_LIMIT_FOUND = 4
     SLO_FAILED = 99  # k6's convention for failed thresholds
-    INTERRUPTED = 130  # Ctrl-C (128 + SIGINT): the report covers what was measured
+    # Stopped by a signal (128 + its number): the report covers what was measured.
+    HANGUP = 129  # SIGHUP: the terminal or SSH session closed
+    INTERRUPTED = 130  # SIGINT: Ctrl-C
+    TERMINATED = 143  # SIGTERM
+
+    @classmethod
+    def stopped_by(cls, sig: int | None) -> ExitCode:
+        """The status of a run a signal stopped (Ctrl-C when no signal is known)."""
+        try:
+            return cls(128 + sig) if sig is not None else cls.INTERRUPTED
+        except ValueError:  # not a signal that stops a run
+            return cls.INTERRUPTED
 
 
 class CommandFailed(Exception):

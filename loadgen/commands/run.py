@@ -25,6 +25,7 @@ from loadgen.report.progress import Progress
 from loadgen.report.publish import publish
 from loadgen.report.terminal import make_console, print_shard_notes
 from loadgen.scale.scaled import run_scaled
+from loadgen.scale.signals import CatchStops
 
 DESCRIPTION = """\
 Open-model HTTP load generator. Sends requests at a target arrival rate
@@ -108,33 +109,44 @@ def run(argv: Sequence[str]) -> ExitCode:
     seconds = args.duration or profile.length or DURATION_S
     console = make_console()
     meta = {"rate_profile": profile.describe(), **load.meta(), **scale.meta()}
-    with target(args) as url:
-        config = load.config(url, profile, seconds)
-        live = not args.quiet and console.is_terminal
-        progress = Progress(console, seconds) if live else None
-        with progress or contextlib.nullcontext():
-            # Here, or as shards (local processes, Dask) merged into one result.
-            on_tick = progress.on_tick if progress is not None else None
-            scaled = run_scaled(scale, config, args.scenario, meta, on_tick)
-    result = scaled.result
-    if args.out is not None:
-        scaled.write(args.out)  # a shard's state, before summary.json says "complete"
-    published = publish(
-        result,
-        {**meta, **scaled.meta()},
-        args.slo,
-        out=args.out,
-        console=console,
-        quiet=args.quiet,
-    )
-    if args.out is not None and not args.quiet:
-        console.print(f"files written to {args.out}/")
-    print_shard_notes(scaled.notes, scaled.warnings)
-    if result.interrupted:
+    # Outside the engine (the bundled server starting, the files being written)
+    # a stop signal is recorded, never a traceback: a run not started yet is
+    # not started, and a second Ctrl-C may cut the drain short, never the files.
+    with CatchStops() as stops:
+        with target(args) as url:
+            if stops.received:
+                return _stopped_before_the_run(stops.received[0])
+            config = load.config(url, profile, seconds)
+            live = not args.quiet and console.is_terminal
+            progress = Progress(console, seconds) if live else None
+            with progress or contextlib.nullcontext():
+                # Here, or as shards (local processes, Dask) merged into one result.
+                on_tick = progress.on_tick if progress is not None else None
+                scaled = run_scaled(scale, config, args.scenario, meta, on_tick)
+        result = scaled.result
+        if args.out is not None:
+            scaled.write(args.out)  # a shard's state, before summary.json says "complete"
+        published = publish(
+            result,
+            {**meta, **scaled.meta()},
+            args.slo,
+            out=args.out,
+            console=console,
+            quiet=args.quiet,
+        )
+        if args.out is not None and not args.quiet:
+            console.print(f"files written to {args.out}/")
+        print_shard_notes(scaled.notes, scaled.warnings)
+    if result.interrupted or stops.received:
         make_console(stderr=True).print(
             "interrupted: the report covers what was measured before the stop"
         )
-        return ExitCode.INTERRUPTED
+        return ExitCode.stopped_by(result.stop_signal or stops.received[0])
     if scaled.shards_lost:
         return ExitCode.INCOMPLETE
     return ExitCode.OK if published.slos_passed else ExitCode.SLO_FAILED
+
+
+def _stopped_before_the_run(sig: int) -> ExitCode:
+    make_console(stderr=True).print("interrupted before the run started: nothing was sent")
+    return ExitCode.stopped_by(sig)

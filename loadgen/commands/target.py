@@ -4,8 +4,9 @@ Used when no `--host` is given, so `loadgen --rps 100` works out of the box.
 `gunicorn` (default) runs uvicorn workers under gunicorn, the exercise's
 task 2; `uvicorn` is one uvicorn process, task 1.
 The server runs in its own process group (a Ctrl-C meant for loadgen must not
-kill the server before the in-flight requests drain) and its console output
-goes to `console.log` beside its access and error logs.
+kill the server before the in-flight requests drain), never outlives loadgen
+(stopped on the way out, and by the kernel if loadgen is killed), and its
+console output goes to `console.log` beside its access and error logs.
 """
 
 from __future__ import annotations
@@ -67,6 +68,7 @@ class EmbeddedServer:
                 self.env,
                 stdout=self._console,
                 stderr=subprocess.STDOUT,
+                die_with_parent=True,
             )
         else:
             self._proc = start_gunicorn(
@@ -76,6 +78,7 @@ class EmbeddedServer:
                 self.env,
                 stdout=self._console,
                 stderr=subprocess.STDOUT,
+                die_with_parent=True,
             )
         try:
             wait_until_serving(self.url, self._proc)

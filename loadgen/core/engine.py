@@ -135,8 +135,10 @@ class Engine:
             issuer.stop()
             ticker.cancel()
             expirer.cancel()
-            for sig in signals:
+            for sig, previous in signals.items():
                 loop.remove_signal_handler(sig)
+                if previous is not None:
+                    signal.signal(sig, previous)  # the caller's, not the default
             await client.aclose()
         recorder.close_interval(time.perf_counter())
         # The measured window: all of it, unless a stop cut it short.
@@ -276,12 +278,14 @@ class Engine:
                 self.on_interval(interval, recorder)
 
     # -- signals -----------------------------------------------------------
-    def _install_signals(self, loop: asyncio.AbstractEventLoop) -> list[signal.Signals]:
-        installed = []
+    def _install_signals(self, loop: asyncio.AbstractEventLoop) -> dict[signal.Signals, Any]:
+        """The engine's handlers for the run; returns the ones they replace, to put back."""
+        replaced = {}
         for sig in STOP_SIGNALS:
+            previous = signal.getsignal(sig)
             try:
                 loop.add_signal_handler(sig, self.stop, sig)
             except (NotImplementedError, RuntimeError, ValueError):
                 continue  # not the main thread, or no signal support
-            installed.append(sig)
-        return installed
+            replaced[sig] = previous
+        return replaced

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+import io
+import os
+import sys
+from typing import Any, TextIO, cast
 
 from rich.console import Console
 from rich.table import Table
@@ -16,11 +19,62 @@ _PLAIN_WIDTH = 240
 
 
 def make_console(*, stderr: bool = False, quiet: bool = False) -> Console:
-    """rich's console on a terminal; elsewhere a plain one that does not wrap lines."""
-    console = Console(stderr=stderr, quiet=quiet)
+    """rich's console on a terminal; elsewhere a plain one that does not wrap lines.
+
+    Either way its output may go nowhere: when the reader of a pipe is gone
+    (`loadgen ... | head -1`), what is left to print is dropped, not raised.
+    """
+    # (a TextIOBase is not typed as IO[str], which is all rich asks for)
+    stream = cast(TextIO, _Closable(sys.stderr if stderr else sys.stdout))
+    console = Console(file=stream, quiet=quiet)
     if console.is_terminal:
         return console
-    return Console(stderr=stderr, quiet=quiet, width=_PLAIN_WIDTH, soft_wrap=True, no_color=True)
+    return Console(file=stream, quiet=quiet, width=_PLAIN_WIDTH, soft_wrap=True, no_color=True)
+
+
+class _Closable(io.TextIOBase):
+    """A standard stream whose reader may go away: then writes go nowhere.
+
+    A broken pipe is the reader's choice (it has read enough), not the run's
+    failure: the files are written before anything is printed, and the exit
+    status stays the run's.
+    """
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+        self._broken = False
+
+    def write(self, text: str) -> int:
+        if not self._broken:
+            try:
+                self._stream.write(text)
+            except BrokenPipeError:
+                self._gone()
+        return len(text)
+
+    def flush(self) -> None:
+        if not self._broken:
+            try:
+                self._stream.flush()
+            except BrokenPipeError:
+                self._gone()
+
+    def isatty(self) -> bool:
+        return self._stream.isatty()
+
+    def fileno(self) -> int:
+        return self._stream.fileno()
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return self._stream.encoding
+
+    def _gone(self) -> None:
+        self._broken = True
+        # The interpreter flushes the stream again at exit: point it at nothing.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, self._stream.fileno())
+        os.close(devnull)
 
 
 def _latency_table(summary: dict[str, Any], kind: str, title: str) -> Table:

@@ -36,6 +36,7 @@ from collections.abc import Callable
 from types import FrameType
 from typing import IO, Any
 
+from loadgen.core.engine import STOP_SIGNALS
 from loadgen.measure.tick import Tick
 from loadgen.scale.shard import ShardJob, ShardOutcome, run_job
 from loadgen.scale.signals import CatchStops
@@ -193,8 +194,8 @@ def _worker_main() -> int:
     def on_signal(sig: int, frame: FrameType | None) -> None:
         stop.set()  # before the engine runs; then its own handlers take over
 
-    signal.signal(signal.SIGINT, on_signal)
-    signal.signal(signal.SIGTERM, on_signal)
+    for sig in STOP_SIGNALS:
+        signal.signal(sig, on_signal)
     out: IO[str] = os.fdopen(os.dup(1), "w", buffering=1)
     os.dup2(2, 1)  # anything else written to stdout would corrupt the protocol
 
@@ -217,8 +218,8 @@ def _worker_main() -> int:
     config.start_at = start_at
     state = run_job(job, config, on_tick=lambda t: send({"tick": t}), stop=stop)
     # Measuring is over: a late signal must not lose the state on its way out.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    for sig in STOP_SIGNALS:
+        signal.signal(sig, signal.SIG_IGN)
     send({"state": state})
     return 0
 

@@ -1,9 +1,10 @@
-"""Catching SIGINT/SIGTERM while a parent waits on shards elsewhere.
+"""Catching the signals that stop a run (SIGINT, SIGTERM, SIGHUP) outside the engine.
 
 Inside a block, the signals are recorded (and passed to `on_signal`) instead of
-killing the process; the previous handlers come back after it. The parent
-then stops its shards its own way: forwarding to worker processes, or
-setting a Dask event.
+killing the process; the previous handlers come back after it. A parent
+waiting on shards elsewhere stops them its own way (forwarding to worker
+processes, setting a Dask event); a command writing a run's files just lets
+them be written first.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ import signal
 from types import FrameType
 from typing import Any, Self
 
+from loadgen.core.engine import STOP_SIGNALS
+
 
 class CatchStops:
     def __init__(self) -> None:
@@ -20,7 +23,7 @@ class CatchStops:
         self._previous: dict[int, Any] = {}
 
     def __enter__(self) -> Self:
-        for sig in (signal.SIGINT, signal.SIGTERM):
+        for sig in STOP_SIGNALS:
             with contextlib.suppress(ValueError):  # not the main thread: nothing to catch
                 self._previous[sig] = signal.signal(sig, self._handle)
         return self

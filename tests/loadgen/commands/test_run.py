@@ -1,10 +1,13 @@
 """The command line end to end: the embedded server, the files, misuse, Ctrl-C."""
 
 import json
+import os
+import re
 import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 from hdrh.histogram import HdrHistogram
@@ -176,45 +179,86 @@ def test_help_explains_every_option():
         assert option in proc.stdout
 
 
-@pytest.mark.slow
-def test_sigint_stops_issuing_and_still_writes_the_report(tmp_path):
+def start_loaded_run(out, *more):
+    """loadgen against the bundled server, once load is flowing (60 s planned)."""
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "loadgen",
-            "--rps",
-            "50",
-            "--duration",
-            "60s",
-            "--out",
-            str(tmp_path),
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+        [sys.executable, "-m", "loadgen", "--rps", "50", "--duration", "60s", "--out", str(out),
+         *more],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    log = out / "server-logs" / "access.log"
+    deadline = time.monotonic() + 30
+    while not (log.exists() and log.stat().st_size > 2000):
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline, "load never started"
+        time.sleep(0.1)
+    return proc
+
+
+def server_pids(out):
+    """The bundled gunicorn's master and workers, from its error.log."""
+    text = (out / "server-logs" / "error.log").read_text()
+    master = [int(p) for p in re.findall(r"Listening at: \S+ \((\d+)\)", text)]
+    workers = [int(p) for p in re.findall(r"Booting worker with pid: (\d+)", text)]
+    return master + workers
+
+
+def alive(pid):
     try:
-        # Wait until the embedded server is up and load is flowing.
-        log = tmp_path / "server-logs" / "access.log"
-        deadline = time.monotonic() + 30
-        while not (log.exists() and log.stat().st_size > 2000):
-            assert proc.poll() is None, proc.communicate()
-            assert time.monotonic() < deadline, "load never started"
-            time.sleep(0.1)
-        started = time.monotonic()
-        proc.send_signal(signal.SIGINT)
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("signals", "status"),
+    [
+        ([signal.SIGINT], 130),
+        ([signal.SIGTERM], 143),
+        ([signal.SIGHUP], 129),  # the terminal or SSH session closed
+        ([signal.SIGINT, 0.05, signal.SIGINT], 130),  # a second Ctrl-C, in the drain
+        ([signal.SIGINT, 0.4, signal.SIGINT], 130),
+        ([signal.SIGINT, 0.9, signal.SIGINT], 130),  # ... or while the files are written
+    ],
+    ids=["int", "term", "hup", "int-int-0.05s", "int-int-0.4s", "int-int-0.9s"],
+)
+def test_a_stop_signal_ends_the_run_and_still_writes_the_report(tmp_path, signals, status):
+    proc = start_loaded_run(tmp_path)
+    pids = server_pids(tmp_path)
+    started = time.monotonic()
+    try:
+        for step in signals:
+            if isinstance(step, float):
+                time.sleep(step)
+            elif proc.poll() is None:
+                proc.send_signal(step)
         stdout, stderr = proc.communicate(timeout=30)
     finally:
         proc.kill()
     assert time.monotonic() - started < 20
-    assert proc.returncode == 130, stderr
-    assert "interrupted" in stderr
+    assert proc.returncode == status, stderr
+    assert "interrupted" in stderr and "Traceback" not in stderr
     s = json.loads((tmp_path / "summary.json").read_text())
     assert s["run"]["interrupted"] is True
     assert 0 < s["requests"] < 50 * 60
-    assert s["errors"]["total"] == 0  # drained, not cut off
-    assert "Response time" in stdout
+    if len(signals) == 1:
+        assert s["errors"]["total"] == 0  # drained, not cut off
+        assert "Response time" in stdout
+    assert pids and not any(alive(pid) for pid in pids)  # the server went with it
+
+
+@pytest.mark.slow
+def test_the_bundled_server_never_outlives_a_killed_loadgen(tmp_path):
+    proc = start_loaded_run(tmp_path)
+    pids = server_pids(tmp_path)
+    proc.kill()  # SIGKILL: no handler runs
+    proc.wait()
+    deadline = time.monotonic() + 15
+    while any(alive(pid) for pid in pids):
+        assert time.monotonic() < deadline, "the bundled server outlived loadgen"
+        time.sleep(0.1)
 
 
 @pytest.mark.slow
@@ -338,3 +382,19 @@ def test_a_run_that_sent_every_arrival_meets_its_target_exactly(static_url, tmp_
     s = json.loads((tmp_path / "summary.json").read_text())
     assert s["target_rps"] == s["achieved_rps"] == 500.0
     assert s["generator"]["unsent"] == 0
+
+
+@pytest.mark.slow
+def test_a_closed_stdout_loses_no_file(static_url, tmp_path):
+    # `loadgen ... --out DIR | head -1`
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "loadgen", "--host", static_url, "--rps", "50", "--duration", "1s",
+         "--out", str(tmp_path)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    proc.stdout.readline()
+    proc.stdout.close()
+    err = proc.stderr.read()
+    assert proc.wait(30) == 0, err
+    assert err == ""
+    assert json.loads((tmp_path / "summary.json").read_text())["requests"] == 50

@@ -15,3 +15,23 @@ def test_a_pipe_gets_plain_lines_that_never_wrap(capsys):
 def test_quiet_prints_nothing(capsys):
     make_console(quiet=True).print("hello")
     assert capsys.readouterr().out == ""
+
+
+def test_a_reader_that_went_away_costs_nothing_but_the_output():
+    import subprocess
+    import sys
+
+    # The console in a child whose stdout is a pipe closed after the first line.
+    code = (
+        "from loadgen.report.terminal import make_console\n"
+        "c = make_console()\n"
+        "for i in range(20000): c.print(f'line {i}')\n"
+        "print('still here', file=__import__('sys').stderr)\n"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)  # fmt: skip
+    assert proc.stdout.readline() == "line 0\n"
+    proc.stdout.close()  # as `| head -1` does
+    err = proc.stderr.read()
+    assert proc.wait(30) == 0, err
+    assert err == "still here\n"  # no BrokenPipeError, no "Exception ignored"
