@@ -205,12 +205,6 @@ class Engine:
         def session(name: str, start: float, measured: bool) -> Session:
             return Session(client, recorder, name, start, timeout, measured, deadlines)
 
-        def shot_again(shot: OneShot) -> None:
-            # A stale pooled connection: sent again the general way (which retries once).
-            running.discard(shot)
-            s = session(shot.name, shot.start, shot.measured)
-            run(s, s.send(shot.request))
-
         def dispatch(intended: float, measured: bool) -> None:
             if intended >= self._next_close:
                 self._roll(intended)
@@ -229,7 +223,7 @@ class Engine:
                     recorder.exception(name, e)
                 recorder.departure()
                 return
-            shot = OneShot(name, request, intended, measured, recorder, shot_over, shot_again)
+            shot = OneShot(name, request, intended, measured, recorder, shot_over)
             running.add(shot)
             if not shot.send(client, deadlines, timeout):
                 # A client that takes no submissions (httpx): the general way.

@@ -12,9 +12,9 @@ With no free pooled connection the request waits its turn in the pool (or
 a connection is opened for it), still with no coroutine: catching up after a
 stall, when the pool runs dry, is when the cheap path matters most. It goes
 the general way instead, as a coroutine through a `Session`, only when the
-client can't take submissions (httpx) or when a stale pooled connection was
-found dead before any response byte (`Sent.retryable`: the request is sent
-again, as the session does).
+client can't take submissions (httpx). A failure the transport calls
+`retryable` (a stale pooled connection, nothing answered) is submitted once
+more, and the retry counted, as the session does.
 
 Timeouts come from the engine's deadline wheel (`session.Deadlines`), as for
 sessions; a timed-out one-shot drops its connection (the stream is unknown).
@@ -35,11 +35,12 @@ if TYPE_CHECKING:
 
 class OneShot:
     __slots__ = (
+        "_client",
         "_deadline",
         "_exchange",
         "_on_done",
-        "_on_retry",
         "_recorder",
+        "_retried",
         "_waiting",
         "measured",
         "name",
@@ -55,7 +56,6 @@ class OneShot:
         measured: bool,
         recorder: Recorder,
         on_done: Callable[[OneShot], None],
-        on_retry: Callable[[OneShot], None],
     ) -> None:
         self.name = name
         self.request = request
@@ -63,10 +63,11 @@ class OneShot:
         self.measured = measured
         self._recorder = recorder
         self._on_done = on_done  # it is over (recorded)
-        self._on_retry = on_retry  # it must be sent again, the general way
         self._waiting: Sent | None = None  # the connection carrying it
         self._exchange = 0
         self._deadline = 0.0
+        self._client: Client | None = None
+        self._retried = False
 
     def send(self, client: Client, deadlines: Deadlines, timeout: float) -> bool:
         """Submit it; False (nothing done) when the client takes no submissions."""
@@ -78,6 +79,7 @@ class OneShot:
         sent = client.submit(self.request, self)
         if sent is None:
             return False
+        self._client = client
         self._waiting = sent
         self._exchange = sent.exchange
         self._deadline = deadline
@@ -95,12 +97,19 @@ class OneShot:
         self._on_done(self)
 
     def set_exception(self, error: BaseException) -> None:
-        sent, self._waiting = self._waiting, None
-        assert isinstance(error, ClientError) and sent is not None
-        if sent.retryable(error):
-            self._on_retry(self)
-        else:
+        self._waiting = None
+        assert isinstance(error, ClientError) and self._client is not None
+        if not error.retryable or self._retried:
             self._fail(error.kind)
+            return
+        # Once more (its deadline, still in the wheel, holds for this one too).
+        self._retried = True
+        if self.measured:
+            self._recorder.retry(self.name)
+        sent = self._client.submit(self.request, self)
+        assert sent is not None  # it took the first submission
+        self._waiting = sent
+        self._exchange = sent.exchange
 
     # -- as the deadline wheel's entry --------------------------------------
     def _expire(self, sent: Sent) -> None:

@@ -103,7 +103,15 @@ class Session:
             loop = asyncio.get_running_loop()
             timer = loop.call_later(remaining, self._expire, runner)
         try:
-            response = await self._client.request(method, path, headers, body)
+            try:
+                response = await self._client.request(method, path, headers, body)
+            except ClientError as e:
+                if not e.retryable:
+                    raise
+                # Once more, within the same deadline; counted (see ClientError).
+                if self.measured:
+                    self._recorder.retry(self.name)
+                response = await self._client.request(method, path, headers, body)
         except asyncio.CancelledError:
             if not self._expired:
                 raise

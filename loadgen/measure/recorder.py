@@ -34,6 +34,7 @@ class TaskStats:
     requests: int = 0
     errors: Counter[str] = field(default_factory=Counter)
     bytes_received: int = 0
+    retries: int = 0  # requests sent a second time (see `Recorder.retry`)
 
     def add(self, other: TaskStats) -> None:
         """Add another recorder's totals of the same task (histograms bucket by bucket)."""
@@ -42,6 +43,7 @@ class TaskStats:
         self.requests += other.requests
         self.errors.update(other.errors)
         self.bytes_received += other.bytes_received
+        self.retries += other.retries
 
 
 @dataclass
@@ -113,6 +115,12 @@ class Recorder:
             stats.errors[kind] += 1
             iv.errors[kind] += 1
 
+    def retry(self, task: str) -> None:
+        """A request is sent once more: the transport found it unanswered on a
+        connection the server had closed. Counted, never hidden: the target
+        received it twice, or half of it."""
+        self._task(task).retries += 1
+
     def exception(self, task: str, exc: BaseException) -> None:
         """The task's own code raised: counted, and the first one kept to show."""
         if self.first_exception is None:
@@ -174,6 +182,7 @@ class Recorder:
             "tasks": {
                 name: {
                     "requests": s.requests,
+                    "retries": s.retries,
                     "bytes_received": s.bytes_received,
                     "errors": dict(s.errors),
                     "response": s.response.encode().decode("ascii"),
@@ -210,6 +219,7 @@ class Recorder:
                 requests=t["requests"],
                 errors=Counter(t["errors"]),
                 bytes_received=t["bytes_received"],
+                retries=t.get("retries", 0),
             )
         for iv in state["intervals"]:
             histograms = {tag: p.encode("ascii") for tag, p in iv["histograms"].items()}

@@ -16,7 +16,13 @@ from typing import Any
 
 from loadgen.report.plots import CHART_CSS, Series, line_chart, spectrum_ticks, spectrum_x
 from loadgen.report.run_data import RunData, rate_intervals
-from loadgen.report.summary import LATENCY_STATS, behind_reasons, spectrum, task_rows
+from loadgen.report.summary import (
+    LATENCY_STATS,
+    behind_reasons,
+    retries_note,
+    spectrum,
+    task_rows,
+)
 
 PAGE_CSS = """
 body { font: 14px/1.45 system-ui, sans-serif; margin: 24px; color: #222; max-width: 1220px; }
@@ -134,6 +140,10 @@ def _verdict(summary: dict[str, Any]) -> str:
             f'<p class="warn">The generator fell behind ({why}): these latencies describe '
             "the load generator's machine as much as the target.</p>"
         )
+    retries = retries_note(summary)
+    if retries is not None:
+        text, warn = retries
+        parts.append(f'<p class="{"warn" if warn else "sub"}">{escape(text)}.</p>')
     for result in summary.get("slo", []):
         css = "pass" if result["passed"] else "fail"
         verdict = "pass" if result["passed"] else "FAIL"

@@ -27,6 +27,8 @@ SCHEMA = "loadgen.summary/1"
 LATENCY_STATS = ("p50", "p90", "p99", "p99.9", "max", "mean")
 BEHIND_ACHIEVED_RATIO = 0.99
 BEHIND_LAG_P99_MS = 1.0
+# Past this share of requests sent twice, the retries are worth a warning.
+RETRIES_WARN_RATIO = 0.01
 
 
 def build_summary(result: RunResult, meta: dict[str, Any]) -> dict[str, Any]:
@@ -44,6 +46,7 @@ def build_summary(result: RunResult, meta: dict[str, Any]) -> dict[str, Any]:
         stats = rec.tasks[name]
         tasks[name] = {
             "requests": stats.requests,
+            "retries": stats.retries,
             "errors": sum(stats.errors.values()),
             "errors_by_kind": dict(sorted(stats.errors.items())),
             "bytes_received": stats.bytes_received,
@@ -60,6 +63,7 @@ def build_summary(result: RunResult, meta: dict[str, Any]) -> dict[str, Any]:
         "target_rps": round(target_rps, 3),
         "duration_s": round(elapsed, 3),
         "requests": requests,
+        "retries": sum(s.retries for s in rec.tasks.values()),
         "arrivals": rec.arrivals,
         "achieved_rps": round(achieved, 3),
         "throughput_rps": round(response.get_total_count() / elapsed, 3) if elapsed else 0.0,
@@ -124,6 +128,20 @@ def behind_reasons(summary: dict[str, Any]) -> list[str]:
         gen["send_lag_ms"]["p99"],
         gen.get("unsent", 0),
     )
+
+
+def retries_note(summary: dict[str, Any]) -> tuple[str, bool] | None:
+    """What the reports say of retries (None: there were none), and whether to warn."""
+    retries, requests = summary.get("retries", 0), summary["requests"]
+    if not retries:
+        return None
+    share = retries / requests if requests else 1.0
+    text = (
+        f"{retries} requests ({100 * share:.2f}%) were sent a second time: the server had "
+        "closed their keep-alive connection before answering (only idempotent methods are "
+        "retried, once)"
+    )
+    return text, share > RETRIES_WARN_RATIO
 
 
 def task_rows(summary: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:

@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from loadgen.report.slo import Outcome
-from loadgen.report.summary import LATENCY_STATS, behind_reasons, task_rows
+from loadgen.report.summary import LATENCY_STATS, behind_reasons, retries_note, task_rows
 
 _COLUMNS = tuple(stat for stat in LATENCY_STATS if stat != "mean")
 # Not a terminal (a pipe, a CI log): lines as wide as they are, never wrapped.
@@ -134,6 +134,11 @@ def render_summary(summary: dict[str, Any], console: Console) -> None:
             f"({'; '.join(behind_reasons(summary))}): "
             "latencies describe this machine as much as the target"
         )
+    retries = retries_note(summary)
+    if retries is not None:
+        text, warn = retries
+        label = "[bold yellow]warning:[/bold yellow]" if warn else "[yellow]note:[/yellow]"
+        console.print(f"{label} {text}")
     if errors["by_kind"].get("timeout"):
         console.print(
             "[yellow]note:[/yellow] timed-out requests are counted as errors, "

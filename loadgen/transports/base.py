@@ -27,12 +27,23 @@ ERROR_KINDS: Final = (CONNECT, RESET, TIMEOUT, PROTOCOL, CLOSED)
 JSON_HEADERS: Final = {"Content-Type": "application/json"}
 
 
-class ClientError(Exception):
-    """A request that ended without an HTTP response."""
+# Methods that may be sent twice with the effect of once (RFC 9110 §9.2.2).
+IDEMPOTENT: Final = frozenset({"GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"})
 
-    def __init__(self, kind: str, detail: str = "") -> None:
+
+class ClientError(Exception):
+    """A request that ended without an HTTP response.
+
+    `retryable`: the transport knows the request had no effect and may be sent
+    again once, as Go's net/http does: an idempotent request on a reused
+    keep-alive connection that the server had closed, reset before any byte of
+    a response arrived. Whoever sends it again counts the retry.
+    """
+
+    def __init__(self, kind: str, detail: str = "", retryable: bool = False) -> None:
         super().__init__(f"{kind}: {detail}" if detail else kind)
         self.kind = kind
+        self.retryable = retryable
 
 
 @dataclass(slots=True)
@@ -91,10 +102,6 @@ class Sent(Protocol):
     """A submitted request on its connection."""
 
     exchange: int  # tells this exchange from later ones on the same connection (0 if queued)
-
-    def retryable(self, error: ClientError) -> bool:
-        """Whether the failure means "send it again elsewhere" (a stale pooled connection)."""
-        ...
 
     def abandon(self, exchange: int) -> None:
         """The waiter gave up on `exchange` (a timeout): drop the connection if still on it."""

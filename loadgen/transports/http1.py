@@ -6,10 +6,11 @@ than raw asyncio protocols on uvloop (bench/RESULTS.md has the comparison).
 
 One request at a time per connection (no pipelining). Connections are pooled
 up to `max_connections`; a request that finds none free waits in FIFO order
-(its latency still runs from its intended time). A reused keep-alive
-connection that dies before any response byte arrives is retried once on a
-fresh one: the server may have closed it while idle, which is not an error of
-the request.
+(its latency still runs from its intended time). Nothing is sent twice here:
+an idempotent request on a reused keep-alive connection that dies before any
+response byte arrived (the server closed it while idle) fails as a
+`retryable` reset, and the session or one-shot sending it decides, and
+counts, the one retry.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ import httptools
 from loadgen.transports.base import (
     CLOSED,
     CONNECT,
+    IDEMPOTENT,
     PROTOCOL,
     RESET,
     ClientError,
@@ -78,8 +80,9 @@ class _Connection(asyncio.Protocol, Parkable):
         # The exchange in flight (or the last one, once `done`).
         self.waiter: Waiter | None = None
         self.response: Response | None = None  # complete, not yet handed to the waiter
-        self.data = b""  # the request, kept for a retry
-        self.retry = False
+        self.data = b""  # the request being sent
+        self.retry = False  # a reset before any response byte may be sent again
+        self.failure: ClientError | None = None  # how the last exchange failed, if it did
         self.exchange = 0  # how many requests were sent on it: tells exchanges apart
         self.sent_at = 0.0
         self.body: list[bytes] = []
@@ -150,9 +153,10 @@ class _Connection(asyncio.Protocol, Parkable):
     def send(self, data: bytes, retry: bool) -> _Connection:
         """Write one request; awaiting the connection then gives its response.
 
-        `retry`: a reused connection found dead before any response byte (the
-        server closed it while idle) retries the request once on another.
-        A plain method, not a coroutine: one fewer coroutine frame per request.
+        `retry`: the request is idempotent and the connection reused, so a
+        reset before any response byte (the server closed it while idle) is
+        `retryable`. A plain method, not a coroutine: one fewer coroutine
+        frame per request.
         """
         assert self.transport is not None
         self.exchange += 1
@@ -163,6 +167,7 @@ class _Connection(asyncio.Protocol, Parkable):
         self.body = []
         self.nbytes = 0
         self.done = False
+        self.failure = None
         self.sent_at = time.perf_counter()
         if self.closed:
             # Closed by the server between being handed over and now: a reset
@@ -173,10 +178,6 @@ class _Connection(asyncio.Protocol, Parkable):
             return self
         self.transport.write(data)
         return self
-
-    def retryable(self, error: ClientError) -> bool:
-        """Whether the failed exchange should be sent again (see `send`)."""
-        return self.retry and error.kind == RESET and self.nbytes == 0
 
     def abandon(self, exchange: int) -> None:
         """The waiter of exchange number `exchange` gave up: drop the connection.
@@ -190,17 +191,15 @@ class _Connection(asyncio.Protocol, Parkable):
         """The response to the request just sent (see `_deliver` and `_fail`)."""
         exchange = self.exchange
         try:
-            if self.done:  # closed (or failed) already: nothing will come
-                raise ClientError(RESET, "connection closed")
+            if self.done:  # failed (or closed) already: nothing will come
+                raise self.failure or ClientError(RESET, "connection closed")
             if current_task() is None:
                 response: Response = yield self  # the runner becomes our waiter
                 return response
             future: asyncio.Future[Response] = self.loop.create_future()
             self.waiter = future
             return (yield from future)
-        except ClientError as e:
-            if self.retryable(e):
-                return (yield from self.client._exchange(self.data, retry=False).__await__())
+        except ClientError:
             raise
         except BaseException:
             # Cancelled (timeout) mid-exchange: the stream state is unknown.
@@ -239,6 +238,9 @@ class _Connection(asyncio.Protocol, Parkable):
             waiter = self.waiter
             self.waiter = None
             self.client._discard(self)
+            if self.retry and error.kind == RESET and self.nbytes == 0:
+                error.retryable = True  # nothing of it was answered: see `send`
+            self.failure = error
             if waiter is not None and not waiter.done():
                 waiter.set_exception(error)
 
@@ -256,10 +258,11 @@ class _Queued:
     that (a timeout) leaves it dead in the queue, skipped when its turn comes.
     """
 
-    __slots__ = ("conn", "data", "exchange", "waiter")
+    __slots__ = ("conn", "data", "exchange", "idempotent", "waiter")
 
-    def __init__(self, data: bytes, waiter: Waiter) -> None:
+    def __init__(self, data: bytes, idempotent: bool, waiter: Waiter) -> None:
         self.data = data
+        self.idempotent = idempotent
         self.waiter: Waiter | None = waiter
         self.conn: _Connection | None = None
         self.exchange = 0  # set once sent: the connection's exchange number
@@ -272,7 +275,7 @@ class _Queued:
         """Send on `conn`, which the pool handed over (`reused`) or was opened for it."""
         assert self.waiter is not None
         self.conn = conn
-        conn.send(self.data, retry=reused)
+        conn.send(self.data, retry=reused and self.idempotent)
         conn.waiter = self.waiter
         self.exchange = conn.exchange
 
@@ -280,9 +283,6 @@ class _Queued:
         waiter, self.waiter = self.waiter, None
         if waiter is not None and not waiter.done():
             waiter.set_exception(error)
-
-    def retryable(self, error: ClientError) -> bool:
-        return self.conn is not None and self.conn.retryable(error)
 
     def abandon(self, exchange: int) -> None:
         # `exchange` was read before this was sent (0): the real one is ours.
@@ -333,10 +333,11 @@ class FastClient:
         self, method: str, path: str, headers: dict[str, str] | None, body: bytes | None
     ) -> Awaitable[Response]:
         data = self._data(method, path, headers, body)
+        idempotent = method in IDEMPOTENT
         conn = self._pop_idle()
         if conn is not None:
-            return conn.send(data, retry=True)  # the common case: no coroutine at all
-        return self._exchange(data, retry=True)
+            return conn.send(data, retry=idempotent)  # the common case: no coroutine at all
+        return self._exchange(data, retry=idempotent)
 
     def submit(self, request: Request, waiter: Waiter) -> _Connection | _Queued:
         """Send on a free pooled connection, else once one is; `waiter` gets the outcome.
@@ -347,16 +348,16 @@ class FastClient:
         request queues in the pool's FIFO (opening a connection for it when
         under `max_connections`) as a `_Queued`, so a burst that exhausts the
         pool (catching up after a stall) stays on this cheap path. A failed
-        request is not retried here: `sent.retryable(error)` tells the waiter
-        whether to.
+        request is not retried here: the error says whether it may be.
         """
         data = self._data(request.method, request.path, request.headers, request.body)
+        idempotent = request.method in IDEMPOTENT
         conn = self._pop_idle()
         if conn is not None:
-            conn.send(data, retry=True)
+            conn.send(data, retry=idempotent)
             conn.waiter = waiter
             return conn
-        queued = _Queued(data, waiter)
+        queued = _Queued(data, idempotent, waiter)
         if self._slots < self.max_connections:
             self._slots += 1
             self._open_for(queued)

@@ -43,9 +43,6 @@ class _Exchange:
         self.exchange = exchange
         self.handle: asyncio.TimerHandle | None = None  # until answered
 
-    def retryable(self, error: ClientError) -> bool:
-        return False
-
     def abandon(self, exchange: int) -> None:
         if self.handle is not None:
             self.handle.cancel()

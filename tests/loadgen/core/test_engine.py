@@ -6,6 +6,7 @@ lives in test_coordinated_omission.py.
 """
 
 import asyncio
+import contextlib
 from typing import ClassVar
 
 import pytest
@@ -13,6 +14,7 @@ import pytest
 from loadgen.core.config import RunConfig
 from loadgen.core.engine import Engine
 from loadgen.core.rates import ConstantRate
+from loadgen.report.summary import build_summary
 from loadgen.scenario import Scenario, task
 from loadgen.transports.base import RESET, TIMEOUT, Request
 from loadgen.transports.http1 import FastClient
@@ -203,3 +205,48 @@ async def test_one_shots_wait_their_turn_when_the_pool_is_exhausted():
     assert rec.errors() == {}
     assert result.connections_opened == 1
     assert rec.max_in_flight > 10  # queued behind the one connection, not dropped
+
+
+async def test_what_the_server_received_is_what_was_recorded_retries_included():
+    # Every fifth request the server reads is met with a closed connection,
+    # nothing answered. Only an idempotent request on a reused connection may
+    # go out again (once, and counted); a POST that met the reset is an error.
+    received = {"GET": 0, "POST": 0}
+
+    async def resets_every_fifth(reader, writer):
+        with contextlib.suppress(asyncio.IncompleteReadError, ConnectionError):
+            while True:
+                head, _ = await read_request(reader)
+                method = head.split(b" ", 1)[0].decode()
+                received[method] += 1
+                if sum(received.values()) % 5 == 0:
+                    break  # hang up, unanswered
+                writer.write(OK)
+        writer.close()
+
+    class Mix(Scenario):
+        @task(2)
+        def get(self):
+            return Request("GET", "/")
+
+        @task(2)
+        def post(self):
+            return Request.json("POST", "/", {"n": 1})
+
+        @task(1)
+        async def two_gets(self, s):
+            await s.get("/")
+            await s.get("/")
+
+    async with raw_server(resets_every_fifth) as url:
+        result = await run(Mix, FastClient(url, 8), url=url, seed=2)
+    tasks = result.recorder.tasks
+    sent = {"GET": 0, "POST": 0}
+    for name, stats in tasks.items():
+        sent["POST" if name == "post" else "GET"] += stats.requests + stats.retries
+    assert received == sent  # every request the server saw is in the report
+    assert tasks["post"].retries == 0 and tasks["post"].errors.get(RESET, 0) > 0
+    assert tasks["get"].retries + tasks["two_gets"].retries > 0
+    summary = build_summary(result, {})
+    assert summary["retries"] == sum(s.retries for s in tasks.values())
+    assert summary["tasks"]["get"]["retries"] == tasks["get"].retries

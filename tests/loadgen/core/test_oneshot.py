@@ -13,7 +13,7 @@ import pytest
 from loadgen.core.deadlines import Deadlines
 from loadgen.core.oneshot import OneShot
 from loadgen.measure.recorder import Recorder
-from loadgen.transports.base import CONNECT, TIMEOUT, Request
+from loadgen.transports.base import CONNECT, RESET, TIMEOUT, Request
 from loadgen.transports.http1 import FastClient
 from loadgen.transports.mock import MockClient, Reply
 from tests.loadgen.core.test_deadlines import checking
@@ -28,13 +28,12 @@ class Outcome:
     def __init__(self) -> None:
         loop = asyncio.get_running_loop()
         self.done: asyncio.Future[OneShot] = loop.create_future()
-        self.again: asyncio.Future[OneShot] = loop.create_future()
 
     def shot(self, recorder: Recorder, start: float) -> OneShot:
-        return OneShot(
-            "t", Request("GET", "/"), start, True, recorder, self.done.set_result,
-            self.again.set_result,
-        )  # fmt: skip
+        return self.shot_of(Request("GET", "/"), recorder, start)
+
+    def shot_of(self, request: Request, recorder: Recorder, start: float) -> OneShot:
+        return OneShot("t", request, start, True, recorder, self.done.set_result)
 
 
 async def answers_once_then_hangs(reader, writer):
@@ -58,7 +57,6 @@ async def test_the_response_is_recorded_and_timed_from_the_intended_start():
         shot = out.shot(rec, time.perf_counter() - 0.05)  # dispatched 50 ms late
         assert shot.send(client, Deadlines(time.perf_counter()), timeout=5.0)
         assert await asyncio.wait_for(out.done, 2) is shot
-        assert not out.again.done()
         iv = rec.close_interval(time.perf_counter())
         assert rec.tasks["t"].requests == 1 and rec.tasks["t"].errors == {}
         assert rec.tasks["t"].response.get_min_value() >= 50_000  # µs: from the start
@@ -149,22 +147,48 @@ async def test_a_refused_connection_is_a_connect_error():
     await client.aclose()
 
 
-async def test_a_stale_pooled_connection_hands_the_request_back_for_a_retry():
-    async def answers_once_then_hangs_up(reader, writer):
-        await read_request(reader)
-        writer.write(OK)
-        await read_request(reader)  # a second request on the same connection:
-        writer.close()  # closed with no answer, as a server ending keep-alive does
+def stale_after_one():
+    """Each connection answers one request, then closes on the next (unanswered),
+    as a server ending keep-alive does; `seen` counts what reached it."""
+    seen: list[bytes] = []
 
-    async with raw_server(answers_once_then_hangs_up) as url:
+    async def handler(reader, writer):
+        with contextlib.suppress(asyncio.IncompleteReadError, ConnectionError):
+            head, _ = await read_request(reader)
+            seen.append(head.split(b" ")[0])
+            writer.write(OK)
+            head, _ = await read_request(reader)
+            seen.append(head.split(b" ")[0])
+        writer.close()
+
+    return handler, seen
+
+
+async def test_an_idempotent_request_on_a_stale_pooled_connection_is_sent_once_more():
+    handler, seen = stale_after_one()
+    async with raw_server(handler) as url:
         client = await pooled_client(url)
         rec, out = Recorder(0.0), Outcome()
         shot = out.shot(rec, time.perf_counter())
         assert shot.send(client, Deadlines(time.perf_counter()), 5.0)
-        assert await asyncio.wait_for(out.again, 2) is shot
-        assert not out.done.done()
-        assert rec.tasks == {}  # not an error: it is to be sent again
-        assert client._slots == 0  # the dead connection was dropped
+        assert await asyncio.wait_for(out.done, 2) is shot
+        stats = rec.tasks["t"]
+        assert (stats.requests, stats.errors, stats.retries) == (1, {}, 1)  # counted, not hidden
+        assert seen == [b"GET", b"GET", b"GET"] and client.connections_opened == 2
+        await client.aclose()
+
+
+async def test_a_post_on_a_stale_pooled_connection_is_a_reset_never_sent_twice():
+    handler, seen = stale_after_one()
+    async with raw_server(handler) as url:
+        client = await pooled_client(url)
+        rec, out = Recorder(0.0), Outcome()
+        shot = out.shot_of(Request.json("POST", "/x", {"a": 1}), rec, time.perf_counter())
+        assert shot.send(client, Deadlines(time.perf_counter()), 5.0)
+        await asyncio.wait_for(out.done, 2)
+        stats = rec.tasks["t"]
+        assert (stats.errors, stats.retries) == ({RESET: 1}, 0)
+        assert seen == [b"GET", b"POST"]  # the server got it once
         await client.aclose()
 
 

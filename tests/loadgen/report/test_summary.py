@@ -27,3 +27,12 @@ def test_timeline_target_of_a_shard_is_its_share():
         pytest.approx(25),
         pytest.approx(25),
     ]
+
+
+def test_retries_are_said_and_warned_of_above_one_percent():
+    from loadgen.report.summary import retries_note
+
+    assert retries_note({"requests": 1000, "retries": 0}) is None
+    text, warn = retries_note({"requests": 1000, "retries": 5})
+    assert "5 requests (0.50%) were sent a second time" in text and not warn
+    assert retries_note({"requests": 1000, "retries": 20})[1] is True

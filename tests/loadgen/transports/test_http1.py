@@ -226,22 +226,25 @@ def first_connection_hangs_up():
     return handler
 
 
-async def test_a_connection_closed_while_handed_to_the_next_waiter_is_retried():
+async def test_a_connection_closed_while_handed_to_the_next_waiter_fails_fast_and_retryable():
     # One connection at a time. The answer to the first request hands the
     # connection to the request waiting for it, which may find it closed
-    # before it writes: it must go out on a new connection, not wait for a
-    # response that can't come.
+    # before it writes: it must fail at once as a retryable reset (its sender
+    # sends it again), not wait for a response that can't come.
     for _ in range(5):
         async with raw_server(first_connection_hangs_up()) as url:
             client = FastClient(url, 1)
             requests = (client.request("GET", "/", None, None) for _ in range(2))
-            results = await asyncio.wait_for(asyncio.gather(*requests), 2)
-            assert [r.status for r in results] == [200, 200]
-            assert client.connections_opened == 2
+            results = await asyncio.wait_for(asyncio.gather(*requests, return_exceptions=True), 2)
+            assert results[0].status == 200
+            second = results[1]
+            assert getattr(second, "status", None) == 200 or (
+                isinstance(second, ClientError) and second.kind == RESET and second.retryable
+            )
             await client.aclose()
 
 
-async def test_a_request_sent_on_a_connection_closed_meanwhile_goes_out_on_a_new_one():
+async def test_a_request_written_on_a_connection_closed_meanwhile_fails_retryable():
     # The window the test above can't force: the server's close is seen
     # between the connection being handed over and the request being written.
     async with raw_server(first_connection_hangs_up()) as url:
@@ -254,9 +257,10 @@ async def test_a_request_sent_on_a_connection_closed_meanwhile_goes_out_on_a_new
                 break
             await asyncio.sleep(0.005)
         assert conn.closed
-        response = await asyncio.wait_for(conn.send(b"GET / HTTP/1.1\r\n\r\n", retry=True), 2)
-        assert response.status == 200
-        assert client.connections_opened == 2 and client._slots == 1
+        with pytest.raises(ClientError) as info:
+            await asyncio.wait_for(conn.send(b"GET / HTTP/1.1\r\n\r\n", retry=True), 2)
+        assert info.value.kind == RESET and info.value.retryable
+        assert client._slots == 0  # the dead connection gave its slot back
         await client.aclose()
 
 
@@ -275,3 +279,52 @@ async def test_closing_the_client_tells_every_request_it_still_holds():
         for w in (in_flight, opening, queued):
             assert w.done()
             assert isinstance(w.exception(), ClientError) and w.exception().kind == CLOSED
+
+
+def second_request_reset():
+    """A handler: answers the first request on a connection, then closes it on the
+    second (read, never answered), as a server ending keep-alive does."""
+
+    async def handler(reader, writer):
+        await read_request(reader)
+        writer.write(OK)
+        await writer.drain()
+        await read_request(reader)
+        writer.close()
+
+    return handler
+
+
+@pytest.mark.parametrize(
+    ("method", "retryable"),
+    [("GET", True), ("HEAD", True), ("PUT", True), ("DELETE", True), ("POST", False),
+     ("PATCH", False)],
+)  # fmt: skip
+async def test_only_an_idempotent_request_reset_on_a_reused_connection_is_retryable(
+    method, retryable
+):
+    async with raw_server(second_request_reset()) as url:
+        client = FastClient(url, 1)
+        await client.request("GET", "/", None, None)  # the connection is now reused
+        with pytest.raises(ClientError) as info:
+            await client.request(method, "/", None, b"{}" if method != "GET" else None)
+        assert info.value.kind == RESET
+        assert info.value.retryable is retryable
+        assert client.connections_opened == 1  # the transport sent it once: no silent retry
+        await client.aclose()
+
+
+async def test_a_reset_on_a_fresh_connection_is_not_retryable():
+    async def hang_up(reader, writer):
+        await read_request(reader)
+        writer.close()
+
+    async with raw_server(hang_up) as url:
+        client = FastClient(url, 1)
+        loop = asyncio.get_running_loop()
+        waiter = loop.create_future()
+        client.submit(Request("GET", "/"), waiter)
+        with pytest.raises(ClientError) as info:
+            await asyncio.wait_for(waiter, 2)
+        assert info.value.kind == RESET and not info.value.retryable
+        await client.aclose()
