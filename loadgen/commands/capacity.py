@@ -41,6 +41,7 @@ from loadgen.commands.exitcode import ExitCode
 from loadgen.commands.load_options import LoadOptions, add_load_options, check_load_options, target
 from loadgen.commands.scale_options import add_spread_options
 from loadgen.core.rates import ConstantRate
+from loadgen.measure.histogram import ms
 from loadgen.report.html import render_capacity
 from loadgen.report.publish import publish
 from loadgen.report.slo import SLO, Outcome, parse_slo
@@ -111,7 +112,7 @@ def judge(summary: dict[str, Any], outcomes: Sequence[Outcome]) -> tuple[Verdict
     level cannot pass, and fails only if the target failed even the lighter
     load it got.
     """
-    lag_max = summary["generator"]["send_lag_ms"]["max"]
+    lag_max = summary["generator"]["send_lag_ms"]["max"] or 0.0  # None: nothing sent
     failures, lag_explained, short = [], [], []
     for o in outcomes:
         if o.passed:
@@ -147,9 +148,9 @@ def _levels_table(levels: list[Level]) -> Table:
         table.add_row(
             f"{lv.rps:.1f}",
             f"{s['achieved_rps']:.1f}",
-            f"{lat['p50']:.2f}",
-            f"{lat['p99']:.2f}",
-            f"{lat['p99.9']:.2f}",
+            ms(lat["p50"]),
+            ms(lat["p99"]),
+            ms(lat["p99.9"]),
             f"{100 * s['errors']['rate']:.2f}%",
             f"[{style}]{lv.verdict}[/{style}]  {'; '.join(lv.reasons)}",
         )
@@ -263,7 +264,7 @@ def _print_level(console: Console, level: Level) -> None:
     summary = level.summary
     lat = summary["latency_ms"]["response"]
     console.print(
-        f"  {level.rps:>10.1f}/s  p99 {lat['p99']:>9.2f} ms  "
+        f"  {level.rps:>10.1f}/s  p99 {ms(lat['p99']):>9} ms  "
         f"errors {100 * summary['errors']['rate']:6.2f}%  {level.verdict}"
     )
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from loadgen.commands.argtypes import (
     Parser,
@@ -144,9 +146,21 @@ def run(argv: Sequence[str]) -> ExitCode:
         return ExitCode.stopped_by(result.stop_signal or stops.received[0])
     if scaled.shards_lost:
         return ExitCode.INCOMPLETE
+    silence = nothing_answered(published.summary)
+    if silence:  # with SLOs (all n/a, failed) their verdict stands as the status
+        print(f"loadgen: error: {silence}", file=sys.stderr)
+        return ExitCode.INCOMPLETE if published.slos_passed else ExitCode.SLO_FAILED
     return ExitCode.OK if published.slos_passed else ExitCode.SLO_FAILED
 
 
 def _stopped_before_the_run(sig: int) -> ExitCode:
     make_console(stderr=True).print("interrupted before the run started: nothing was sent")
     return ExitCode.stopped_by(sig)
+
+
+def nothing_answered(summary: dict[str, Any]) -> str | None:
+    """Said when requests were made and not one got a response: the run measured nothing."""
+    if not summary["requests"] or summary["latency_ms"]["response"]["max"] is not None:
+        return None
+    kinds = ", ".join(f"{n} {kind} errors" for kind, n in summary["errors"]["by_kind"].items())
+    return f"no request got a response ({kinds}): is the target up?"

@@ -91,11 +91,24 @@ def percentiles(h: HdrHistogram, quantiles: Iterable[float]) -> dict[float, floa
     return {q: raw[q] / 1000.0 for q in qs}
 
 
-def summary_ms(h: HdrHistogram) -> dict[str, float]:
-    """p50/p90/p99/p99.9/max/mean in milliseconds, the summary.json latency block."""
+def summary_ms(h: HdrHistogram) -> dict[str, float | None]:
+    """p50/p90/p99/p99.9/max/mean in milliseconds, the summary.json latency block.
+
+    None for each (null in JSON, "n/a" on screen) when nothing was timed: a
+    run whose every request failed has no latency, not a latency of 0.
+    """
+    keys = [*SUMMARY_PERCENTILES, "max", "mean"]
+    if h.get_total_count() == 0:
+        return dict.fromkeys(keys)
     values = percentiles(h, SUMMARY_PERCENTILES.values())
-    out = {key: round(values[q], 3) for key, q in SUMMARY_PERCENTILES.items()}
-    empty = h.get_total_count() == 0
-    out["max"] = 0.0 if empty else round(h.get_max_value() / 1000.0, 3)
-    out["mean"] = 0.0 if empty else round(h.get_mean_value() / 1000.0, 3)
+    out: dict[str, float | None] = {
+        key: round(values[q], 3) for key, q in SUMMARY_PERCENTILES.items()
+    }
+    out["max"] = round(h.get_max_value() / 1000.0, 3)
+    out["mean"] = round(h.get_mean_value() / 1000.0, 3)
     return out
+
+
+def ms(value: float | None, digits: int = 2) -> str:
+    """A latency for people: "1.23", or "n/a" when nothing was timed."""
+    return "n/a" if value is None else f"{value:.{digits}f}"

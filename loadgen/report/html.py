@@ -14,6 +14,7 @@ import json
 from html import escape
 from typing import Any
 
+from loadgen.measure.histogram import ms
 from loadgen.report.plots import CHART_CSS, Series, line_chart, spectrum_ticks, spectrum_x
 from loadgen.report.run_data import RunData, rate_intervals
 from loadgen.report.summary import (
@@ -109,7 +110,7 @@ def _latency_table(summary: dict[str, Any]) -> str:
     for name, t in task_rows(summary):
         for kind in ("response", "service"):
             lat = t["latency_ms"][kind]
-            cells = "".join(f"<td>{lat[s]:.2f}</td>" for s in LATENCY_STATS)
+            cells = "".join(f"<td>{ms(lat[s])}</td>" for s in LATENCY_STATS)
             first = kind == "response"
             label = f"<td rowspan=2>{escape(name)}</td><td rowspan=2>{t['requests']}</td>" \
                 f"<td rowspan=2>{t['errors']}</td>" if first else ""  # fmt: skip
@@ -130,8 +131,8 @@ def _verdict(summary: dict[str, Any]) -> str:
         f"achieved <b>{summary['achieved_rps']:.1f}/s</b> over {summary['duration_s']:.1f} s; "
         f"{summary['requests']} requests, errors {errors['total']} "
         f"({100 * errors.get('rate', 0):.2f}%: {escape(by_kind)}).</p>",
-        f"<p>Generator: send lag p50 {lag['p50']:.3f} ms, p99 {lag['p99']:.3f} ms, "
-        f"max {lag['max']:.3f} ms; max in flight {gen['max_in_flight']}; "
+        f"<p>Generator: send lag p50 {ms(lag['p50'], 3)} ms, p99 {ms(lag['p99'], 3)} ms, "
+        f"max {ms(lag['max'], 3)} ms; max in flight {gen['max_in_flight']}; "
         f"connections opened {gen['connections_opened']}.</p>",
     ]
     if gen["behind"]:
@@ -186,13 +187,19 @@ tail gets the room. Solid: response time; dashed: service time.</p>
 """
 
 
+def _timed(levels: list[dict[str, Any]], kind: str, stat: str) -> list[tuple[float, float]]:
+    """(throughput, latency) of the levels that timed any response."""
+    points = [(lv["throughput_rps"], lv["latency_ms"][kind][stat]) for lv in levels]
+    return [(x, y) for x, y in points if y is not None]
+
+
 def render_capacity(report: dict[str, Any]) -> str:
     """The capacity page: latency against throughput (the hockey stick) and the levels."""
     levels = sorted(report["levels"], key=lambda lv: lv["target_rps"])
     stick = [
         Series(
             f"response {stat}",
-            [(lv["throughput_rps"], lv["latency_ms"]["response"][stat]) for lv in levels],
+            _timed(levels, "response", stat),
             markers=True,
         )
         for stat in ("p50", "p99", "p99.9")
@@ -200,7 +207,7 @@ def render_capacity(report: dict[str, Any]) -> str:
     stick.append(
         Series(
             "service p99",
-            [(lv["throughput_rps"], lv["latency_ms"]["service"]["p99"]) for lv in levels],
+            _timed(levels, "service", "p99"),
             dashed=True,
         )
     )
@@ -209,9 +216,9 @@ def render_capacity(report: dict[str, Any]) -> str:
     )
     rows = "".join(
         f"<tr><td>{lv['target_rps']:.1f}</td><td>{lv['achieved_rps']:.1f}</td>"
-        f"<td>{lv['throughput_rps']:.1f}</td><td>{lv['latency_ms']['response']['p50']:.2f}</td>"
-        f"<td>{lv['latency_ms']['response']['p99']:.2f}</td>"
-        f"<td>{lv['latency_ms']['response']['p99.9']:.2f}</td>"
+        f"<td>{lv['throughput_rps']:.1f}</td><td>{ms(lv['latency_ms']['response']['p50'])}</td>"
+        f"<td>{ms(lv['latency_ms']['response']['p99'])}</td>"
+        f"<td>{ms(lv['latency_ms']['response']['p99.9'])}</td>"
         f"<td>{100 * lv['errors']['rate']:.2f}%</td>"
         f'<td class="k"><span class="{"pass" if lv["verdict"] == "pass" else "fail"}">'
         f"{escape(lv['verdict'])}</span> {escape('; '.join(lv['reasons']))}</td></tr>"

@@ -10,6 +10,7 @@ from typing import Any, TextIO, cast
 from rich.console import Console
 from rich.table import Table
 
+from loadgen.measure.histogram import ms
 from loadgen.report.slo import Outcome
 from loadgen.report.summary import LATENCY_STATS, behind_reasons, retries_note, task_rows
 
@@ -92,7 +93,7 @@ def _latency_table(summary: dict[str, Any], kind: str, title: str) -> Table:
             name,
             str(t["requests"]),
             str(t["errors"]),
-            *(f"{lat[c]:.2f}" for c in _COLUMNS),
+            *(ms(lat[c]) for c in _COLUMNS),
             style=style,
         )
     return table
@@ -124,8 +125,8 @@ def render_summary(summary: dict[str, Any], console: Console) -> None:
     console.print()
     lag = gen["send_lag_ms"]
     console.print(
-        f"generator: send lag p50 {lag['p50']:.3f} ms, p99 {lag['p99']:.3f} ms, "
-        f"max {lag['max']:.3f} ms; max in flight {gen['max_in_flight']}; "
+        f"generator: send lag p50 {ms(lag['p50'], 3)} ms, p99 {ms(lag['p99'], 3)} ms, "
+        f"max {ms(lag['max'], 3)} ms; max in flight {gen['max_in_flight']}; "
         f"connections opened {gen['connections_opened']}"
     )
     if gen["behind"]:

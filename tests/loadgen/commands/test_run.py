@@ -398,3 +398,20 @@ def test_a_closed_stdout_loses_no_file(static_url, tmp_path):
     assert proc.wait(30) == 0, err
     assert err == ""
     assert json.loads((tmp_path / "summary.json").read_text())["requests"] == 50
+
+
+@pytest.mark.slow
+def test_a_run_in_which_nothing_answered_says_so_and_fails(tmp_path):
+    refused = f"http://127.0.0.1:{free_port()}"
+    proc = loadgen("--rps", 20, "--duration", "1s", "--host", refused, "--out", tmp_path,
+                   "--quiet")  # fmt: skip
+    assert proc.returncode == 1
+    assert proc.stdout == ""
+    assert proc.stderr == (
+        "loadgen: error: no request got a response (20 connect errors): is the target up?\n"
+    )
+    s = json.loads((tmp_path / "summary.json").read_text())  # written all the same
+    assert s["latency_ms"]["response"]["p99"] is None
+    report = loadgen("report", tmp_path, "--no-html")
+    total = next(ln for ln in report.stdout.splitlines() if ln.startswith("total"))
+    assert total.split()[3:] == ["n/a"] * 5  # p50 ... max: not 0.00

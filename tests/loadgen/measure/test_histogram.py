@@ -33,8 +33,13 @@ def test_percentiles_in_ms_and_summary_keys():
     assert abs(s["max"] - 1000) <= 1 and abs(s["mean"] - 500.5) <= 1
 
 
-def test_empty_histogram_summary_is_zeros():
-    assert set(summary_ms(new_histogram()).values()) == {0.0}
+def test_nothing_timed_is_no_latency_not_a_latency_of_zero():
+    from loadgen.measure.histogram import ms
+
+    block = summary_ms(new_histogram())
+    assert list(block) == ["p50", "p90", "p99", "p99.9", "max", "mean"]
+    assert set(block.values()) == {None}
+    assert ms(None) == "n/a" and ms(1.234) == "1.23" and ms(0.0, 3) == "0.000"
 
 
 def test_merged_shard_histograms_equal_the_histogram_of_all_values():
