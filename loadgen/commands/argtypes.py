@@ -83,6 +83,17 @@ def positive_duration(text: str) -> float:
     return value
 
 
+def out_dir(text: str) -> Path:
+    """A directory to write into: it may not exist yet, but neither it nor a
+    parent of it may be a file."""
+    path = Path(text)
+    for part in (path, *path.parents):
+        if part.exists() and not part.is_dir():
+            where = "" if part == path else f" ({part} is a file)"
+            raise argparse.ArgumentTypeError(f"{text} exists and is not a directory{where}")
+    return path
+
+
 def env_pair(text: str) -> tuple[str, str]:
     key, sep, value = text.partition("=")
     if not sep or not key:

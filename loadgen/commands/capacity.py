@@ -13,7 +13,6 @@ import argparse
 import json
 import time
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 from rich.console import Console
@@ -23,6 +22,7 @@ from loadgen.commands.argtypes import (
     Parser,
     UsageError,
     check_slo_tasks,
+    out_dir,
     positive_duration,
     positive_float,
     slo,
@@ -95,7 +95,9 @@ def parser() -> argparse.ArgumentParser:
         help="what a passing level meets, repeatable (see loadgen run --help); "
         "default: " + " ".join(DEFAULT_SLOS).replace("%", "%%"),
     )
-    p.add_argument("--out", type=Path, metavar="DIR", help="capacity.json and each level's files")
+    p.add_argument(
+        "--out", type=out_dir, metavar="DIR", help="capacity.json and each level's files"
+    )
     add_load_options(p)
     add_spread_options(p)
     return p

@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Sequence
-from pathlib import Path
 
 from rich.table import Table
 
-from loadgen.commands.argtypes import Parser, UsageError
+from loadgen.commands.argtypes import Parser, UsageError, out_dir
 from loadgen.commands.exitcode import ExitCode
 from loadgen.report.comparison import (
     Comparable,
@@ -36,8 +35,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("runs", nargs="+", metavar="RUN", help="run directory or Locust CSV prefix")
     p.add_argument(
         "--out",
-        type=Path,
-        default=Path("reports"),
+        type=out_dir,
+        default="reports",
         metavar="DIR",
         help="where to write compare.html (default reports/)",
     )
@@ -75,8 +74,6 @@ def compare(argv: Sequence[str]) -> ExitCode:
     args = parser().parse_args(argv)
     if len(args.runs) < 2:
         raise UsageError("compare needs at least two runs")
-    if args.out.exists() and not args.out.is_dir():
-        raise UsageError(f"--out {args.out} exists and is not a directory")
     try:
         runs = [
             load_comparable(a, label)

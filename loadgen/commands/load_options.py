@@ -12,7 +12,6 @@ import contextlib
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -20,6 +19,7 @@ from loadgen.commands.argtypes import (
     UsageError,
     duration,
     env_pair,
+    out_dir,
     positive_duration,
     positive_int,
 )
@@ -105,7 +105,7 @@ def add_load_options(p: argparse.ArgumentParser) -> None:
     )
     server.add_argument(
         "--server-log-dir",
-        type=Path,
+        type=out_dir,
         metavar="DIR",
         help="where the server writes access.log and error.log "
         "(default: DIR/server-logs with --out, else a temporary dir)",
@@ -165,9 +165,6 @@ def check_load_options(args: argparse.Namespace) -> LoadOptions:
         raise UsageError("--server uvicorn runs one process: drop --server-workers")
     if args.server_workers is None:
         args.server_workers = 1 if args.server == "uvicorn" else 2
-    out = getattr(args, "out", None)
-    if out is not None and out.exists() and not out.is_dir():
-        raise UsageError(f"--out {out} exists and is not a directory")
     seed = args.seed if args.seed is not None else random.randrange(2**31)
     return LoadOptions(args, scenario, seed)
 

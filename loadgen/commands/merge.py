@@ -14,12 +14,12 @@ import argparse
 from collections.abc import Sequence
 from pathlib import Path
 
-from loadgen.commands.argtypes import Parser, UsageError
+from loadgen.commands.argtypes import Parser, UsageError, out_dir
 from loadgen.commands.exitcode import ExitCode
 from loadgen.report.publish import publish
 from loadgen.report.terminal import make_console, print_shard_notes
 from loadgen.scale.merge import merge_states
-from loadgen.scale.shard import STATE_FILE, read_state
+from loadgen.scale.shard import STATE_FILE, ShardJob, read_state
 
 
 def parser() -> argparse.ArgumentParser:
@@ -28,7 +28,7 @@ def parser() -> argparse.ArgumentParser:
         description="Merge the output directories of `loadgen --shard I/N --out DIR` runs "
         "into one run's files and report, exactly (HDR histograms add bucket by bucket).",
     )
-    p.add_argument("out", type=Path, metavar="OUT", help="directory for the merged run's files")
+    p.add_argument("out", type=out_dir, metavar="OUT", help="directory for the merged run's files")
     p.add_argument(
         "dirs",
         type=Path,
@@ -42,8 +42,6 @@ def parser() -> argparse.ArgumentParser:
 
 def merge(argv: Sequence[str]) -> ExitCode:
     args = parser().parse_args(argv)
-    if args.out.exists() and not args.out.is_dir():
-        raise UsageError(f"{args.out} exists and is not a directory")
     states, labels = [], []
     for d in args.dirs:
         if d.resolve() == args.out.resolve():
@@ -54,16 +52,13 @@ def merge(argv: Sequence[str]) -> ExitCode:
             raise UsageError(
                 f"{d}: no {STATE_FILE} (write shards with --shard I/N --out DIR)"
             ) from None
-        except (ValueError, KeyError) as e:  # not JSON, or not ours
-            raise UsageError(f"{d}: {e}") from None
+        except ValueError as e:  # not JSON, not ours, or damaged
+            raise UsageError(str(e)) from None
         labels.append(str(d))
-    try:
-        merged = merge_states(states, labels=labels)
-    except (KeyError, TypeError, ValueError) as e:
-        raise UsageError(f"cannot merge these states: {e!r}") from None
+    merged = merge_states(states, labels=labels)
 
     # The run's parameters as the shards recorded them, minus what was per shard.
-    meta = dict(states[0]["job"]["meta"])
+    meta = dict(ShardJob.from_dict(states[0]["job"]).meta)
     meta.pop("shard", None)
     meta["merged_from"] = labels
     console = make_console()

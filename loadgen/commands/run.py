@@ -6,12 +6,12 @@ import argparse
 import contextlib
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 from loadgen.commands.argtypes import (
     Parser,
     check_slo_tasks,
+    out_dir,
     positive_duration,
     rate_spec,
     slo,
@@ -72,7 +72,7 @@ def parser() -> argparse.ArgumentParser:
     add_load_options(p)
     p.add_argument(
         "--out",
-        type=Path,
+        type=out_dir,
         metavar="DIR",
         help="write summary.json, report.html, .hgrm and .hlog files here",
     )

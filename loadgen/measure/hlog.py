@@ -49,10 +49,18 @@ class LoggedInterval:
 
 
 def read_hlog(path: Path) -> Iterator[LoggedInterval]:
-    """Intervals of a log we wrote, in file order (relative start times)."""
+    """Intervals of a log we wrote, in file order (relative start times).
+
+    A line that is not one (of ours) is a ValueError naming the file and line.
+    """
     with path.open() as f:
-        for line in f:
+        for number, line in enumerate(f, 1):
             if not line.startswith("Tag="):
                 continue
-            tag, start, length, _max, payload = line[4:].rstrip("\n").split(",", 4)
-            yield LoggedInterval(tag, float(start), float(length), decode(payload))
+            try:
+                tag, start, length, _max, payload = line[4:].rstrip("\n").split(",", 4)
+                interval = LoggedInterval(tag, float(start), float(length), decode(payload))
+            except Exception as e:  # a short line, a number or a histogram that is not one
+                what = f"{type(e).__name__}: {e}" if str(e) else type(e).__name__
+                raise ValueError(f"{path}:{number}: not an interval of this log ({what})") from None
+            yield interval

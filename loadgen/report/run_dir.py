@@ -27,7 +27,7 @@ from loadgen.core.results import RunResult
 from loadgen.measure.hlog import read_hlog, write_hlog
 from loadgen.report.html import render_html
 from loadgen.report.run_data import RunData, from_intervals, from_recorder
-from loadgen.report.summary import SCHEMA
+from loadgen.report.summary import check_summary
 
 # A run directory's layout.
 SUMMARY = "summary.json"
@@ -36,20 +36,38 @@ REPORT = "report.html"
 
 
 def load_run(directory: Path) -> RunData:
-    """Read a run directory written with --out; ValueError says what is missing."""
+    """Read a run directory written with --out, checked: ValueError says what is wrong.
+
+    The interval log must hold every timed response the summary counts, task by
+    task (what `loadgen report` recomputes from it must be the same run).
+    """
     summary_path, hlog_path = directory / SUMMARY, directory / HLOG
     for path in (summary_path, hlog_path):
         if not path.is_file():
             raise ValueError(f"{directory} is not a loadgen run: no {path.name}")
     try:
         summary = json.loads(summary_path.read_text())
-    except json.JSONDecodeError as e:
-        raise ValueError(f"{summary_path} is not valid JSON: {e}") from None
-    if summary.get("schema") != SCHEMA:
-        raise ValueError(f"{summary_path} is not a loadgen summary")
-    return from_intervals(
-        summary, ((iv.tag, iv.start, iv.histogram) for iv in read_hlog(hlog_path))
-    )
+        check_summary(summary)
+    except (ValueError, UnicodeDecodeError) as e:  # JSONDecodeError is a ValueError
+        raise ValueError(f"{summary_path}: {e}") from None
+    run = from_intervals(summary, ((iv.tag, iv.start, iv.histogram) for iv in read_hlog(hlog_path)))
+    _check_intervals(run, hlog_path)
+    return run
+
+
+def _check_intervals(run: RunData, hlog_path: Path) -> None:
+    """Each task's timed responses in the log are the summary's: its requests that
+    got an answer (every error kind but `http_<code>` went untimed)."""
+    for name, task in run.summary["tasks"].items():
+        errors = task["errors_by_kind"]
+        expected = task["requests"] - sum(n for k, n in errors.items() if not k.startswith("http_"))
+        histograms = run.histograms.get(name)
+        logged = histograms["response"].get_total_count() if histograms else 0
+        if logged != expected:
+            raise ValueError(
+                f"{hlog_path} holds {logged} timed responses of task {name!r} where "
+                f"summary.json counts {expected}: the files are not of one run (or one was cut)"
+            )
 
 
 def write_hgrm(path: Path, h: HdrHistogram) -> None:

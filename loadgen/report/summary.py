@@ -205,3 +205,69 @@ def spectrum(h: HdrHistogram, points: int = 50) -> list[tuple[float, float]]:
     pairs = [(q, values[q]) for q in qs]
     pairs.append((100.0 * (1.0 - 1.0 / (10 * count)), h.get_max_value() / 1000.0))
     return pairs
+
+
+# The summary.json contract's shape, as read back (`check_summary`): a type, a
+# dict of required keys (more are allowed), {str: shape} for a dict of any
+# keys, or [shape] for a list of them.
+_NUMBER = (int, float)
+_LATENCY = dict.fromkeys(LATENCY_STATS, (*_NUMBER, type(None)))
+_SHAPE: Any = {
+    "schema": str,
+    "target": str,
+    "arrival": str,
+    "target_rps": _NUMBER,
+    "duration_s": _NUMBER,
+    "requests": int,
+    "arrivals": int,
+    "achieved_rps": _NUMBER,
+    "throughput_rps": _NUMBER,
+    "errors": {"total": int, "rate": _NUMBER, "by_kind": {str: int}},
+    "latency_ms": {"response": _LATENCY, "service": _LATENCY},
+    "tasks": {
+        str: {
+            "requests": int,
+            "errors": int,
+            "errors_by_kind": {str: int},
+            "latency_ms": {"response": _LATENCY, "service": _LATENCY},
+        }
+    },
+    "generator": {
+        "send_lag_ms": {k: (*_NUMBER, type(None)) for k in ("p50", "p99", "max")},
+        "max_in_flight": int,
+        "connections_opened": int,
+        "behind": bool,
+    },
+    "run": dict,
+    "timeline": [{"t": _NUMBER, "length": _NUMBER, "arrivals": int, "responses": int}],
+}
+
+
+def check_summary(summary: Any) -> None:
+    """Raise ValueError, naming the first key that is missing or of the wrong type,
+    unless `summary` has the shape `build_summary` gives."""
+    if not isinstance(summary, dict) or summary.get("schema") != SCHEMA:
+        raise ValueError(f"not a loadgen summary (no schema {SCHEMA!r})")
+    _check(summary, _SHAPE, "")
+
+
+def _check(value: Any, shape: Any, where: str) -> None:
+    if isinstance(shape, list):
+        if not isinstance(value, list):
+            raise ValueError(f"{where or 'it'} is not a list")
+        for i, item in enumerate(value):
+            _check(item, shape[0], f"{where}[{i}]")
+    elif isinstance(shape, dict):
+        if not isinstance(value, dict):
+            raise ValueError(f"{where or 'it'} is not an object")
+        if list(shape) == [str]:
+            for key, item in value.items():
+                _check(item, shape[str], f"{where}.{key}" if where else key)
+            return
+        for key, inner in shape.items():
+            path = f"{where}.{key}" if where else key
+            if key not in value:
+                raise ValueError(f"{path} is missing")
+            _check(value[key], inner, path)
+    elif not isinstance(value, shape) or (shape is not bool and isinstance(value, bool)):
+        raise ValueError(f"{where} has the wrong type ({type(value).__name__})")

@@ -24,7 +24,7 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from loadgen.core import config as defaults
 from loadgen.core import loop
@@ -32,6 +32,7 @@ from loadgen.core.config import RunConfig
 from loadgen.core.engine import Engine
 from loadgen.core.rates import profile_from_description
 from loadgen.core.results import RunResult
+from loadgen.measure.recorder import Recorder
 from loadgen.measure.tick import Tick, tick
 from loadgen.scenario import Scenario, load_scenario
 
@@ -181,13 +182,49 @@ def write_state(out: Path, state: dict[str, Any]) -> Path:
 
 
 def read_state(path: Path) -> dict[str, Any]:
-    """A shard state from its file, or from the run directory holding it."""
+    """A shard state from its file, or from the run directory holding it, checked:
+    a ValueError names the file and what is wrong with it."""
     if path.is_dir():
         path = path / STATE_FILE
-    state: dict[str, Any] = json.loads(path.read_text())
-    if state.get("schema") != SCHEMA:
-        raise ValueError(f"{path} is not a loadgen shard state ({SCHEMA})")
-    return state
+    try:
+        state = json.loads(path.read_text())
+        check_state(state)
+    except (ValueError, UnicodeDecodeError) as e:  # JSONDecodeError is a ValueError
+        raise ValueError(f"{path}: {e}") from None
+    return cast(dict[str, Any], state)
+
+
+_NUMBER = (int, float)
+_STATE_KEYS: dict[str, Any] = {
+    "job": dict,
+    "started_at": _NUMBER,
+    "elapsed": _NUMBER,
+    "interrupted": bool,
+    "connections_opened": int,
+    "task_names": list,
+    "recorder": dict,
+}
+
+
+def check_state(state: Any) -> None:
+    """Raise ValueError unless `state` is a whole shard state that `merge` can use."""
+    if not isinstance(state, dict) or state.get("schema") != SCHEMA:
+        raise ValueError(f"not a loadgen shard state (no schema {SCHEMA!r})")
+    for key, kind in _STATE_KEYS.items():
+        if not isinstance(state.get(key), kind):
+            raise ValueError(f"{key} is missing or of the wrong type")
+    try:
+        job = ShardJob.from_dict(state["job"])
+    except TypeError as e:
+        raise ValueError(f"job: {e}") from None
+    if not (isinstance(job.count, int) and job.count >= 1 and 0 <= job.index < job.count):
+        raise ValueError(f"job: shard {job.index}/{job.count} does not exist")
+    if not isinstance(job.meta, dict):
+        raise ValueError("job: meta is not an object")
+    try:
+        Recorder.from_state(state["recorder"])  # every histogram decodes
+    except Exception as e:  # a key, a type, or a histogram that is not one
+        raise ValueError(f"recorder: {type(e).__name__}: {e}") from None
 
 
 def run_job(

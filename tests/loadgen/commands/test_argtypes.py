@@ -24,3 +24,17 @@ def test_durations(text, seconds):
 def test_bad_durations_say_what_is_expected(text):
     with pytest.raises(ValueError, match="duration"):
         parse_duration(text)
+
+
+def test_an_out_directory_may_not_be_a_file_or_under_one(tmp_path):
+    import argparse
+
+    import pytest
+
+    from loadgen.commands.argtypes import out_dir
+
+    (tmp_path / "file").write_text("x")
+    assert out_dir(str(tmp_path / "new" / "deeper")) == tmp_path / "new" / "deeper"
+    for bad in (tmp_path / "file", tmp_path / "file" / "under"):
+        with pytest.raises(argparse.ArgumentTypeError, match="not a directory"):
+            out_dir(str(bad))

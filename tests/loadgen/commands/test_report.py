@@ -63,3 +63,51 @@ def test_misuse(tmp_path):
 def test_an_slo_on_a_task_the_run_lacks_is_misuse(saved_run):
     proc = report(saved_run, "--no-html", "--slo", "task:nope:p99<1s")
     assert proc.returncode == 2 and "no task 'nope'" in proc.stderr
+
+
+def damage(run, how):
+    """Spoil a copy of a run directory one way."""
+    summary, hlog = run / "summary.json", run / "intervals.hlog"
+    s = json.loads(summary.read_text())
+    if how == "summary is []":
+        summary.write_text("[]")
+    elif how == "no tasks":
+        del s["tasks"]
+        summary.write_text(json.dumps(s))
+    elif how == "no generator":
+        del s["generator"]
+        summary.write_text(json.dumps(s))
+    elif how == "not a histogram":
+        lines = hlog.read_text().splitlines()
+        i = next(k for k, ln in enumerate(lines) if ln.startswith("Tag="))
+        head = lines[i].rsplit(",", 1)[0]
+        lines[i] = head + ",aGVsbG8gd29ybGQsIG5vdCBhIGhpc3RvZ3JhbQ=="  # base64, not HDR
+        hlog.write_text("\n".join(lines) + "\n")
+    elif how == "emptied log":
+        hlog.write_text("")
+    elif how == "half the log":
+        lines = hlog.read_text().splitlines(keepends=True)
+        hlog.write_text("".join(lines[: len(lines) // 2]))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("how", "names"),
+    [
+        ("summary is []", "summary.json: not a loadgen summary"),
+        ("no tasks", "summary.json: tasks is missing"),
+        ("no generator", "summary.json: generator is missing"),
+        ("not a histogram", "intervals.hlog:"),
+        ("emptied log", "intervals.hlog holds 0 timed responses"),
+        ("half the log", "intervals.hlog holds"),
+    ],
+)
+def test_a_damaged_run_is_one_line_and_exit_2(saved_run, tmp_path, how, names):
+    copy = tmp_path / "run"
+    shutil.copytree(saved_run, copy)
+    damage(copy, how)
+    for proc in (report(copy, "--no-html"), run_cli("compare", copy, saved_run, "--no-html")):
+        assert proc.returncode == 2, proc.stdout + proc.stderr
+        lines = proc.stderr.strip().splitlines()
+        assert len(lines) == 1 and names in lines[0], proc.stderr
+        assert str(copy) in lines[0]
