@@ -122,10 +122,12 @@ class Recorder:
         self._task(task).retries += 1
 
     def exception(self, task: str, exc: BaseException) -> None:
-        """The task's own code raised: counted, and the first one kept to show."""
+        """The task's own code raised: an error of the task (not a request: its
+        requests were counted as they were made), and the first one kept to show."""
         if self.first_exception is None:
             self.first_exception = f"{task}: {type(exc).__name__}: {exc}"
-        self.error(task, EXCEPTION)
+        self._task(task).errors[EXCEPTION] += 1
+        self._open.errors[EXCEPTION] += 1
 
     def error(self, task: str, kind: str) -> None:
         stats = self._task(task)

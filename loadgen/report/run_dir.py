@@ -27,7 +27,7 @@ from loadgen.core.results import RunResult
 from loadgen.measure.hlog import read_hlog, write_hlog
 from loadgen.report.html import render_html
 from loadgen.report.run_data import RunData, from_intervals, from_recorder
-from loadgen.report.summary import check_summary
+from loadgen.report.summary import check_summary, timed_responses
 
 # A run directory's layout.
 SUMMARY = "summary.json"
@@ -56,11 +56,9 @@ def load_run(directory: Path) -> RunData:
 
 
 def _check_intervals(run: RunData, hlog_path: Path) -> None:
-    """Each task's timed responses in the log are the summary's: its requests that
-    got an answer (every error kind but `http_<code>` went untimed)."""
+    """Each task's timed responses in the log are the summary's (`timed_responses`)."""
     for name, task in run.summary["tasks"].items():
-        errors = task["errors_by_kind"]
-        expected = task["requests"] - sum(n for k, n in errors.items() if not k.startswith("http_"))
+        expected = timed_responses(task)
         histograms = run.histograms.get(name)
         logged = histograms["response"].get_total_count() if histograms else 0
         if logged != expected:

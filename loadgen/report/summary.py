@@ -20,6 +20,7 @@ from hdrh.histogram import HdrHistogram
 
 from loadgen.core.results import RunResult
 from loadgen.measure.histogram import merged, percentiles, summary_ms
+from loadgen.measure.recorder import EXCEPTION
 from loadgen.report.slo import SLO, Outcome, PercentileOf, evaluate
 
 SCHEMA = "loadgen.summary/1"
@@ -69,7 +70,7 @@ def build_summary(result: RunResult, meta: dict[str, Any]) -> dict[str, Any]:
         "throughput_rps": round(response.get_total_count() / elapsed, 3) if elapsed else 0.0,
         "errors": {
             "total": sum(errors.values()),
-            "rate": round(sum(errors.values()) / requests, 6) if requests else 0.0,
+            "rate": error_rate(sum(errors.values()), requests),
             "by_kind": dict(sorted(errors.items())),
         },
         "latency_ms": {"response": summary_ms(response), "service": summary_ms(service)},
@@ -105,6 +106,21 @@ def build_summary(result: RunResult, meta: dict[str, Any]) -> dict[str, Any]:
             for iv in rec.intervals
         ],
     }
+
+
+def error_rate(errors: int, requests: int) -> float:
+    """Errors per request; a task that failed before its first request fails wholly."""
+    if not requests:
+        return 1.0 if errors else 0.0
+    return round(errors / requests, 6)
+
+
+def timed_responses(task: dict[str, Any]) -> int:
+    """A summary task's responses that were timed: its requests but those that got
+    no response (every error kind but `http_<code>` and the task's own `exception`)."""
+    errors: dict[str, int] = task["errors_by_kind"]
+    unanswered = sum(n for k, n in errors.items() if not k.startswith("http_") and k != EXCEPTION)
+    return int(task["requests"]) - unanswered
 
 
 def _behind(target_rps: float, achieved: float, lag_p99: float | None, unsent: int) -> list[str]:

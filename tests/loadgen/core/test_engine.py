@@ -250,3 +250,19 @@ async def test_what_the_server_received_is_what_was_recorded_retries_included():
     summary = build_summary(result, {})
     assert summary["retries"] == sum(s.retries for s in tasks.values())
     assert summary["tasks"]["get"]["retries"] == tasks["get"].retries
+
+
+class OneThenRaise(Scenario):
+    @task(1)
+    async def get_then_fail(self, s):
+        await s.get("/")
+        raise ValueError("the check after the request failed")
+
+
+async def test_a_task_that_raises_after_its_request_counts_the_request_once():
+    result = await run(OneThenRaise)
+    stats = result.recorder.tasks["get_then_fail"]
+    assert stats.requests == N  # one per arrival: the exception is no request
+    assert stats.errors == {"exception": N}  # but an error of the task
+    summary = build_summary(result, {})
+    assert summary["requests"] == N and summary["errors"]["rate"] == 1.0
