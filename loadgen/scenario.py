@@ -163,11 +163,26 @@ def load_scenario(spec: str) -> type[Scenario]:
             module_spec.loader.exec_module(module)
         else:
             module = importlib.import_module(module_name)
-    except ImportError as e:
-        raise ValueError(f"cannot import scenario module {module_name!r}: {e}") from None
+    except ValueError:
+        raise
+    except (Exception, SystemExit) as e:  # its own code failed: a SyntaxError, a raise, an exit
+        raise ValueError(f"scenario {module_name} failed to load: {_said(e)}") from None
     klass = getattr(module, class_name, None)
     if not (inspect.isclass(klass) and issubclass(klass, Scenario)):
         raise ValueError(f"{spec!r} is not a loadgen Scenario class")
     if not klass.task_weights():
         raise ValueError(f"scenario {spec!r} has no @task methods")
+    try:
+        klass(random.Random(0))  # as each run will: an __init__ that fails, fails here
+    except (Exception, SystemExit) as e:
+        raise ValueError(f"scenario {spec}: creating it failed: {_said(e)}") from None
     return klass
+
+
+def _said(e: BaseException) -> str:
+    """An exception in one line: `RuntimeError: boom`, `sys.exit(3)`, a SyntaxError's place."""
+    if isinstance(e, SystemExit):
+        return f"it called sys.exit({e.code!r})"
+    if isinstance(e, SyntaxError):
+        return f"SyntaxError: {e.msg} (line {e.lineno})"
+    return f"{type(e).__name__}: {e}" if str(e) else type(e).__name__

@@ -195,7 +195,7 @@ class Engine:
                 running.add(flight)
                 flight.start()
             else:
-                task = loop.create_task(coro)
+                task = loop.create_task(_contained(coro))
                 running.add(task)
                 task.add_done_callback(functools.partial(self._task_landed, session))
 
@@ -218,9 +218,9 @@ class Engine:
                 request = fn()
                 if not isinstance(request, Request):
                     raise TypeError(f"a one-shot task returns a Request, not {request!r}")
-            except Exception as e:
+            except (Exception, SystemExit) as e:
                 if measured:
-                    recorder.exception(name, e)
+                    recorder.exception(name, _task_error(e))
                 recorder.departure()
                 return
             shot = OneShot(name, request, intended, measured, recorder, shot_over)
@@ -244,6 +244,7 @@ class Engine:
         self._running.discard(runner)
         # A ClientError is already recorded by the session; a cancelled arrival
         # (second Ctrl-C) is not an error of the target's.
+        exc = _task_error(exc) if exc is not None else None
         if isinstance(exc, Exception) and not isinstance(exc, ClientError) and arrival.measured:
             self._recorder.exception(arrival.name, exc)
         self._recorder.departure()
@@ -283,3 +284,18 @@ class Engine:
                 continue  # not the main thread, or no signal support
             replaced[sig] = previous
         return replaced
+
+
+def _task_error(exc: BaseException) -> BaseException:
+    """What a task raised, as its error: sys.exit() in a task ends that task, not the run."""
+    if isinstance(exc, SystemExit):
+        return RuntimeError(f"the task called sys.exit({exc.code!r})")
+    return exc
+
+
+async def _contained(coro: Coroutine[Any, Any, Any]) -> Any:
+    """A task's coroutine in an asyncio Task, which would stop the loop for a SystemExit."""
+    try:
+        return await coro
+    except SystemExit as e:
+        raise _task_error(e) from e

@@ -156,5 +156,5 @@ class Flight:
     def _end(self, exc: BaseException | None) -> None:
         self._coro = None
         self._on_done(self, exc)
-        if isinstance(exc, KeyboardInterrupt | SystemExit):
-            raise exc  # as a Task does: these are not the arrival's to keep
+        if isinstance(exc, KeyboardInterrupt):
+            raise exc  # as a Task does: not the arrival's to keep

@@ -86,7 +86,7 @@ def test_load_scenario_from_a_file(tmp_path):
     ("spec", "message"),
     [
         ("nocolon", "module:Class"),
-        ("no_such_module_xyz:Mix", "cannot import"),
+        ("no_such_module_xyz:Mix", "failed to load: ModuleNotFoundError"),
         ("loadgen.scenarios.wagon:Nope", "not a loadgen Scenario"),
         ("loadgen.scenario:Scenario", "no @task"),
         ("missing_file.py:Mix", "not found"),
@@ -128,3 +128,32 @@ def test_a_bare_task_decorator_weighs_one_as_in_locust():
             return None
 
     assert Bare.task_weights() == {"home": 1, "other": 2}
+
+
+@pytest.mark.parametrize(
+    ("source", "says"),
+    [
+        ("raise RuntimeError('no config')", "failed to load: RuntimeError: no config"),
+        ("def broken(:\n    pass", "failed to load: SyntaxError: invalid syntax (line 1)"),
+        ("import sys\nsys.exit(3)", "failed to load: it called sys.exit(3)"),
+        ("import no_such_module_here", "ModuleNotFoundError: No module named"),
+        (
+            "from loadgen import Scenario, task\n"
+            "class Mix(Scenario):\n"
+            "    def __init__(self, rng):\n"
+            "        raise KeyError('token')\n"
+            "    @task\n"
+            "    def t(self):\n"
+            "        return None\n",
+            "creating it failed: KeyError: 'token'",
+        ),
+    ],
+    ids=["raises", "syntax", "sys.exit", "import", "__init__"],
+)
+def test_a_scenario_that_fails_to_load_is_one_clear_error(tmp_path, source, says):
+    path = tmp_path / "mix.py"
+    path.write_text(source)
+    with pytest.raises(ValueError, match="scenario ") as info:
+        load_scenario(f"{path}:Mix")
+    assert says in str(info.value) and "\n" not in str(info.value)
+    assert str(path) in str(info.value)

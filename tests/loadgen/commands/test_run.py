@@ -415,3 +415,14 @@ def test_a_run_in_which_nothing_answered_says_so_and_fails(tmp_path):
     report = loadgen("report", tmp_path, "--no-html")
     total = next(ln for ln in report.stdout.splitlines() if ln.startswith("total"))
     assert total.split()[3:] == ["n/a"] * 5  # p50 ... max: not 0.00
+
+
+@pytest.mark.slow
+def test_a_scenario_file_that_fails_to_load_is_misuse_before_any_load(tmp_path):
+    bad = tmp_path / "bad_mix.py"
+    bad.write_text("import sys\nsys.exit('bye')\n")
+    proc = loadgen("--rps", 5, "--scenario", f"{bad}:Mix", "--out", tmp_path / "x", timeout=30)
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert proc.stderr.count("\n") == 1 and str(bad) in proc.stderr, proc.stderr
+    assert "it called sys.exit('bye')" in proc.stderr
+    assert not (tmp_path / "x").exists()

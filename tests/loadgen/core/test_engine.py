@@ -7,6 +7,7 @@ lives in test_coordinated_omission.py.
 
 import asyncio
 import contextlib
+import sys
 from typing import ClassVar
 
 import pytest
@@ -266,3 +267,29 @@ async def test_a_task_that_raises_after_its_request_counts_the_request_once():
     assert stats.errors == {"exception": N}  # but an error of the task
     summary = build_summary(result, {})
     assert summary["requests"] == N and summary["errors"]["rate"] == 1.0
+
+
+class Exits(Scenario):
+    @task(1)
+    async def leave(self, s):
+        await s.get("/")
+        sys.exit(3)
+
+
+class ExitsInTasks(Exits):
+    eager = False
+
+
+class ExitsAsOneShot(Scenario):
+    @task(1)
+    def leave(self):
+        sys.exit(4)
+
+
+@pytest.mark.parametrize("scenario", [Exits, ExitsInTasks, ExitsAsOneShot])
+async def test_sys_exit_in_a_task_ends_that_task_never_the_run(scenario):
+    result = await run(scenario)
+    stats = result.recorder.tasks["leave"]
+    assert stats.errors == {"exception": N}
+    assert "the task called sys.exit(" in result.recorder.first_exception
+    assert result.elapsed == SECONDS and not result.interrupted
