@@ -109,6 +109,9 @@ def run(argv: Sequence[str]) -> ExitCode:
     scale = check_scale_options(args)
     profile = rate_profile(args)
     seconds = args.duration or profile.length or DURATION_S
+    mismatch = duration_mismatch(profile, args.duration)
+    if mismatch:
+        make_console(stderr=True).print(f"[yellow]note:[/yellow] {mismatch}")
     console = make_console()
     meta = {"rate_profile": profile.describe(), **load.meta(), **scale.meta()}
     # Outside the engine (the bundled server starting, the files being written)
@@ -164,3 +167,28 @@ def nothing_answered(summary: dict[str, Any]) -> str | None:
         return None
     kinds = ", ".join(f"{n} {kind} errors" for kind, n in summary["errors"]["by_kind"].items())
     return f"no request got a response ({kinds}): is the target up?"
+
+
+def duration_mismatch(profile: RateProfile, duration: float | None) -> str | None:
+    """What --duration does to a profile of its own length, when it is not that length."""
+    length = profile.length
+    if duration is None or length is None or abs(duration - length) < 1e-9:
+        return None
+    kind = profile.describe().get("kind", "rate")
+    if duration < length:
+        return (
+            f"--duration {_spoken(duration)} cuts the {kind} profile "
+            f"({_spoken(length)}) short: only its first {_spoken(duration)} are sent"
+        )
+    return (
+        f"--duration {_spoken(duration)} outlasts the {kind} profile ({_spoken(length)}): "
+        f"nothing is sent in its last {_spoken(duration - length)}"
+    )
+
+
+def _spoken(seconds: float) -> str:
+    """147.3 → "2 min 27 s", 2.5 → "2.5 s"."""
+    if seconds < 60:
+        return f"{round(seconds, 3):g} s"
+    minutes, rest = divmod(round(seconds), 60)
+    return f"{minutes} min" + (f" {rest} s" if rest else "")

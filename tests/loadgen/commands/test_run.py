@@ -426,3 +426,17 @@ def test_a_scenario_file_that_fails_to_load_is_misuse_before_any_load(tmp_path):
     assert proc.stderr.count("\n") == 1 and str(bad) in proc.stderr, proc.stderr
     assert "it called sys.exit('bye')" in proc.stderr
     assert not (tmp_path / "x").exists()
+
+
+def test_a_duration_other_than_the_profile_s_own_is_said():
+    from loadgen.commands.run import duration_mismatch
+    from loadgen.core.rates import ConstantRate, stages, wagon_ladder
+
+    assert duration_mismatch(wagon_ladder(), 10.0) == (
+        "--duration 10 s cuts the wagon-ladder profile (2 min 27 s) short: "
+        "only its first 10 s are sent"
+    )
+    assert "nothing is sent in its last 1 min" in duration_mismatch(stages([(60, 5)]), 120.0)
+    assert duration_mismatch(stages([(60, 5)]), 60.0) is None
+    assert duration_mismatch(stages([(60, 5)]), None) is None
+    assert duration_mismatch(ConstantRate(5), 10.0) is None  # no length of its own
