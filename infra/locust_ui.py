@@ -16,7 +16,13 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from server.launch import SOURCE_ROOT, start_gunicorn, stop_gunicorn, wait_until_serving
+from server.launch import (
+    SOURCE_ROOT,
+    port_in_use,
+    start_gunicorn,
+    stop_gunicorn,
+    wait_until_serving,
+)
 
 LOCUSTFILE = SOURCE_ROOT / "locust.py"
 # The `locust` script beside this interpreter. Not `python -m locust`: that puts
@@ -66,6 +72,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     base_url = f"http://{args.host}:{args.port}"
+    for host, port, option in ((args.host, args.port, "--port"),
+                               (args.web_host, args.web_port, "--web-port")):  # fmt: skip
+        if port_in_use(host, port):
+            print(f"locust_ui: error: {host}:{port} is in use (another server?): "
+                  f"choose another with {option}", file=sys.stderr)  # fmt: skip
+            return 2
     # stdout is the console log, which would bury Locust's output; the same lines
     # are in the log files. stderr stays, for start-up failures.
     server = start_gunicorn(

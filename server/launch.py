@@ -46,6 +46,17 @@ def free_port(host: str = "127.0.0.1") -> int:
         return port
 
 
+def port_in_use(host: str, port: int) -> bool:
+    """Whether something already listens on host:port (a server started there
+    would fail to bind, while the old one answered in its place)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return True
+        return False
+
+
 def gunicorn_command(
     bind: str,
     workers: int = 2,

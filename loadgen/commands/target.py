@@ -21,6 +21,7 @@ from typing import IO
 from loadgen.commands.exitcode import CommandFailed
 from server.launch import (
     free_port,
+    port_in_use,
     start_gunicorn,
     start_uvicorn,
     stop_gunicorn,
@@ -57,7 +58,7 @@ class EmbeddedServer:
         if self.log_dir is None:
             self.log_dir = Path(tempfile.mkdtemp(prefix="loadgen-server-"))
         self.log_dir.mkdir(parents=True, exist_ok=True)
-        port = free_port()
+        port = self._port()
         self.url = f"http://127.0.0.1:{port}"
         self._console = (self.log_dir / "console.log").open("ab")
         if self.kind == "uvicorn":
@@ -106,6 +107,16 @@ class EmbeddedServer:
         """The temporary log directory goes; one the user named stays."""
         if not self._keep_logs and self.log_dir is not None:
             shutil.rmtree(self.log_dir, ignore_errors=True)
+
+    @staticmethod
+    def _port() -> int:
+        """A free loopback port, still free when the server is about to bind it:
+        else the server would fail to, while another answered in its place."""
+        for _ in range(5):
+            port = free_port()
+            if not port_in_use("127.0.0.1", port):
+                return port
+        raise TargetError("no free loopback port for the bundled server")
 
     def _stop(self) -> None:
         if self._proc is not None:

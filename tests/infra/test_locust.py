@@ -234,3 +234,24 @@ def test_make_locust_serves_both_and_ctrl_c_stops_both(
     assert not _answers(server + "/")
     assert not _answers(ui + "/")
     assert _processes_with(server.removeprefix("http://")) == []
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("busy", ["--port", "--web-port"])
+def test_make_locust_refuses_a_port_already_in_use(tmp_path: Path, busy: str) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        ports = {"--port": str(free_port()), "--web-port": str(free_port()), busy: str(port)}
+        proc = subprocess.run(
+            [sys.executable, str(INFRA / "locust_ui.py"), *(x for kv in ports.items() for x in kv)],
+            cwd=tmp_path, env=clean_env(), capture_output=True, text=True, timeout=30,
+        )  # fmt: skip
+    assert proc.returncode == 2
+    assert proc.stdout == "" and proc.stderr == (
+        f"locust_ui: error: 127.0.0.1:{port} is in use (another server?): "
+        f"choose another with {busy}\n"
+    )
