@@ -44,6 +44,7 @@ from loadgen.core.rates import ConstantRate
 from loadgen.measure.histogram import ms
 from loadgen.report.html import render_capacity
 from loadgen.report.publish import publish
+from loadgen.report.secrets import redact_url
 from loadgen.report.slo import SLO, Outcome, parse_slo
 from loadgen.report.terminal import make_console
 from loadgen.scale.scaled import Scale, run_scaled
@@ -201,7 +202,8 @@ def capacity(argv: Sequence[str]) -> ExitCode:
     # the search ends after the level it came in, and its files are written.
     with CatchStops() as stops:
         with target(args) as url:
-            console.print(f"capacity of {url}: levels of {args.level:g}s from {args.start:g}/s")
+            shown = redact_url(url)
+            console.print(f"capacity of {shown}: levels of {args.level:g}s from {args.start:g}/s")
 
             def measure(rps: float) -> Level:
                 if stops.received:  # between two levels

@@ -26,6 +26,7 @@ from loadgen.commands.argtypes import (
 from loadgen.core import config as defaults
 from loadgen.core.config import RunConfig
 from loadgen.core.rates import RateProfile
+from loadgen.report.secrets import redact_env, redact_url
 from loadgen.scenario import DEFAULT_SCENARIO, Scenario, load_scenario
 from loadgen.transports.factory import CLIENTS
 
@@ -147,7 +148,11 @@ class LoadOptions:
             "seed": self.seed,
             "embedded_server": None
             if a.host
-            else {"server": a.server, "workers": a.server_workers, "env": dict(a.server_env)},
+            else {
+                "server": a.server,
+                "workers": a.server_workers,
+                "env": redact_env(dict(a.server_env)),
+            },
         }
 
 
@@ -170,13 +175,21 @@ def check_load_options(args: argparse.Namespace) -> LoadOptions:
 
 
 def check_url(url: str) -> str:
+    """--host: an http(s) origin, perhaps with a path prefix and a user:password
+    (sent as Basic auth); misuse is said without the password."""
     parts = urlsplit(url)
+    shown = redact_url(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise UsageError(f"--host must be an http:// or https:// URL, got {url!r}")
+        raise UsageError(f"--host must be an http:// or https:// URL, got {shown!r}")
     try:
         parts.port  # noqa: B018 (validates the port)
     except ValueError:
-        raise UsageError(f"--host has an invalid port: {url!r}") from None
+        raise UsageError(f"--host has an invalid port: {shown!r}") from None
+    if parts.query or parts.fragment or url.endswith(("?", "#")):
+        raise UsageError(
+            f"--host takes no query string or fragment, got {shown!r}: "
+            "put them in the scenario's request paths"
+        )
     return url.rstrip("/")
 
 

@@ -21,6 +21,7 @@ from hdrh.histogram import HdrHistogram
 from loadgen.core.results import RunResult
 from loadgen.measure.histogram import merged, percentiles, summary_ms
 from loadgen.measure.recorder import EXCEPTION
+from loadgen.report.secrets import redact_url
 from loadgen.report.slo import SLO, Outcome, PercentileOf, evaluate
 
 SCHEMA = "loadgen.summary/1"
@@ -59,7 +60,7 @@ def build_summary(result: RunResult, meta: dict[str, Any]) -> dict[str, Any]:
     response, service = rec.total("response"), rec.total("service")
     return {
         "schema": SCHEMA,
-        "target": result.config.target,
+        "target": redact_url(result.config.target),
         "arrival": result.config.arrival,
         "target_rps": round(target_rps, 3),
         "duration_s": round(elapsed, 3),

@@ -20,10 +20,11 @@ import contextlib
 import functools
 import time
 from asyncio import current_task
+from base64 import b64encode
 from collections import deque
 from collections.abc import Awaitable, Generator
 from typing import Any, cast
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import httptools
 
@@ -316,7 +317,11 @@ class FastClient:
         self.port = parts.port or 80
         self.prefix = parts.path.rstrip("/")
         host_header = parts.netloc.rsplit("@", 1)[-1]
-        self._head_tail = f"Host: {host_header}\r\nUser-Agent: loadgen\r\n".encode("latin-1")
+        head_tail = f"Host: {host_header}\r\nUser-Agent: loadgen\r\n"
+        if parts.username is not None:  # http://user:password@host: Basic auth
+            user_pass = f"{unquote(parts.username)}:{unquote(parts.password or '')}"
+            head_tail += f"Authorization: Basic {b64encode(user_pass.encode()).decode()}\r\n"
+        self._head_tail = head_tail.encode("latin-1")
         self.max_connections = max_connections
         self.connections_opened = 0
         self._slots = 0  # connections open or being opened

@@ -440,3 +440,29 @@ def test_a_duration_other_than_the_profile_s_own_is_said():
     assert duration_mismatch(stages([(60, 5)]), 60.0) is None
     assert duration_mismatch(stages([(60, 5)]), None) is None
     assert duration_mismatch(ConstantRate(5), 10.0) is None  # no length of its own
+
+
+@pytest.mark.slow
+def test_secrets_given_on_the_command_line_are_never_written_or_printed(tmp_path):
+    run = loadgen("--rps", 20, "--duration", "1s", "--server-env", "API_TOKEN=s3cr3t-value",
+                  "--out", tmp_path / "a")  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    with_host = loadgen("--rps", 20, "--duration", "1s", "--out", tmp_path / "b",
+                        "--host", f"http://ann:hunter2@127.0.0.1:{free_port()}")  # fmt: skip
+    for proc, out, secret in ((run, "a", "s3cr3t-value"), (with_host, "b", "hunter2")):
+        for name in ("summary.json", "report.html"):
+            assert secret not in (tmp_path / out / name).read_text()
+        assert secret not in proc.stdout + proc.stderr
+    s = json.loads((tmp_path / "a" / "summary.json").read_text())
+    assert s["run"]["embedded_server"]["env"] == {"API_TOKEN": "***"}
+    assert json.loads((tmp_path / "b" / "summary.json").read_text())["target"].startswith(
+        "http://ann:***@127.0.0.1:"
+    )
+
+
+@pytest.mark.parametrize("host", ["http://127.0.0.1:8000/?x=1", "http://127.0.0.1:8000/#top"])
+def test_a_query_or_fragment_in_the_host_is_refused(host, capsys):
+    from loadgen.commands.main import main
+
+    assert main(["--rps", "5", "--host", host]) == 2
+    assert "takes no query string or fragment" in capsys.readouterr().err

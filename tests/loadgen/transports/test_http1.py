@@ -328,3 +328,22 @@ async def test_a_reset_on_a_fresh_connection_is_not_retryable():
             await asyncio.wait_for(waiter, 2)
         assert info.value.kind == RESET and not info.value.retryable
         await client.aclose()
+
+
+async def test_url_credentials_are_sent_as_basic_auth_not_in_the_host():
+    seen = []
+
+    async def handler(reader, writer):
+        head, _ = await read_request(reader)
+        seen.append(head)
+        writer.write(OK)
+        await writer.drain()
+        writer.close()
+
+    async with raw_server(handler) as url:
+        host = url.removeprefix("http://")
+        client = FastClient(f"http://ann:p%40ss@{host}", 1)
+        await client.request("GET", "/", None, None)
+        await client.aclose()
+    assert f"\r\nHost: {host}\r\n".encode() in seen[0]
+    assert b"\r\nAuthorization: Basic YW5uOnBAc3M=\r\n" in seen[0]  # ann:p@ss
