@@ -214,19 +214,22 @@ class Engine:
                 s = session(name, intended, measured)
                 run(s, fn(s))
                 return
+            shot = None
             try:
                 request = fn()
                 if not isinstance(request, Request):
                     raise TypeError(f"a one-shot task returns a Request, not {request!r}")
+                shot = OneShot(name, request, intended, measured, recorder, shot_over)
+                running.add(shot)  # before sending: it may be over at once (too late)
+                submitted = shot.send(client, deadlines, timeout)  # ValueError: not writable
             except (Exception, SystemExit) as e:
+                if shot is not None:
+                    running.discard(shot)
                 if measured:
                     recorder.exception(name, _task_error(e))
                 recorder.departure()
                 return
-            shot = OneShot(name, request, intended, measured, recorder, shot_over)
-            running.add(shot)
-            if not shot.send(client, deadlines, timeout):
-                # A client that takes no submissions (httpx): the general way.
+            if not submitted:  # a client that takes no submissions (httpx): the general way
                 running.discard(shot)
                 s = session(name, intended, measured)
                 run(s, s.send(request))

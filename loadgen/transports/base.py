@@ -12,7 +12,9 @@ non-2xx into `http_<code>` errors).
 
 from __future__ import annotations
 
+import functools
 import json as jsonlib
+import re
 from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import Any, Final, Protocol
@@ -59,6 +61,38 @@ class Request:
     def json(cls, method: str, path: str, payload: Any) -> Request:
         """A request with `payload` as its compact JSON body."""
         return cls(method, path, JSON_HEADERS, json_body(payload))
+
+
+# RFC 9110's token: what a method and a header name are made of.
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+
+
+@functools.lru_cache(maxsize=4096)
+def _is_token(text: str) -> bool:
+    return _TOKEN.fullmatch(text) is not None
+
+
+def check_request(method: str, path: str, headers: dict[str, str] | None) -> None:
+    """Raise ValueError unless the request can go on the wire as it is written.
+
+    A CR or LF in a path or a header would end the line early: whatever
+    follows becomes a header or a request of its own (header injection). So
+    the method and header names must be tokens, the path printable ASCII
+    starting with `/` and no space, header values free of CR, LF and NUL.
+    """
+    if not _is_token(method):
+        raise ValueError(f"invalid request method {method!r}: not an HTTP token")
+    if not (path.startswith("/") and path.isascii() and path.isprintable() and " " not in path):
+        raise ValueError(
+            f"invalid request path {path!r}: it starts with / and holds printable ASCII "
+            "without spaces (percent-encode the rest)"
+        )
+    if headers:
+        for name, value in headers.items():
+            if not _is_token(name):
+                raise ValueError(f"invalid header name {name!r}: not an HTTP token")
+            if "\r" in value or "\n" in value or "\0" in value:
+                raise ValueError(f"invalid value of header {name}: it holds CR, LF or NUL")
 
 
 def json_body(payload: Any) -> bytes:

@@ -39,6 +39,7 @@ from loadgen.transports.base import (
     Request,
     Response,
     Waiter,
+    check_request,
 )
 
 # Distinct (method, path) request heads kept encoded; beyond it, encode each time.
@@ -409,6 +410,7 @@ class FastClient:
     def _encode(
         self, method: str, path: str, headers: dict[str, str] | None, body: bytes | None
     ) -> bytes:
+        check_request(method, path, headers)
         lines = [f"{method} {self.prefix}{path} HTTP/1.1\r\n".encode("latin-1"), self._head_tail]
         if headers:
             lines.append("".join(f"{k}: {v}\r\n" for k, v in headers.items()).encode("latin-1"))

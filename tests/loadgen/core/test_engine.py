@@ -293,3 +293,32 @@ async def test_sys_exit_in_a_task_ends_that_task_never_the_run(scenario):
     assert stats.errors == {"exception": N}
     assert "the task called sys.exit(" in result.recorder.first_exception
     assert result.elapsed == SECONDS and not result.interrupted
+
+
+class Injecting(Scenario):
+    @task(1)
+    def shot(self):
+        return Request("GET", "/x\r\nInjected: yes")
+
+    @task(1)
+    async def session(self, s):
+        await s.get("/y", headers={"X-A": "1\r\nInjected: yes"})
+
+
+async def test_a_request_that_cannot_be_written_is_an_error_of_its_task_and_never_sent():
+    seen = []
+
+    async def recording(reader, writer):
+        with contextlib.suppress(asyncio.IncompleteReadError, ConnectionError):
+            while True:
+                seen.append((await read_request(reader))[0])
+                writer.write(OK)
+
+    async with raw_server(recording) as url:
+        result = await run(Injecting, FastClient(url, 4), url=url, seed=1)
+    tasks = result.recorder.tasks
+    assert tasks["shot"].errors["exception"] + tasks["session"].errors["exception"] == N
+    assert tasks["shot"].requests == 0 and seen == []
+    assert "invalid request" in result.recorder.first_exception or "invalid value" in (
+        result.recorder.first_exception
+    )

@@ -347,3 +347,20 @@ async def test_url_credentials_are_sent_as_basic_auth_not_in_the_host():
         await client.aclose()
     assert f"\r\nHost: {host}\r\n".encode() in seen[0]
     assert b"\r\nAuthorization: Basic YW5uOnBAc3M=\r\n" in seen[0]  # ann:p@ss
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "headers", "says"),
+    [
+        ("GE T", "/", None, "invalid request method"),
+        ("GET", "/x\r\nInjected: yes", None, "invalid request path"),
+        ("GET", "x", None, "invalid request path"),
+        ("GET", "/caf\u00e9", None, "invalid request path"),
+        ("GET", "/", {"X-Ok": "a\r\nInjected: yes"}, "invalid value of header X-Ok"),
+        ("GET", "/", {"Bad Name": "v"}, "invalid header name"),
+    ],
+)
+def test_a_request_that_cannot_go_on_the_wire_as_written_is_refused(method, path, headers, says):
+    client = FastClient("http://127.0.0.1:9", 1)
+    with pytest.raises(ValueError, match=says):
+        client._data(method, path, headers, None)
