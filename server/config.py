@@ -36,6 +36,11 @@ class Settings(BaseSettings):
     )
     sentry_traces_sample_rate: Annotated[float, Field(ge=0.0, le=1.0)] = 0.0
     sentry_environment: str = "development"
+    max_body_bytes: Annotated[int, Field(ge=64)] = Field(
+        default=4096,
+        description="MAX_BODY_BYTES: request bodies larger than this are refused with 413 "
+        "before they are read (the endpoints take a few dozen bytes).",
+    )
 
     @field_validator("sentry_dsn", mode="before")
     @classmethod

@@ -2,7 +2,7 @@
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.encoders import jsonable_encoder
@@ -10,6 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from server import fibonacci, legacy
+from server.body_limit import BodyLimit
 from server.config import InvalidSettings, Settings, get_settings
 from server.logsetup import get_logger
 from server.monitoring import flush_monitoring, init_monitoring, traced_addition
@@ -48,6 +49,16 @@ async def current_settings() -> Settings:
 SettingsDep = Annotated[Settings, Depends(current_settings)]
 
 app = FastAPI(title="wagon-loadkit server", lifespan=lifespan)
+app.add_middleware(BodyLimit, limit=lambda: get_settings().max_body_bytes)
+
+# Answers FastAPI gives before validation, documented so that clients (and
+# schemathesis) know them: a body Python's JSON parser gives up on (over
+# 4 300 digits in a number, nesting past its recursion limit, bytes that are
+# not UTF-8), and a body over the cap.
+BODY_ANSWERS: dict[int | str, dict[str, Any]] = {
+    400: {"description": "A body that cannot be parsed as JSON at all"},
+    413: {"description": "A body larger than MAX_BODY_BYTES (default 4096)"},
+}
 
 
 @app.exception_handler(RequestValidationError)
@@ -64,7 +75,7 @@ async def index() -> Message:
     return Message(message="Hello World!")
 
 
-@app.post("/addNumbers")
+@app.post("/addNumbers", responses=BODY_ANSWERS)
 async def add_numbers(numbers: Numbers, settings: SettingsDep) -> AdditionResult:
     with traced_addition(numbers.a, numbers.b):
         if settings.legacy_bugs:
@@ -72,7 +83,7 @@ async def add_numbers(numbers: Numbers, settings: SettingsDep) -> AdditionResult
         return AdditionResult(result=numbers.a + numbers.b)
 
 
-@app.post("/computeFib")
+@app.post("/computeFib", responses=BODY_ANSWERS)
 async def compute_fib(request: FibonacciRequest, settings: SettingsDep) -> FibonacciResult:
     if settings.legacy_bugs:
         # The original bug on purpose: exponential work that blocks the event

@@ -243,3 +243,15 @@ def test_compose_loadgen_command_runs_against_the_gunicorn_image(
     assert summary["requests"] >= 90
     assert summary["errors"]["total"] == 0
     assert set(summary["tasks"]) == {"index", "compute_addition", "compute_fib"}
+
+
+def test_what_keeps_secrets_out_of_images_keeps_them_out_of_git_too() -> None:
+    # A .env.production must no more be committed than built into an image.
+    env_files = [".env", ".env.local", ".env.production"]
+    proc = subprocess.run(
+        ["git", "check-ignore", "--no-index", *env_files],
+        cwd=REPO, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert proc.stdout.split() == env_files
+    example = subprocess.run(["git", "check-ignore", "--no-index", ".env.example"], cwd=REPO)
+    assert example.returncode == 1  # documented, committed

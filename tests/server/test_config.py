@@ -85,3 +85,16 @@ def test_gunicorn_refuses_to_start_with_an_invalid_dsn(start_server: StartServer
     assert "Refusing to start: invalid settings: SENTRY_DSN: not a valid Sentry DSN" in output
     assert "Worker failed to boot" in output
     assert "topsecret" not in output + server.error_log
+
+
+def test_the_body_cap_is_a_setting_with_a_floor(
+    clean_settings: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert get_settings().max_body_bytes == 4096
+    get_settings.cache_clear()
+    monkeypatch.setenv("MAX_BODY_BYTES", "65536")
+    assert get_settings().max_body_bytes == 65536
+    get_settings.cache_clear()
+    monkeypatch.setenv("MAX_BODY_BYTES", "10")
+    with pytest.raises(InvalidSettings, match="MAX_BODY_BYTES"):
+        get_settings()

@@ -238,3 +238,11 @@ async def test_legacy_compute_fib_blocks_the_event_loop(legacy_client: httpx.Asy
         tg.start_soon(slow)
         tg.start_soon(ticker)
     assert finished["tick"] >= finished["fib"]
+
+
+async def test_the_schema_documents_every_answer_before_validation(
+    client: httpx.AsyncClient,
+) -> None:
+    paths = (await client.get("/openapi.json")).json()["paths"]
+    for path in ("/addNumbers", "/computeFib"):
+        assert {"200", "400", "413", "422"} <= set(paths[path]["post"]["responses"])
