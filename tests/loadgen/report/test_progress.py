@@ -9,6 +9,7 @@ import sys
 import pytest
 
 from server.launch import free_port
+from tests.support.http_server import server_process
 
 LIVE_LINE = re.compile(r"\d+s/\d+s  arrivals \d+")
 
@@ -49,12 +50,12 @@ def test_progress_line_on_a_terminal():
 
 @pytest.mark.slow
 def test_no_progress_line_in_a_pipe():
-    url = f"http://127.0.0.1:{free_port()}"
-    proc = subprocess.run(
-        [sys.executable, "-m", "loadgen", "--rps", "20", "--duration", "1.5s", "--host", url],
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
-    assert proc.returncode == 0
+    with server_process() as url:
+        proc = subprocess.run(
+            [sys.executable, "-m", "loadgen", "--rps", "20", "--duration", "1.5s", "--host", url],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+    assert proc.returncode == 0, proc.stderr
     assert not LIVE_LINE.search(proc.stdout) and "Response time" in proc.stdout
