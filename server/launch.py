@@ -19,6 +19,7 @@ import ctypes
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -190,11 +191,20 @@ def _stop_when_parent_dies() -> None:
 
 
 def wait_until_serving(
-    base_url: str, proc: "subprocess.Popen[bytes]", timeout: float = 30.0
+    base_url: str,
+    proc: "subprocess.Popen[bytes]",
+    timeout: float = 30.0,
+    tls: ssl.SSLContext | None = None,
 ) -> None:
-    """Poll GET / until it answers 200; raise if gunicorn exits or time runs out."""
+    """Poll GET / until it answers 200; raise if gunicorn exits or time runs out.
+
+    `tls`: the context to trust an https:// server with (a test CA's).
+    """
     # No proxies: a proxy from the environment cannot reach our loopback server.
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    handlers: list[urllib.request.BaseHandler] = [urllib.request.ProxyHandler({})]
+    if tls is not None:
+        handlers.append(urllib.request.HTTPSHandler(context=tls))
+    opener = urllib.request.build_opener(*handlers)
     deadline = time.monotonic() + timeout
     while True:
         if proc.poll() is not None:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import NoReturn, TypeVar
 
 from loadgen.report.slo import SLO, SLOError, check_tasks, parse_slo
+from loadgen.transports.base import check_request
 
 _T = TypeVar("_T")
 _PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ms|s|m|h)")
@@ -92,6 +93,19 @@ def out_dir(text: str) -> Path:
             where = "" if part == path else f" ({part} is a file)"
             raise argparse.ArgumentTypeError(f"{text} exists and is not a directory{where}")
     return path
+
+
+def header(text: str) -> tuple[str, str]:
+    """`--header 'Name: value'`, as wrk's -H and Vegeta's -header take it."""
+    name, sep, value = text.partition(":")
+    name, value = name.strip(), value.strip()
+    if not sep or not name:
+        raise argparse.ArgumentTypeError(f"expected 'Name: value', got {text!r}")
+    try:
+        check_request("GET", "/", {name: value})
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+    return name, value
 
 
 def env_pair(text: str) -> tuple[str, str]:

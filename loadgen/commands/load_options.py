@@ -19,6 +19,7 @@ from loadgen.commands.argtypes import (
     UsageError,
     duration,
     env_pair,
+    header,
     out_dir,
     positive_duration,
     positive_int,
@@ -28,7 +29,9 @@ from loadgen.core.config import RunConfig
 from loadgen.core.rates import RateProfile
 from loadgen.report.secrets import redact_env, redact_url
 from loadgen.scenario import DEFAULT_SCENARIO, Scenario, load_scenario
+from loadgen.transports.base import ClientOptions
 from loadgen.transports.factory import CLIENTS
+from loadgen.transports.tls import tls_context
 
 
 def add_load_options(p: argparse.ArgumentParser) -> None:
@@ -73,7 +76,30 @@ def add_load_options(p: argparse.ArgumentParser) -> None:
         "--client",
         choices=CLIENTS,
         default=defaults.CLIENT,
-        help="fast: our HTTP/1.1 client (default); httpx: for HTTPS and HTTP/2 targets",
+        help="fast: our HTTP/1.1 client, http and https (default); httpx: for HTTP/2",
+    )
+    p.add_argument(
+        "--header",
+        type=header,
+        action="append",
+        default=[],
+        metavar="'NAME: VALUE'",
+        help="a header for every request, repeatable, e.g. 'Authorization: Bearer ...'",
+    )
+    tls = p.add_argument_group("TLS (https:// targets)")
+    tls.add_argument(
+        "--ca-cert",
+        metavar="FILE",
+        help="trust this CA (PEM) besides the system's, e.g. a self-signed staging certificate",
+    )
+    tls.add_argument(
+        "--insecure",
+        action="store_true",
+        help="do not verify the target's certificate (the reports say so)",
+    )
+    tls.add_argument("--client-cert", metavar="FILE", help="a client certificate (mutual TLS)")
+    tls.add_argument(
+        "--client-key", metavar="FILE", help="its private key, if not in the cert file"
     )
     p.add_argument(
         "--scenario",
@@ -124,6 +150,7 @@ class LoadOptions:
     args: argparse.Namespace
     scenario: type[Scenario]
     seed: int
+    client_options: ClientOptions
 
     def config(self, url: str, profile: RateProfile, seconds: float) -> RunConfig:
         options = {name: getattr(self.args, name) for name in _AS_IN_CONFIG}
@@ -133,6 +160,7 @@ class LoadOptions:
             duration=seconds,
             scenario=self.scenario,
             seed=self.seed,
+            client_options=self.client_options,
             **options,
         )
 
@@ -146,6 +174,8 @@ class LoadOptions:
             "timeout_s": a.timeout,
             "warmup_s": a.warmup,
             "seed": self.seed,
+            "headers": redact_env(dict(self.client_options.headers)),
+            "tls": _tls_meta(a.host, self.client_options),
             "embedded_server": None
             if a.host
             else {
@@ -160,8 +190,14 @@ def check_load_options(args: argparse.Namespace) -> LoadOptions:
     """Everything that can be wrong with the options, found before any load is sent."""
     if args.host:
         args.host = check_url(args.host)
-        if args.client == "fast" and args.host.startswith("https:"):
-            raise UsageError("the fast client speaks plain http: use --client httpx for https")
+    client_options = ClientOptions(
+        headers=tuple(args.header),
+        ca_cert=args.ca_cert,
+        insecure=args.insecure,
+        client_cert=args.client_cert,
+        client_key=args.client_key,
+    )
+    _check_tls(args, client_options)
     try:
         scenario = load_scenario(args.scenario)
     except ValueError as e:
@@ -171,7 +207,38 @@ def check_load_options(args: argparse.Namespace) -> LoadOptions:
     if args.server_workers is None:
         args.server_workers = 1 if args.server == "uvicorn" else 2
     seed = args.seed if args.seed is not None else random.randrange(2**31)
-    return LoadOptions(args, scenario, seed)
+    return LoadOptions(args, scenario, seed, client_options)
+
+
+def _check_tls(args: argparse.Namespace, options: ClientOptions) -> None:
+    chosen = {
+        "--ca-cert": options.ca_cert,
+        "--insecure": options.insecure,
+        "--client-cert": options.client_cert,
+        "--client-key": options.client_key,
+    }
+    given = [name for name, value in chosen.items() if value]
+    if not given:
+        return
+    if not (args.host or "").startswith("https:"):
+        raise UsageError(f"{given[0]} is for an https:// --host")
+    if options.client_key and not options.client_cert:
+        raise UsageError("--client-key goes with --client-cert")
+    try:
+        tls_context(options)  # the files load now, not in the middle of the run
+    except ValueError as e:
+        raise UsageError(str(e)) from None
+
+
+def _tls_meta(host: str | None, options: ClientOptions) -> dict[str, Any] | None:
+    """What summary.json's `run.tls` says: whether certificates were verified, and against what."""
+    if not (host or "").startswith("https:"):
+        return None
+    return {
+        "verify": not options.insecure,
+        "ca_cert": options.ca_cert,
+        "client_cert": options.client_cert,
+    }
 
 
 def check_url(url: str) -> str:

@@ -6,10 +6,11 @@ take their defaults from this one block.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final
 
 from loadgen.core.rates import RateProfile
+from loadgen.transports.base import ClientOptions
 
 if TYPE_CHECKING:
     from loadgen.scenario import Scenario
@@ -36,3 +37,4 @@ class RunConfig:
     seed: int | None = None
     shard: tuple[int, int] = (0, 1)  # (index, count): this process's share of the arrivals
     start_at: float | None = None  # wall-clock epoch of the first arrival; None: now
+    client_options: ClientOptions = field(default_factory=ClientOptions)  # headers, TLS

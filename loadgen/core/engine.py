@@ -104,7 +104,13 @@ class Engine:
     async def run(self) -> RunResult:
         cfg = self.config
         loop = asyncio.get_running_loop()
-        client = self.client or make_client(cfg.client, cfg.target, cfg.connections)
+        client = self.client or make_client(
+            cfg.client,
+            cfg.target,
+            cfg.connections,
+            cfg.client_options,
+            on_connect=lambda seconds: self._recorder.connected(seconds),
+        )
         rng = random.Random(shard_seed(cfg.seed, cfg.shard[0]))
         picker = TaskPicker(cfg.scenario(rng))
         pacer = make_pacer(cfg.arrival, cfg.profile, cfg.seed, cfg.shard)

@@ -100,7 +100,7 @@ class OneShot:
         self._waiting = None
         assert isinstance(error, ClientError) and self._client is not None
         if not error.retryable or self._retried:
-            self._fail(error.kind)
+            self._fail(error.kind, str(error))
             return
         # Once more (its deadline, still in the wheel, holds for this one too).
         self._retried = True
@@ -129,7 +129,7 @@ class OneShot:
     def uncancel(self) -> int:
         return 0
 
-    def _fail(self, kind: str) -> None:
+    def _fail(self, kind: str, detail: str = "") -> None:
         if self.measured:
-            self._recorder.error(self.name, kind)
+            self._recorder.error(self.name, kind, detail)
         self._on_done(self)

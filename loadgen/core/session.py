@@ -119,7 +119,7 @@ class Session:
             runner.uncancel()
             raise self._timed_out() from None
         except ClientError as e:
-            self._error(e.kind)
+            self._error(e.kind, str(e))
             raise
         finally:
             self._waiting = None
@@ -165,6 +165,6 @@ class Session:
         self._error(TIMEOUT)
         return ClientError(TIMEOUT, f"no response within {self._timeout:g}s")
 
-    def _error(self, kind: str) -> None:
+    def _error(self, kind: str, detail: str = "") -> None:
         if self.measured:
-            self._recorder.error(self.name, kind)
+            self._recorder.error(self.name, kind, detail)

@@ -76,11 +76,13 @@ class Recorder:
         self.origin = origin  # perf_counter() at the start of measurement
         self.tasks: dict[str, TaskStats] = {}
         self.send_lag = new_histogram()
+        self.connect = new_histogram()  # how long each new connection took to open
         self.arrivals = 0
         self.in_flight = 0
         self.max_in_flight = 0
         self.intervals: list[Interval] = []
         self.first_exception: str | None = None  # what a task's own code raised first
+        self.error_details: dict[str, str] = {}  # error kind → what the first one said
         self._open = _Open(0.0)
 
     # -- hot path ----------------------------------------------------------
@@ -129,11 +131,18 @@ class Recorder:
         self._task(task).errors[EXCEPTION] += 1
         self._open.errors[EXCEPTION] += 1
 
-    def error(self, task: str, kind: str) -> None:
+    def error(self, task: str, kind: str, detail: str = "") -> None:
+        """A request that got no response; `detail` of the first of its kind is kept to show."""
         stats = self._task(task)
         stats.requests += 1
         stats.errors[kind] += 1
         self._open.errors[kind] += 1
+        if detail and kind not in self.error_details:
+            self.error_details[kind] = detail
+
+    def connected(self, seconds: float) -> None:
+        """A new connection opened (TCP and TLS handshakes) in `seconds`."""
+        record(self.connect, seconds)
 
     # -- per interval ------------------------------------------------------
     def close_interval(self, now: float) -> Interval:
@@ -180,7 +189,9 @@ class Recorder:
             "arrivals": self.arrivals,
             "max_in_flight": self.max_in_flight,
             "first_exception": self.first_exception,
+            "error_details": self.error_details,
             "send_lag": self.send_lag.encode().decode("ascii"),
+            "connect": self.connect.encode().decode("ascii"),
             "tasks": {
                 name: {
                     "requests": s.requests,
@@ -213,7 +224,10 @@ class Recorder:
         rec.arrivals = state["arrivals"]
         rec.max_in_flight = state["max_in_flight"]
         rec.first_exception = state["first_exception"]
+        rec.error_details = dict(state.get("error_details", {}))
         rec.send_lag = decode(state["send_lag"])
+        if "connect" in state:
+            rec.connect = decode(state["connect"])
         for name, t in state["tasks"].items():
             rec.tasks[name] = TaskStats(
                 response=decode(t["response"]),
@@ -259,7 +273,9 @@ def merge_recorders(recorders: Iterable[Recorder]) -> Recorder:
         merged.arrivals += rec.arrivals
         merged.max_in_flight += rec.max_in_flight
         merged.first_exception = merged.first_exception or rec.first_exception
+        merged.error_details = {**rec.error_details, **merged.error_details}
         merged.send_lag.add(rec.send_lag)
+        merged.connect.add(rec.connect)
         for name, stats in rec.tasks.items():
             merged._task(name).add(stats)
         for k, iv in enumerate(rec.intervals):

@@ -141,6 +141,15 @@ def _verdict(summary: dict[str, Any]) -> str:
             f'<p class="warn">The generator fell behind ({why}): these latencies describe '
             "the load generator's machine as much as the target.</p>"
         )
+    connect = gen.get("connect_ms", {})
+    if connect.get("max") is not None:
+        parts.append(
+            f"<p>Connect: p50 {ms(connect['p50'], 3)} ms, p99 {ms(connect['p99'], 3)} ms, "
+            f"max {ms(connect['max'], 3)} ms per new connection (TCP and TLS handshakes).</p>"
+        )
+    parts.extend(f"<p>First of its kind: {escape(d)}</p>" for d in errors.get("first", {}).values())
+    if summary.get("run", {}).get("tls", {}).get("verify") is False:
+        parts.append('<p class="warn">TLS certificates were not verified (--insecure).</p>')
     retries = retries_note(summary)
     if retries is not None:
         text, warn = retries

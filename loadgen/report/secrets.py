@@ -14,7 +14,9 @@ from urllib.parse import urlsplit, urlunsplit
 
 HIDDEN = "***"
 # A setting whose name holds one of these (in any case) is a secret.
-SECRET_WORDS = ("KEY", "SECRET", "TOKEN", "PASSWORD", "PASSWD", "DSN", "CREDENTIAL")
+SECRET_WORDS = (
+    "KEY", "SECRET", "TOKEN", "PASSWORD", "PASSWD", "DSN", "CREDENTIAL", "AUTH", "COOKIE",
+)  # fmt: skip
 
 
 def is_secret(name: str) -> bool:

@@ -42,6 +42,7 @@ def build_summary(result: RunResult, meta: dict[str, Any]) -> dict[str, Any]:
     requests = sum(s.requests for s in rec.tasks.values())
     achieved = rec.arrivals / elapsed if elapsed > 0 else 0.0
     lag = summary_ms(rec.send_lag)
+    connect = summary_ms(rec.connect)
     behind = _behind(target_rps, achieved, lag["p99"], result.unsent)
     tasks = {}
     for name in sorted(rec.tasks, key=_task_order(result.task_names)):
@@ -70,6 +71,7 @@ def build_summary(result: RunResult, meta: dict[str, Any]) -> dict[str, Any]:
         "achieved_rps": round(achieved, 3),
         "throughput_rps": round(response.get_total_count() / elapsed, 3) if elapsed else 0.0,
         "errors": {
+            "first": dict(sorted(rec.error_details.items())),  # what the first of each kind said
             "total": sum(errors.values()),
             "rate": error_rate(sum(errors.values()), requests),
             "by_kind": dict(sorted(errors.items())),
@@ -78,6 +80,8 @@ def build_summary(result: RunResult, meta: dict[str, Any]) -> dict[str, Any]:
         "tasks": tasks,
         "generator": {
             "send_lag_ms": {k: lag[k] for k in ("p50", "p99", "max")},
+            # Opening each new connection, TCP and TLS handshakes (not by every client).
+            "connect_ms": {k: connect[k] for k in ("p50", "p99", "max")},
             "max_in_flight": rec.max_in_flight,
             "connections_opened": result.connections_opened,
             "unsent": result.unsent,

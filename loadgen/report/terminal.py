@@ -135,6 +135,18 @@ def render_summary(summary: dict[str, Any], console: Console) -> None:
             f"({'; '.join(behind_reasons(summary))}): "
             "latencies describe this machine as much as the target"
         )
+    connect = gen.get("connect_ms", {})
+    if connect.get("max") is not None:
+        console.print(
+            f"connect: p50 {ms(connect['p50'], 3)} ms, p99 {ms(connect['p99'], 3)} ms, "
+            f"max {ms(connect['max'], 3)} ms per new connection (TCP and TLS handshakes)"
+        )
+    for detail in errors.get("first", {}).values():
+        console.print(f"[yellow]first of its kind:[/yellow] {detail}")
+    if run.get("tls", {}).get("verify") is False:
+        console.print(
+            "[bold yellow]warning:[/bold yellow] TLS certificates were not verified (--insecure)"
+        )
     retries = retries_note(summary)
     if retries is not None:
         text, warn = retries

@@ -35,6 +35,7 @@ from loadgen.core.results import RunResult
 from loadgen.measure.recorder import Recorder
 from loadgen.measure.tick import Tick, tick
 from loadgen.scenario import Scenario, load_scenario
+from loadgen.transports.base import ClientOptions
 
 SCHEMA = "loadgen.state/1"
 STATE_FILE = "shard-state.json"
@@ -78,6 +79,9 @@ class ShardJob:
     start_at: float | None = None
     # A file scenario's source, so that a worker on another machine needs no copy of it.
     scenario_source: str | None = None
+    # Headers and TLS (ClientOptions as plain data; certificate files are paths,
+    # which a worker on another machine needs at the same place).
+    client_options: dict[str, Any] = field(default_factory=dict)
     meta: dict[str, Any] = field(default_factory=dict)  # summary.json's run parameters
 
     @classmethod
@@ -90,6 +94,7 @@ class ShardJob:
             profile=config.profile.describe(),
             scenario=scenario,
             scenario_source=source,
+            client_options=asdict(config.client_options),
             meta=meta,
             **{name: getattr(config, name) for name in _AS_IN_CONFIG},
         )
@@ -114,6 +119,7 @@ class ShardJob:
             profile=profile_from_description(self.profile),
             scenario=scenario if scenario is not None else self.load_scenario(),
             shard=(self.index, self.count),
+            client_options=_client_options(self.client_options),
             **{name: getattr(self, name) for name in _AS_IN_CONFIG},
         )
 
@@ -144,6 +150,11 @@ class ShardJob:
             if k not in ("index", "start_at", "seed", "meta", "scenario_source")
         }
         return hashlib.sha256(json.dumps(same, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def _client_options(d: dict[str, Any]) -> ClientOptions:
+    headers = tuple((str(name), str(value)) for name, value in d.get("headers", ()))
+    return ClientOptions(**{**d, "headers": headers})
 
 
 @dataclass

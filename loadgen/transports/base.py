@@ -23,8 +23,9 @@ CONNECT: Final = "connect"  # could not open a connection (refused, unreachable,
 RESET: Final = "reset"  # the connection died before the response was complete
 TIMEOUT: Final = "timeout"  # no complete response within the per-request timeout
 PROTOCOL: Final = "protocol"  # bytes that are not valid HTTP
+TLS: Final = "tls"  # the TLS handshake failed (a certificate not trusted, a host name not its)
 CLOSED: Final = "closed"  # the client was closed before the request could be sent
-ERROR_KINDS: Final = (CONNECT, RESET, TIMEOUT, PROTOCOL, CLOSED)
+ERROR_KINDS: Final = (CONNECT, TLS, RESET, TIMEOUT, PROTOCOL, CLOSED)
 
 JSON_HEADERS: Final = {"Content-Type": "application/json"}
 
@@ -107,6 +108,68 @@ class Response:
     sent_at: float  # time.perf_counter() when the request was handed to the socket
     done_at: float  # time.perf_counter() when the last byte of the response arrived
     nbytes: int  # bytes received on the wire for this response (headers + body)
+    head: bytes = b""  # the status line and header lines as received, read on demand
+
+    @property
+    def headers(self) -> Headers:
+        """The response's headers, looked up by name in any case: `r.headers["set-cookie"]`."""
+        return Headers.parse(self.head)
+
+    def json(self) -> Any:
+        """The body parsed as JSON (ValueError if it is not)."""
+        return jsonlib.loads(self.body)
+
+
+class Headers:
+    """Header fields by name, case-insensitive; a name may come more than once."""
+
+    __slots__ = ("_fields",)
+
+    def __init__(self, fields: list[tuple[str, str]]) -> None:
+        self._fields = fields
+
+    @classmethod
+    def parse(cls, head: bytes) -> Headers:
+        """From a response head: the status line, then `Name: value` lines."""
+        fields = []
+        for line in head.split(b"\r\n")[1:]:
+            name, sep, value = line.partition(b":")
+            if sep:
+                fields.append((name.decode("latin-1").strip(), value.decode("latin-1").strip()))
+        return cls(fields)
+
+    def __getitem__(self, name: str) -> str:
+        value = self.get(name)
+        if value is None:
+            raise KeyError(name)
+        return value
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and self.get(name) is not None
+
+    def get(self, name: str, default: str | None = None) -> str | None:
+        """The first value of `name`, or `default`."""
+        wanted = name.lower()
+        return next((v for n, v in self._fields if n.lower() == wanted), default)
+
+    def get_all(self, name: str) -> list[str]:
+        """Every value of `name`, in order (Set-Cookie comes once per cookie)."""
+        wanted = name.lower()
+        return [v for n, v in self._fields if n.lower() == wanted]
+
+    def items(self) -> list[tuple[str, str]]:
+        return list(self._fields)
+
+
+@dataclass(frozen=True)
+class ClientOptions:
+    """How a client talks to its origin, beyond the URL: headers and TLS."""
+
+    headers: tuple[tuple[str, str], ...] = ()  # added to every request
+    ca_cert: str | None = None  # a CA to trust besides the system's (a private one)
+    insecure: bool = False  # no certificate verification at all
+    client_cert: str | None = None  # for mutual TLS, with client_key
+    client_key: str | None = None
 
 
 class Waiter(Protocol):

@@ -2,22 +2,33 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Final
 
-from loadgen.transports.base import Client
+from loadgen.transports.base import Client, ClientOptions
 
 CLIENTS: Final = ("fast", "httpx")
 
 
-def make_client(kind: str, base_url: str, max_connections: int) -> Client:
-    """The client named on the command line (`fast` or `httpx`)."""
+def make_client(
+    kind: str,
+    base_url: str,
+    max_connections: int,
+    options: ClientOptions = ClientOptions(),  # noqa: B008 (frozen: shared safely)
+    on_connect: Callable[[float], None] | None = None,
+) -> Client:
+    """The client named on the command line (`fast` or `httpx`).
+
+    `on_connect` is told each new connection's opening time, by the clients
+    that can measure it (the fast one).
+    """
     if kind == "fast":
         from loadgen.transports.http1 import FastClient
 
-        return FastClient(base_url, max_connections)
+        return FastClient(base_url, max_connections, options, on_connect)
     if kind == "httpx":
         # httpx is imported only by runs that use it.
         from loadgen.transports.httpx_client import HttpxClient
 
-        return HttpxClient(base_url, max_connections)
+        return HttpxClient(base_url, max_connections, options)
     raise ValueError(f"unknown client {kind!r} (expected {' or '.join(CLIENTS)})")

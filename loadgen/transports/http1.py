@@ -18,11 +18,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import ssl
 import time
 from asyncio import current_task
 from base64 import b64encode
 from collections import deque
-from collections.abc import Awaitable, Generator
+from collections.abc import Awaitable, Callable, Generator, Iterable
 from typing import Any, cast
 from urllib.parse import unquote, urlsplit
 
@@ -34,13 +35,16 @@ from loadgen.transports.base import (
     IDEMPOTENT,
     PROTOCOL,
     RESET,
+    TLS,
     ClientError,
+    ClientOptions,
     Parkable,
     Request,
     Response,
     Waiter,
     check_request,
 )
+from loadgen.transports.tls import describe, tls_context
 
 # Distinct (method, path) request heads kept encoded; beyond it, encode each time.
 _HEAD_CACHE_SIZE = 4096
@@ -89,7 +93,8 @@ class _Connection(asyncio.Protocol, Parkable):
         self.sent_at = 0.0
         self.body: list[bytes] = []
         self.nbytes = 0  # response bytes received so far
-        self.first: bytes = b""  # the response's first bytes (its head, nearly always)
+        self.first: bytes = b""  # the response's first bytes: its whole head, at least
+        self.head_open = False  # the head is longer than the bytes so far
         self.done = True  # no exchange in flight
 
     # -- asyncio.Protocol -------------------------------------------------
@@ -104,6 +109,10 @@ class _Connection(asyncio.Protocol, Parkable):
             return
         if not self.nbytes:
             self.first = data
+            self.head_open = b"\r\n\r\n" not in data
+        elif self.head_open:  # rare: a head longer than one read
+            self.first += data
+            self.head_open = b"\r\n\r\n" not in self.first
         self.nbytes += len(data)
         try:
             self.parser.feed_data(data)
@@ -149,7 +158,8 @@ class _Connection(asyncio.Protocol, Parkable):
         self.keep_alive = self.keep_alive and parser.should_keep_alive()
         # The status line was parsed before any message could complete.
         status = parser.get_status_code()
-        self.response = Response(status, b"".join(self.body), self.sent_at, done_at, self.nbytes)
+        body = b"".join(self.body)
+        self.response = Response(status, body, self.sent_at, done_at, self.nbytes, self.first)
 
     # -- used by FastClient -----------------------------------------------
     def send(self, data: bytes, retry: bool) -> _Connection:
@@ -300,29 +310,43 @@ _PoolWaiter = asyncio.Future[_Connection | None] | _Queued
 
 
 class FastClient:
-    """HTTP/1.1 client for one `http://host:port` origin."""
+    """HTTP/1.1 client for one `http://` or `https://host:port` origin.
+
+    `options.headers` go on every request (a request's own header of the same
+    name replaces one); https uses `tls_context(options)`. `on_connect` is told
+    how long each new connection took to open (TCP and TLS handshakes).
+    """
 
     eager = True  # awaits only its own connections and asyncio futures: flight-safe
 
-    def __init__(self, base_url: str, max_connections: int) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        max_connections: int,
+        options: ClientOptions = ClientOptions(),  # noqa: B008 (frozen: shared safely)
+        on_connect: Callable[[float], None] | None = None,
+    ) -> None:
         parts = urlsplit(base_url)
-        if parts.scheme != "http":
-            raise ValueError(
-                f"the fast client speaks plain http only, not {parts.scheme!r}: use --client httpx"
-            )
+        if parts.scheme not in ("http", "https"):
+            raise ValueError(f"the fast client speaks http and https, not {parts.scheme!r}")
         if not parts.hostname:
             raise ValueError(f"no host in URL {base_url!r}")
         if max_connections < 1:
             raise ValueError("max_connections must be at least 1")
         self.host = parts.hostname
-        self.port = parts.port or 80
+        self.port = parts.port or (443 if parts.scheme == "https" else 80)
         self.prefix = parts.path.rstrip("/")
-        host_header = parts.netloc.rsplit("@", 1)[-1]
-        head_tail = f"Host: {host_header}\r\nUser-Agent: loadgen\r\n"
+        self._ssl = tls_context(options) if parts.scheme == "https" else None
+        self.on_connect = on_connect
+        defaults = [("Host", parts.netloc.rsplit("@", 1)[-1]), ("User-Agent", "loadgen")]
         if parts.username is not None:  # http://user:password@host: Basic auth
             user_pass = f"{unquote(parts.username)}:{unquote(parts.password or '')}"
-            head_tail += f"Authorization: Basic {b64encode(user_pass.encode()).decode()}\r\n"
-        self._head_tail = head_tail.encode("latin-1")
+            defaults.append(("Authorization", f"Basic {b64encode(user_pass.encode()).decode()}"))
+        defaults += options.headers
+        check_request("GET", "/", dict(defaults))
+        self._defaults = defaults
+        self._default_names = {name.lower() for name, _ in defaults}
+        self._head_tail = _lines(defaults)
         self.max_connections = max_connections
         self.connections_opened = 0
         self._slots = 0  # connections open or being opened
@@ -411,9 +435,14 @@ class FastClient:
         self, method: str, path: str, headers: dict[str, str] | None, body: bytes | None
     ) -> bytes:
         check_request(method, path, headers)
-        lines = [f"{method} {self.prefix}{path} HTTP/1.1\r\n".encode("latin-1"), self._head_tail]
+        head_tail = self._head_tail
+        if headers and not self._default_names.isdisjoint(k.lower() for k in headers):
+            # The request's own value of a default header replaces it.
+            mine = {k.lower() for k in headers}
+            head_tail = _lines([(k, v) for k, v in self._defaults if k.lower() not in mine])
+        lines = [f"{method} {self.prefix}{path} HTTP/1.1\r\n".encode("latin-1"), head_tail]
         if headers:
-            lines.append("".join(f"{k}: {v}\r\n" for k, v in headers.items()).encode("latin-1"))
+            lines.append(_lines(headers.items()))
         if body is not None:
             lines.append(b"Content-Length: %d\r\n\r\n" % len(body))
             lines.append(body)
@@ -461,14 +490,26 @@ class FastClient:
     async def _open_in_slot(self) -> _Connection:
         """Open a connection in a slot already counted in `_slots`."""
         loop = asyncio.get_running_loop()
+        started = time.perf_counter()
         try:
-            _, conn = await loop.create_connection(lambda: _Connection(self), self.host, self.port)
+            _, conn = await loop.create_connection(
+                lambda: _Connection(self),
+                self.host,
+                self.port,
+                ssl=self._ssl,
+                server_hostname=self.host if self._ssl is not None else None,
+            )
+        except ssl.SSLError as e:  # the handshake failed (before OSError: it is one)
+            self._free_slot()
+            raise ClientError(TLS, describe(e)) from None
         except OSError as e:
             self._free_slot()
             raise ClientError(CONNECT, e.strerror or str(e)) from None
         except BaseException:
             self._free_slot()
             raise
+        if self.on_connect is not None:
+            self.on_connect(time.perf_counter() - started)
         self.connections_opened += 1
         self._connections.add(conn)
         return conn
@@ -550,3 +591,8 @@ class FastClient:
     def _remove_waiter(self, waiter: asyncio.Future[_Connection | None]) -> None:
         with contextlib.suppress(ValueError):  # already handed something and popped
             self._waiters.remove(waiter)
+
+
+def _lines(fields: Iterable[tuple[str, str]]) -> bytes:
+    """Header fields as they go on the wire."""
+    return "".join(f"{name}: {value}\r\n" for name, value in fields).encode("latin-1")

@@ -10,6 +10,7 @@ when the target needs TLS or HTTP/2.
 from __future__ import annotations
 
 import asyncio
+import ssl
 import time
 from collections import deque
 
@@ -20,15 +21,20 @@ from loadgen.transports.base import (
     PROTOCOL,
     RESET,
     TIMEOUT,
+    TLS,
     ClientError,
+    ClientOptions,
     Request,
     Response,
     Sent,
     Waiter,
 )
+from loadgen.transports.tls import describe, tls_context
 
 
 def _classify(exc: httpx.HTTPError) -> str:
+    if _ssl_error(exc) is not None:
+        return TLS
     if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.UnsupportedProtocol):
         return CONNECT
     if isinstance(exc, httpx.TimeoutException):
@@ -43,14 +49,36 @@ def _classify(exc: httpx.HTTPError) -> str:
     return PROTOCOL
 
 
+def _ssl_error(exc: BaseException) -> ssl.SSLError | None:
+    """The TLS failure httpx wrapped, if it was one (it keeps the cause in the chain)."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, ssl.SSLError):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
+def _detail(exc: httpx.HTTPError) -> str:
+    cause = _ssl_error(exc)
+    return describe(cause) if cause is not None else str(exc)
+
+
 class HttpxClient:
     eager = False  # httpx runs on anyio, whose cancel scopes need an asyncio Task
 
-    def __init__(self, base_url: str, max_connections: int) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        max_connections: int,
+        options: ClientOptions = ClientOptions(),  # noqa: B008 (frozen: shared safely)
+    ) -> None:
         if max_connections < 1:
             raise ValueError("max_connections must be at least 1")
         self.base_url = base_url
         self.max_connections = max_connections
+        self._headers = {"User-Agent": "loadgen", **dict(options.headers)}
+        self._tls = tls_context(options) if base_url.startswith("https:") else None
         self.connections_opened = 0
         self._free: list[httpx.AsyncClient] = []
         self._all: list[httpx.AsyncClient] = []
@@ -68,11 +96,15 @@ class HttpxClient:
             r = await client.request(method, path, headers=headers, content=body)
             done_at = time.perf_counter()
         except httpx.HTTPError as e:
-            raise ClientError(_classify(e), str(e)) from None
+            raise ClientError(_classify(e), _detail(e)) from None
         finally:
             self._release(client)
-        head = sum(len(k) + len(v) + 4 for k, v in r.headers.raw) + 17
-        return Response(r.status_code, r.content, sent_at, done_at, head + len(r.content))
+        lines = [f"{r.http_version} {r.status_code} {r.reason_phrase}".encode("latin-1")]
+        lines += [name + b": " + value for name, value in r.headers.raw]
+        head = b"\r\n".join(lines) + b"\r\n\r\n"
+        return Response(
+            r.status_code, r.content, sent_at, done_at, len(head) + len(r.content), head
+        )
 
     async def aclose(self) -> None:
         for client in self._all:
@@ -89,7 +121,8 @@ class HttpxClient:
                 http2=True,
                 timeout=None,  # the session's own deadline applies
                 limits=httpx.Limits(max_connections=1, max_keepalive_connections=1),
-                headers={"User-Agent": "loadgen"},
+                headers=self._headers,
+                verify=self._tls if self._tls is not None else True,
             )
             self._all.append(client)
             self.connections_opened += 1

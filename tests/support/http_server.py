@@ -6,9 +6,10 @@ In the test's own event loop, `raw_server(handler)` serves connections with
 In a process of its own (when the test's loop must not be the server's, or
 loadgen runs as another process), `server_process()` runs this file:
 
-    python tests/support/http_server.py PORT_FILE [STALL PERIOD]
+    python tests/support/http_server.py PORT_FILE [STALL PERIOD] [--record FILE]
 
-which answers every request with `OK` on uvloop and, given STALL and PERIOD,
+which answers every request with `OK` on uvloop (writing each request's head
+to FILE with --record) and, given STALL and PERIOD,
 freezes its whole process for STALL seconds every PERIOD (the first freeze
 PERIOD/2 after the first request, so a run of k·PERIOD seconds starting with
 that request sees exactly k freezes). While frozen nothing in the process
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -45,12 +47,12 @@ async def read_request(reader: asyncio.StreamReader) -> tuple[bytes, bytes]:
 
 
 @contextlib.asynccontextmanager
-async def raw_server(handler: Handler) -> AsyncIterator[str]:
-    """A loopback server in this event loop; yields its base URL."""
-    server = await asyncio.start_server(handler, "127.0.0.1", 0, backlog=4096)
+async def raw_server(handler: Handler, tls: ssl.SSLContext | None = None) -> AsyncIterator[str]:
+    """A loopback server in this event loop (over TLS with `tls`); yields its base URL."""
+    server = await asyncio.start_server(handler, "127.0.0.1", 0, backlog=4096, ssl=tls)
     port = server.sockets[0].getsockname()[1]
     try:
-        yield f"http://127.0.0.1:{port}"
+        yield f"{'https' if tls else 'http'}://127.0.0.1:{port}"
     finally:
         server.close()
         with contextlib.suppress(Exception):
@@ -58,18 +60,18 @@ async def raw_server(handler: Handler) -> AsyncIterator[str]:
 
 
 def replying(
-    *responses: bytes, close: bool = False, on_request: Callable[[], None] | None = None
+    *responses: bytes, close: bool = False, on_request: Callable[[bytes], None] | None = None
 ) -> Handler:
     """A handler answering each request with the next of `responses` (cycling);
-    `close`: hang up after the first answer; `on_request` is called before each answer."""
+    `close`: hang up after the first answer; `on_request(head)` is called before each."""
 
     async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         i = 0
         try:
             while True:
-                await read_request(reader)
+                head, _ = await read_request(reader)
                 if on_request is not None:
-                    on_request()
+                    on_request(head)
                 writer.write(responses[i % len(responses)])
                 await writer.drain()
                 i += 1
@@ -90,9 +92,14 @@ async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> 
 
 
 @contextlib.contextmanager
-def server_process(stall: float | None = None, period: float | None = None) -> Iterator[str]:
-    """This file's server in a process of its own (freezing if told to); yields its URL."""
+def server_process(
+    stall: float | None = None, period: float | None = None, record: Path | None = None
+) -> Iterator[str]:
+    """This file's server in a process of its own (freezing if told to, writing the
+    heads of the requests it gets to `record`); yields its URL."""
     freeze = [] if stall is None else [str(stall), str(period)]
+    if record is not None:
+        freeze += ["--record", str(record)]
     with tempfile.TemporaryDirectory() as tmp:
         port_file = Path(tmp) / "port"
         proc = subprocess.Popen([sys.executable, __file__, str(port_file), *freeze])
@@ -108,9 +115,12 @@ def server_process(stall: float | None = None, period: float | None = None) -> I
             proc.wait()
 
 
-async def _serve(port_file: str, stall: float | None, period: float | None) -> None:
+async def _serve(
+    port_file: str, stall: float | None, period: float | None, record: str | None
+) -> None:
     loop = asyncio.get_running_loop()
     freezes: list[float] = []  # the first request's time, then one entry per freeze
+    heads = open(record, "ab") if record else None  # noqa: SIM115 (open for the server's life)
 
     def freeze() -> None:
         assert stall is not None and period is not None
@@ -118,7 +128,10 @@ async def _serve(port_file: str, stall: float | None, period: float | None) -> N
         loop.call_at(freezes[0] + period * (len(freezes) + 0.5), freeze)
         freezes.append(freezes[0])
 
-    def first_request() -> None:
+    def first_request(head: bytes) -> None:
+        if heads is not None:
+            heads.write(head)
+            heads.flush()
         if period is not None and not freezes:
             freezes.append(loop.time())
             loop.call_at(freezes[0] + period / 2, freeze)
@@ -136,5 +149,10 @@ async def _serve(port_file: str, stall: float | None, period: float | None) -> N
 if __name__ == "__main__":
     import uvloop
 
-    times = [float(a) for a in sys.argv[2:4]] or [None, None]
-    uvloop.run(_serve(sys.argv[1], times[0], times[1]))
+    args = sys.argv[2:]
+    recording = None
+    if "--record" in args:
+        at = args.index("--record")
+        recording, args = args[at + 1], args[:at] + args[at + 2 :]
+    times = [float(a) for a in args[:2]] or [None, None]
+    uvloop.run(_serve(sys.argv[1], times[0], times[1], recording))

@@ -139,7 +139,6 @@ def test_legacy_mode_reproduces_the_bugs(tmp_path):
         (("--rps", "5", "--duration", "soon"), "invalid duration"),
         (("--rps", "5", "--arrival", "bursty"), "invalid choice"),
         (("--rps", "5", "--host", "ftp://x"), "http"),
-        (("--rps", "5", "--host", "https://x"), "--client httpx"),
         (("--rps", "5", "--scenario", "nope"), "module:Class"),
         (("--rps", "5", "--server-env", "NOEQUALS"), "KEY=VALUE"),
         (("--rps", "5", "--connections", "0"), "at least 1"),
@@ -466,3 +465,98 @@ def test_a_query_or_fragment_in_the_host_is_refused(host, capsys):
 
     assert main(["--rps", "5", "--host", host]) == 2
     assert "takes no query string or fragment" in capsys.readouterr().err
+
+
+@pytest.fixture(scope="module")
+def tls_server(tmp_path_factory):
+    """The bundled app under gunicorn over TLS, with a test CA's certificate."""
+    import ssl
+
+    from server.launch import start_gunicorn, stop_gunicorn, wait_until_serving
+    from tests.support.certs import make_certs
+
+    tmp = tmp_path_factory.mktemp("tls")
+    certs = make_certs(tmp)
+    port = free_port()
+    tls_args = ["--certfile", str(certs.server_pem), "--keyfile", str(certs.server_key)]
+    proc = start_gunicorn(f"127.0.0.1:{port}", 2, tmp / "logs", extra_args=tls_args)
+    url = f"https://127.0.0.1:{port}"
+    try:
+        wait_until_serving(url, proc, tls=ssl.create_default_context(cafile=str(certs.ca_pem)))
+        yield url, certs
+    finally:
+        stop_gunicorn(proc)
+
+
+@pytest.mark.slow
+def test_https_with_the_private_ca_has_no_errors_and_times_the_handshakes(tls_server, tmp_path):
+    url, certs = tls_server
+    proc = loadgen("--host", url, "--ca-cert", certs.ca_pem, "--rps", 200, "--duration", "2s",
+                   "--out", tmp_path)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    s = json.loads((tmp_path / "summary.json").read_text())
+    assert s["errors"]["total"] == 0 and s["requests"] == 400
+    connect = s["generator"]["connect_ms"]
+    assert 0 < connect["p50"] <= connect["max"] < 5000
+    assert s["run"]["tls"] == {"verify": True, "ca_cert": str(certs.ca_pem), "client_cert": None}
+    assert "connect: p50" in proc.stdout
+
+
+@pytest.mark.slow
+def test_https_without_the_ca_is_all_tls_errors_said_once(tls_server, tmp_path):
+    url, _ = tls_server
+    proc = loadgen("--host", url, "--rps", 20, "--duration", "1s", "--out", tmp_path)
+    assert proc.returncode == 1  # nothing answered
+    s = json.loads((tmp_path / "summary.json").read_text())
+    assert s["errors"]["by_kind"] == {"tls": 20}
+    assert proc.stdout.count("certificate verify failed") == 1
+    assert "Traceback" not in proc.stderr
+
+
+@pytest.mark.slow
+def test_insecure_is_said_in_the_report_and_summary(tls_server, tmp_path):
+    url, _ = tls_server
+    proc = loadgen("--host", url, "--insecure", "--rps", 20, "--duration", "1s", "--out", tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    s = json.loads((tmp_path / "summary.json").read_text())
+    assert s["errors"]["total"] == 0 and s["run"]["tls"]["verify"] is False
+    assert "TLS certificates were not verified (--insecure)" in proc.stdout
+    assert "not verified" in (tmp_path / "report.html").read_text()
+
+
+@pytest.mark.slow
+def test_headers_given_on_the_command_line_arrive_on_every_request(tmp_path):
+    from tests.support.http_server import server_process
+
+    heads = tmp_path / "heads"
+    with server_process(record=heads) as url:
+        headers = ("--header", "Authorization: Bearer t0k3n", "--header", "X-Env:staging")
+        proc = loadgen("--host", url, "--rps", 30, "--duration", "1s", "--quiet", *headers)
+    assert proc.returncode == 0, proc.stderr
+    requests = heads.read_bytes().split(b"\r\n\r\n")[:-1]
+    assert len(requests) == 30
+    assert all(b"\r\nAuthorization: Bearer t0k3n\r\n" in r and b"\r\nX-Env: staging" in r
+               for r in requests)  # fmt: skip
+    assert "t0k3n" not in proc.stdout + proc.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (("--header", "NoColon"), "expected 'Name: value'"),
+        (("--header", "X-A: 1\r\nInjected: yes"), "CR, LF or NUL"),
+        (("--header", "Bad Name: v"), "not an HTTP token"),
+        (("--ca-cert", "ca.pem"), "--ca-cert is for an https:// --host"),
+        (("--host", "https://127.0.0.1:9", "--ca-cert", "/nonexistent.pem"), "/nonexistent.pem"),
+        (("--host", "https://127.0.0.1:9", "--client-key", "k.pem"), "goes with --client-cert"),
+    ],
+)
+def test_header_and_tls_misuse_is_one_line_and_exit_2(args, says, capsys):
+    from loadgen.commands.main import main
+
+    argv = ["--rps", "5", *args]
+    if "--host" not in args:
+        argv += ["--host", "http://127.0.0.1:9"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert says in err and err.count("\n") == 1, err

@@ -8,7 +8,17 @@ import pytest
 
 from loadgen.core.session import Session
 from loadgen.measure.recorder import Recorder
-from loadgen.transports.base import CLOSED, CONNECT, PROTOCOL, RESET, TIMEOUT, ClientError, Request
+from loadgen.transports.base import (
+    CLOSED,
+    CONNECT,
+    PROTOCOL,
+    RESET,
+    TIMEOUT,
+    TLS,
+    ClientError,
+    ClientOptions,
+    Request,
+)
 from loadgen.transports.http1 import FastClient, _ends_at_eof
 from server.launch import free_port
 from tests.support.http_server import OK, raw_server, read_request, replying, silent
@@ -178,11 +188,6 @@ async def test_requests_beyond_the_connection_cap_wait_their_turn():
         assert peak == 3
         assert client.connections_opened == 3
         await client.aclose()
-
-
-def test_https_is_refused_with_a_pointer_to_httpx():
-    with pytest.raises(ValueError, match="--client httpx"):
-        FastClient("https://example.org", 1)
 
 
 @pytest.mark.parametrize(
@@ -364,3 +369,121 @@ def test_a_request_that_cannot_go_on_the_wire_as_written_is_refused(method, path
     client = FastClient("http://127.0.0.1:9", 1)
     with pytest.raises(ValueError, match=says):
         client._data(method, path, headers, None)
+
+
+# -- https -------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def certs(tmp_path_factory):
+    from tests.support.certs import make_certs
+
+    return make_certs(tmp_path_factory.mktemp("certs"))
+
+
+async def tls_request(url, options, path="/"):
+    connects = []
+    client = FastClient(url, 1, options, on_connect=connects.append)
+    try:
+        return await asyncio.wait_for(client.request("GET", path, None, None), 5), connects
+    finally:
+        await client.aclose()
+
+
+async def test_https_with_the_private_ca_answers_and_says_how_long_connecting_took(certs):
+    async with raw_server(replying(OK), certs.server_context()) as url:
+        response, connects = await tls_request(url, ClientOptions(ca_cert=str(certs.ca_pem)))
+    assert (response.status, response.body) == (200, b"hello")
+    assert len(connects) == 1 and 0 < connects[0] < 5
+
+
+@pytest.mark.parametrize(
+    ("options", "says"),
+    [
+        (ClientOptions(), "certificate verify failed"),  # a CA the system does not know
+        (ClientOptions(ca_cert="OTHER"), "certificate verify failed"),  # a CA that did not sign
+    ],
+    ids=["unknown-ca", "other-ca"],
+)
+async def test_a_certificate_not_trusted_is_a_tls_error(certs, tmp_path, options, says):
+    from tests.support.certs import make_certs
+
+    if options.ca_cert == "OTHER":
+        options = ClientOptions(ca_cert=str(make_certs(tmp_path).ca_pem))
+    async with raw_server(replying(OK), certs.server_context()) as url:
+        with pytest.raises(ClientError) as info:
+            await tls_request(url, options)
+    assert info.value.kind == TLS and says in str(info.value)
+
+
+async def test_insecure_skips_verification(certs):
+    async with raw_server(replying(OK), certs.server_context()) as url:
+        response, _ = await tls_request(url, ClientOptions(insecure=True))
+    assert response.status == 200
+
+
+async def test_a_certificate_for_another_host_is_a_tls_error(tmp_path):
+    from tests.support.certs import make_certs
+
+    other = make_certs(tmp_path, "staging.example.org")
+    async with raw_server(replying(OK), other.server_context()) as url:
+        with pytest.raises(ClientError) as info:
+            await tls_request(url, ClientOptions(ca_cert=str(other.ca_pem)))
+    assert info.value.kind == TLS and "mismatch" in str(info.value).lower()
+
+
+async def test_a_plain_http_server_behind_https_fails_fast(certs):
+    async def plain_http(reader, writer):  # as a real one answers bytes that are not HTTP
+        await reader.read(1024)
+        writer.write(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+        await writer.drain()
+        writer.close()
+
+    async with raw_server(plain_http) as url:
+        started = time.monotonic()
+        with pytest.raises(ClientError) as info:
+            await tls_request(url.replace("http:", "https:"), ClientOptions(insecure=True))
+    assert info.value.kind in (TLS, PROTOCOL) and time.monotonic() - started < 2
+
+
+async def test_mutual_tls_presents_the_client_certificate(certs):
+    tls = certs.server_context(client_cert_required=True)
+    with_cert = ClientOptions(ca_cert=str(certs.ca_pem), client_cert=str(certs.client_pem))
+    async with raw_server(replying(OK), tls) as url:
+        response, _ = await tls_request(url, with_cert)
+        assert response.status == 200
+        with pytest.raises(ClientError) as info:  # without it the server hangs up
+            await tls_request(url, ClientOptions(ca_cert=str(certs.ca_pem)))
+    assert info.value.kind in (TLS, RESET)
+
+
+async def test_response_headers_are_read_by_name_in_any_case():
+    answer = (b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nSet-Cookie: a=1\r\n"
+              b"set-cookie: b=2\r\nX-Token: t0k\r\n\r\nok")  # fmt: skip
+    async with raw_server(replying(answer)) as url:
+        client = FastClient(url, 1)
+        r = await client.request("GET", "/", None, None)
+        await client.aclose()
+    assert r.headers["x-token"] == "t0k" and "X-TOKEN" in r.headers
+    assert r.headers.get_all("Set-Cookie") == ["a=1", "b=2"]
+    assert r.headers.get("missing") is None
+
+
+async def test_default_headers_go_on_every_request_and_a_request_may_replace_one():
+    seen = []
+
+    async def handler(reader, writer):
+        with contextlib.suppress(asyncio.IncompleteReadError, ConnectionError):
+            while True:
+                seen.append((await read_request(reader))[0])
+                writer.write(OK)
+
+    options = ClientOptions(headers=(("Authorization", "Bearer abc"), ("X-Env", "staging")))
+    async with raw_server(handler) as url:
+        client = FastClient(url, 1, options)
+        await client.request("GET", "/a", None, None)
+        await client.request("POST", "/b", {"authorization": "Bearer other"}, b"{}")
+        await client.aclose()
+    assert b"\r\nAuthorization: Bearer abc\r\n" in seen[0] and b"\r\nX-Env: staging\r\n" in seen[0]
+    assert b"Bearer abc" not in seen[1] and b"\r\nauthorization: Bearer other\r\n" in seen[1]
+    assert b"\r\nX-Env: staging\r\n" in seen[1]

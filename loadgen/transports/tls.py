@@ -1,0 +1,46 @@
+"""TLS for https:// targets: the context every connection of a client shares.
+
+Verification is on by default against the system's trust store; a private CA
+(`--ca-cert`, a self-signed staging certificate) is trusted besides it;
+`--insecure` turns verification off (and the reports say so). A client
+certificate and key give mutual TLS. ALPN offers HTTP/1.1, the only protocol
+the fast client speaks.
+"""
+
+from __future__ import annotations
+
+import ssl
+
+from loadgen.transports.base import ClientOptions
+
+
+def tls_context(options: ClientOptions) -> ssl.SSLContext:
+    """The client context; ValueError naming the file that cannot be used."""
+    context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH)
+    loading = "CA certificate"
+    try:
+        if options.ca_cert:
+            context.load_verify_locations(cafile=options.ca_cert)
+        loading = "client certificate"
+        if options.client_cert:
+            context.load_cert_chain(options.client_cert, options.client_key)
+    except (OSError, ssl.SSLError) as e:
+        names = options.ca_cert if loading == "CA certificate" else options.client_cert
+        raise ValueError(f"cannot use the {loading} {names}: {describe(e)}") from None
+    if options.insecure:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    context.set_alpn_protocols(["http/1.1"])
+    return context
+
+
+def describe(error: BaseException) -> str:
+    """An SSL or file error in one line: "certificate verify failed: self-signed certificate"."""
+    if isinstance(error, ssl.SSLCertVerificationError) and error.verify_message:
+        return f"certificate verify failed: {error.verify_message}"
+    if isinstance(error, ssl.SSLError) and error.reason:
+        return error.reason.lower().replace("_", " ")
+    if isinstance(error, OSError) and error.strerror:
+        name = f" ({error.filename})" if error.filename else ""
+        return f"{error.strerror}{name}"
+    return str(error) or type(error).__name__
