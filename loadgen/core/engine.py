@@ -100,6 +100,7 @@ class Engine:
         self._next_close = 1.0  # perf_counter() time the open interval ends
         self._interrupted = False
         self._signal: int | None = None
+        self._settling = False  # a _settle step is scheduled
 
     async def run(self) -> RunResult:
         cfg = self.config
@@ -147,6 +148,7 @@ class Engine:
                     signal.signal(sig, previous)  # the caller's, not the default
             await client.aclose()
         recorder.close_interval(time.perf_counter())
+        recorder.settle_all()
         # The measured window: all of it, unless a stop cut it short.
         elapsed = cfg.duration
         if self._interrupted:
@@ -280,6 +282,16 @@ class Engine:
             self._next_close += 1.0
             if self.on_interval is not None:
                 self.on_interval(interval, recorder)
+        if recorder.pending and not self._settling:
+            self._settling = True
+            asyncio.get_running_loop().call_soon(self._settle)
+
+    def _settle(self) -> None:
+        """One closed histogram per loop step (see Recorder.close_interval)."""
+        if self._recorder.settle():
+            asyncio.get_running_loop().call_soon(self._settle)
+        else:
+            self._settling = False
 
     # -- signals -----------------------------------------------------------
     def _install_signals(self, loop: asyncio.AbstractEventLoop) -> dict[signal.Signals, Any]:

@@ -148,7 +148,7 @@ def _verdict(summary: dict[str, Any]) -> str:
             f"max {ms(connect['max'], 3)} ms per new connection (TCP and TLS handshakes).</p>"
         )
     parts.extend(f"<p>First of its kind: {escape(d)}</p>" for d in errors.get("first", {}).values())
-    if summary.get("run", {}).get("tls", {}).get("verify") is False:
+    if (summary.get("run", {}).get("tls") or {}).get("verify") is False:
         parts.append('<p class="warn">TLS certificates were not verified (--insecure).</p>')
     retries = retries_note(summary)
     if retries is not None:

@@ -143,7 +143,7 @@ def render_summary(summary: dict[str, Any], console: Console) -> None:
         )
     for detail in errors.get("first", {}).values():
         console.print(f"[yellow]first of its kind:[/yellow] {detail}")
-    if run.get("tls", {}).get("verify") is False:
+    if (run.get("tls") or {}).get("verify") is False:
         console.print(
             "[bold yellow]warning:[/bold yellow] TLS certificates were not verified (--insecure)"
         )

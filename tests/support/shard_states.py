@@ -32,6 +32,7 @@ def recorder(values_per_second, errors=()):
     for second, values in enumerate(values_per_second):
         fill(rec, values, second=second, errors=errors if second == 0 else ())
         rec.close_interval(second + 1.0)
+    rec.settle_all()  # as the engine does at the end of a run
     return rec
 
 

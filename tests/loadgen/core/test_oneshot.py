@@ -58,6 +58,7 @@ async def test_the_response_is_recorded_and_timed_from_the_intended_start():
         assert shot.send(client, Deadlines(time.perf_counter()), timeout=5.0)
         assert await asyncio.wait_for(out.done, 2) is shot
         iv = rec.close_interval(time.perf_counter())
+        rec.settle_all()
         assert rec.tasks["t"].requests == 1 and rec.tasks["t"].errors == {}
         assert rec.tasks["t"].response.get_min_value() >= 50_000  # µs: from the start
         assert rec.tasks["t"].service.get_max_value() < 50_000  # from the actual send
