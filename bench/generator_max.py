@@ -141,9 +141,15 @@ def bare_try(url: str, rps: float, seconds: float, workdir: Path) -> tuple[float
 
 
 def sustained_max(
-    name: str, attempt: TryFn, url: str, seconds: float, workdir: Path, tries: int
+    name: str,
+    attempt: TryFn,
+    url: str,
+    seconds: float,
+    workdir: Path,
+    tries: int,
+    start: float = 2000.0,
 ) -> tuple[float, list[str]]:
-    """Highest sustained rate: double from 2k until two levels fail, then bisect to 5 %.
+    """Highest sustained rate: double from `start` until two levels fail, then bisect to 5 %.
 
     A level passes when any of `tries` runs sustains it (the machine's stalls
     are not the generator's).
@@ -162,15 +168,15 @@ def sustained_max(
 
     # Double from 2k; a level failing alone may be a stall of the machine, so
     # the climb ends only at two failures in a row.
-    lo, level, failed = 0.0, 2000.0, 0
+    lo, level, failed = 0.0, start, 0
     while failed < 2:
         if ok(level):
             lo, failed = level, 0
         else:
             failed += 1
         level *= 2
-    hi = 2 * lo if lo else 2000.0
-    while hi - lo > 0.05 * hi:
+    hi = 2 * lo if lo else start
+    while hi - lo > 0.05 * hi and hi > start / 64:
         mid = (lo + hi) / 2
         if ok(mid):
             lo = mid

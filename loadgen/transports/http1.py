@@ -1,4 +1,5 @@
-"""The fast client: HTTP/1.1 keep-alive on asyncio protocols, parsed by httptools.
+"""The fast client: HTTP/1.1 keep-alive on asyncio protocols, parsed by httptools,
+over TLS for https:// (uvloop's, on the same protocol; see tls.py).
 
 Why our own: the generator must be much faster than the server it measures,
 or it measures itself, and general-purpose clients spend far more per request
