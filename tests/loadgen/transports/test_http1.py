@@ -487,3 +487,40 @@ async def test_default_headers_go_on_every_request_and_a_request_may_replace_one
     assert b"\r\nAuthorization: Bearer abc\r\n" in seen[0] and b"\r\nX-Env: staging\r\n" in seen[0]
     assert b"Bearer abc" not in seen[1] and b"\r\nauthorization: Bearer other\r\n" in seen[1]
     assert b"\r\nX-Env: staging\r\n" in seen[1]
+
+
+async def test_a_slow_server_still_gets_a_connection_per_request_in_flight():
+    in_flight = peak = 0
+
+    async def slow(reader, writer):
+        nonlocal in_flight, peak
+        with contextlib.suppress(asyncio.IncompleteReadError, ConnectionError):
+            while True:
+                await read_request(reader)
+                in_flight += 1
+                peak = max(peak, in_flight)
+                await asyncio.sleep(0.3)
+                in_flight -= 1
+                writer.write(OK)
+                await writer.drain()
+
+    async with raw_server(slow) as url:
+        client = FastClient(url, 512)
+        started = time.perf_counter()
+        results = await asyncio.gather(*(client.request("GET", "/", None, None) for _ in range(64)))
+        assert [r.status for r in results] == [200] * 64
+        assert peak == 64  # none waited for another's response
+        assert time.perf_counter() - started < 0.3 * 2
+        await client.aclose()
+
+
+async def test_every_request_waiting_on_a_refused_port_is_told():
+    client = FastClient(f"http://127.0.0.1:{free_port()}", 512)
+    loop = asyncio.get_running_loop()
+    waiters = [loop.create_future() for _ in range(40)]
+    for w in waiters:
+        client.submit(Request("GET", "/"), w)
+    await asyncio.wait_for(asyncio.wait(waiters), 5)
+    assert {w.exception().kind for w in waiters} == {CONNECT}
+    assert client._slots == 0 and not client._waiters and not client._opening
+    await client.aclose()

@@ -17,10 +17,10 @@ def test_verification_is_on_unless_insecure_and_alpn_offers_http_1_1():
 
 def test_a_certificate_file_that_cannot_be_used_is_named(tmp_path):
     missing = tmp_path / "nope.pem"
-    with pytest.raises(ValueError, match="nope.pem"):
+    with pytest.raises(ValueError, match=r"nope\.pem"):
         tls_context(ClientOptions(ca_cert=str(missing)))
     (tmp_path / "junk.pem").write_text("not a certificate")
-    with pytest.raises(ValueError, match="cannot use the CA certificate .*junk.pem"):
+    with pytest.raises(ValueError, match=r"cannot use the CA certificate .*junk\.pem"):
         tls_context(ClientOptions(ca_cert=str(tmp_path / "junk.pem")))
 
 
