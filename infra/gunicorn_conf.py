@@ -10,14 +10,19 @@ so compose stacks written for that image keep working:
     ACCESS_LOG, ERROR_LOG     "-" is stdout/stderr, empty disables; a
                               --log-config replaces both
     TIMEOUT, GRACEFUL_TIMEOUT, KEEP_ALIVE   seconds
+    PROMETHEUS_MULTIPROC_DIR  where workers keep /metrics' samples; default a
+                              fresh temporary directory, removed on exit
 
 GUNICORN_CMD_ARGS and command-line flags override this file (gunicorn applies
 them after it). Standard library only: gunicorn loads this before the app.
 """
 
+import glob
 import logging
 import multiprocessing
 import os
+import shutil
+import tempfile
 from typing import Any
 
 
@@ -74,9 +79,50 @@ def _apply_log_level(server: Any) -> None:
     logging.getLogger("gunicorn.error").setLevel(server.log.loglevel)
 
 
+# /metrics counts every worker through prometheus_client's multiprocess mode:
+# each worker writes its samples to files in PROMETHEUS_MULTIPROC_DIR, and the
+# one answering /metrics reads them all. The client picks the mode when it is
+# imported, from the environment: the variable is set here, in the master
+# before any worker forks, and workers import the app (and the client) after.
+_METRICS_DIR = "PROMETHEUS_MULTIPROC_DIR"
+# The pid of the master that created the directory. In the environment, not in
+# a global: a reload (SIGHUP) re-executes this file, while the environment
+# stays; a new master started by USR2 inherits it but has another pid.
+_METRICS_DIR_OWNER = "WAGON_METRICS_DIR_OWNER_PID"
+
+
+def _prepare_metrics_dir() -> None:
+    path = os.environ.get(_METRICS_DIR)
+    if not path:
+        os.environ[_METRICS_DIR] = tempfile.mkdtemp(prefix="wagon-metrics-")
+        os.environ[_METRICS_DIR_OWNER] = str(os.getpid())
+        return
+    os.makedirs(path, exist_ok=True)
+    # A previous run's files would add its requests to this run's counts.
+    for stale in glob.glob(os.path.join(glob.escape(path), "*.db")):
+        os.remove(stale)
+
+
 def on_starting(server: Any) -> None:
     _apply_log_level(server)
+    _prepare_metrics_dir()
 
 
 def on_reload(server: Any) -> None:
     _apply_log_level(server)
+
+
+def child_exit(server: Any, worker: Any) -> None:
+    # Drops the dead worker's live gauges (its requests in progress, its loop
+    # lag); its counters and histograms stay in the totals.
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(server: Any) -> None:
+    path = os.environ.get(_METRICS_DIR)
+    owner = os.environ.get(_METRICS_DIR_OWNER) == str(os.getpid())
+    # After a USR2 upgrade the new master's workers still write there.
+    if path and owner and not getattr(server, "reexec_pid", 0):
+        shutil.rmtree(path, ignore_errors=True)

@@ -1,4 +1,5 @@
-"""Where the server's log files live, and how lines reach them intact.
+"""Where the server's log files live, how lines reach them intact, and which
+requests stay out of the access log.
 
 `logging.conf` names `server.logsetup.LogFileHandler` for its file handlers:
 fileConfig evaluates handler arguments, but a path relative to the config file
@@ -59,3 +60,33 @@ def get_logger(name: str) -> logging.Logger:
     its file handler and LOG_LEVEL, then propagates to the console as well.
     """
     return logging.getLogger("gunicorn.error").getChild(name)
+
+
+class DropPaths(logging.Filter):
+    """Drops uvicorn's access records for the given paths (query strings aside)."""
+
+    def __init__(self, paths: frozenset[str]) -> None:
+        super().__init__()
+        self.paths = paths
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        # uvicorn logs '%s - "%s %s HTTP/%s" %d' with (client, method,
+        # path?query, http version, status).
+        args = record.args
+        if isinstance(args, tuple) and len(args) == 5 and isinstance(args[2], str):
+            return args[2].partition("?")[0] not in self.paths
+        return True
+
+
+def hide_from_access_log(*paths: str) -> None:
+    """Keep requests to `paths` out of the access log, in this process.
+
+    On the `uvicorn.access` logger, where the records start: under gunicorn
+    the uvicorn worker hands it gunicorn.access's handlers (access.log), and
+    a single uvicorn sends it to the console. fileConfig cannot declare
+    filters, hence code; calling it again changes nothing.
+    """
+    logger = logging.getLogger("uvicorn.access")
+    wanted = frozenset(paths)
+    if not any(isinstance(f, DropPaths) and f.paths == wanted for f in logger.filters):
+        logger.addFilter(DropPaths(wanted))

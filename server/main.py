@@ -12,7 +12,8 @@ from fastapi.responses import JSONResponse
 from server import fibonacci, legacy
 from server.body_limit import BodyLimit
 from server.config import InvalidSettings, Settings, get_settings
-from server.logsetup import get_logger
+from server.logsetup import get_logger, hide_from_access_log
+from server.metrics import METRICS_PATH, instrument, probing_event_loop_lag
 from server.monitoring import flush_monitoring, init_monitoring, traced_addition
 from server.request_models import (
     AdditionResult,
@@ -37,7 +38,10 @@ async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         logger.error("Refusing to start: %s", exc)
         raise
     init_monitoring(settings)
-    yield
+    # Scrapes are not load: access.log's request lines count only the load.
+    hide_from_access_log(METRICS_PATH)
+    async with probing_event_loop_lag():
+        yield
     flush_monitoring()
 
 
@@ -50,6 +54,8 @@ SettingsDep = Annotated[Settings, Depends(current_settings)]
 
 app = FastAPI(title="wagon-loadkit server", lifespan=lifespan)
 app.add_middleware(BodyLimit, limit=lambda: get_settings().max_body_bytes)
+# After BodyLimit, so outside it: a refused body is counted as a 413 too.
+instrument(app)
 
 # Answers FastAPI gives before validation, documented so that clients (and
 # schemathesis) know them: a body Python's JSON parser gives up on (over

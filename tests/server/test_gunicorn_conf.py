@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -128,3 +129,37 @@ def test_worker_stuck_on_legacy_fibonacci_is_replaced_after_timeout(
     error_log = server.wait_for_error_log(lambda log: len(worker_pids(log)) == 2)
     assert "WORKER TIMEOUT" in error_log
     assert httpx.get(server.url + "/").status_code == 200
+
+
+@pytest.mark.slow
+def test_metrics_dir_is_made_for_the_run_and_removed_after_it(
+    start_server: StartServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("PROMETHEUS_MULTIPROC_DIR", raising=False)
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    server = start_server({"TMPDIR": str(tmp)})
+    assert httpx.get(server.url + "/metrics").status_code == 200
+    (made,) = tmp.glob("wagon-metrics-*")
+    assert list(made.glob("counter_*.db"))  # the workers write their samples there
+    assert server.stop() == 0
+    assert not made.exists()
+
+
+@pytest.mark.slow
+def test_a_given_metrics_dir_loses_stale_samples_and_stays(
+    start_server: StartServer, tmp_path: Path
+) -> None:
+    given, tmp = tmp_path / "metrics", tmp_path / "tmp"
+    given.mkdir()
+    tmp.mkdir()
+    # Not a valid samples file: /metrics would fail to read it were it left there.
+    (given / "counter_1.db").write_bytes(b"left by an earlier run")
+    (given / "notes.txt").write_text("not ours")
+    server = start_server({"PROMETHEUS_MULTIPROC_DIR": str(given), "TMPDIR": str(tmp)})
+    assert httpx.get(server.url + "/metrics").status_code == 200
+    assert not (given / "counter_1.db").exists()
+    assert list(given.glob("counter_*.db"))
+    assert server.stop() == 0
+    assert (given / "notes.txt").exists()
+    assert list(tmp.iterdir()) == []  # no directory of its own

@@ -5,7 +5,15 @@ from pathlib import Path
 
 import pytest
 
-from server.logsetup import DEFAULT_LOG_DIR, LOGGING_CONF, LogFileHandler, get_logger, log_dir
+from server.logsetup import (
+    DEFAULT_LOG_DIR,
+    LOGGING_CONF,
+    DropPaths,
+    LogFileHandler,
+    get_logger,
+    hide_from_access_log,
+    log_dir,
+)
 
 
 def test_default_log_dir_is_next_to_the_config(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -60,3 +68,26 @@ def test_processes_appending_at_once_lose_and_tear_no_line(tmp_path: Path) -> No
 
 def test_app_loggers_live_under_gunicorn_error() -> None:
     assert get_logger("server.main").name == "gunicorn.error.server.main"
+
+
+def test_access_records_for_hidden_paths_are_dropped(tmp_path: Path) -> None:
+    logger = logging.getLogger("uvicorn.access")
+    saved = (logger.handlers[:], logger.filters[:], logger.propagate, logger.level)
+    handler = logging.FileHandler(tmp_path / "access.log")
+    logger.handlers, logger.propagate = [handler], False
+    logger.setLevel(logging.INFO)
+    try:
+        hide_from_access_log("/metrics")
+        hide_from_access_log("/metrics")  # again, as a second lifespan in one process would
+        assert sum(isinstance(f, DropPaths) for f in logger.filters) == 1
+        for path in ("/metrics", "/metrics?name[]=x", "/", "/metricsx", "/a/metrics"):
+            # uvicorn's own call (uvicorn/protocols/http/*_impl.py)
+            logger.info('%s - "%s %s HTTP/%s" %d', "127.0.0.1:5000", "GET", path, "1.1", 200)
+        logger.info("not a request line")
+    finally:
+        handler.close()
+        logger.handlers, logger.filters, logger.propagate = saved[0], saved[1], saved[2]
+        logger.setLevel(saved[3])
+    paths = [line.split()[3] for line in (tmp_path / "access.log").read_text().splitlines()[:-1]]
+    assert paths == ["/", "/metricsx", "/a/metrics"]
+    assert (tmp_path / "access.log").read_text().endswith("not a request line\n")
