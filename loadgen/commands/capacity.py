@@ -40,8 +40,15 @@ from loadgen.commands.capacity_search import (
 from loadgen.commands.exitcode import ExitCode
 from loadgen.commands.load_options import LoadOptions, add_load_options, check_load_options, target
 from loadgen.commands.scale_options import add_spread_options
+from loadgen.commands.server_sampling import (
+    Sampling,
+    add_server_signal_options,
+    check_server_signal_options,
+    sampling,
+)
 from loadgen.core.rates import ConstantRate
 from loadgen.measure.histogram import ms
+from loadgen.report.diagnosis import sentence
 from loadgen.report.html import render_capacity
 from loadgen.report.publish import publish
 from loadgen.report.secrets import redact_url
@@ -100,6 +107,7 @@ def parser() -> argparse.ArgumentParser:
         "--out", type=out_dir, metavar="DIR", help="capacity.json and each level's files"
     )
     add_load_options(p)
+    add_server_signal_options(p)
     add_spread_options(p)
     return p
 
@@ -179,6 +187,8 @@ def capacity_json(result: Capacity, slos: list[str]) -> dict[str, Any]:
                 "errors": lv.summary["errors"],
                 "latency_ms": lv.summary["latency_ms"],
                 "generator": lv.summary["generator"],
+                "server": lv.summary.get("server"),
+                "diagnosis": lv.summary.get("diagnosis", []),
             }
             for lv in result.levels
         ],
@@ -192,6 +202,7 @@ def capacity(argv: Sequence[str]) -> ExitCode:
     if args.max_rps < args.start:
         raise UsageError("--max-rps must be at least --start")
     load = check_load_options(args)
+    check_server_signal_options(args)
     slos = args.slo or [parse_slo(text) for text in DEFAULT_SLOS]
     check_slo_tasks(slos, load.scenario.task_weights())
     console = make_console(quiet=args.quiet)
@@ -201,14 +212,14 @@ def capacity(argv: Sequence[str]) -> ExitCode:
     # Outside a level's engine a stop signal is recorded, never a traceback:
     # the search ends after the level it came in, and its files are written.
     with CatchStops() as stops:
-        with target(args) as url:
-            shown = redact_url(url)
+        with target(args) as tgt, sampling(args, tgt) as sampled:
+            shown = redact_url(tgt.url)
             console.print(f"capacity of {shown}: levels of {args.level:g}s from {args.start:g}/s")
 
             def measure(rps: float) -> Level:
                 if stops.received:  # between two levels
                     raise _Stopped(stops.received[0])
-                level, sig = _level(args, load, slos, url, rps)
+                level, sig = _level(args, load, slos, tgt.url, sampled, rps)
                 levels.append(level)
                 _print_level(console, level)
                 if level.verdict == INTERRUPTED:
@@ -226,6 +237,9 @@ def capacity(argv: Sequence[str]) -> ExitCode:
         console.print(_levels_table(result.levels))
         console.print()
         console.print(f"[bold]capacity:[/bold] {result.describe()}")
+        why = first_failure(result)
+        if why:
+            console.print(f"[bold]why:[/bold] {why}", highlight=False)
         if args.out is not None:
             args.out.mkdir(parents=True, exist_ok=True)
             report = capacity_json(result, [o.text for o in slos])
@@ -245,8 +259,23 @@ class _Stopped(Exception):
         self.signal = signal
 
 
+def first_failure(result: Capacity) -> str | None:
+    """The diagnosis of the first level that failed, in one sentence (None: none failed)."""
+    failed = [lv for lv in result.levels if lv.verdict == FAIL]
+    if not failed:
+        return None
+    first = failed[0]
+    where = f"the first level ({first.rps:g}/s)" if first is result.levels[0] else f"{first.rps:g}/s"
+    return f"fails at {where}: {sentence(first.summary.get('diagnosis', []))}"
+
+
 def _level(
-    args: argparse.Namespace, load: LoadOptions, slos: Sequence[SLO], url: str, rps: float
+    args: argparse.Namespace,
+    load: LoadOptions,
+    slos: Sequence[SLO],
+    url: str,
+    sampled: Sampling,
+    rps: float,
 ) -> tuple[Level, int | None]:
     """Run one level at `rps` and judge it (its files go under --out); and the
     signal that stopped it, if one did."""
@@ -255,7 +284,10 @@ def _level(
     meta = {"rate_profile": config.profile.describe(), **load.meta(), **scale.meta()}
     scaled = run_scaled(scale, config, args.scenario, meta)
     out = None if args.out is None else args.out / "levels" / f"{rps:.1f}rps"
-    published = publish(scaled.result, {**meta, **scaled.meta()}, slos, out=out)
+    sampled.sample_now()  # so the level's last second has the server's side too
+    published = publish(
+        scaled.result, {**meta, **scaled.meta()}, slos, out=out, server=sampled.signals()
+    )
     verdict, reasons = judge(published.summary, published.outcomes)
     if scaled.result.interrupted:
         verdict, reasons = INTERRUPTED, ["stopped by the user"]

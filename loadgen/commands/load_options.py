@@ -12,6 +12,7 @@ import contextlib
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -182,6 +183,7 @@ class LoadOptions:
                 "server": a.server,
                 "workers": a.server_workers,
                 "env": redact_env(dict(a.server_env)),
+                "log_dir": str(kept) if (kept := server_log_dir(a)) is not None else None,
             },
         }
 
@@ -260,17 +262,33 @@ def check_url(url: str) -> str:
     return url.rstrip("/")
 
 
+@dataclass
+class Target:
+    """Where the load goes, and what is known of the server behind it."""
+
+    url: str
+    pid: int | None = None  # the embedded server's root process
+    log_dir: Path | None = None  # where the embedded server writes its logs
+
+
+def server_log_dir(args: argparse.Namespace) -> Path | None:
+    """Where the embedded server's logs are kept: --server-log-dir, else DIR/server-logs
+    with --out; None: a temporary directory, gone after the run."""
+    out = getattr(args, "out", None)
+    log_dir: Path | None = args.server_log_dir
+    return log_dir if log_dir is not None or out is None else out / "server-logs"
+
+
 @contextlib.contextmanager
-def target(args: argparse.Namespace) -> Iterator[str]:
-    """The target URL: --host, or the embedded server for the duration of the block."""
+def target(args: argparse.Namespace) -> Iterator[Target]:
+    """The target: --host, or the embedded server for the duration of the block."""
     if args.host:
-        yield args.host
+        yield Target(args.host)
         return
     from loadgen.commands.target import EmbeddedServer  # imports the server package: on use
 
-    log_dir = args.server_log_dir
-    out = getattr(args, "out", None)
-    if log_dir is None and out is not None:
-        log_dir = out / "server-logs"  # kept with the run's report
-    with EmbeddedServer(args.server_workers, dict(args.server_env), log_dir, args.server) as server:
-        yield server.url
+    server = EmbeddedServer(
+        args.server_workers, dict(args.server_env), server_log_dir(args), args.server
+    )
+    with server:
+        yield Target(server.url, server.pid, server.log_dir)

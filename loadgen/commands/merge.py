@@ -63,7 +63,12 @@ def merge(argv: Sequence[str]) -> ExitCode:
     meta["merged_from"] = labels
     console = make_console()
     publish(
-        merged.result, {**meta, **merged.meta()}, out=args.out, console=console, quiet=args.quiet
+        merged.result,
+        {**meta, **merged.meta()},
+        out=args.out,
+        console=console,
+        quiet=args.quiet,
+        server_note="no server signals: shard states carry only what each generator measured",
     )
     print_shard_notes(merged.notes, merged.warnings)
     if not args.quiet:

@@ -21,6 +21,11 @@ from loadgen.commands.exitcode import ExitCode
 from loadgen.commands.load_options import add_load_options, check_load_options, target
 from loadgen.commands.main import subcommands_epilog
 from loadgen.commands.scale_options import add_scale_options, check_scale_options
+from loadgen.commands.server_sampling import (
+    add_server_signal_options,
+    check_server_signal_options,
+    sampling,
+)
 from loadgen.core.config import DURATION_S
 from loadgen.core.rates import NAMED_PROFILES, ConstantRate, RateProfile, ramp, stages
 from loadgen.report.progress import Progress
@@ -70,6 +75,7 @@ def parser() -> argparse.ArgumentParser:
         f"(default {DURATION_S:g}s; for --stages and --profile, their length)",
     )
     add_load_options(p)
+    add_server_signal_options(p)
     p.add_argument(
         "--out",
         type=out_dir,
@@ -105,6 +111,7 @@ def rate_profile(args: argparse.Namespace) -> RateProfile:
 def run(argv: Sequence[str]) -> ExitCode:
     args = parser().parse_args(argv)
     load = check_load_options(args)
+    check_server_signal_options(args)
     check_slo_tasks(args.slo, load.scenario.task_weights())
     scale = check_scale_options(args)
     profile = rate_profile(args)
@@ -118,13 +125,13 @@ def run(argv: Sequence[str]) -> ExitCode:
     # a stop signal is recorded, never a traceback: a run not started yet is
     # not started, and a second Ctrl-C may cut the drain short, never the files.
     with CatchStops() as stops:
-        with target(args) as url:
+        with target(args) as tgt:
             if stops.received:
                 return _stopped_before_the_run(stops.received[0])
-            config = load.config(url, profile, seconds)
+            config = load.config(tgt.url, profile, seconds)
             live = not args.quiet and console.is_terminal
             progress = Progress(console, seconds) if live else None
-            with progress or contextlib.nullcontext():
+            with sampling(args, tgt) as sampled, progress or contextlib.nullcontext():
                 # Here, or as shards (local processes, Dask) merged into one result.
                 on_tick = progress.on_tick if progress is not None else None
                 scaled = run_scaled(scale, config, args.scenario, meta, on_tick)
@@ -138,6 +145,7 @@ def run(argv: Sequence[str]) -> ExitCode:
             out=args.out,
             console=console,
             quiet=args.quiet,
+            server=sampled.signals(),
         )
         if args.out is not None and not args.quiet:
             console.print(f"files written to {args.out}/")

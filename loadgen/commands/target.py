@@ -54,6 +54,11 @@ class EmbeddedServer:
         self._proc: subprocess.Popen[bytes] | None = None
         self._console: IO[bytes] | None = None
 
+    @property
+    def pid(self) -> int | None:
+        """The server's root process (gunicorn's master, or the one uvicorn) while it runs."""
+        return self._proc.pid if self._proc is not None else None
+
     def __enter__(self) -> EmbeddedServer:
         if self.log_dir is None:
             self.log_dir = Path(tempfile.mkdtemp(prefix="loadgen-server-"))

@@ -111,6 +111,7 @@ class Engine:
             cfg.connections,
             cfg.client_options,
             on_connect=lambda seconds: self._recorder.connected(seconds),
+            on_wait=lambda: self._recorder.waited_for_connection(),
         )
         rng = random.Random(shard_seed(cfg.seed, cfg.shard[0]))
         picker = TaskPicker(cfg.scenario(rng))

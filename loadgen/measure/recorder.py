@@ -12,6 +12,7 @@ timed because no response arrived.
 
 from __future__ import annotations
 
+import time
 from collections import Counter, deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -77,6 +78,9 @@ class Recorder:
         self.tasks: dict[str, TaskStats] = {}
         self.send_lag = new_histogram()
         self.connect = new_histogram()  # how long each new connection took to open
+        # Measured-window requests that found the pool at its cap, all busy (see
+        # `waited_for_connection`): --connections, not the target, held them.
+        self.connection_waits = 0
         self.arrivals = 0
         self.in_flight = 0
         self.max_in_flight = 0
@@ -146,6 +150,11 @@ class Recorder:
         """A new connection opened (TCP and TLS handshakes) in `seconds`."""
         record(self.connect, seconds)
 
+    def waited_for_connection(self) -> None:
+        """A request waits for a connection: every one busy, the pool at its cap."""
+        if time.perf_counter() >= self.origin:  # not during the warm-up
+            self.connection_waits += 1
+
     # -- per interval ------------------------------------------------------
     def close_interval(self, now: float) -> Interval:
         """Close the open interval at perf_counter() time `now`; start the next.
@@ -213,6 +222,7 @@ class Recorder:
             "error_details": self.error_details,
             "send_lag": self.send_lag.encode().decode("ascii"),
             "connect": self.connect.encode().decode("ascii"),
+            "connection_waits": self.connection_waits,
             "tasks": {
                 name: {
                     "requests": s.requests,
@@ -249,6 +259,7 @@ class Recorder:
         rec.send_lag = decode(state["send_lag"])
         if "connect" in state:
             rec.connect = decode(state["connect"])
+        rec.connection_waits = state.get("connection_waits", 0)
         for name, t in state["tasks"].items():
             rec.tasks[name] = TaskStats(
                 response=decode(t["response"]),
@@ -297,6 +308,7 @@ def merge_recorders(recorders: Iterable[Recorder]) -> Recorder:
         merged.error_details = {**rec.error_details, **merged.error_details}
         merged.send_lag.add(rec.send_lag)
         merged.connect.add(rec.connect)
+        merged.connection_waits += rec.connection_waits
         for name, stats in rec.tasks.items():
             merged._task(name).add(stats)
         for k, iv in enumerate(rec.intervals):

@@ -16,7 +16,9 @@ from typing import Any
 from rich.console import Console
 
 from loadgen.core.results import RunResult
+from loadgen.report.diagnosis import diagnose
 from loadgen.report.run_dir import write_run
+from loadgen.report.server_signals import NO_SOURCES, ServerSignals, attach
 from loadgen.report.slo import SLO, Outcome
 from loadgen.report.summary import build_summary, judge_slos
 from loadgen.report.terminal import render_slos, render_summary
@@ -40,13 +42,20 @@ def publish(
     out: Path | None = None,
     console: Console | None = None,
     quiet: bool = False,
+    server: ServerSignals | None = None,
+    server_note: str = NO_SOURCES,
 ) -> Published:
-    """Summarise `result` (with `meta`, the run's parameters), judge it, write, print.
+    """Summarise `result`, diagnose, judge it, write, print.
+
+    `meta` is the run's parameters; `server` the target's own signals (else
+    `server_note` says why there are none).
 
     With `quiet` the summary is not printed; SLO verdicts always are (they
     were asked for, and they explain an exit status).
     """
     summary = build_summary(result, meta)
+    attach(summary, server, server_note)
+    summary["diagnosis"] = diagnose(summary)
     outcomes = judge_slos(slos, summary, result.recorder.histograms())
     if out is not None:
         write_run(out, summary, result)

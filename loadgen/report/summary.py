@@ -84,6 +84,8 @@ def build_summary(result: RunResult, meta: dict[str, Any]) -> dict[str, Any]:
             "connect_ms": {k: connect[k] for k in ("p50", "p99", "max")},
             "max_in_flight": rec.max_in_flight,
             "connections_opened": result.connections_opened,
+            # Requests that waited for a free connection, the pool at --connections.
+            "connection_waits": rec.connection_waits,
             "unsent": result.unsent,
             "behind": bool(behind),
         },

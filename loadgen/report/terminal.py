@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from loadgen.measure.histogram import ms
+from loadgen.report.server_signals import describe
 from loadgen.report.slo import Outcome
 from loadgen.report.summary import LATENCY_STATS, behind_reasons, retries_note, task_rows
 
@@ -159,6 +160,25 @@ def render_summary(summary: dict[str, Any], console: Console) -> None:
         )
     if run.get("exception"):
         console.print(f"[yellow]first task exception:[/yellow] {run['exception']}")
+    render_server(summary, console)
+
+
+def render_server(summary: dict[str, Any], console: Console) -> None:
+    """The target's own signals, then the diagnosis (both absent from older summaries)."""
+    if "server" not in summary:
+        return
+    console.print()
+    for line in describe(summary["server"]):
+        console.print(line, highlight=False)
+    for f in summary.get("diagnosis", []):
+        if f["finding"] == "none":
+            console.print(f"[green]diagnosis:[/green] nothing stood out ({f['evidence']})")
+            continue
+        console.print(
+            f"[bold yellow]diagnosis:[/bold yellow] [bold]{f['finding']}[/bold]: {f['evidence']}"
+            f" → {f['advice']}",
+            highlight=False,
+        )
 
 
 def render_slos(outcomes: list[Outcome], console: Console) -> None:

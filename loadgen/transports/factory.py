@@ -16,19 +16,21 @@ def make_client(
     max_connections: int,
     options: ClientOptions = ClientOptions(),  # noqa: B008 (frozen: shared safely)
     on_connect: Callable[[float], None] | None = None,
+    on_wait: Callable[[], None] | None = None,
 ) -> Client:
     """The client named on the command line (`fast` or `httpx`).
 
     `on_connect` is told each new connection's opening time, by the clients
-    that can measure it (the fast one).
+    that can measure it (the fast one); `on_wait`, of each request that
+    found every connection busy and the pool at `max_connections`.
     """
     if kind == "fast":
         from loadgen.transports.http1 import FastClient
 
-        return FastClient(base_url, max_connections, options, on_connect)
+        return FastClient(base_url, max_connections, options, on_connect, on_wait)
     if kind == "httpx":
         # httpx is imported only by runs that use it.
         from loadgen.transports.httpx_client import HttpxClient
 
-        return HttpxClient(base_url, max_connections, options)
+        return HttpxClient(base_url, max_connections, options, on_wait)
     raise ValueError(f"unknown client {kind!r} (expected {' or '.join(CLIENTS)})")

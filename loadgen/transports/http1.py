@@ -315,7 +315,9 @@ class FastClient:
 
     `options.headers` go on every request (a request's own header of the same
     name replaces one); https uses `tls_context(options)`. `on_connect` is told
-    how long each new connection took to open (TCP and TLS handshakes).
+    how long each new connection took to open (TCP and TLS handshakes);
+    `on_wait`, of each request that waits for a connection because the pool
+    is at `max_connections`.
     """
 
     eager = True  # awaits only its own connections and asyncio futures: flight-safe
@@ -326,6 +328,7 @@ class FastClient:
         max_connections: int,
         options: ClientOptions = ClientOptions(),  # noqa: B008 (frozen: shared safely)
         on_connect: Callable[[float], None] | None = None,
+        on_wait: Callable[[], None] | None = None,
     ) -> None:
         parts = urlsplit(base_url)
         if parts.scheme not in ("http", "https"):
@@ -339,6 +342,7 @@ class FastClient:
         self.prefix = parts.path.rstrip("/")
         self._ssl = tls_context(options) if parts.scheme == "https" else None
         self.on_connect = on_connect
+        self.on_wait = on_wait
         defaults = [("Host", parts.netloc.rsplit("@", 1)[-1]), ("User-Agent", "loadgen")]
         if parts.username is not None:  # http://user:password@host: Basic auth
             user_pass = f"{unquote(parts.username)}:{unquote(parts.password or '')}"
@@ -394,6 +398,8 @@ class FastClient:
             self._open_for(queued)
         else:
             self._waiters.append(queued)
+            if self.on_wait is not None:
+                self.on_wait()
         return queued
 
     async def _exchange(self, data: bytes, retry: bool) -> Response:
@@ -471,6 +477,8 @@ class FastClient:
             return await self._open_in_slot(), False
         waiter: asyncio.Future[_Connection | None] = asyncio.get_running_loop().create_future()
         self._waiters.append(waiter)
+        if self.on_wait is not None:
+            self.on_wait()
         try:
             handed = await waiter
         except asyncio.CancelledError:

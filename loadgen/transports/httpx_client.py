@@ -13,6 +13,7 @@ import asyncio
 import ssl
 import time
 from collections import deque
+from collections.abc import Callable
 
 import httpx
 
@@ -72,6 +73,7 @@ class HttpxClient:
         base_url: str,
         max_connections: int,
         options: ClientOptions = ClientOptions(),  # noqa: B008 (frozen: shared safely)
+        on_wait: Callable[[], None] | None = None,
     ) -> None:
         if max_connections < 1:
             raise ValueError("max_connections must be at least 1")
@@ -80,6 +82,7 @@ class HttpxClient:
         self._headers = {"User-Agent": "loadgen", **dict(options.headers)}
         self._tls = tls_context(options) if base_url.startswith("https:") else None
         self.connections_opened = 0
+        self.on_wait = on_wait  # told of each request that waits for a free connection
         self._free: list[httpx.AsyncClient] = []
         self._all: list[httpx.AsyncClient] = []
         self._waiters: deque[asyncio.Future[httpx.AsyncClient]] = deque()
@@ -129,6 +132,8 @@ class HttpxClient:
             return client
         waiter: asyncio.Future[httpx.AsyncClient] = asyncio.get_running_loop().create_future()
         self._waiters.append(waiter)
+        if self.on_wait is not None:
+            self.on_wait()
         try:
             return await waiter
         except asyncio.CancelledError:

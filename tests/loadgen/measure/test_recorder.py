@@ -1,9 +1,10 @@
 """The recorder: every response and error counted and timed, per task and per second."""
 
 import json
+import time
 
 from loadgen.measure.histogram import HIGHEST_US
-from loadgen.measure.recorder import Recorder
+from loadgen.measure.recorder import Recorder, merge_recorders
 from loadgen.transports.base import Response
 from tests.support.shard_states import latencies, recorder
 
@@ -61,6 +62,19 @@ def test_warmup_arrivals_are_not_counted():
     rec.arrival(0.001, measured=False)
     assert rec.arrivals == 0 and rec.send_lag.get_total_count() == 0
     assert rec.in_flight == 1
+
+
+def test_waits_for_a_connection_count_in_the_measured_window_only():
+    warming = Recorder(origin=time.perf_counter() + 60)  # measurement starts in a minute
+    warming.waited_for_connection()
+    assert warming.connection_waits == 0
+    rec = Recorder(origin=time.perf_counter())
+    rec.waited_for_connection()
+    rec.waited_for_connection()
+    assert rec.connection_waits == 2
+    back = Recorder.from_state(json.loads(json.dumps(rec.to_state())))
+    assert back.connection_waits == 2
+    assert merge_recorders([rec, back]).connection_waits == 4
 
 
 def test_recorder_state_round_trips_through_json():

@@ -182,11 +182,13 @@ async def test_requests_beyond_the_connection_cap_wait_their_turn():
                 await writer.drain()
 
     async with raw_server(slow) as url:
-        client = FastClient(url, 3)
+        waits = []
+        client = FastClient(url, 3, on_wait=lambda: waits.append(1))
         results = await asyncio.gather(*(client.request("GET", "/", None, None) for _ in range(12)))
         assert [r.status for r in results] == [200] * 12
         assert peak == 3
         assert client.connections_opened == 3
+        assert len(waits) == 12 - 3  # each beyond the cap said it waited
         await client.aclose()
 
 

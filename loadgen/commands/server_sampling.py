@@ -1,0 +1,97 @@
+"""Which of the target's own signals a load command samples, and the options saying so.
+
+The embedded server is always sampled: its process tree, its `/metrics` and
+its error log. A `--host` target only when asked: `--server-metrics URL` (a
+Prometheus endpoint) and `--server-pid PID` (a process on this machine, its
+children counted as workers). See measure/sampler.py.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+from collections.abc import Iterator
+from urllib.parse import urlsplit
+
+import psutil
+
+from loadgen.commands.argtypes import UsageError, positive_int
+from loadgen.commands.load_options import Target
+from loadgen.measure.sampler_process import SamplerProcess
+from loadgen.report.secrets import redact_url
+from loadgen.report.server_signals import ServerSignals
+
+
+def add_server_signal_options(p: argparse.ArgumentParser) -> None:
+    group = p.add_argument_group(
+        "server signals (the embedded server is always sampled; a --host target when asked)"
+    )
+    group.add_argument(
+        "--server-metrics",
+        metavar="URL",
+        help="a Prometheus endpoint of the target, scraped each second, e.g. "
+        "http://127.0.0.1:8000/metrics",
+    )
+    group.add_argument(
+        "--server-pid",
+        type=positive_int,
+        metavar="PID",
+        help="the target's process on this machine (e.g. gunicorn's master), its CPU and "
+        "memory sampled each second, its children counted as workers",
+    )
+
+
+def check_server_signal_options(args: argparse.Namespace) -> None:
+    """Misuse, said before any load is sent."""
+    given = [
+        o
+        for o, v in (("--server-metrics", args.server_metrics), ("--server-pid", args.server_pid))
+        if v
+    ]
+    if given and not args.host:
+        raise UsageError(
+            f"{given[0]} is for a --host target: the embedded server is sampled already"
+        )
+    if args.server_metrics:
+        parts = urlsplit(args.server_metrics)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            shown = redact_url(args.server_metrics)
+            raise UsageError(f"--server-metrics must be an http:// or https:// URL, got {shown!r}")
+    if args.server_pid and not psutil.pid_exists(args.server_pid):
+        raise UsageError(f"--server-pid {args.server_pid}: no such process on this machine")
+
+
+class Sampling:
+    """The sampler of one command (None: nothing to sample), and its signals so far."""
+
+    def __init__(self, sampler: SamplerProcess | None) -> None:
+        self.sampler = sampler
+
+    def sample_now(self) -> None:
+        """A sample now, so that the seconds just run are described (a capacity level's end)."""
+        if self.sampler is not None:
+            self.sampler.sample_now()
+
+    def signals(self) -> ServerSignals | None:
+        s = self.sampler
+        if s is None:
+            return None
+        return ServerSignals(list(s.samples), s.sources, dict(s.missing), s.interval, s.cores)
+
+
+@contextlib.contextmanager
+def sampling(args: argparse.Namespace, target: Target) -> Iterator[Sampling]:
+    """Sample the target's signals for the duration of the block."""
+    if target.pid is not None:  # the embedded server
+        log = target.log_dir / "error.log" if target.log_dir is not None else None
+        sampler = SamplerProcess(pid=target.pid, metrics_url=f"{target.url}/metrics", error_log=log)
+    elif args.server_metrics or args.server_pid:
+        try:
+            sampler = SamplerProcess(pid=args.server_pid, metrics_url=args.server_metrics)
+        except ValueError as e:  # the process went away since the options were checked
+            raise UsageError(f"--server-pid: {e}") from None
+    else:
+        yield Sampling(None)
+        return
+    with sampler:
+        yield Sampling(sampler)

@@ -1,0 +1,234 @@
+"""The target's own signals in the summary: per second beside the load, and run totals.
+
+`attach(summary, signals)` puts each sample of the sampler (see
+measure/sampler.py) on the timeline second it describes, as
+`timeline[i].server`, and sums them up as `summary.server`:
+
+    workers      {pid: {cpu_peak, cpu_mean, rss_peak_mb}}   CPU in % of one core
+    restarts     workers that appeared after the first sample
+    loop_lag_ms  {p99, max}: p99 is a bucket's upper bound (≤), max the worst
+                 the workers reported
+    endpoints    {handler: {requests, errors_5xx, server_ms}}: server_ms the
+                 mean time the server itself spent, per request
+    error_log_errors, generator_cpu_mean, cores, sources, missing
+
+A sample taken at time `at` describes the interval before it, so it goes to
+the second holding `at − interval/2`. When no source was given, or every
+sample of every source went missing, `summary.server.note` says so and the
+run's other numbers stand as they are.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class ServerSignals:
+    """What the sampler gathered, as the report needs it (plain data)."""
+
+    samples: list[dict[str, Any]] = field(default_factory=list)
+    sources: list[str] = field(default_factory=list)
+    missing: dict[str, str] = field(default_factory=dict)  # source → first reason
+    interval: float = 1.0
+    cores: int = 1  # of the machine the sampled processes ran on (loadgen's)
+
+
+NO_SOURCES = (
+    "no server signals: the target was given by --host; pass --server-metrics URL "
+    "(a Prometheus endpoint) and/or --server-pid PID (a local process) to sample it"
+)
+
+
+def attach(summary: dict[str, Any], signals: ServerSignals | None, note: str = NO_SOURCES) -> None:
+    """Add `timeline[].server` and `server` to a summary (see the module docstring);
+    without signals, `note` says why there are none."""
+    if signals is None or not signals.sources:
+        summary["server"] = {"sources": [], "note": note}
+        return
+    start = summary["run"]["started_at_epoch"]
+    timeline = summary["timeline"]
+    for entry in timeline:
+        entry.pop("server", None)
+    for sample in signals.samples:
+        if set(sample) <= {"at", "generator_cpu", "missing"}:
+            continue  # every source missed: nothing of the server's
+        t = sample["at"] - signals.interval / 2 - start
+        for entry in timeline:
+            if entry["t"] <= t < entry["t"] + entry["length"]:
+                previous = entry.get("server")
+                server = {k: v for k, v in sample.items() if k not in ("at", "missing")}
+                entry["server"] = server if previous is None else _fold(previous, server)
+                break
+    summary["server"] = totals([e["server"] for e in timeline if "server" in e], signals)
+
+
+def _fold(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
+    """Two samples of one second as one: counts add, peaks keep the larger, levels the later."""
+    out = {**a, **b}
+    for key in ("error_log_errors",):
+        if key in a and key in b:
+            out[key] = a[key] + b[key]
+    if "requests" in a and "requests" in b:
+        requests: dict[str, dict[str, float]] = defaultdict(dict)
+        for part in (a["requests"], b["requests"]):
+            for handler, by_status in part.items():
+                for status, n in by_status.items():
+                    requests[handler][status] = requests[handler].get(status, 0) + n
+        out["requests"] = dict(requests)
+    if "loop_lag_max_ms" in a and "loop_lag_max_ms" in b:
+        lag = dict(a["loop_lag_max_ms"])
+        for worker, ms in b["loop_lag_max_ms"].items():
+            lag[worker] = max(ms, lag.get(worker, 0.0))
+        out["loop_lag_max_ms"] = lag
+    if "loop_lag_buckets_ms" in a and "loop_lag_buckets_ms" in b:
+        buckets = dict(a["loop_lag_buckets_ms"])
+        for bound, n in b["loop_lag_buckets_ms"].items():
+            buckets[bound] = buckets.get(bound, 0) + n
+        out["loop_lag_buckets_ms"] = buckets
+    return out
+
+
+def totals(seconds: list[dict[str, Any]], signals: ServerSignals) -> dict[str, Any]:
+    """The run's server block from its per-second entries."""
+    out: dict[str, Any] = {
+        "sources": signals.sources,
+        "missing": dict(signals.missing),
+        "seconds_sampled": len(seconds),
+        "cores": signals.cores,
+    }
+    if not seconds:
+        reasons = "; ".join(signals.missing.values()) or "no sample fell in the measured window"
+        out["note"] = f"no server signals were available ({reasons})"
+        return out
+    generator = [s["generator_cpu"] for s in seconds if "generator_cpu" in s]
+    if generator:
+        out["generator_cpu_mean"] = round(sum(generator) / len(generator), 1)
+    workers = _workers(seconds)
+    if workers:
+        out["workers"] = workers
+        out["restarts"] = max(s.get("restarts", 0) for s in seconds)
+    lag = _loop_lag(seconds)
+    if lag:
+        out["loop_lag_ms"] = lag
+    endpoints = _endpoints(seconds)
+    if endpoints:
+        out["endpoints"] = endpoints
+    if any("error_log_errors" in s for s in seconds):
+        out["error_log_errors"] = sum(s.get("error_log_errors", 0) for s in seconds)
+    return out
+
+
+def _workers(seconds: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
+    cpu: dict[str, list[float]] = defaultdict(list)
+    rss: dict[str, float] = {}
+    for s in seconds:
+        for pid, w in s.get("workers", {}).items():
+            if w["cpu"] is not None:
+                cpu[pid].append(w["cpu"])
+            rss[pid] = max(rss.get(pid, 0.0), w["rss_mb"])
+    return {
+        pid: {
+            "cpu_peak": max(cpu[pid], default=0.0),
+            "cpu_mean": round(sum(cpu[pid]) / len(cpu[pid]), 1) if cpu[pid] else 0.0,
+            "rss_peak_mb": rss[pid],
+        }
+        for pid in rss
+    }
+
+
+def _loop_lag(seconds: list[dict[str, Any]]) -> dict[str, Any]:
+    worst = [ms for s in seconds for ms in s.get("loop_lag_max_ms", {}).values()]
+    buckets: dict[str, float] = defaultdict(float)
+    for s in seconds:
+        for bound, n in s.get("loop_lag_buckets_ms", {}).items():
+            buckets[bound] += n
+    if not worst and not buckets:
+        return {}
+    p99 = lag_percentile(buckets, 99.0)
+    if p99 is not None and math.isinf(p99):  # past the last bound: the worst seen says more
+        p99 = max(worst, default=None)
+    return {"p99": p99, "max": max(worst, default=None)}
+
+
+def lag_percentile(buckets: dict[str, float], q: float) -> float | None:
+    """The upper bound (ms) of the bucket holding the q-th percentile of cumulative
+    `le` buckets; None without observations, inf when it is past the last bound."""
+    ordered = sorted(
+        ((math.inf if b == "+Inf" else float(b), n) for b, n in buckets.items()),
+        key=lambda bn: bn[0],
+    )
+    total = max((n for _, n in ordered), default=0.0)  # +Inf holds every observation
+    if total <= 0:
+        return None
+    for bound, n in ordered:
+        if n >= total * q / 100:
+            return bound
+    return math.inf
+
+
+def _endpoints(seconds: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    requests: dict[str, float] = defaultdict(float)
+    errors: dict[str, float] = defaultdict(float)
+    weighted: dict[str, float] = defaultdict(float)
+    timed: dict[str, float] = defaultdict(float)
+    for s in seconds:
+        counts = s.get("requests", {})
+        for handler, by_status in counts.items():
+            n = sum(by_status.values())
+            requests[handler] += n
+            errors[handler] += sum(v for k, v in by_status.items() if k.startswith("5"))
+            if handler in s.get("server_ms", {}):
+                weighted[handler] += s["server_ms"][handler] * n
+                timed[handler] += n
+    return {
+        handler: {
+            "requests": int(requests[handler]),
+            "errors_5xx": int(errors[handler]),
+            "server_ms": round(weighted[handler] / timed[handler], 3) if timed[handler] else None,
+        }
+        for handler in sorted(requests)
+    }
+
+
+def describe(server: dict[str, Any]) -> list[str]:
+    """The server block in a few lines of text, for the terminal and the HTML report."""
+    if "note" in server:
+        return [server["note"]]
+    lines = []
+    workers = server.get("workers", {})
+    if workers:
+        peaks = ", ".join(f"{w['cpu_peak']:.0f} %" for w in workers.values())
+        means = ", ".join(f"{w['cpu_mean']:.0f} %" for w in workers.values())
+        rss = max(w["rss_peak_mb"] for w in workers.values())
+        n = len(workers)
+        lines.append(
+            f"server: {n} worker{'s' if n > 1 else ''}, CPU peak {peaks} (mean {means}) of a "
+            f"core; RSS peak {rss:.0f} MB; restarts {server.get('restarts', 0)}"
+        )
+    lag = server.get("loop_lag_ms")
+    if lag:
+        p99 = f"p99 ≤ {lag['p99']:g} ms, " if lag.get("p99") is not None else ""
+        worst = f"max {lag['max']:g} ms" if lag.get("max") is not None else "max unknown"
+        lines.append(f"event-loop lag {p99}{worst}")
+    endpoints = server.get("endpoints")
+    if endpoints:
+        parts = []
+        for handler, e in endpoints.items():
+            time = f" {e['server_ms']:.3g} ms" if e["server_ms"] is not None else ""
+            errors = f" ({e['errors_5xx']} 5xx)" if e["errors_5xx"] else ""
+            parts.append(f"{handler}{time}{errors}")
+        lines.append("server time per request (mean): " + ", ".join(parts))
+    if "error_log_errors" in server:
+        lines.append(f"error log: {server['error_log_errors']} ERROR lines")
+    if "generator_cpu_mean" in server:
+        lines.append(
+            f"loadgen CPU: mean {server['generator_cpu_mean']:.0f} % of a core "
+            f"({server['cores']} cores here)"
+        )
+    for source, reason in server.get("missing", {}).items():
+        lines.append(f"samples missing ({source}): {reason}")
+    return lines

@@ -1,0 +1,83 @@
+"""Sampling a real process tree: workers' CPU and memory, and a worker replaced."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from loadgen.measure.process_tree import ProcessTree
+
+# A master that keeps two children, one spinning and one asleep, and replaces
+# any that dies (as gunicorn does with its workers).
+MASTER = """
+import subprocess, sys, time
+spin = [sys.executable, "-c", "while True: pass"]
+sleep = [sys.executable, "-c", "import time; time.sleep(60)"]
+kids = [subprocess.Popen(spin), subprocess.Popen(sleep)]
+print(" ".join(str(k.pid) for k in kids), flush=True)
+while True:
+    for i, k in enumerate(kids):
+        if k.poll() is not None:
+            kids[i] = subprocess.Popen(sleep)
+    time.sleep(0.05)
+"""
+
+
+@pytest.fixture
+def master():
+    proc = subprocess.Popen(
+        [sys.executable, "-c", MASTER], stdout=subprocess.PIPE, text=True, start_new_session=True
+    )
+    spinning, sleeping = (int(p) for p in proc.stdout.readline().split())
+    yield proc, spinning, sleeping
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+
+
+def test_workers_are_the_children_with_their_cpu_and_memory(master):
+    proc, spinning, sleeping = master
+    tree = ProcessTree(proc.pid)
+    first = tree.sample()
+    assert set(first) == {spinning, sleeping}
+    assert all(w.cpu is None for w in first.values())  # nothing to compare with yet
+    time.sleep(0.5)
+    second = tree.sample()
+    assert second[spinning].cpu > 50  # % of one core
+    assert second[sleeping].cpu < 10
+    assert second[sleeping].rss_mb > 1
+    assert tree.restarts == 0
+    assert {proc.pid, spinning, sleeping} <= tree.pids()
+
+
+def test_a_worker_replaced_counts_as_a_restart(master):
+    proc, spinning, _ = master
+    tree = ProcessTree(proc.pid)
+    tree.sample()
+    os.kill(spinning, signal.SIGKILL)
+    deadline = time.monotonic() + 5
+    while tree.restarts == 0 and time.monotonic() < deadline:
+        time.sleep(0.1)
+        workers = tree.sample()
+    assert tree.restarts == 1
+    assert spinning not in workers and len(workers) == 2
+
+
+def test_a_process_without_children_is_its_own_worker():
+    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        assert set(ProcessTree(proc.pid).sample()) == {proc.pid}
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def test_a_root_that_is_gone_samples_as_nothing_and_a_bad_pid_is_refused():
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    tree = ProcessTree(proc.pid)
+    proc.wait()
+    assert tree.sample() is None
+    with pytest.raises(ValueError, match="cannot sample process"):
+        ProcessTree(proc.pid)

@@ -1,0 +1,107 @@
+"""The server sampler: one sample's sources, and the sampling process beside a run."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import psutil
+import pytest
+
+from loadgen.measure.sampler import ServerSampler
+from loadgen.measure.sampler_process import SamplerProcess
+from server.launch import free_port
+from tests.support.metrics import EXPOSITION, serving
+
+
+def test_error_lines_are_counted_as_they_are_appended_whole(tmp_path):
+    log = tmp_path / "error.log"
+    log.write_text("2026-01-01 [1] [ERROR] before the run: not counted\n")
+    sampler = ServerSampler(error_log=log)
+    with log.open("a") as f:
+        f.write("2026-01-01 [1] [INFO] fine\n2026-01-01 [1] [ERROR] Exception in ASGI app\n")
+        f.write("Traceback (most recent call last):\n2026-01-01 [1] [CRITICAL] WORKER TIMEOUT\n")
+        f.write("2026-01-01 [1] [ERROR] half a li")  # being written: counted once whole
+    assert sampler.sample()["error_log_errors"] == 2
+    with log.open("a") as f:
+        f.write("ne\n")
+    assert sampler.sample()["error_log_errors"] == 1
+    assert sampler.sample()["error_log_errors"] == 0
+
+
+def test_a_log_not_written_yet_has_no_errors(tmp_path):
+    assert ServerSampler(error_log=tmp_path / "error.log").sample()["error_log_errors"] == 0
+
+
+def test_a_failing_source_is_missing_with_its_reason_and_the_rest_stands(tmp_path):
+    sampler = ServerSampler(metrics_url=f"http://127.0.0.1:{free_port()}/metrics", pid=os.getpid())
+    entry = sampler.sample()
+    assert "refused" in entry["missing"]["metrics"]
+    assert str(os.getpid()) in entry["workers"]
+    assert entry["generator_cpu"] >= 0
+
+
+def test_the_sampling_process_samples_each_interval_and_on_demand(tmp_path):
+    with serving(200, EXPOSITION) as url:
+        sampler = SamplerProcess(metrics_url=url, interval=0.2)
+        with sampler:
+            time.sleep(0.7)
+            before = len(sampler.samples)
+            sampler.sample_now()
+            assert len(sampler.samples) >= before + 1  # it came before the answer
+        assert len(sampler.samples) >= 5  # 0.2 s apart, plus the two asked for
+        assert all(s["loop_lag_max_ms"]["101"] == 1900.0 for s in sampler.samples)
+        assert sampler.missing == {}
+        assert sampler.sources == [url]
+
+
+def test_a_metrics_url_that_fails_is_missing_not_an_error():
+    url = f"http://127.0.0.1:{free_port()}/metrics"
+    with SamplerProcess(metrics_url=url, interval=0.2) as sampler:
+        time.sleep(0.3)
+    assert sampler.samples and all("metrics" in s["missing"] for s in sampler.samples)
+    assert "refused" in sampler.missing["metrics"]
+
+
+def test_a_pid_that_does_not_exist_is_refused():
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    with pytest.raises(ValueError, match="no process"):
+        SamplerProcess(pid=proc.pid)
+
+
+PARENT = """
+import sys, time
+from loadgen.measure.sampler_process import SamplerProcess
+with SamplerProcess(pid=None, metrics_url=sys.argv[1]) as s:
+    print(s._proc.pid, flush=True)
+    time.sleep(60)
+"""
+
+
+def test_the_sampling_process_never_outlives_loadgen():
+    url = f"http://127.0.0.1:{free_port()}/metrics"
+    parent = subprocess.Popen(
+        [sys.executable, "-c", PARENT, url], stdout=subprocess.PIPE, text=True
+    )
+    child = int(parent.stdout.readline())
+    assert psutil.pid_exists(child)
+    parent.send_signal(signal.SIGKILL)
+    parent.wait()
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        try:
+            if psutil.Process(child).status() == psutil.STATUS_ZOMBIE:
+                break
+        except psutil.NoSuchProcess:
+            break
+        time.sleep(0.05)
+    else:
+        pytest.fail(f"sampling process {child} still runs after loadgen was killed")
+
+
+def test_a_sample_is_plain_json(tmp_path):
+    entry = ServerSampler(pid=os.getpid(), error_log=tmp_path / "e.log").sample()
+    assert json.loads(json.dumps(entry)) == entry

@@ -1,0 +1,159 @@
+"""The diagnosis: each finding from the numbers that trigger it, most explanatory first."""
+
+import copy
+
+from loadgen.report.diagnosis import (
+    CPU_BUSY,
+    FINDINGS,
+    LOOP_BLOCKED_MS,
+    diagnose,
+    sentence,
+)
+
+BASE = {
+    "target_rps": 100.0,
+    "achieved_rps": 100.0,
+    "requests": 1000,
+    "errors": {"total": 0, "by_kind": {}},
+    "latency_ms": {"service": {"p50": 2.0}},
+    "tasks": {
+        "index": {"requests": 500, "errors_by_kind": {}},
+        "compute_addition": {"requests": 500, "errors_by_kind": {}},
+    },
+    "generator": {
+        "behind": False,
+        "send_lag_ms": {"p50": 0.01, "p99": 0.05, "max": 0.2},
+        "unsent": 0,
+        "connection_waits": 0,
+    },
+    "run": {"timeout_s": 10.0, "connections": 512, "embedded_server": None},
+    "timeline": [],
+    "server": {"sources": ["x"], "cores": 2},
+}
+
+
+def summary(seconds=(), **server):
+    s = copy.deepcopy(BASE)
+    s["timeline"] = [
+        {"t": float(i), "length": 1.0, "target": 100.0, "server": sec}
+        for i, sec in enumerate(seconds)
+    ]
+    s["server"].update(server)
+    return s
+
+
+def second(cpus, generator=10.0, lag=None):
+    entry = {
+        "workers": {str(i): {"cpu": c, "rss_mb": 50.0} for i, c in enumerate(cpus)},
+        "generator_cpu": generator,
+    }
+    if lag is not None:
+        entry["loop_lag_max_ms"] = {"0": lag}
+    return entry
+
+
+def kinds(s):
+    return [f["finding"] for f in diagnose(s)]
+
+
+def test_a_healthy_run_has_nothing_to_say():
+    found = diagnose(summary([second([20, 25])] * 3, workers={"0": {"cpu_peak": 25.0}}))
+    assert [f["finding"] for f in found] == ["none"]
+    assert "CPU peaked at 25 %" in found[0]["evidence"]
+    assert all(f["finding"] in FINDINGS for f in found)
+
+
+def test_both_workers_on_a_core_each_near_full_are_server_cpu():
+    s = summary([second([97, 95])] * 5, generator_cpu_mean=10.0)
+    [f] = diagnose(s)
+    assert f["finding"] == "server_cpu"
+    assert f["summary"] == "both workers at 96 % CPU"
+    assert f["advice"].startswith("add cores or machines")
+    assert f["weight"] >= CPU_BUSY
+
+
+def test_workers_sharing_the_cores_loadgen_left_are_server_cpu_too():
+    # Two workers on the one core loadgen left them: half a core each is all there is.
+    s = summary([second([48, 47], generator=100.0)] * 5, generator_cpu_mean=100.0)
+    [f] = diagnose(s)
+    assert f["finding"] == "server_cpu"
+    assert "of the CPU left to them" in f["summary"]
+    assert "run it elsewhere" in f["advice"]
+
+
+def test_workers_with_idle_time_are_not_cpu_bound():
+    assert kinds(summary([second([60, 55])] * 5)) == ["none"]
+
+
+def test_a_blocked_loop_names_the_slowest_endpoint():
+    endpoints = {
+        "/": {"requests": 10, "errors_5xx": 0, "server_ms": 0.4},
+        "/computeFib": {"requests": 10, "errors_5xx": 0, "server_ms": 640.0},
+    }
+    s = summary(
+        [second([30, 30], lag=1900.0), second([30, 30], lag=2.0)],
+        loop_lag_ms={"p99": 2500.0, "max": 1900.0},
+        endpoints=endpoints,
+    )
+    [f] = diagnose(s)
+    assert f["finding"] == "event_loop_blocked"
+    assert f["summary"] == "the event loop is blocked up to 1.9 s in /computeFib"
+    assert f["weight"] == 0.5  # one second of two
+    assert "/computeFib takes 640 ms on average" in f["evidence"]
+
+
+def test_loop_lag_near_the_service_time_is_not_a_block():
+    s = summary([second([30, 30], lag=LOOP_BLOCKED_MS + 20)], loop_lag_ms={"max": 120.0})
+    s["latency_ms"]["service"]["p50"] = 50.0  # lag under 10 × service time
+    assert kinds(s) == ["none"]
+
+
+def test_server_errors_by_task_and_endpoint_with_the_error_log():
+    s = summary(
+        endpoints={"/addNumbers": {"requests": 500, "errors_5xx": 195, "server_ms": 0.5}},
+        error_log_errors=195,
+    )
+    s["tasks"]["compute_addition"]["errors_by_kind"] = {"http_500": 195}
+    s["errors"] = {"total": 195, "by_kind": {"http_500": 195}}
+    s["run"]["embedded_server"] = {"log_dir": "out/server-logs"}
+    [f] = diagnose(s)
+    assert f["finding"] == "server_errors"
+    assert f["summary"] == (
+        "/addNumbers returns 500 for 39 % of its requests (see out/server-logs/error.log)"
+    )
+    assert "task compute_addition: 500 for 39 % of its requests (195)" in f["evidence"]
+    assert "195 ERROR lines in the error log" in f["evidence"]
+    assert round(f["weight"], 3) == 0.195
+
+
+def test_findings_are_ordered_by_how_much_they_explain():
+    s = summary([second([30, 30])] * 4, restarts=1, workers={"0": {}, "1": {}, "2": {}})
+    s["tasks"]["index"]["errors_by_kind"] = {"http_502": 10}
+    s["errors"] = {"total": 300, "by_kind": {"http_502": 10, "timeout": 290}}
+    # timeouts 29 %, restarts 1 of 2 workers (50 %), 5xx 1 %
+    assert kinds(s) == ["worker_restarts", "timeouts", "server_errors"]
+
+
+def test_a_generator_that_fell_behind_comes_first_whatever_else():
+    s = summary([second([97, 95])] * 3)
+    s["generator"]["behind"] = True
+    s["generator"]["send_lag_ms"]["p99"] = 30.0
+    found = diagnose(s)
+    assert [f["finding"] for f in found] == ["generator_saturated", "server_cpu"]
+    assert "send-lag p99 30.000 ms > 1 ms" in found[0]["evidence"]
+
+
+def test_waits_for_a_connection_past_one_percent_are_the_connection_limit():
+    s = summary()
+    s["generator"]["connection_waits"] = 9
+    assert kinds(s) == ["none"]
+    s["generator"]["connection_waits"] = 150
+    [f] = diagnose(s)
+    assert f["finding"] == "connection_limit"
+    assert "all --connections 512 busy" in f["evidence"]
+
+
+def test_the_sentence_a_person_can_act_on():
+    s = summary([second([99, 98])] * 5, generator_cpu_mean=5.0)
+    assert sentence(diagnose(s)) == "both workers at 98 % CPU — add cores or machines"
+    assert sentence(diagnose(summary())) == "nothing stood out"
