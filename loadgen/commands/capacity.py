@@ -265,7 +265,9 @@ def first_failure(result: Capacity) -> str | None:
     if not failed:
         return None
     first = failed[0]
-    where = f"the first level ({first.rps:g}/s)" if first is result.levels[0] else f"{first.rps:g}/s"
+    where = f"{first.rps:g}/s"
+    if first is result.levels[0]:
+        where = f"the first level ({where})"
     return f"fails at {where}: {sentence(first.summary.get('diagnosis', []))}"
 
 

@@ -83,7 +83,9 @@ class Sampling:
 def sampling(args: argparse.Namespace, target: Target) -> Iterator[Sampling]:
     """Sample the target's signals for the duration of the block."""
     if target.pid is not None:  # the embedded server
-        log = target.log_dir / "error.log" if target.log_dir is not None else None
+        # gunicorn writes its errors to error.log; one uvicorn to its console.
+        name = "console.log" if args.server == "uvicorn" else "error.log"
+        log = target.log_dir / name if target.log_dir is not None else None
         sampler = SamplerProcess(pid=target.pid, metrics_url=f"{target.url}/metrics", error_log=log)
     elif args.server_metrics or args.server_pid:
         try:

@@ -15,7 +15,7 @@ threshold behind each (docs/measuring.md explains the choices):
   Below 85 % a worker had idle time, so CPU was not what held it back.
   Weight: that median share.
 - event_loop_blocked: a worker's event loop ran a callback at least
-  LOOP_BLOCKED_MS (100 ms) late, and at least LOOP_BLOCKED_FACTOR (10) times
+  LOOP_BLOCKED_MS (50 ms) late, and at least LOOP_BLOCKED_FACTOR (10) times
   the run's median service time: one request held the loop, and every other
   request on that worker waited behind it. Names the endpoint with the
   highest mean server-side time. Weight: the share of sampled seconds with
@@ -52,7 +52,7 @@ FINDINGS = (
     "none",
 )
 CPU_BUSY = 0.85
-LOOP_BLOCKED_MS = 100.0
+LOOP_BLOCKED_MS = 50.0
 LOOP_BLOCKED_FACTOR = 10.0
 CONNECTION_WAIT_SHARE = 0.01
 

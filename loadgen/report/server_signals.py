@@ -13,7 +13,8 @@ measure/sampler.py) on the timeline second it describes, as
     error_log_errors, generator_cpu_mean, cores, sources, missing
 
 A sample taken at time `at` describes the interval before it, so it goes to
-the second holding `at − interval/2`. When no source was given, or every
+the second holding `at − interval/2` (the first or last second, for one
+straddling the run's start or end). When no source was given, or every
 sample of every source went missing, `summary.server.note` says so and the
 run's other numbers stand as they are.
 """
@@ -53,10 +54,16 @@ def attach(summary: dict[str, Any], signals: ServerSignals | None, note: str = N
     timeline = summary["timeline"]
     for entry in timeline:
         entry.pop("server", None)
+    end = max((e["t"] + e["length"] for e in timeline), default=0.0)
     for sample in signals.samples:
         if set(sample) <= {"at", "generator_cpu", "missing"}:
             continue  # every source missed: nothing of the server's
-        t = sample["at"] - signals.interval / 2 - start
+        at = sample["at"] - start
+        if at <= 0 or at - signals.interval >= end:
+            continue  # all of it before the run, or after it
+        # Its middle, kept inside the run: a sample straddling the start or the
+        # end still counts what it saw (the errors of the first second too).
+        t = min(max(at - signals.interval / 2, 0.0), end - 1e-9)
         for entry in timeline:
             if entry["t"] <= t < entry["t"] + entry["length"]:
                 previous = entry.get("server")

@@ -31,7 +31,8 @@ def signals(*samples, missing=None):
 
 def test_each_sample_lands_on_the_second_it_describes():
     s = summary()
-    # Taken at 1.02 s: it describes 0.02–1.02, so second 0. One before the start is dropped.
+    # Taken at 1.02 s: it describes 0.02–1.02, so second 0. One before the start is dropped,
+    # one straddling the end counts in the last second.
     attach(s, signals(sample(-0.5), sample(1.02, (10.0, 0.0)), sample(2.03, (90.0, 80.0))))
     assert s["timeline"][0]["server"]["workers"]["100"]["cpu"] == 10.0
     assert s["timeline"][1]["server"]["workers"]["100"]["cpu"] == 90.0
