@@ -20,7 +20,15 @@ from html import escape
 from pathlib import Path
 
 from loadgen.report.html import PAGE_CSS
-from loadgen.report.plots import CHART_CSS, PALETTE, Series, line_chart, spectrum_ticks, spectrum_x
+from loadgen.report.plots import (
+    CHART_CSS,
+    PALETTE,
+    Series,
+    line_chart,
+    spectrum_ticks,
+    spectrum_x,
+    wants_log,
+)
 from loadgen.report.run_data import rate_intervals
 from loadgen.report.run_dir import load_run
 from loadgen.report.summary import spectrum
@@ -179,6 +187,9 @@ def render_comparison(runs: list[Comparable], rows: list[tuple[str, list[str]]])
     over time, and the table. Each run keeps its colour across the charts."""
     colors = {id(r): PALETTE[i % len(PALETTE)] for i, r in enumerate(runs)}
     charts = []
+    # Both spectra on one kind of y axis: log when the runs span more than two
+    # decades, or a fixed run is a flat line on zero under a legacy one.
+    log = wants_log(ms for r in runs for points in r.spectra.values() for _, ms in points)
     for kind, title in (
         ("response", "Response time (from intended send)"),
         ("service", "Service time (from actual send; Locust's response time)"),
@@ -197,7 +208,12 @@ def render_comparison(runs: list[Comparable], rows: list[tuple[str, list[str]]])
         max_x = max(x for s in series for x, _ in s.points)
         charts.append(
             line_chart(
-                title, series, x_label="percentile", y_label="ms", x_ticks=spectrum_ticks(max_x)
+                title,
+                series,
+                x_label="percentile",
+                y_label="ms",
+                x_ticks=spectrum_ticks(max_x),
+                log_y=log,
             )
         )
     throughput = [
@@ -212,6 +228,7 @@ def render_comparison(runs: list[Comparable], rows: list[tuple[str, list[str]]])
                 throughput,
                 x_label="seconds",
                 y_label="responses per second",
+                log_y=False,
             )
         )
     head = "".join(f"<th>{escape(r.label)} ({r.tool})</th>" for r in runs)

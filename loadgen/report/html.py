@@ -15,8 +15,17 @@ from html import escape
 from typing import Any
 
 from loadgen.measure.histogram import ms
-from loadgen.report.plots import CHART_CSS, Series, line_chart, spectrum_ticks, spectrum_x
-from loadgen.report.run_data import RunData, rate_intervals
+from loadgen.report.plots import (
+    CHART_CSS,
+    PALETTE,
+    Series,
+    line_chart,
+    spectrum_ticks,
+    spectrum_x,
+    wants_log,
+)
+from loadgen.report.run_data import KINDS, RunData, rate_intervals
+from loadgen.report.slo import SLO, SLOError, parse_slo
 from loadgen.report.summary import (
     LATENCY_STATS,
     behind_reasons,
@@ -33,23 +42,24 @@ h1 { font-size: 20px; margin: 0 0 4px; } h2 { font-size: 16px; margin: 28px 0 6p
 .pass { color: #1b7f3b; font-weight: 600; }
 table { border-collapse: collapse; margin: 6px 0; } td, th { padding: 3px 10px;
   border-bottom: 1px solid #e6e6e6; text-align: right; } th { background: #f6f6f6; }
-td:first-child, th:first-child, td.k { text-align: left; }
+td:first-child, th:first-child, .k { text-align: left; }
 .charts { display: flex; flex-wrap: wrap; }
 pre { background: #f6f6f6; padding: 8px; overflow-x: auto; font-size: 12px; }
 """
 
 
 def _latency_charts(run: RunData) -> str:
+    stats = ("p50", "p90", "p99", "max")
+    # One axis kind for both charts, so that they read side by side: log once a
+    # spike puts p50 two decades under the max.
+    log = wants_log(s[kind][stat] for _, s in run.seconds for kind in KINDS for stat in stats)
     charts = []
     for kind, title in (
         ("response", "Response time per second (from intended send)"),
         ("service", "Service time per second (from actual send)"),
     ):
-        series = [
-            Series(stat, [(t, s[kind][stat]) for t, s in run.seconds])
-            for stat in ("p50", "p90", "p99", "max")
-        ]
-        charts.append(line_chart(title, series, x_label="seconds", y_label="ms"))
+        series = [Series(stat, [(t, s[kind][stat]) for t, s in run.seconds]) for stat in stats]
+        charts.append(line_chart(title, series, x_label="seconds", y_label="ms", log_y=log))
     return "".join(charts)
 
 
@@ -59,21 +69,28 @@ def _spectrum_charts(run: RunData) -> str:
     # In the scenario's order, as the tables list the tasks.
     order = {name: i for i, name in enumerate(run.summary.get("tasks", {}))}
     groups += sorted(run.histograms.items(), key=lambda kv: (order.get(kv[0], len(order)), kv[0]))
-    for name, hs in groups:
-        series = []
-        max_x = 0.0
-        for kind, dashed in (("response", False), ("service", True)):
-            points = [(spectrum_x(q), ms) for q, ms in spectrum(hs[kind])]
-            max_x = max([max_x, *(x for x, _ in points)])
-            series.append(Series(f"{kind} time", points, dashed=dashed))
-        ticks = spectrum_ticks(max_x)
+    spectra = [
+        (name, [(spectrum_x(q), ms) for q, ms in spectrum(hs[kind])], kind)
+        for name, hs in groups
+        for kind in ("response", "service")
+    ]
+    # All on one kind of y axis, as the tasks are compared with each other.
+    log = wants_log(ms for _, points, _ in spectra for _, ms in points)
+    for name, _ in groups:
+        series = [
+            Series(f"{kind} time", points, dashed=kind == "service")
+            for n, points, kind in spectra
+            if n == name
+        ]
+        max_x = max((x for s in series for x, _ in s.points), default=0.0)
         charts.append(
             line_chart(
                 f"Percentile spectrum: {name}",
                 series,
                 x_label="percentile",
                 y_label="ms",
-                x_ticks=ticks,
+                x_ticks=spectrum_ticks(max_x),
+                log_y=log,
             )
         )
     return "".join(charts)
@@ -84,24 +101,48 @@ def _throughput_charts(summary: dict[str, Any]) -> str:
     # summary.py), so target and achieved fall together while responses trickle in.
     timeline = rate_intervals(summary)
 
-    def rate(entry: dict[str, Any], key: str) -> float:
-        return float(entry.get(key, 0)) / max(float(entry["length"]), 1e-9)
+    def steps(counts: list[float]) -> list[tuple[float, float]]:
+        """Per second of each interval; the last one held until its interval ends."""
+        points = [
+            (e["t"], n / max(float(e["length"]), 1e-9))
+            for e, n in zip(timeline, counts, strict=True)
+        ]
+        if points:
+            points.append((timeline[-1]["t"] + timeline[-1]["length"], points[-1][1]))
+        return points
 
+    # Each entry is a count over an interval, so each value holds until the next
+    # one: steps, not ramps (a stage change is a step at its boundary, where the
+    # achieved rate steps too). Drawn bottom to top: responses, which trail the
+    # arrivals, then the arrivals, then the target dashed in its own colour, so
+    # that a line matching the one under it still shows.
     arrivals = [
-        Series("target", [(e["t"], rate(e, "target")) for e in timeline], dashed=True),
-        Series("achieved arrivals", [(e["t"], rate(e, "arrivals")) for e in timeline]),
-        Series("responses", [(e["t"], rate(e, "responses")) for e in timeline]),
+        Series("responses", steps([e["responses"] for e in timeline]), PALETTE[1], step=True),
+        Series(
+            "achieved arrivals", steps([e["arrivals"] for e in timeline]), PALETTE[0], step=True
+        ),
+        Series(
+            "target",
+            steps([e.get("target", 0) for e in timeline]),
+            color="#222",
+            dashed=True,
+            step=True,
+        ),
     ]
     kinds = sorted({k for e in timeline for k in e["errors"]})
     errors = [
-        Series(
-            kind, [(e["t"], e["errors"].get(kind, 0) / max(e["length"], 1e-9)) for e in timeline]
-        )
+        Series(kind, steps([e["errors"].get(kind, 0) for e in timeline]), step=True)
         for kind in kinds
-    ] or [Series("no errors", [(e["t"], 0.0) for e in timeline])]
+    ] or [Series("no errors", steps([0.0] * len(timeline)), step=True)]
+    # Rates stay linear: they are read by difference (target minus achieved),
+    # which a log axis shrinks as the rate grows.
     return line_chart(
-        "Throughput: target vs achieved", arrivals, x_label="seconds", y_label="per second"
-    ) + line_chart("Errors by kind", errors, x_label="seconds", y_label="per second")
+        "Throughput: target vs achieved",
+        arrivals,
+        x_label="seconds",
+        y_label="per second",
+        log_y=False,
+    ) + line_chart("Errors by kind", errors, x_label="seconds", y_label="per second", log_y=False)
 
 
 def _latency_table(summary: dict[str, Any]) -> str:
@@ -198,30 +239,85 @@ tail gets the room. Solid: response time; dashed: service time.</p>
 
 def _timed(levels: list[dict[str, Any]], kind: str, stat: str) -> list[tuple[float, float]]:
     """(throughput, latency) of the levels that timed any response."""
-    points = [(lv["throughput_rps"], lv["latency_ms"][kind][stat]) for lv in levels]
+    points = [(lv["throughput_rps"], lv["latency_ms"][kind].get(stat)) for lv in levels]
     return [(x, y) for x, y in points if y is not None]
+
+
+_OP_SIGNS = {"<": "<", "<=": "≤", ">": ">", ">=": "≥"}
+# A percentile keeps its colour whichever others an SLO adds to the chart.
+_STAT_COLORS = dict(zip(("p50", "p99", "p99.9", "p90", "max", "mean"), PALETTE, strict=False))
+
+
+def _latency_slos(texts: list[str]) -> list[SLO]:
+    """The objectives a line on the chart can stand for: latency of every task's
+    response time (the curves); one task's, or service time, is not drawn."""
+    slos = []
+    for text in texts:
+        try:
+            slo = parse_slo(text)
+        except SLOError:  # a hand-edited capacity.json: the table still says it
+            continue
+        if slo.metric == "latency" and slo.task is None and slo.kind == "response":
+            slos.append(slo)
+    return slos
+
+
+def _limits(report: dict[str, Any]) -> list[tuple[float, str]]:
+    """Markers at the limit found, where its level's responses per second put it."""
+    at = {lv["target_rps"]: lv["throughput_rps"] for lv in report["levels"]}
+    marks = []
+    for key, label in (
+        ("sustained_rps", "sustains {:g}/s"),
+        ("failed_rps", "fails at {:g}/s"),
+        ("saturated_at_rps", "generator saturated at {:g}/s"),
+    ):
+        rate = report.get(key)
+        if rate is not None:
+            marks.append((float(at.get(rate, rate)), label.format(rate)))
+    return marks
 
 
 def render_capacity(report: dict[str, Any]) -> str:
     """The capacity page: latency against throughput (the hockey stick) and the levels."""
     levels = sorted(report["levels"], key=lambda lv: lv["target_rps"])
+    objectives = _latency_slos(report["slo"])
+    # The percentiles every page shows, and any other the SLO judges on (p90, max).
+    shown = {"p50", "p99", "p99.9"} | {slo.stat for slo in objectives}
     stick = [
         Series(
             f"response {stat}",
             _timed(levels, "response", stat),
+            color=_STAT_COLORS[stat],
             markers=True,
         )
-        for stat in ("p50", "p99", "p99.9")
+        for stat in LATENCY_STATS
+        if stat in shown
     ]
+    # Service p99 often equals response p99 below the limit: dashed, in a colour
+    # of its own, with rings, and drawn last, it shows where they coincide.
     stick.append(
         Series(
             "service p99",
             _timed(levels, "service", "p99"),
+            color="#9467bd",
             dashed=True,
+            markers=True,
+            hollow=True,
         )
     )
     chart = line_chart(
-        "Latency vs throughput", stick, x_label="responses per second", y_label="ms", width=760
+        "Latency vs throughput",
+        stick,
+        x_label="responses per second",
+        y_label="ms",
+        width=760,
+        height=340,
+        log_x=None,
+        hlines=[
+            (slo.threshold, f"SLO {slo.stat} {_OP_SIGNS[slo.op]} {slo.threshold:g} ms")
+            for slo in objectives
+        ],
+        vlines=_limits(report),
     )
     rows = "".join(
         f"<tr><td>{lv['target_rps']:.1f}</td><td>{lv['achieved_rps']:.1f}</td>"
@@ -246,6 +342,6 @@ flattening out as a closed-loop tool would show it.</p>
 {chart}
 <h2>Levels, in the order run</h2>
 <table><tr><th>target/s</th><th>achieved/s</th><th>responses/s</th><th>p50 ms</th>
-<th>p99 ms</th><th>p99.9 ms</th><th>errors</th><th>verdict</th></tr>{rows}</table>
+<th>p99 ms</th><th>p99.9 ms</th><th>errors</th><th class="k">verdict</th></tr>{rows}</table>
 </body></html>
 """

@@ -1,15 +1,20 @@
-"""Headless Chromium for page tests: screenshots, console, and a network trap.
+"""Headless Chromium for page tests: screenshots, console, a network trap, and
+measurements of the laid-out page (`measure`).
 
 The trap is a loopback "proxy" given to Chromium for every scheme: a page that
 tries to fetch anything from the network connects to it, and the test sees it.
 """
 
+import html
+import itertools
+import json
 import re
 import shutil
 import socket
 import subprocess
 import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -105,3 +110,60 @@ def render(
         trap.close()
     assert screenshot.is_file(), proc.stderr[-2000:]
     return trap.requests, proc.stderr
+
+
+def measure(page: Path, script: str, workdir: Path, size: str = "1280,2400") -> Any:
+    """The value of `script` (a JavaScript function body that returns it) in `page`
+    as Chromium lays it out: text widths, positions.
+
+    Reports have no scripts of their own: the script goes into a copy of the page,
+    puts its value into the DOM as JSON, and --dump-dom prints the DOM.
+    """
+    copy = workdir / f"measure-{page.name}"
+    run = (
+        "<script>{const pre = document.createElement('pre'); pre.id = 'measured';"
+        f"pre.textContent = JSON.stringify((() => {{{script}}})());"
+        "document.body.append(pre);}</script>"
+    )
+    text = page.read_text()
+    copy.write_text(text.replace("</body>", run + "</body>") if "</body>" in text else text + run)
+    proc = subprocess.run(
+        [
+            chromium_path(),
+            *FLAGS,
+            f"--user-data-dir={workdir / 'measure-profile'}",
+            f"--window-size={size}",
+            "--dump-dom",
+            copy.resolve().as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=90,
+    )
+    found = re.search(r'<pre id="measured">(.*?)</pre>', proc.stdout, re.DOTALL)
+    assert found, proc.stderr[-2000:]
+    return json.loads(html.unescape(found.group(1)))
+
+
+# Every chart text's box: legends (.lg) and reference-line labels (.rl), per chart.
+CHART_TEXTS_JS = """
+return [...document.querySelectorAll('svg')].map(svg =>
+  [...svg.querySelectorAll('text.lg, text.rl')].map(t => {
+    const b = t.getBBox();
+    return {cls: t.getAttribute('class'), text: t.textContent, x: b.x, y: b.y, w: b.width};
+  }));
+"""
+
+
+def legend_collisions(charts: list[list[dict[str, Any]]]) -> list[tuple[str, str]]:
+    """Legend labels (measured by CHART_TEXTS_JS) that run into the next item's
+    swatch, which starts 24 px before its label, in the same row."""
+    out = []
+    for texts in charts:
+        items = sorted(
+            (t for t in texts if t["cls"] == "lg"), key=lambda t: (round(t["y"]), t["x"])
+        )
+        for a, b in itertools.pairwise(items):
+            if round(a["y"]) == round(b["y"]) and a["x"] + a["w"] + 2 > b["x"] - 24:
+                out.append((a["text"], b["text"]))
+    return out

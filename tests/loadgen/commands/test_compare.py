@@ -2,7 +2,14 @@
 
 import pytest
 
-from tests.support.chromium import page_requests, render
+from loadgen.report.plots import text_width
+from tests.support.chromium import (
+    CHART_TEXTS_JS,
+    legend_collisions,
+    measure,
+    page_requests,
+    render,
+)
 from tests.support.cli import loadgen as run_cli
 
 
@@ -25,6 +32,11 @@ def test_compare_two_runs_and_locust(saved_run, locust_csv, tmp_path):
     assert html.count("<svg") == 3 and "(locust)" in html and "Throughput over time" in html
     requests, log = render(page, tmp_path / "cmp.png", tmp_path / "profile")
     assert page_requests(requests) == [] and "CONSOLE" not in log, log
+    # Run labels are long paths: each legend label ends before the next swatch.
+    texts = measure(page, CHART_TEXTS_JS, tmp_path)
+    assert [len(chart) for chart in texts] == [2, 3, 3]  # Locust has no response time
+    assert legend_collisions(texts) == []
+    assert all(t["w"] <= text_width(t["text"]) for chart in texts for t in chart)
 
 
 @pytest.mark.slow

@@ -1,8 +1,16 @@
-"""Runs side by side: loadgen run directories and Locust CSVs read as one shape."""
+"""Runs side by side: loadgen run directories and Locust CSVs read as one shape, and
+the page that overlays them."""
+
+import re
 
 import pytest
 
-from loadgen.report.comparison import load_comparable, short_labels
+from loadgen.report.comparison import (
+    Comparable,
+    load_comparable,
+    render_comparison,
+    short_labels,
+)
 
 
 @pytest.mark.slow
@@ -39,3 +47,30 @@ def test_changes_read_as_people_read_them():
     assert delta(110, 100) == "+10%" and delta(100, 100) == "±0%" and delta(5, 0) == "new"
     assert delta(0, 100) == "-100%"  # gone
     assert delta(1.53, 323.33) == "-99.5%"  # not gone: not -100%
+
+
+def comparable(label, scale, throughput=100.0):
+    """A loadgen run whose spectrum rises from 0.4 ms × scale to 5 ms × scale."""
+    spectra = {
+        kind: [(q, scale * (0.4 + 4.6 * (q / 100) ** 8)) for q in (0, 50, 90, 99, 99.9)]
+        for kind in ("response", "service")
+    }
+    stats = {"p50": 0.5 * scale, "p99": 3 * scale}
+    return Comparable(label, "loadgen", 1000, throughput, 0, stats, stats, spectra,
+                      throughput=[(float(t), throughput) for t in range(5)])  # fmt: skip
+
+
+def test_a_fixed_run_is_not_a_flat_line_under_a_legacy_one():
+    page = render_comparison([comparable("legacy", 70.0), comparable("fixed", 1.0)], [])
+    spectra = re.findall(r"<svg .*?</svg>", page, re.DOTALL)[:2]
+    for chart in spectra:
+        assert "ms (log scale)" in chart
+        lines = re.findall(r'<polyline points="([^"]*)"', chart)
+        fixed = [float(p.split(",")[1]) for p in lines[1].split()]
+        grid = [float(y) for y in re.findall(r'y1="([\d.]+)" y2="[\d.]+" class="g"', chart)]
+        height = max(grid) - min(grid)
+        assert max(fixed) - min(fixed) > 0.2 * height  # its own rise shows
+    # Runs within two decades of each other keep a linear axis; throughput always does.
+    close = render_comparison([comparable("a", 2.0), comparable("b", 1.0, 30.0)], [])
+    assert "(log scale)" not in close
+    assert "responses per second (log" not in page

@@ -1,11 +1,22 @@
-"""report.html in real headless Chromium: it renders its plots, offline."""
+"""report.html and capacity.html: their charts as SVG, and in real headless
+Chromium: they render offline, and what is drawn reads at a glance."""
 
+import itertools
 import re
 
 import pytest
 from PIL import Image
 
-from tests.support.chromium import page_requests, render
+from loadgen.report.html import _latency_charts, _throughput_charts, render_capacity
+from loadgen.report.plots import text_width
+from loadgen.report.run_data import RunData
+from tests.support.chromium import (
+    CHART_TEXTS_JS,
+    legend_collisions,
+    measure,
+    page_requests,
+    render,
+)
 
 
 @pytest.mark.slow
@@ -33,6 +44,9 @@ def test_report_renders_its_plots_in_chromium_without_network(saved_run, tmp_pat
     palette = {(31, 119, 180), (214, 39, 40), (44, 160, 44), (255, 127, 14)}
     seen = {rgb for _, rgb in colours}
     assert len(palette & seen) >= 3, "the series colours are missing: no plotted lines"
+    texts = measure(saved_run / "report.html", CHART_TEXTS_JS, tmp_path)
+    assert len(texts) >= 6 and legend_collisions(texts) == []
+    assert all(t["w"] <= text_width(t["text"]) for chart in texts for t in chart)
 
 
 @pytest.mark.browser
@@ -49,3 +63,198 @@ def test_the_browser_check_catches_a_broken_page(tmp_path):
     console = [line for line in log.splitlines() if "CONSOLE" in line]
     assert any("attribute d: Expected number" in line for line in console), log
     assert any('"boom"' in line for line in console), log
+
+
+def polylines(svg):
+    """(stroke, dashed, points) of each drawn line, in drawing order."""
+    return [
+        (stroke, bool(dash), [tuple(map(float, p.split(","))) for p in points.split()])
+        for points, stroke, dash in re.findall(
+            r'<polyline points="([^"]*)" stroke="([^"]*)"( stroke-dasharray="[^"]*")?', svg
+        )
+    ]
+
+
+def charts(page):
+    return re.findall(r"<svg .*?</svg>", page, re.DOTALL)
+
+
+def capacity_report(levels=tuple(10.0 * 2**k for k in range(10)), sustained=2560.0, failed=5120.0):
+    """capacity.json as `loadgen capacity` writes it: latency rising with the rate,
+    flat up to the limit and a hockey stick past it; service p99 equal to response
+    p99 below the limit (no queueing), as it is on a healthy target."""
+
+    def latency(rate, queueing):
+        p99 = 1.0 + rate / 1000 + queueing
+        return {"p50": 0.5 + queueing / 10, "p90": 0.8 + queueing / 2, "p99": p99,
+                "p99.9": 2 * p99, "max": 3 * p99, "mean": 0.6 + queueing / 8}  # fmt: skip
+
+    out = []
+    for rate in levels:
+        queueing = 3000.0 if rate > sustained else 0.0
+        response = latency(rate, queueing)
+        service = latency(rate, 0.0)
+        out.append({
+            "target_rps": rate, "verdict": "fail" if queueing else "pass",
+            "reasons": ["p99<=100ms (measured 3001ms)"] if queueing else [],
+            "achieved_rps": rate, "throughput_rps": rate * (0.97 if queueing else 1.0),
+            "errors": {"total": 0, "rate": 0.0, "by_kind": {}},
+            "latency_ms": {"response": response, "service": service}, "generator": {},
+        })  # fmt: skip
+    return {
+        "schema": "loadgen.capacity/1",
+        "slo": ["p99<=100ms", "errors<1%", "task:compute_fib:p99.9<=200ms", "service:p90<=5ms"],
+        "sustained_rps": sustained, "failed_rps": failed, "saturated_at_rps": None,
+        "found": True, "answer": "sustains …",
+        "levels": out,
+    }  # fmt: skip
+
+
+def ref_lines(svg):
+    return [
+        tuple(map(float, m))
+        for m in re.findall(
+            r'<line x1="([\d.]+)" x2="([\d.]+)" y1="([\d.]+)" y2="([\d.]+)" class="ref"/>', svg
+        )
+    ]
+
+
+def test_capacity_chart_has_the_slo_line_and_the_limit_found():
+    page = render_capacity(capacity_report())
+    (chart,) = charts(page)
+    lines = ref_lines(chart)
+    horizontal = [ln for ln in lines if ln[2] == ln[3]]
+    vertical = [ln for ln in lines if ln[0] == ln[1]]
+    # One threshold: p99 of every task's response time. The task's and the
+    # service-time objectives are not what the curves show.
+    assert len(horizontal) == 1 and "SLO p99 ≤ 100 ms" in chart
+    assert "200 ms" not in chart and "5 ms" not in chart
+    y_100 = horizontal[0][2]
+    ticks = dict(
+        (label, float(y)) for y, label in re.findall(r'y="([\d.]+)" class="yl">([^<]*)<', chart)
+    )
+    assert y_100 == pytest.approx(ticks["100"] - 4, abs=0.2)  # on the axis' 100 ms
+    # The limit: where the last passing and the first failing level sit.
+    assert "sustains 2560/s" in chart and "fails at 5120/s" in chart
+    dots = re.findall(r'<circle cx="([\d.]+)" cy="[\d.]+" r="3" fill="#1f77b4"', chart)
+    p50_x = [float(x) for x in dots][:-1]  # the last dot is the legend's
+    assert sorted(ln[0] for ln in vertical) == pytest.approx([p50_x[8], p50_x[9]], abs=0.1)
+
+
+def test_capacity_levels_over_two_decades_get_a_log_x_axis():
+    (chart,) = charts(render_capacity(capacity_report()))
+    xs = {
+        label: float(x)
+        for x, label in re.findall(r'x="([\d.]+)" y="[\d.]+" class="xl">([\d,]+)<', chart)
+    }
+    assert {"10", "100", "1,000"} <= set(xs)
+    assert xs["100"] - xs["10"] == pytest.approx(xs["1,000"] - xs["100"], abs=0.2)
+    # Every level of the ladder as far from the next: none squashed onto the axis.
+    (p50, *_) = polylines(chart)
+    gaps = [b[0] - a[0] for a, b in itertools.pairwise(p50[2])]
+    assert min(gaps) > 40
+    assert "ms (log scale)" in chart  # 0.5 ms to seconds
+    few = capacity_report(levels=(100.0, 200.0, 400.0), sustained=400.0, failed=None)
+    assert "rps (log" not in render_capacity(few) and "1,000" not in render_capacity(few)
+
+
+def test_service_p99_stays_visible_where_it_equals_response_p99():
+    report = capacity_report()
+    report["slo"].append("p90<=50ms")  # a percentile an SLO judges is drawn too
+    (chart,) = charts(render_capacity(report))
+    lines = polylines(chart)
+    names = re.findall(r'class="lg">([^<]*)<', chart)
+    expected = ["response p50", "response p90", "response p99", "response p99.9", "service p99"]
+    assert names == expected
+    response, service = lines[names.index("response p99")], lines[-1]
+    assert service[0] != response[0] and service[1] and not response[1]
+    assert service[2][:8] == response[2][:8]  # they coincide below the limit …
+    assert re.search(rf'r="4.5" fill="none" stroke="{service[0]}"', chart)  # … in rings on top
+
+
+def test_capacity_verdict_header_is_aligned_like_its_cells():
+    page = render_capacity(capacity_report())
+    assert '<th class="k">verdict</th>' in page
+    assert re.search(r"\.k \{ text-align: left; \}", page)
+
+
+@pytest.mark.browser
+def test_capacity_page_in_chromium(tmp_path):
+    page = tmp_path / "capacity.html"
+    page.write_text(render_capacity(capacity_report()))
+    shot = tmp_path / "capacity.png"
+    requests, log = render(page, shot, tmp_path / "profile", size="1280,900")
+    assert page_requests(requests) == [] and "CONSOLE" not in log, log
+    colours = {rgb for _, rgb in Image.open(shot).convert("RGB").getcolors(1 << 20)}
+    assert (85, 85, 85) in colours  # the reference lines' grey: the SLO and the limit
+    assert (148, 103, 189) in colours  # service p99's own colour
+    found = measure(page, CHART_TEXTS_JS, tmp_path)
+    assert legend_collisions(found) == []
+    assert all(t["w"] <= text_width(t["text"]) for chart in found for t in chart)
+    assert {t["text"] for t in found[0] if t["cls"] == "rl"} == {
+        "SLO p99 ≤ 100 ms", "sustains 2560/s", "fails at 5120/s"}  # fmt: skip
+    # The verdict header starts where its cells' text does.
+    lefts = measure(page, VERDICT_LEFTS_JS, tmp_path)
+    assert len(lefts) == 11 and max(lefts) - min(lefts) < 1, lefts
+
+
+# The left edge of the verdict column's text: its header's, then each cell's.
+VERDICT_LEFTS_JS = """
+const rows = [...document.querySelectorAll('tr')];
+const col = [...rows[0].children].findIndex(c => c.textContent === 'verdict');
+return rows.map(r => {
+  const range = document.createRange();
+  range.selectNodeContents(r.children[col]);
+  return range.getClientRects()[0].left;
+});
+"""
+
+
+def test_latency_per_second_goes_log_past_two_decades_for_both_charts():
+    def run(max_ms):
+        second = {"p50": 1.0, "p90": 2.0, "p99": 4.0, "max": max_ms}
+        calm = {"p50": 1.0, "p90": 2.0, "p99": 4.0, "max": 5.0}
+        seconds = [(float(t), {"response": second if t == 3 else calm, "service": calm})
+                   for t in range(8)]  # fmt: skip
+        return charts(_latency_charts(RunData({}, {}, seconds)))
+
+    spike = run(900.0)  # only response time spikes; service time stays within a decade
+    assert all("ms (log scale)" in chart for chart in spike)  # both, to read side by side
+    p50, _, p99, _ = (points for _, _, points in polylines(spike[0]))
+    # 1 ms and 4 ms apart, not both flat on zero under a 900 ms max.
+    assert all(y50 - y99 > 15 for (_, y50), (_, y99) in zip(p50, p99, strict=True))
+    assert all("(log scale)" not in chart for chart in run(90.0))
+
+
+def test_the_target_rate_is_a_step_line_drawn_on_top():
+    timeline = [{"t": float(t), "length": 1.0, "target": 100.0 if t < 4 else 200.0,
+                 "arrivals": 99 if t < 4 else 198, "responses": 98 if t < 4 else 190,
+                 "errors": {}} for t in range(8)]  # fmt: skip
+    throughput, _errors = charts(_throughput_charts({"timeline": timeline}))
+    names = re.findall(r'class="lg">([^<]*)<', throughput)
+    assert names == ["responses", "achieved arrivals", "target"]  # bottom to top
+    stroke, dashed, points = polylines(throughput)[-1]  # the last drawn: on top
+    assert dashed and stroke not in {s for s, _, _ in polylines(throughput)[:-1]}
+    assert all(a[0] == b[0] or a[1] == b[1] for a, b in itertools.pairwise(points))
+    rise = [(a, b) for a, b in itertools.pairwise(points) if a[0] == b[0]]
+    assert len(rise) == 1  # the stage change: one vertical step at t=4
+    assert points[-1][1] == points[-2][1] and points[-1][0] > points[-2][0]  # the last second too
+    achieved = polylines(throughput)[1][2]
+    achieved_rise = [a[0] for a, b in itertools.pairwise(achieved) if a[0] == b[0]]
+    assert achieved_rise == [rise[0][0][0]]  # per-interval counts step where the target does
+    assert "(log scale)" not in throughput
+
+
+@pytest.mark.browser
+def test_the_legend_check_sees_a_label_run_into_the_next_swatch(tmp_path):
+    page = tmp_path / "legend.html"
+    page.write_text(
+        '<!doctype html><html><body><svg width="400" height="40" style="font: 11px sans-serif">'
+        '<text x="24" y="20" class="lg">response p99.9 (legacy)</text>'
+        '<text x="120" y="20" class="lg">service p99</text>'
+        '<text x="24" y="34" class="lg">p50</text><text x="80" y="34" class="lg">p90</text>'
+        "</svg></body></html>"
+    )
+    assert legend_collisions(measure(page, CHART_TEXTS_JS, tmp_path)) == [
+        ("response p99.9 (legacy)", "service p99")
+    ]
