@@ -245,11 +245,13 @@ def _server_errors(summary: dict[str, Any]) -> Finding | None:
         short = (
             f"task {name} gets {_single_code(by_task) or '5xx'} for {_pct(share)} of its requests"
         )
-    advice = "read the server's error log for the exception behind them"
-    log_dir = (summary["run"].get("embedded_server") or {}).get("log_dir")
-    if log_dir:
-        advice = f"read {log_dir}/error.log for the exception behind them"
-        short += f" (see {log_dir}/error.log)"
+    advice = "fix the exception behind them (the server's error log has it)"
+    embedded = summary["run"].get("embedded_server") or {}
+    if embedded.get("log_dir"):
+        # One uvicorn logs its errors to its console; gunicorn to error.log.
+        log = "console.log" if embedded.get("server") == "uvicorn" else "error.log"
+        short += f" (see {embedded['log_dir']}/{log})"
+        advice = "fix the exception behind them"
     weight = (total or sum(e["errors_5xx"] for e in endpoints.values())) / requests
     return Finding("server_errors", min(weight, 1.0), short, "; ".join(parts), advice)
 

@@ -25,6 +25,7 @@ from loadgen.report.plots import (
     wants_log,
 )
 from loadgen.report.run_data import KINDS, RunData, rate_intervals
+from loadgen.report.server_signals import describe
 from loadgen.report.slo import SLO, SLOError, parse_slo
 from loadgen.report.summary import (
     LATENCY_STATS,
@@ -45,6 +46,7 @@ table { border-collapse: collapse; margin: 6px 0; } td, th { padding: 3px 10px;
 td:first-child, th:first-child, .k { text-align: left; }
 .charts { display: flex; flex-wrap: wrap; }
 pre { background: #f6f6f6; padding: 8px; overflow-x: auto; font-size: 12px; }
+ul.diag { padding-left: 20px; } ul.diag li { margin: 4px 0; }
 """
 
 
@@ -205,6 +207,89 @@ def _verdict(summary: dict[str, Any]) -> str:
     return "".join(parts)
 
 
+def _diagnosis(summary: dict[str, Any]) -> str:
+    """The findings, most explanatory first (absent from summaries older than them)."""
+    items = []
+    for f in summary.get("diagnosis", []):
+        if f["finding"] == "none":
+            items.append(
+                f'<li><span class="pass">nothing stood out</span> ({escape(f["evidence"])})</li>'
+            )
+            continue
+        items.append(
+            f"<li><b>{escape(f['finding'])}</b>: {escape(f['summary'])} → "
+            f'{escape(f["advice"])}<br><span class="sub">{escape(f["evidence"])}</span></li>'
+        )
+    return f'<h2>Diagnosis</h2><ul class="diag">{"".join(items)}</ul>' if items else ""
+
+
+def _server_section(summary: dict[str, Any]) -> str:
+    """The target's own signals: in words, then CPU and loop lag on the latency's time axis."""
+    server = summary.get("server")
+    if server is None:
+        return ""
+    lines = "".join(f"<p>{escape(line)}</p>" for line in describe(server))
+    seconds = [(e["t"], e["server"]) for e in summary["timeline"] if "server" in e]
+    charts = []
+    pids = sorted({pid for _, s in seconds for pid in s.get("workers", {})})
+    if pids:
+        cpu = [
+            Series(
+                f"worker {pid}",
+                [
+                    (t, w[pid]["cpu"])
+                    for t, s in seconds
+                    if (w := s.get("workers", {})).get(pid, {}).get("cpu") is not None
+                ],
+                step=True,
+            )
+            for pid in pids
+        ]
+        cpu.append(
+            Series(
+                "loadgen",
+                [(t, s["generator_cpu"]) for t, s in seconds if "generator_cpu" in s],
+                dashed=True,
+                step=True,
+            )
+        )
+        charts.append(
+            line_chart(
+                "Server CPU per worker (100 = one core)",
+                cpu,
+                x_label="seconds",
+                y_label="% of a core",
+                log_y=False,
+            )
+        )
+    loops = sorted({w for _, s in seconds for w in s.get("loop_lag_max_ms", {})})
+    if loops:
+        lag = [
+            Series(
+                f"worker {w}" if w else "the worker",
+                [
+                    (t, s["loop_lag_max_ms"][w])
+                    for t, s in seconds
+                    if w in s.get("loop_lag_max_ms", {})
+                ],
+                step=True,
+            )
+            for w in loops
+        ]
+        charts.append(
+            line_chart(
+                "Event-loop lag, the worst of the last 2 s",
+                lag,
+                x_label="seconds",
+                y_label="ms",
+            )
+        )
+    return f"""<h2>The server's side</h2>
+<p class="sub">Sampled once a second beside the load, off its path: the server's workers
+(CPU in % of one core), its /metrics and its error log.</p>
+{lines}<div class="charts">{"".join(charts)}</div>"""
+
+
 def render_html(run: RunData, title: str = "loadgen report") -> str:
     s = run.summary
     params = s.get("run", {})
@@ -218,11 +303,13 @@ def render_html(run: RunData, title: str = "loadgen report") -> str:
 <h1>{escape(title)}</h1>
 <div class="sub">{escape(s["target"])} · started {escape(str(params.get("started_at", "")))}</div>
 {_verdict(s)}
+{_diagnosis(s)}
 <h2>Latency over time</h2>
 <p class="sub">Response time counts from each request's intended send time (what a user
 arriving then waits); service time from the moment it was written to the socket. A gap
 between them is queueing.</p>
 <div class="charts">{_latency_charts(run)}</div>
+{_server_section(s)}
 <h2>Percentile spectrum</h2>
 <p class="sub">Each percentile on a log axis of 1/(1−q), as HdrHistogram plots it: the
 tail gets the room. Solid: response time; dashed: service time.</p>
@@ -277,6 +364,12 @@ def _limits(report: dict[str, Any]) -> list[tuple[float, str]]:
     return marks
 
 
+def _bottleneck(level: dict[str, Any]) -> str:
+    """A level's first finding, in a few words ("—" when nothing stood out)."""
+    found = [f for f in level.get("diagnosis", []) if f["finding"] != "none"]
+    return f"{found[0]['finding']}: {found[0]['summary']}" if found else "—"
+
+
 def render_capacity(report: dict[str, Any]) -> str:
     """The capacity page: latency against throughput (the hockey stick) and the levels."""
     levels = sorted(report["levels"], key=lambda lv: lv["target_rps"])
@@ -326,7 +419,8 @@ def render_capacity(report: dict[str, Any]) -> str:
         f"<td>{ms(lv['latency_ms']['response']['p99.9'])}</td>"
         f"<td>{100 * lv['errors']['rate']:.2f}%</td>"
         f'<td class="k"><span class="{"pass" if lv["verdict"] == "pass" else "fail"}">'
-        f"{escape(lv['verdict'])}</span> {escape('; '.join(lv['reasons']))}</td></tr>"
+        f"{escape(lv['verdict'])}</span> {escape('; '.join(lv['reasons']))}</td>"
+        f'<td class="k">{escape(_bottleneck(lv))}</td></tr>'
         for lv in report["levels"]
     )
     slos = ", ".join(report["slo"])
@@ -342,6 +436,7 @@ flattening out as a closed-loop tool would show it.</p>
 {chart}
 <h2>Levels, in the order run</h2>
 <table><tr><th>target/s</th><th>achieved/s</th><th>responses/s</th><th>p50 ms</th>
-<th>p99 ms</th><th>p99.9 ms</th><th>errors</th><th class="k">verdict</th></tr>{rows}</table>
+<th>p99 ms</th><th>p99.9 ms</th><th>errors</th><th class="k">verdict</th>
+<th class="k">bottleneck</th></tr>{rows}</table>
 </body></html>
 """

@@ -124,6 +124,8 @@ def test_server_errors_by_task_and_endpoint_with_the_error_log():
     assert "task compute_addition: 500 for 39 % of its requests (195)" in f["evidence"]
     assert "195 ERROR lines in the error log" in f["evidence"]
     assert round(f["weight"], 3) == 0.195
+    s["run"]["embedded_server"]["server"] = "uvicorn"  # one uvicorn logs errors to its console
+    assert diagnose(s)[0]["summary"].endswith("(see out/server-logs/console.log)")
 
 
 def test_findings_are_ordered_by_how_much_they_explain():

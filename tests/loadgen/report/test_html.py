@@ -258,3 +258,32 @@ def test_the_legend_check_sees_a_label_run_into_the_next_swatch(tmp_path):
     assert legend_collisions(measure(page, CHART_TEXTS_JS, tmp_path)) == [
         ("response p99.9 (legacy)", "service p99")
     ]
+
+
+@pytest.mark.slow
+def test_the_report_shows_the_diagnosis_and_the_servers_side(saved_run):
+    html = (saved_run / "report.html").read_text()
+    # The saved run is the legacy server: its 500s are the finding to act on.
+    diagnosis = html[html.index("<h2>Diagnosis</h2>") : html.index("<h2>Latency over time</h2>")]
+    assert "<b>server_errors</b>: /addNumbers returns 500" in diagnosis
+    side = html[html.index("<h2>The server's side</h2>") : html.index("Percentile spectrum")]
+    assert "server: 2 workers, CPU peak" in side
+    cpu = side[side.index("Server CPU per worker") :]
+    cpu = cpu[: cpu.index("</svg>")]
+    # A line per worker and loadgen's own, dashed.
+    assert len(re.findall(r">worker \d+<", cpu)) == 2 and ">loadgen<" in cpu
+    assert "Event-loop lag, the worst of the last 2 s" in side
+
+
+def test_capacity_levels_say_their_bottleneck():
+    report = capacity_report()
+    report["levels"][-1]["diagnosis"] = [
+        {"finding": "server_cpu", "summary": "both workers at 98 % CPU", "weight": 0.98},
+        {"finding": "timeouts", "summary": "3 % of requests timed out", "weight": 0.03},
+    ]
+    report["levels"][0]["diagnosis"] = [{"finding": "none", "summary": "nothing stood out"}]
+    page = render_capacity(report)
+    assert '<th class="k">bottleneck</th>' in page
+    rows = re.findall(r"<tr>(.*?)</tr>", page)[1:]
+    assert rows[-1].endswith('<td class="k">server_cpu: both workers at 98 % CPU</td>')
+    assert rows[0].endswith('<td class="k">—</td>')
