@@ -212,7 +212,9 @@ def line_chart(
     if x_ticks:
         # The axis reaches the last point even past the last tick: on the spectrum
         # axis that is the tail (and the max), the part the plot is for.
-        xa = _Axis(x_ticks[0][0], max([x_ticks[-1][0], *xs]), False)
+        high = max([x_ticks[-1][0], *xs])
+        # A single tick and no data (a spectrum of nothing timed): one unit wide.
+        xa = _Axis(x_ticks[0][0], high if high > x_ticks[0][0] else x_ticks[0][0] + 1, False)
         xt = list(x_ticks)
     else:
         positive = [x for x in xs if x > 0]

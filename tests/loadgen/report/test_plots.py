@@ -309,3 +309,11 @@ def test_series_are_drawn_in_order_and_rings_do_not_hide_dots():
     dots = re.findall(r'<circle [^>]*r="([\d.]+)" fill="#1f77b4"', svg)
     assert len(rings) == 3 and len(dots) == 3  # two points and the legend swatch each
     assert float(rings[0]) > float(dots[0])  # a ring around the dot, not a disc over it
+
+
+def test_a_spectrum_of_nothing_timed_draws_an_empty_chart():
+    svg = line_chart(
+        "nothing", [Series("response time", [])], x_label="percentile", y_label="ms",
+        x_ticks=spectrum_ticks(0.0),
+    )  # fmt: skip
+    assert svg.startswith("<svg") and "0%" in svg and "nan" not in svg.lower()
