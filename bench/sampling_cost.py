@@ -66,6 +66,8 @@ def metrics_target(workdir: Path, exposition: str) -> Iterator[tuple[str, int]]:
     if not Path(nginx).exists():
         sys.exit("this benchmark needs nginx: apt-get install nginx-light")
     (workdir / "metrics.txt").write_text(exposition)
+    workdir.chmod(0o755)  # nginx's worker may run as another user (nobody, when started as root)
+    (workdir / "metrics.txt").chmod(0o644)
     port = free_port()
     (workdir / "nginx.conf").write_text(NGINX_CONF.format(d=workdir, port=port))
     argv = [nginx, "-c", str(workdir / "nginx.conf"), "-p", str(workdir)]

@@ -22,6 +22,7 @@ Protocol of the sampling process, one JSON object per line:
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -154,8 +155,20 @@ class ServerSampler:
         return sum(1 for line in data[:end].splitlines() if _ERROR_LINE.search(line))
 
 
+def _yield_the_cpu() -> None:
+    """Run only when a core is otherwise idle (Linux's SCHED_IDLE; elsewhere the lowest
+    priority): loadgen pinned to one core with taskset pins this process there too,
+    and a sample's few milliseconds must not preempt the engine mid-schedule."""
+    try:
+        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+    except (AttributeError, OSError):
+        with contextlib.suppress(OSError):
+            os.nice(19)
+
+
 def main() -> None:
     """The sampling process: options on the first line of stdin, then commands."""
+    _yield_the_cpu()
     stdin = sys.stdin.fileno()
     lines = _Lines(stdin)
     try:

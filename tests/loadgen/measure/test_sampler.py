@@ -105,3 +105,11 @@ def test_the_sampling_process_never_outlives_loadgen():
 def test_a_sample_is_plain_json(tmp_path):
     entry = ServerSampler(pid=os.getpid(), error_log=tmp_path / "e.log").sample()
     assert json.loads(json.dumps(entry)) == entry
+
+
+@pytest.mark.skipif(not hasattr(os, "SCHED_IDLE"), reason="Linux scheduling policy")
+def test_the_sampling_process_only_takes_a_core_nobody_else_wants():
+    url = f"http://127.0.0.1:{free_port()}/metrics"
+    with SamplerProcess(metrics_url=url, interval=0.2) as sampler:
+        sampler.sample_now()  # it is up and sampling
+        assert os.sched_getscheduler(sampler._proc.pid) == os.SCHED_IDLE
