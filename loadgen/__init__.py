@@ -16,8 +16,17 @@ default mix inside Locust's gevent-patched process).
 
 from loadgen.core.session import Session
 from loadgen.scenario import Scenario, task
-from loadgen.transports.base import ClientError, Request, Response
+from loadgen.transports.base import ClientError, Failed, Request, Response
 
 __version__ = "0.1.0"
 
-__all__ = ["ClientError", "Request", "Response", "Scenario", "Session", "__version__", "task"]
+__all__ = [
+    "ClientError",
+    "Failed",
+    "Request",
+    "Response",
+    "Scenario",
+    "Session",
+    "__version__",
+    "task",
+]

@@ -18,6 +18,11 @@ more, and the retry counted, as the session does.
 
 Timeouts come from the engine's deadline wheel (`session.Deadlines`), as for
 sessions; a timed-out one-shot drops its connection (the stream is unknown).
+
+A request may carry a `check` (see `Request`): it judges the response once
+it is recorded, so its time is never in the latency, and by then the
+connection is back in the pool (or carries the next request waiting for
+it). A check that fails tells the recorder; the engine never knows.
 """
 
 from __future__ import annotations
@@ -26,7 +31,16 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from loadgen.transports.base import TIMEOUT, Client, ClientError, Request, Response, Sent
+from loadgen.transports.base import (
+    TIMEOUT,
+    Check,
+    Client,
+    ClientError,
+    Request,
+    Response,
+    Sent,
+    apply_check,
+)
 
 if TYPE_CHECKING:
     from loadgen.core.deadlines import Deadlines
@@ -94,7 +108,24 @@ class OneShot:
         self._waiting = None
         if self.measured:
             self._recorder.response(self.name, self.start, response)
+            check = self.request.check
+            if check is not None:
+                self._check(check, response)
         self._on_done(self)
+
+    def _check(self, check: Check, response: Response) -> None:
+        response.sink = self
+        try:
+            apply_check(check, response)
+        except Exception as e:  # the check's own code failed: an error of the task
+            self._recorder.exception(self.name, e)
+        except SystemExit as e:  # from a connection's callback it would end the run
+            error = RuntimeError(f"the check called sys.exit({e.code!r})")
+            self._recorder.exception(self.name, error)
+
+    def check_failed(self, reason: str) -> None:
+        """Its response failed its check (see `Response.fail`)."""
+        self._recorder.check_failed(self.name, reason)
 
     def set_exception(self, error: BaseException) -> None:
         self._waiting = None

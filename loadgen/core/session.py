@@ -11,6 +11,12 @@ its response time would exceed `timeout`. Under the engine, timeouts are
 enforced by `Deadlines` (deadlines.py: checked every `TICK`, so a request is
 cancelled within about 10 ms after its deadline) rather than by one loop
 timer per request; a session made without it (tests, embedding) uses a timer.
+
+A session is one arrival's user: the cookies its responses set go back on
+its later requests (`cookies.py`), and `s.headers` go on each of them (a
+token read from a login's answer); both end with the arrival. A response it
+returns can be failed by the task (`Response.fail`): the session tells the
+recorder.
 """
 
 from __future__ import annotations
@@ -20,14 +26,17 @@ import time
 from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any
 
+from loadgen.core.cookies import Cookies, set_cookie_values
 from loadgen.core.flight import Runner, current_runner
 from loadgen.transports.base import (
     JSON_HEADERS,
     TIMEOUT,
+    Check,
     Client,
     ClientError,
     Request,
     Response,
+    apply_check,
     json_body,
 )
 
@@ -42,6 +51,8 @@ class Session:
         "_deadline",
         "_deadlines",
         "_expired",
+        "_headers",
+        "_jar",
         "_recorder",
         "_start",
         "_timeout",
@@ -70,6 +81,26 @@ class Session:
         self._timeout = timeout
         self._expired = False
         self.measured = measured  # False during warm-up: sent, not recorded
+        # Made on first use: most arrivals never need them.
+        self._headers: dict[str, str] | None = None
+        self._jar: Cookies | None = None
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """Headers sent on each later request of this arrival: `s.headers["Authorization"] = ...`.
+
+        A request's own header of the same name (in any case) replaces it.
+        """
+        if self._headers is None:
+            self._headers = {}
+        return self._headers
+
+    @property
+    def cookies(self) -> Cookies:
+        """The cookies this arrival's responses set (see cookies.py), sent back on its requests."""
+        if self._jar is None:
+            self._jar = Cookies()
+        return self._jar
 
     async def request(
         self,
@@ -84,6 +115,8 @@ class Session:
         if json is not None:
             body = json_body(json)
             headers = {**JSON_HEADERS, **headers} if headers else JSON_HEADERS
+        if self._headers or self._jar is not None:
+            headers = self._with_session_headers(path, headers)
         start = self._start if self._start is not None else time.perf_counter()
         self._start = None
         remaining = start + self._timeout - time.perf_counter()
@@ -127,13 +160,52 @@ class Session:
                 timer.cancel()
         if self.measured:
             self._recorder.response(self.name, start, response)
+        response.sink = self
+        set_cookies = set_cookie_values(response.head)
+        if set_cookies:
+            jar = self.cookies
+            for value in set_cookies:
+                jar.receive(value, path)
         return response
 
     def send(self, request: Request) -> Coroutine[Any, Any, Response]:
-        """Send a described request (see `Request`)."""
-        return self.request(
+        """Send a described request (see `Request`), its `check` run on the response."""
+        sending = self.request(
             request.method, request.path, headers=request.headers, body=request.body
         )
+        if request.check is None:
+            return sending
+        return self._checked(sending, request.check)
+
+    async def _checked(self, sending: Coroutine[Any, Any, Response], check: Check) -> Response:
+        response = await sending
+        if self.measured:
+            apply_check(check, response)  # what else it raises is the task's
+        return response
+
+    def check_failed(self, reason: str) -> None:
+        """A response of this session failed its check (see `Response.fail`)."""
+        if self.measured:
+            self._recorder.check_failed(self.name, reason)
+
+    def _with_session_headers(
+        self, path: str, headers: dict[str, str] | None
+    ) -> dict[str, str] | None:
+        """The request's headers over the session's; the jar's cookies after any Cookie given."""
+        merged = dict(self._headers) if self._headers else {}
+        if headers:
+            if merged:
+                own = {name.lower() for name in headers}
+                merged = {k: v for k, v in merged.items() if k.lower() not in own}
+            merged.update(headers)
+        cookie = self._jar.header(path) if self._jar is not None else None
+        if cookie:
+            given = next((name for name in merged if name.lower() == "cookie"), None)
+            if given is None:
+                merged["Cookie"] = cookie
+            else:
+                merged[given] = f"{merged[given]}; {cookie}"
+        return merged or None
 
     def get(
         self, path: str, *, headers: dict[str, str] | None = None

@@ -7,7 +7,9 @@ form (a few hundred bytes each), so memory grows with the run's duration,
 never with its request count. Errors are counted by kind: `http_<code>` for
 non-2xx responses (which are also timed: the server did answer) and the
 client's transport kinds (connect, reset, timeout, protocol), which are not
-timed because no response arrived.
+timed because no response arrived. A response the scenario's check found
+wrong (`check_failed`) was timed like any other and is an error of kind
+`check`, its reason tallied per task, in a bounded table.
 """
 
 from __future__ import annotations
@@ -21,9 +23,16 @@ from typing import Any
 from hdrh.histogram import HdrHistogram
 
 from loadgen.measure.histogram import decode, merged, new_histogram, record
-from loadgen.transports.base import Response
+from loadgen.transports.base import Failed, Response
 
 EXCEPTION = "exception"  # the task's own code raised
+CHECK = "check"  # a response the scenario's check found wrong (it was answered, and timed)
+# A reason may hold a varying number ("expected 5, got 7"): past this many
+# distinct reasons per task the rest are counted together, and each reason is
+# cut to a length, so a run's memory never grows with its failures.
+MAX_CHECK_REASONS = 20
+MAX_REASON_CHARS = 200
+OTHER_REASONS = "(other reasons)"
 
 
 @dataclass
@@ -36,6 +45,7 @@ class TaskStats:
     errors: Counter[str] = field(default_factory=Counter)
     bytes_received: int = 0
     retries: int = 0  # requests sent a second time (see `Recorder.retry`)
+    checks: Counter[str] = field(default_factory=Counter)  # failed checks by reason
 
     def add(self, other: TaskStats) -> None:
         """Add another recorder's totals of the same task (histograms bucket by bucket)."""
@@ -45,6 +55,17 @@ class TaskStats:
         self.errors.update(other.errors)
         self.bytes_received += other.bytes_received
         self.retries += other.retries
+        for reason, count in other.checks.most_common():
+            tally(self.checks, reason, count)
+
+
+def tally(reasons: Counter[str], reason: str, count: int = 1) -> None:
+    """Count `reason`, or `OTHER_REASONS` once `MAX_CHECK_REASONS` others are counted."""
+    reason = reason[:MAX_REASON_CHARS]
+    if reason in reasons or len(reasons) - (OTHER_REASONS in reasons) < MAX_CHECK_REASONS:
+        reasons[reason] += count
+    else:
+        reasons[OTHER_REASONS] += count
 
 
 @dataclass
@@ -129,9 +150,21 @@ class Recorder:
         received it twice, or half of it."""
         self._task(task).retries += 1
 
+    def check_failed(self, task: str, reason: str) -> None:
+        """A response of `task`, recorded already, was wrong: an error of kind
+        `check` (not another request), its reason tallied."""
+        stats = self._task(task)
+        stats.errors[CHECK] += 1
+        self._open.errors[CHECK] += 1
+        tally(stats.checks, reason)
+
     def exception(self, task: str, exc: BaseException) -> None:
         """The task's own code raised: an error of the task (not a request: its
-        requests were counted as they were made), and the first one kept to show."""
+        requests were counted as they were made), and the first one kept to show.
+        `Failed` is the task saying a response was wrong: a `check` error."""
+        if isinstance(exc, Failed):
+            self.check_failed(task, str(exc) or "Failed")
+            return
         if self.first_exception is None:
             self.first_exception = f"{task}: {type(exc).__name__}: {exc}"
         self._task(task).errors[EXCEPTION] += 1
@@ -229,6 +262,7 @@ class Recorder:
                     "retries": s.retries,
                     "bytes_received": s.bytes_received,
                     "errors": dict(s.errors),
+                    "checks": dict(s.checks),
                     "response": s.response.encode().decode("ascii"),
                     "service": s.service.encode().decode("ascii"),
                 }
@@ -268,6 +302,7 @@ class Recorder:
                 errors=Counter(t["errors"]),
                 bytes_received=t["bytes_received"],
                 retries=t.get("retries", 0),
+                checks=Counter(t.get("checks", {})),
             )
         for iv in state["intervals"]:
             histograms = {tag: p.encode("ascii") for tag, p in iv["histograms"].items()}

@@ -30,6 +30,7 @@ from loadgen.report.slo import SLO, SLOError, parse_slo
 from loadgen.report.summary import (
     LATENCY_STATS,
     behind_reasons,
+    failed_checks,
     retries_note,
     spectrum,
     task_rows,
@@ -191,6 +192,7 @@ def _verdict(summary: dict[str, Any]) -> str:
             f"max {ms(connect['max'], 3)} ms per new connection (TCP and TLS handshakes).</p>"
         )
     parts.extend(f"<p>First of its kind: {escape(d)}</p>" for d in errors.get("first", {}).values())
+    parts.append(_checks_table(summary))
     if (summary.get("run", {}).get("tls") or {}).get("verify") is False:
         parts.append('<p class="warn">TLS certificates were not verified (--insecure).</p>')
     retries = retries_note(summary)
@@ -205,6 +207,23 @@ def _verdict(summary: dict[str, Any]) -> str:
             f"(measured {escape(result['measured'])})</p>"
         )
     return "".join(parts)
+
+
+def _checks_table(summary: dict[str, Any]) -> str:
+    """Failed checks by task and reason, the most frequent first (nothing: none failed)."""
+    rows = []
+    for task, failed, reasons in failed_checks(summary):
+        for i, (reason, n) in enumerate(reasons):
+            label = f"<td rowspan={len(reasons)}>{escape(task)}</td>" \
+                f"<td rowspan={len(reasons)}>{failed}</td>" if i == 0 else ""  # fmt: skip
+            rows.append(f'<tr>{label}<td class="k">{escape(reason)}</td><td>{n}</td></tr>')
+    if not rows:
+        return ""
+    return (
+        "<p>Failed checks (answered and timed, but wrong: errors of kind <b>check</b>):</p>"
+        '<table><tr><th>task</th><th>failed</th><th class="k">reason</th><th>count</th></tr>'
+        f"{''.join(rows)}</table>"
+    )
 
 
 def _diagnosis(summary: dict[str, Any]) -> str:

@@ -2,7 +2,8 @@
 
 - `summary.json`: the summary contract (see `summary.py`), written last: its
   presence says the other files are complete.
-- `response.hgrm`, `service.hgrm` (all tasks) and `<kind>-<task>.hgrm`: the
+- `response.hgrm`, `service.hgrm` (all tasks) and `<kind>-<task>.hgrm` (the
+  task's name made fit for a file name: `file_names`): the
   percentile distribution in the HdrHistogram/wrk2 layout (Value in ms,
   Percentile, TotalCount, 1/(1-Percentile), then the Mean/Max/Total footer),
   which HdrHistogram's online plotter and `hdr-plot` read.
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +35,8 @@ from loadgen.report.summary import check_summary, timed_responses
 SUMMARY = "summary.json"
 HLOG = "intervals.hlog"
 REPORT = "report.html"
+# What may not be in a file name made of a task's name (a slash, a space, ...).
+_UNSAFE = re.compile(r"[^\w.-]+", re.ASCII)
 
 
 def load_run(directory: Path) -> RunData:
@@ -68,6 +72,23 @@ def _check_intervals(run: RunData, hlog_path: Path) -> None:
             )
 
 
+def file_names(tasks: list[str]) -> dict[str, str]:
+    """Each task's name as it goes into a file name: `GET /items` (a --targets
+    task) is `GET_items`, a method's name stays as it is; two that would be
+    the same are told apart by a number (`GET_a_b-2`)."""
+    names: dict[str, str] = {}
+    taken: set[str] = set()
+    for task in tasks:
+        base = name = _UNSAFE.sub("_", task)
+        n = 1
+        while name in taken:
+            n += 1
+            name = f"{base}-{n}"
+        taken.add(name)
+        names[task] = name
+    return names
+
+
 def write_hgrm(path: Path, h: HdrHistogram) -> None:
     buf = io.BytesIO()
     h.output_percentile_distribution(buf, 1000.0)  # µs → ms
@@ -85,12 +106,13 @@ def write_run(out: Path, summary: dict[str, Any], result: RunResult) -> list[Pat
     out.mkdir(parents=True, exist_ok=True)
     rec = result.recorder
     written = []
+    files = file_names(list(rec.tasks))
     for kind in ("response", "service"):
         path = out / f"{kind}.hgrm"
         write_hgrm(path, rec.total(kind))
         written.append(path)
         for task, stats in rec.tasks.items():
-            path = out / f"{kind}-{task}.hgrm"
+            path = out / f"{kind}-{files[task]}.hgrm"
             write_hgrm(path, getattr(stats, kind))
             written.append(path)
     hlog = out / HLOG

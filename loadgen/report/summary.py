@@ -20,7 +20,7 @@ from hdrh.histogram import HdrHistogram
 
 from loadgen.core.results import RunResult
 from loadgen.measure.histogram import merged, percentiles, summary_ms
-from loadgen.measure.recorder import EXCEPTION
+from loadgen.measure.recorder import CHECK, EXCEPTION
 from loadgen.report.secrets import redact_url
 from loadgen.report.slo import SLO, Outcome, PercentileOf, evaluate
 
@@ -75,6 +75,12 @@ def build_summary(result: RunResult, meta: dict[str, Any]) -> dict[str, Any]:
             "total": sum(errors.values()),
             "rate": error_rate(sum(errors.values()), requests),
             "by_kind": dict(sorted(errors.items())),
+            # task → reason → failed checks, the most frequent first (see `failed_checks`)
+            "checks": {
+                name: dict(_by_count(rec.tasks[name].checks))
+                for name in tasks
+                if rec.tasks[name].checks
+            },
         },
         "latency_ms": {"response": summary_ms(response), "service": summary_ms(service)},
         "tasks": tasks,
@@ -124,10 +130,24 @@ def error_rate(errors: int, requests: int) -> float:
 
 def timed_responses(task: dict[str, Any]) -> int:
     """A summary task's responses that were timed: its requests but those that got
-    no response (every error kind but `http_<code>` and the task's own `exception`)."""
+    no response (every error kind but `http_<code>`, `check` and the task's own
+    `exception`)."""
     errors: dict[str, int] = task["errors_by_kind"]
-    unanswered = sum(n for k, n in errors.items() if not k.startswith("http_") and k != EXCEPTION)
+    not_requests = (EXCEPTION, CHECK)  # errors of the task's own code, or of its verdict
+    unanswered = sum(
+        n for k, n in errors.items() if not k.startswith("http_") and k not in not_requests
+    )
     return int(task["requests"]) - unanswered
+
+
+def failed_checks(summary: dict[str, Any]) -> list[tuple[str, int, list[tuple[str, int]]]]:
+    """(task, failed checks, [(reason, count)] most frequent first) for each task that had any."""
+    checks: dict[str, dict[str, int]] = summary["errors"].get("checks", {})
+    return [(task, sum(reasons.values()), _by_count(reasons)) for task, reasons in checks.items()]
+
+
+def _by_count(reasons: Mapping[str, int]) -> list[tuple[str, int]]:
+    return sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0]))
 
 
 def _behind(target_rps: float, achieved: float, lag_p99: float | None, unsent: int) -> list[str]:

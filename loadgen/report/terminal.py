@@ -8,16 +8,25 @@ import sys
 from typing import Any, TextIO, cast
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from loadgen.measure.histogram import ms
 from loadgen.report.server_signals import describe
 from loadgen.report.slo import Outcome
-from loadgen.report.summary import LATENCY_STATS, behind_reasons, retries_note, task_rows
+from loadgen.report.summary import (
+    LATENCY_STATS,
+    behind_reasons,
+    failed_checks,
+    retries_note,
+    task_rows,
+)
 
 _COLUMNS = tuple(stat for stat in LATENCY_STATS if stat != "mean")
 # Not a terminal (a pipe, a CI log): lines as wide as they are, never wrapped.
 _PLAIN_WIDTH = 240
+# Failed checks: the reasons shown per task (summary.json has them all).
+_TOP_REASONS = 3
 
 
 def make_console(*, stderr: bool = False, quiet: bool = False) -> Console:
@@ -144,6 +153,8 @@ def render_summary(summary: dict[str, Any], console: Console) -> None:
         )
     for detail in errors.get("first", {}).values():
         console.print(f"[yellow]first of its kind:[/yellow] {detail}")
+    for line in check_lines(summary):
+        console.print(f"[yellow]failed checks:[/yellow] {escape(line)}", highlight=False)
     if (run.get("tls") or {}).get("verify") is False:
         console.print(
             "[bold yellow]warning:[/bold yellow] TLS certificates were not verified (--insecure)"
@@ -161,6 +172,19 @@ def render_summary(summary: dict[str, Any], console: Console) -> None:
     if run.get("exception"):
         console.print(f"[yellow]first task exception:[/yellow] {run['exception']}")
     render_server(summary, console)
+
+
+def check_lines(summary: dict[str, Any], top: int = _TOP_REASONS) -> list[str]:
+    """Each task's failed checks in one line, its `top` reasons first:
+    `compute_addition 40: 38× "wrong result", 2× "status 201, expected 200"`."""
+    lines = []
+    for task, failed, reasons in failed_checks(summary):
+        shown = ", ".join(f'{n}× "{reason}"' for reason, n in reasons[:top])
+        rest = reasons[top:]
+        if rest:
+            shown += f", {sum(n for _, n in rest)}× for {len(rest)} more reasons"
+        lines.append(f"{task} {failed}: {shown}")
+    return lines
 
 
 def render_server(summary: dict[str, Any], console: Console) -> None:

@@ -7,7 +7,8 @@ that time nothing, `mock.MockClient` (answers in-process, no sockets).
 
 Failures that are not HTTP responses raise `ClientError` with one of the
 `ERROR_KINDS`; a response with any status is returned (the recorder turns
-non-2xx into `http_<code>` errors).
+non-2xx into `http_<code>` errors). A response the scenario finds wrong
+(`Response.fail`, a `Request`'s `check`, `Failed`) is the recorder's `check`.
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ from __future__ import annotations
 import functools
 import json as jsonlib
 import re
-from collections.abc import Awaitable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from typing import Any, Final, Protocol
 
 CONNECT: Final = "connect"  # could not open a connection (refused, unreachable, DNS)
@@ -32,6 +33,20 @@ JSON_HEADERS: Final = {"Content-Type": "application/json"}
 
 # Methods that may be sent twice with the effect of once (RFC 9110 §9.2.2).
 IDEMPOTENT: Final = frozenset({"GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"})
+
+
+class Failed(Exception):
+    """A response was not what it should be: raised by a check, or by a task.
+
+    Raised in a `Request`'s check it fails that response, as `Response.fail`
+    does; raised in a task's own code it ends the arrival and counts one
+    `check` error of the task. Its message is the reason the reports tally.
+    """
+
+
+# What a one-shot's request may carry to judge its response: it fails the
+# response by returning False, raising `Failed` or calling `response.fail`.
+Check = Callable[["Response"], object]
 
 
 class ClientError(Exception):
@@ -51,17 +66,21 @@ class ClientError(Exception):
 
 @dataclass(slots=True)
 class Request:
-    """One request, described rather than sent: what a one-request task returns."""
+    """One request, described rather than sent: what a one-request task returns.
+
+    `check`, if given, judges its 2xx response after it was timed (see `apply_check`).
+    """
 
     method: str
     path: str
     headers: dict[str, str] | None = None
     body: bytes | None = None
+    check: Check | None = None
 
     @classmethod
-    def json(cls, method: str, path: str, payload: Any) -> Request:
+    def json(cls, method: str, path: str, payload: Any, check: Check | None = None) -> Request:
         """A request with `payload` as its compact JSON body."""
-        return cls(method, path, JSON_HEADERS, json_body(payload))
+        return cls(method, path, JSON_HEADERS, json_body(payload), check)
 
 
 # RFC 9110's token: what a method and a header name are made of.
@@ -101,6 +120,12 @@ def json_body(payload: Any) -> bytes:
     return jsonlib.dumps(payload, separators=(",", ":")).encode()
 
 
+class CheckSink(Protocol):
+    """Who counts a response's failed check (its session or one-shot, for its task)."""
+
+    def check_failed(self, reason: str) -> None: ...
+
+
 @dataclass(slots=True)
 class Response:
     status: int
@@ -109,6 +134,8 @@ class Response:
     done_at: float  # time.perf_counter() when the last byte of the response arrived
     nbytes: int  # bytes received on the wire for this response (headers + body)
     head: bytes = b""  # the status line and header lines as received, read on demand
+    # Told when the response fails a check: set by whoever recorded it, cleared by `fail`.
+    sink: CheckSink | None = field(default=None, repr=False, compare=False)
 
     @property
     def headers(self) -> Headers:
@@ -118,6 +145,59 @@ class Response:
     def json(self) -> Any:
         """The body parsed as JSON (ValueError if it is not)."""
         return jsonlib.loads(self.body)
+
+    def fail(self, reason: str) -> None:
+        """Count this response as wrong: an error of kind `check`, `reason` tallied by task.
+
+        Once per response: later calls add nothing. A non-2xx response is an
+        `http_<code>` error already and stays just that (one response, one
+        error). A response no run recorded (warm-up, tests) counts nowhere.
+        """
+        sink, self.sink = self.sink, None
+        if sink is not None and 200 <= self.status < 300:
+            sink.check_failed(str(reason))
+
+    def expect(self, status: int = 200, /, **fields: Any) -> bool:
+        """Whether the status is `status` and the JSON body has each of `fields`
+        with that value: `r.expect(200, result=5)`. If not, the response fails
+        (see `fail`) with what differed first, in words that name no value, so
+        that the reasons tallied stay few."""
+        if self.status != status:
+            self.fail(f"status {self.status}, expected {status}")
+            return False
+        if not fields:
+            return True
+        try:
+            data = self.json()
+        except ValueError:
+            self.fail("body is not JSON")
+            return False
+        if not isinstance(data, dict):
+            self.fail("body is not a JSON object")
+            return False
+        for name, value in fields.items():
+            if name not in data:
+                self.fail(f"no {name} in the body")
+                return False
+            if data[name] != value:
+                self.fail(f"wrong {name}")
+                return False
+        return True
+
+
+def apply_check(check: Check, response: Response) -> None:
+    """Judge `response` by its request's `check`: returning False or raising
+    `Failed` fails it, like `response.fail`; anything else it raises is the
+    caller's (an error of the task's own code).
+
+    Only a 2xx response is checked: any other is an `http_<code>` error already.
+    """
+    if 200 <= response.status < 300:
+        try:
+            if check(response) is False:
+                response.fail("check returned False")
+        except Failed as e:
+            response.fail(str(e) or "Failed")
 
 
 class Headers:
@@ -132,6 +212,9 @@ class Headers:
     def parse(cls, head: bytes) -> Headers:
         """From a response head: the status line, then `Name: value` lines."""
         fields = []
+        end = head.find(b"\r\n\r\n")
+        if end >= 0:  # what follows is the body (the first read may hold some of it)
+            head = head[:end]
         for line in head.split(b"\r\n")[1:]:
             name, sep, value = line.partition(b":")
             if sep:

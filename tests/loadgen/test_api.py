@@ -6,13 +6,14 @@ import sys
 import pytest
 
 import loadgen
-from loadgen import ClientError, Request, Response, Scenario, Session, task
+from loadgen import ClientError, Failed, Request, Response, Scenario, Session, task
 
 
 def test_the_package_exports_what_a_scenario_needs():
     assert sorted(loadgen.__all__) == sorted(
-        ["ClientError", "Request", "Response", "Scenario", "Session", "__version__", "task"]
-    )
+        ["ClientError", "Failed", "Request", "Response", "Scenario", "Session", "__version__",
+         "task"]
+    )  # fmt: skip
     for name in loadgen.__all__:
         assert getattr(loadgen, name) is not None
 
@@ -30,6 +31,26 @@ def test_a_scenario_written_against_the_api_alone():
                 raise ClientError("reset", "no cart")
 
     assert Shop.task_weights() == {"browse": 2, "buy": 1}
+
+
+def test_a_scenario_that_checks_its_answers_with_the_api_alone():
+    def in_stock(r: Response) -> None:
+        if not r.json()["items"]:
+            raise Failed("nothing in stock")
+
+    class Checked(Scenario):
+        @task
+        def browse(self) -> Request:
+            return Request("GET", "/items", check=in_stock)
+
+        @task
+        async def login(self, s: Session) -> None:
+            r = await s.post("/login", json={"user": "ada"})
+            if r.expect(200, user="ada"):
+                s.headers["Authorization"] = f"Bearer {r.json()['token']}"
+                (await s.get("/orders")).fail(f"{s.cookies.get('session')} is not enough")
+
+    assert Checked.task_weights() == {"browse": 1, "login": 1}
 
 
 @pytest.mark.slow

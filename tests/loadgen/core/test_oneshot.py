@@ -6,6 +6,7 @@ as the one-shot uses it); the bookkeeping alone goes through the mock.
 
 import asyncio
 import contextlib
+import sys
 import time
 
 import pytest
@@ -13,11 +14,11 @@ import pytest
 from loadgen.core.deadlines import Deadlines
 from loadgen.core.oneshot import OneShot
 from loadgen.measure.recorder import Recorder
-from loadgen.transports.base import CONNECT, RESET, TIMEOUT, Request
+from loadgen.transports.base import CONNECT, RESET, TIMEOUT, Failed, Request
 from loadgen.transports.http1 import FastClient
 from loadgen.transports.mock import MockClient, Reply
 from tests.loadgen.core.test_deadlines import checking
-from tests.support.http_server import OK, raw_server, read_request, replying
+from tests.support.http_server import OK, json_response, raw_server, read_request, replying
 
 pytestmark = pytest.mark.anyio
 
@@ -239,3 +240,86 @@ async def test_cancel_drops_the_connection_and_records_nothing():
         assert rec.tasks == {}
         assert client._slots == 0
         await client.aclose()
+
+
+OK_RESULT = 0  # what pooled_client's own first request gets
+
+
+def answering(*results: int):
+    """A server answering its requests with `{"result": r}`, each of `results` in turn."""
+    return raw_server(replying(*(json_response(200, {"result": r}) for r in results)))
+
+
+async def send_checked(url: str, request: Request, measured: bool = True):
+    client = await pooled_client(url)
+    rec, out = Recorder(0.0), Outcome()
+    shot = OneShot("t", request, time.perf_counter(), measured, rec, out.done.set_result)
+    assert shot.send(client, Deadlines(time.perf_counter()), 5.0)
+    await asyncio.wait_for(out.done, 2)
+    rec.close_interval(time.perf_counter())
+    rec.settle_all()
+    await client.aclose()
+    return rec
+
+
+async def test_a_check_judges_the_answer_after_it_was_timed_and_its_connection_freed():
+    async with answering(OK_RESULT, 3, 4) as url:
+        client = await pooled_client(url)
+        rec, deadlines = Recorder(0.0), Deadlines(time.perf_counter())
+        seen = []
+
+        def check(r):
+            # By now it is recorded, and its connection is back in the pool.
+            seen.append((rec.tasks["t"].requests, len(client._idle)))
+            return r.expect(200, result=3)
+
+        for _ in range(2):
+            out = Outcome()
+            request = Request.json("POST", "/addNumbers", {"a": 1, "b": 2}, check)
+            shot = OneShot("t", request, time.perf_counter(), True, rec, out.done.set_result)
+            assert shot.send(client, deadlines, 5.0)
+            await asyncio.wait_for(out.done, 2)
+        await client.aclose()
+    assert seen == [(1, 1), (2, 1)]
+    stats = rec.tasks["t"]
+    assert stats.requests == 2 and stats.errors == {"check": 1}  # 3 passed, 4 failed
+    assert stats.checks == {"wrong result": 1}
+    rec.close_interval(time.perf_counter())
+    rec.settle_all()
+    assert stats.response.get_total_count() == 2  # the wrong answer is timed too
+
+
+@pytest.mark.parametrize(
+    ("check", "errors", "first_exception"),
+    [
+        (lambda r: None, {}, None),
+        (lambda r: False, {"check": 1}, None),
+        (lambda r: (_ for _ in ()).throw(Failed("no token")), {"check": 1}, None),
+        (lambda r: r.json()["missing"], {"exception": 1}, "t: KeyError: 'missing'"),
+        (lambda r: sys.exit(3), {"exception": 1}, "t: RuntimeError: the check called sys.exit(3)"),
+    ],
+)
+async def test_a_check_fails_the_response_or_its_own_code_fails_the_task(
+    check, errors, first_exception
+):
+    async with answering(OK_RESULT, 3) as url:
+        rec = await send_checked(url, Request("GET", "/", check=check))
+    stats = rec.tasks["t"]
+    assert stats.requests == 1 and stats.errors == errors
+    assert stats.response.get_total_count() == 1
+    assert rec.first_exception == first_exception
+
+
+async def test_a_non_2xx_answer_is_not_checked_and_counts_once():
+    called = []
+    error = b"HTTP/1.1 500 Internal Server Error\r\nContent-Length: 5\r\n\r\noops!"
+    async with raw_server(replying(OK, error)) as url:
+        rec = await send_checked(url, Request("GET", "/", check=called.append))
+    assert called == [] and rec.tasks["t"].errors == {"http_500": 1}
+
+
+async def test_during_the_warm_up_nothing_is_checked():
+    called = []
+    async with answering(OK_RESULT, 3) as url:
+        rec = await send_checked(url, Request("GET", "/", check=called.append), measured=False)
+    assert called == [] and rec.tasks == {}

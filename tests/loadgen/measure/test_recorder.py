@@ -4,8 +4,14 @@ import json
 import time
 
 from loadgen.measure.histogram import HIGHEST_US
-from loadgen.measure.recorder import Recorder, merge_recorders
-from loadgen.transports.base import Response
+from loadgen.measure.recorder import (
+    MAX_CHECK_REASONS,
+    MAX_REASON_CHARS,
+    OTHER_REASONS,
+    Recorder,
+    merge_recorders,
+)
+from loadgen.transports.base import Failed, Response
 from tests.support.shard_states import latencies, recorder
 
 
@@ -109,3 +115,59 @@ def test_closing_a_second_is_cheap_and_its_histograms_settle_one_at_a_time():
     rec.settle_all()
     assert not rec.pending and all(iv.histograms.values())
     assert rec.tasks["b"].service.get_total_count() == 1
+
+
+def test_a_failed_check_is_an_error_of_a_response_already_timed_not_another_request():
+    rec = Recorder(origin=0.0)
+    rec.response("add", 0.0, response())
+    rec.check_failed("add", "wrong result")
+    rec.response("add", 0.0, response())
+    iv = rec.close_interval(1.0)
+    rec.settle_all()
+    stats = rec.tasks["add"]
+    assert stats.requests == 2 and stats.response.get_total_count() == 2
+    assert stats.errors == {"check": 1} and stats.checks == {"wrong result": 1}
+    assert iv.errors == {"check": 1} and iv.responses == 2
+
+
+def test_failed_raised_by_a_task_is_a_check_error_not_an_exception():
+    rec = Recorder(origin=0.0)
+    rec.exception("login", Failed("no token"))
+    rec.exception("login", Failed())
+    assert rec.tasks["login"].errors == {"check": 2}
+    assert rec.tasks["login"].checks == {"no token": 1, "Failed": 1}
+    assert rec.first_exception is None
+
+
+def test_check_reasons_are_bounded_per_task_whatever_they_say():
+    rec = Recorder(origin=0.0)
+    for i in range(10_000):  # a reason with a number in it: a new one each time
+        rec.check_failed("add", f"expected {i}, got {i + 1}")
+    rec.check_failed("add", "x" * 10_000)
+    rec.check_failed("fib", "wrong result")
+    checks = rec.tasks["add"].checks
+    assert len(checks) == MAX_CHECK_REASONS + 1 and checks[OTHER_REASONS] == 10_001 - 20
+    assert sum(checks.values()) == rec.tasks["add"].errors["check"] == 10_001
+    assert "expected 0, got 1" in checks and "expected 20, got 21" not in checks
+    assert rec.tasks["fib"].checks == {"wrong result": 1}  # each task has its own table
+    long = Recorder(origin=0.0)
+    long.check_failed("t", "y" * 10_000)
+    assert list(long.tasks["t"].checks) == ["y" * MAX_REASON_CHARS]
+
+
+def test_check_reasons_travel_with_the_state_and_merge_within_the_bound():
+    shards = []
+    for shard in range(3):
+        rec = Recorder(origin=0.0)
+        rec.response("add", 0.0, response())
+        for i in range(15):  # each shard its own 15 reasons, and one they share
+            rec.check_failed("add", f"shard {shard} reason {i}")
+        rec.check_failed("add", "shared")
+        rec.close_interval(1.0)
+        shards.append(Recorder.from_state(json.loads(json.dumps(rec.to_state()))))
+    assert shards[0].tasks["add"].checks["shared"] == 1
+    merged = merge_recorders(shards).tasks["add"]
+    assert merged.errors == {"check": 48} and sum(merged.checks.values()) == 48
+    assert len(merged.checks) == MAX_CHECK_REASONS + 1
+    assert merged.checks["shared"] == 3  # a reason with a line of its own keeps it
+    assert merged.checks[OTHER_REASONS] == 48 - 3 - (MAX_CHECK_REASONS - 1)

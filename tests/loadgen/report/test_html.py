@@ -287,3 +287,17 @@ def test_capacity_levels_say_their_bottleneck():
     rows = re.findall(r"<tr>(.*?)</tr>", page)[1:]
     assert rows[-1].endswith('<td class="k">server_cpu: both workers at 98 % CPU</td>')
     assert rows[0].endswith('<td class="k">—</td>')
+
+
+def test_failed_checks_are_a_table_of_tasks_and_reasons_escaped():
+    from loadgen.report.html import _checks_table
+
+    summary = {"errors": {"checks": {"add": {"wrong result": 3, "<b>raw</b>": 1}, "fib": {"x": 2}}}}
+    table = _checks_table(summary)
+    rows = re.findall(r"<tr>(.*?)</tr>", table)
+    assert rows[1:] == [
+        '<td rowspan=2>add</td><td rowspan=2>4</td><td class="k">wrong result</td><td>3</td>',
+        '<td class="k">&lt;b&gt;raw&lt;/b&gt;</td><td>1</td>',
+        '<td rowspan=1>fib</td><td rowspan=1>2</td><td class="k">x</td><td>2</td>',
+    ]
+    assert _checks_table({"errors": {"checks": {}}}) == ""

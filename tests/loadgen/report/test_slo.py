@@ -158,3 +158,12 @@ def test_arbitrary_text_parses_or_raises_slo_error(text):
         parse_slo(text)
     except SLOError as e:
         assert str(e)  # a message, never another exception
+
+
+def test_a_task_name_keeps_its_spaces():
+    """--targets tasks are named `METHOD /path`; spaces elsewhere are still ignored."""
+    slo = parse_slo(" task: POST /addNumbers :service: p99 < 20 ms ")
+    assert (slo.task, slo.kind, slo.threshold) == ("POST /addNumbers", "service", 20.0)
+    check_tasks([slo], {"POST /addNumbers": {}, "GET /": {}})
+    with pytest.raises(SLOError, match="no task 'POST/addNumbers'"):
+        check_tasks([parse_slo("task:POST/addNumbers:p99<1s")], {"POST /addNumbers": {}})

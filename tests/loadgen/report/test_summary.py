@@ -36,3 +36,24 @@ def test_retries_are_said_and_warned_of_above_one_percent():
     text, warn = retries_note({"requests": 1000, "retries": 5})
     assert "5 requests (0.50%) were sent a second time" in text and not warn
     assert retries_note({"requests": 1000, "retries": 20})[1] is True
+
+
+def test_failed_checks_by_task_and_reason_and_their_responses_still_timed():
+    from loadgen.report.summary import check_summary, failed_checks, timed_responses
+
+    rec = recorder([[0.001] * 10], errors=["timeout"])
+    for reason in ["wrong result"] * 3 + ["no token"] * 4 + ["a"]:
+        rec.check_failed("get", reason)
+    config = job(0, 1, duration=1.0).config()
+    summary = build_summary(RunResult(config, rec, 1000.0, 1.0, False, 1, ["get"]), {})
+    check_summary(summary)
+    errors = summary["errors"]
+    assert errors["by_kind"] == {"check": 8, "timeout": 1} and errors["total"] == 9
+    assert errors["checks"] == {"get": {"no token": 4, "wrong result": 3, "a": 1}}
+    assert list(errors["checks"]["get"]) == ["no token", "wrong result", "a"]  # most first
+    task = summary["tasks"]["get"]
+    assert task["requests"] == 11 and timed_responses(task) == 10  # the timeout alone untimed
+    assert failed_checks(summary) == [("get", 8, [("no token", 4), ("wrong result", 3), ("a", 1)])]
+    del errors["checks"]  # a summary from before checks existed reads the same
+    check_summary(summary)
+    assert failed_checks(summary) == []

@@ -35,3 +35,32 @@ def test_a_reader_that_went_away_costs_nothing_but_the_output():
     err = proc.stderr.read()
     assert proc.wait(30) == 0, err
     assert err == "still here\n"  # no BrokenPipeError, no "Exception ignored"
+
+
+def test_failed_checks_are_one_line_per_task_their_top_reasons_first():
+    from loadgen.report.terminal import check_lines
+
+    summary = {"errors": {"checks": {
+        "add": {"wrong result": 38, "status 201, expected 200": 2},
+        "fib": {"e": 5, "d": 4, "c": 3, "b": 2, "a [x]": 1},
+    }}}  # fmt: skip
+    assert check_lines(summary) == [
+        'add 40: 38× "wrong result", 2× "status 201, expected 200"',
+        'fib 15: 5× "e", 4× "d", 3× "c", 3× for 2 more reasons',
+    ]
+    assert check_lines({"errors": {}}) == []
+
+
+def test_the_summary_says_which_checks_failed_and_why(capsys):
+    from loadgen.core.results import RunResult
+    from loadgen.report.summary import build_summary
+    from loadgen.report.terminal import render_summary
+    from tests.support.shard_states import job, recorder
+
+    rec = recorder([[0.001] * 10])
+    rec.check_failed("get", "wrong [bold]result[/bold]")  # markup in a reason stays text
+    result = RunResult(job(0, 1, duration=1.0).config(), rec, 1000.0, 1.0, False, 1, ["get"])
+    render_summary(build_summary(result, {}), make_console())
+    out = capsys.readouterr().out
+    assert 'failed checks: get 1: 1× "wrong [bold]result[/bold]"' in out
+    assert "errors 1 (10.00%)  check=1" in out

@@ -1,0 +1,101 @@
+"""What do the default mix's checks cost the generator? Its sustained rate with and without.
+
+Run by hand (`python bench/check_cost.py`); prints a table. The target,
+bench/wagon_target.py on core 1, answers the bundled server's three
+endpoints right (FastAPI's bytes) far faster than the server itself, so the
+generator is what is measured. loadgen runs on core 0 over the ladder of
+generator_max.py (achieved ≥ 99.5 %, send-lag p99 ≤ 1 ms, no errors: a
+check that failed would count), twice: the default mix (`WagonMix`, which
+checks every answer of /addNumbers and /computeFib), then the same requests
+unchecked (bench/wagon_mix.py). Best of `--tries` for both alike.
+
+Goal (issue 17): with its checks the default mix sustains at least 0.9× the
+rate without them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from functools import partial
+from pathlib import Path
+
+from generator_max import GENERATOR_CORE, ROOT, TARGET_CORE, free_port, sustained_max
+
+SCENARIOS = {
+    "default mix, checked": "loadgen.scenarios.wagon:WagonMix",
+    "the same, unchecked": f"{ROOT / 'bench' / 'wagon_mix.py'}:Unchecked",
+}
+
+
+@contextlib.contextmanager
+def wagon_target() -> Iterator[str]:
+    port = free_port()
+    script = ROOT / "bench" / "wagon_target.py"
+    proc = subprocess.Popen(["taskset", "-c", TARGET_CORE, sys.executable, str(script), str(port)])
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=1).read()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        proc.wait()
+
+
+def attempt(scenario: str, url: str, rps: float, seconds: float, workdir: Path) -> tuple:
+    """One loadgen run of `scenario`: (achieved req/s, send-lag p99 ms, sustained)."""
+    out = workdir / f"{scenario.rpartition(':')[2]}-{int(rps)}"
+    subprocess.run(
+        ["taskset", "-c", GENERATOR_CORE, sys.executable, "-m", "loadgen", "--host", url,
+         "--rps", str(rps), "--duration", f"{seconds}s", "--warmup", "1s",
+         "--scenario", scenario, "--connections", "256", "--out", str(out), "--quiet"],
+        check=True, cwd=ROOT,
+    )  # fmt: skip
+    s = json.loads((out / "summary.json").read_text())
+    if s["errors"]["by_kind"].get("check"):
+        raise RuntimeError(f"the target answered wrong: {s['errors']['checks']}")
+    lag = s["generator"]["send_lag_ms"]["p99"]
+    sustained = s["achieved_rps"] >= 0.995 * rps and lag <= 1.0 and s["errors"]["total"] == 0
+    return s["achieved_rps"], lag, sustained
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--seconds", type=float, default=5.0, help="length of each measurement")
+    p.add_argument("--tries", type=int, default=3, help="runs per measurement; the best counts")
+    args = p.parse_args()
+    with tempfile.TemporaryDirectory() as tmp, wagon_target() as url:
+        work = Path(tmp)
+        print(f"target: bench/wagon_target.py on core {TARGET_CORE}; loadgen on core "
+              f"{GENERATOR_CORE}")  # fmt: skip
+        rates = {}
+        for name, scenario in SCENARIOS.items():
+            rates[name], _ = sustained_max(
+                name, partial(attempt, scenario), url, args.seconds, work, args.tries
+            )
+    unchecked = rates["the same, unchecked"]
+    print()
+    print(f"{'generator':<30}{'req/s':>10}{'÷ unchecked':>14}")
+    for name, rate in rates.items():
+        print(f"{name:<30}{rate:>10.0f}{rate / unchecked:>14.2f}")
+    ratio = rates["default mix, checked"] / unchecked
+    print()
+    print(f"goal checked ≥ 0.9× unchecked: {'met' if ratio >= 0.9 else 'NOT met'} ({ratio:.2f})")
+
+
+if __name__ == "__main__":
+    main()
