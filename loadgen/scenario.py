@@ -25,6 +25,9 @@ of loadgen's speed. Awaiting session requests, `asyncio.sleep`, `gather` and
 other futures works; what needs `asyncio.current_task()` (`asyncio.timeout()`,
 anyio) does not. A scenario that needs it sets `eager = False` and each of
 its arrivals runs in a Task of its own, which costs more CPU per request.
+
+`self.data` holds the rows of `--data FILE` (see `data.py`): `self.data.next()`
+in the file's order, `self.data.random()` drawn with the run's seed.
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar, overload
 
+from loadgen.data import NO_DATA, Data, DataFile
 from loadgen.transports.base import Request
 
 OneShotFn = Callable[[], Request]
@@ -80,6 +84,9 @@ class Scenario:
     """Base class: subclass it and mark its tasks with @task(weight)."""
 
     eager: ClassVar[bool] = True  # False: run each arrival in an asyncio Task
+    # The rows of --data (set before __init__ runs: see `new_scenario`); without
+    # --data, asking it for a row says how to give one.
+    data: Data = NO_DATA
 
     def __init__(self, rng: random.Random) -> None:
         self.rng = rng
@@ -94,6 +101,16 @@ class Scenario:
                 if weight is not None:
                     weights[name] = weight
         return weights
+
+
+def new_scenario(klass: type[Scenario], rng: random.Random, data: Data | None = None) -> Scenario:
+    """An instance of `klass` as a run makes it: `self.data` is there before its
+    `__init__(rng)` runs, so that an `__init__` of the user's may read rows."""
+    scenario = klass.__new__(klass)
+    if data is not None:
+        scenario.data = data
+    klass.__init__(scenario, rng)
+    return scenario
 
 
 class TaskPicker:
@@ -140,8 +157,11 @@ class TaskPicker:
 DEFAULT_SCENARIO = "loadgen.scenarios.wagon:WagonMix"
 
 
-def load_scenario(spec: str) -> type[Scenario]:
-    """Resolve `package.module:Class` or `path/to/file.py:Class` to a Scenario class."""
+def load_scenario(spec: str, data: DataFile | None = None) -> type[Scenario]:
+    """Resolve `package.module:Class` or `path/to/file.py:Class` to a Scenario class.
+
+    It is created once, as a run will create it (with `data`'s rows, if given).
+    """
     module_name, sep, class_name = spec.rpartition(":")
     if not sep or not module_name or not class_name:
         raise ValueError(f"scenario must look like module:Class or file.py:Class, got {spec!r}")
@@ -172,8 +192,8 @@ def load_scenario(spec: str) -> type[Scenario]:
         raise ValueError(f"{spec!r} is not a loadgen Scenario class")
     if not klass.task_weights():
         raise ValueError(f"scenario {spec!r} has no @task methods")
-    try:
-        klass(random.Random(0))  # as each run will: an __init__ that fails, fails here
+    try:  # as each run will: an __init__ that fails, fails here
+        new_scenario(klass, random.Random(0), data.view() if data is not None else None)
     except (Exception, SystemExit) as e:
         raise ValueError(f"scenario {spec}: creating it failed: {_said(e)}") from None
     return klass

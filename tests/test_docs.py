@@ -3,7 +3,8 @@
 Each `loadgen ...` line of a ```bash block is parsed by that command's real
 parser (a typo in an option fails here, not in a reader's terminal); `make`
 targets, files and scripts they name must exist; the fast commands run. The
-scenario example of docs/loadgen.md runs against the bundled server.
+scenario examples of docs/loadgen.md (with its CSV rows, for the one that reads
+them) and its targets file run against the bundled server.
 """
 
 import importlib
@@ -98,18 +99,65 @@ def test_the_fast_commands_shown_run():
             assert proc.returncode == 0 and proc.stdout.startswith("usage:"), line
 
 
-@pytest.mark.slow
-def test_the_scenario_example_runs_against_the_bundled_server(tmp_path):
-    [example] = code_blocks(ROOT / "docs" / "loadgen.md", "python")
-    (tmp_path / "calc.py").write_text(example)
-    klass = re.search(r"^class (\w+)\(Scenario\)", example, re.M)[1]
+LOADGEN_MD = ROOT / "docs" / "loadgen.md"
+SCENARIO_CLASS = re.compile(r"^class (\w+)\(Scenario\)", re.M)
+SCENARIO_EXAMPLES = [b for b in code_blocks(LOADGEN_MD, "python") if SCENARIO_CLASS.search(b)]
+# The sessions example logs in: the bundled server has no login, a loopback site has.
+LOGIN_EXAMPLES = [b for b in SCENARIO_EXAMPLES if '"/login"' in b]
+SCENARIO_EXAMPLES = [b for b in SCENARIO_EXAMPLES if b not in LOGIN_EXAMPLES]
+
+
+def run_example(tmp_path, *args):
+    """loadgen against the bundled server for a second; its summary, checked to be clean."""
     out = tmp_path / "run"
-    proc = loadgen("--rps", 40, "--duration", "1s", "--scenario", f"{tmp_path / 'calc.py'}:{klass}",
-                   "--out", out, "--quiet", timeout=60)  # fmt: skip
+    proc = loadgen("--rps", 40, "--duration", "1s", *args, "--out", out, "--quiet", timeout=60)
     assert proc.returncode == 0, proc.stderr
     summary = __import__("json").loads((out / "summary.json").read_text())
     assert summary["errors"]["total"] == 0 and summary["run"]["exception"] is None
     assert summary["requests"] >= 40
+    return summary
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "example", SCENARIO_EXAMPLES, ids=lambda block: SCENARIO_CLASS.search(block)[1]
+)
+def test_the_scenario_examples_run_against_the_bundled_server(tmp_path, example):
+    (tmp_path / "example.py").write_text(example)
+    klass = SCENARIO_CLASS.search(example)[1]
+    data = []
+    if "self.data" in example:  # the rows shown beside it
+        [rows] = code_blocks(LOADGEN_MD, "csv")
+        (tmp_path / "rows.csv").write_text(rows)
+        data = ["--data", tmp_path / "rows.csv"]
+    run_example(tmp_path, "--scenario", f"{tmp_path / 'example.py'}:{klass}", *data)
+
+
+@pytest.mark.slow
+def test_the_targets_example_runs_against_the_bundled_server(tmp_path):
+    [targets] = code_blocks(LOADGEN_MD, "http")
+    (tmp_path / "api.txt").write_text(targets)
+    for body, name in re.findall(r"^echo '(.*)' > (\S+)$", LOADGEN_MD.read_text(), re.M):
+        (tmp_path / name).write_text(body + "\n")  # the body files, as the page makes them
+    summary = run_example(tmp_path, "--targets", tmp_path / "api.txt")
+    assert set(summary["tasks"]) == {"GET /", "POST /addNumbers", "POST /computeFib"}
+
+
+@pytest.mark.slow
+def test_the_login_example_sends_its_cookie_and_token_to_a_site_with_logins(tmp_path):
+    from tests.support.http_server import server_process
+
+    [example] = LOGIN_EXAMPLES
+    (tmp_path / "login.py").write_text(example)
+    klass = SCENARIO_CLASS.search(example)[1]
+    out = tmp_path / "run"
+    with server_process(app="logins") as url:  # 401 to a request without both
+        proc = loadgen("--host", url, "--rps", 20, "--duration", "1s", "--out", out, "--quiet",
+                       "--scenario", f"{tmp_path / 'login.py'}:{klass}", timeout=60)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    summary = __import__("json").loads((out / "summary.json").read_text())
+    assert summary["errors"]["total"] == 0 and summary["run"]["exception"] is None
+    assert summary["arrivals"] == 20 and summary["requests"] == 3 * 20  # log in, then two
 
 
 def test_the_docs_python_blocks_compile():

@@ -202,6 +202,7 @@ def capacity(argv: Sequence[str]) -> ExitCode:
     if args.max_rps < args.start:
         raise UsageError("--max-rps must be at least --start")
     load = check_load_options(args)
+    load.check_shards(Scale(args.processes, args.dask, (0, 1), None))
     check_server_signal_options(args)
     slos = args.slo or [parse_slo(text) for text in DEFAULT_SLOS]
     check_slo_tasks(slos, load.scenario.task_weights())

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import random
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,8 +29,11 @@ from loadgen.commands.argtypes import (
 from loadgen.core import config as defaults
 from loadgen.core.config import RunConfig
 from loadgen.core.rates import RateProfile
+from loadgen.data import DataFile, load_data
 from loadgen.report.secrets import redact_env, redact_url
+from loadgen.scale.scaled import Scale
 from loadgen.scenario import DEFAULT_SCENARIO, Scenario, load_scenario
+from loadgen.scenarios.targets import TargetsScenario, parse_targets, targets_scenario
 from loadgen.transports.base import ClientOptions
 from loadgen.transports.factory import CLIENTS
 from loadgen.transports.tls import tls_context
@@ -102,11 +106,27 @@ def add_load_options(p: argparse.ArgumentParser) -> None:
     tls.add_argument(
         "--client-key", metavar="FILE", help="its private key, if not in the cert file"
     )
-    p.add_argument(
+    mix = p.add_mutually_exclusive_group()
+    mix.add_argument(
         "--scenario",
         default=DEFAULT_SCENARIO,
         metavar="MODULE:CLASS",
         help=f"task mix to replay, module:Class or file.py:Class (default {DEFAULT_SCENARIO})",
+    )
+    mix.add_argument(
+        "--targets",
+        metavar="FILE",
+        help="requests to send instead of a scenario, in Vegeta's http targets format: "
+        "'METHOD URL', header lines 'Name: value', '@body-file', a blank line between "
+        "targets, '# weight: N' before one to weigh it; URLs of --host's origin, or paths "
+        "(GET /); - reads standard input",
+    )
+    p.add_argument(
+        "--data",
+        metavar="FILE",
+        help="rows for the scenario's tasks (self.data.next(), self.data.random()): a CSV "
+        "file with a header row, or JSON Lines; read once before the run; shard I of N "
+        "takes rows I, I+N, ...",
     )
     p.add_argument("--quiet", action="store_true", help="no progress line and no terminal summary")
     server = p.add_argument_group("embedded server (when --host is omitted)")
@@ -152,6 +172,7 @@ class LoadOptions:
     scenario: type[Scenario]
     seed: int
     client_options: ClientOptions
+    data: DataFile | None = None
 
     def config(self, url: str, profile: RateProfile, seconds: float) -> RunConfig:
         options = {name: getattr(self.args, name) for name in _AS_IN_CONFIG}
@@ -162,8 +183,15 @@ class LoadOptions:
             scenario=self.scenario,
             seed=self.seed,
             client_options=self.client_options,
+            data=self.data,
             **options,
         )
+
+    def check_shards(self, scale: Scale) -> None:
+        """Each shard takes rows of its own: there must be one at least for each."""
+        count = scale.shard[1] if scale.shard[1] > 1 else (scale.processes or 1)
+        if self.data is not None and len(self.data.rows) < count:
+            raise UsageError(f"--data {self.data.too_few(count)}")
 
     def meta(self) -> dict[str, Any]:
         """The run parameters kept in summary.json."""
@@ -175,6 +203,8 @@ class LoadOptions:
             "timeout_s": a.timeout,
             "warmup_s": a.warmup,
             "seed": self.seed,
+            "data": _data_meta(self.data),
+            "targets": _targets_meta(self.scenario),
             "headers": redact_env(dict(self.client_options.headers)),
             "tls": _tls_meta(a.host, self.client_options),
             "embedded_server": None
@@ -200,16 +230,66 @@ def check_load_options(args: argparse.Namespace) -> LoadOptions:
         client_key=args.client_key,
     )
     _check_tls(args, client_options)
-    try:
-        scenario = load_scenario(args.scenario)
-    except ValueError as e:
-        raise UsageError(str(e)) from None
+    data = None
+    if args.data is not None:
+        if args.targets is not None:
+            raise UsageError("--data gives rows to a scenario's tasks: --targets has none to give")
+        try:
+            data = load_data(args.data)
+        except ValueError as e:
+            raise UsageError(f"--data {e}") from None
+    if args.targets is not None:
+        scenario: type[Scenario] = read_targets(args.targets, args.host, args.client)
+        args.scenario = f"targets:{args.targets}"  # the run's scenario, as summary.json names it
+    else:
+        try:
+            scenario = load_scenario(args.scenario, data)
+        except ValueError as e:
+            raise UsageError(str(e)) from None
     if args.server == "uvicorn" and args.server_workers not in (None, 1):
         raise UsageError("--server uvicorn runs one process: drop --server-workers")
     if args.server_workers is None:
         args.server_workers = 1 if args.server == "uvicorn" else 2
     seed = args.seed if args.seed is not None else random.randrange(2**31)
-    return LoadOptions(args, scenario, seed, client_options)
+    return LoadOptions(args, scenario, seed, client_options, data)
+
+
+def read_targets(name: str, host: str | None, client: str) -> type[TargetsScenario]:
+    """`--targets FILE` (`-`: standard input) as a scenario; misuse names the file and line."""
+    try:
+        if name == "-":
+            text, base_dir = sys.stdin.read(), None
+        else:
+            path = Path(name)
+            text, base_dir = path.read_text(encoding="utf-8-sig"), path.parent
+    except FileNotFoundError:
+        raise UsageError(f"--targets {name}: no such file") from None
+    except UnicodeDecodeError:
+        raise UsageError(f"--targets {name}: not UTF-8 text") from None
+    except OSError as e:
+        raise UsageError(f"--targets {name}: {e.strerror or e}") from None
+    source = "standard input" if name == "-" else name
+    try:
+        targets = parse_targets(text, source, base_dir, host)
+    except ValueError as e:
+        raise UsageError(str(e)) from None
+    head = next((t for t in targets if t.method == "HEAD"), None)
+    if head is not None and client == "fast":
+        # Its answer has a head and no body; the fast client reads a body after each head.
+        raise UsageError(f"{source} line {head.line}: HEAD targets need --client httpx")
+    return targets_scenario(targets, source)
+
+
+def _data_meta(data: DataFile | None) -> dict[str, Any] | None:
+    """summary.json's `run.data`: the --data file, and how many rows it had."""
+    return None if data is None else {"file": data.path, "rows": len(data.rows)}
+
+
+def _targets_meta(scenario: type[Scenario]) -> dict[str, Any] | None:
+    """summary.json's `run.targets`: where the requests came from, and how many."""
+    if not issubclass(scenario, TargetsScenario):
+        return None
+    return {"file": scenario.source, "targets": len(scenario.targets)}
 
 
 def _check_tls(args: argparse.Namespace, options: ClientOptions) -> None:

@@ -114,6 +114,7 @@ def run(argv: Sequence[str]) -> ExitCode:
     check_server_signal_options(args)
     check_slo_tasks(args.slo, load.scenario.task_weights())
     scale = check_scale_options(args)
+    load.check_shards(scale)
     profile = rate_profile(args)
     seconds = args.duration or profile.length or DURATION_S
     mismatch = duration_mismatch(profile, args.duration)

@@ -38,7 +38,7 @@ from loadgen.core.pacer import make_pacer, shard_seed
 from loadgen.core.results import RunResult
 from loadgen.core.session import Session
 from loadgen.measure.recorder import Interval, Recorder
-from loadgen.scenario import TaskPicker
+from loadgen.scenario import TaskPicker, new_scenario
 from loadgen.transports.base import Client, ClientError, Request
 from loadgen.transports.factory import make_client
 
@@ -114,7 +114,8 @@ class Engine:
             on_wait=lambda: self._recorder.waited_for_connection(),
         )
         rng = random.Random(shard_seed(cfg.seed, cfg.shard[0]))
-        picker = TaskPicker(cfg.scenario(rng))
+        data = cfg.data.view(cfg.shard, cfg.seed) if cfg.data is not None else None
+        picker = TaskPicker(new_scenario(cfg.scenario, rng, data))
         pacer = make_pacer(cfg.arrival, cfg.profile, cfg.seed, cfg.shard)
         # Shards agree on a wall-clock start; each maps it onto its own monotonic clock.
         start_at = time.time() + _LEAD if cfg.start_at is None else cfg.start_at

@@ -32,9 +32,11 @@ from loadgen.core.config import RunConfig
 from loadgen.core.engine import Engine
 from loadgen.core.rates import profile_from_description
 from loadgen.core.results import RunResult
+from loadgen.data import DataFile, load_data
 from loadgen.measure.recorder import Recorder
 from loadgen.measure.tick import Tick, tick
 from loadgen.scenario import Scenario, load_scenario
+from loadgen.scenarios.targets import TargetsScenario, from_plain
 from loadgen.transports.base import ClientOptions
 
 SCHEMA = "loadgen.state/1"
@@ -83,11 +85,22 @@ class ShardJob:
     # which a worker on another machine needs at the same place).
     client_options: dict[str, Any] = field(default_factory=dict)
     meta: dict[str, Any] = field(default_factory=dict)  # summary.json's run parameters
+    # --data's file: each worker reads it and takes its shard's rows (a path, as
+    # certificate files are: a worker on another machine needs it at the same place).
+    data: str | None = None
+    # --targets: the requests themselves (TargetsScenario.to_plain()), bodies
+    # included: the file may have been standard input, or be on no other machine.
+    targets: dict[str, Any] | None = None
 
     @classmethod
     def from_config(cls, config: RunConfig, scenario: str, meta: dict[str, Any]) -> ShardJob:
         module, _, _ = scenario.rpartition(":")
-        source = Path(module).read_text() if module.endswith(".py") else None
+        targets = None
+        source = None
+        if issubclass(config.scenario, TargetsScenario):
+            targets = config.scenario.to_plain()
+        elif module.endswith(".py"):
+            source = Path(module).read_text()
         return cls(
             index=config.shard[0],
             count=config.shard[1],
@@ -96,6 +109,8 @@ class ShardJob:
             scenario_source=source,
             client_options=asdict(config.client_options),
             meta=meta,
+            data=config.data.path if config.data is not None else None,
+            targets=targets,
             **{name: getattr(config, name) for name in _AS_IN_CONFIG},
         )
 
@@ -114,29 +129,49 @@ class ShardJob:
         return replace(self, index=index, count=count, start_at=start_at)
 
     def config(self, scenario: type[Scenario] | None = None) -> RunConfig:
-        """The engine's config; the scenario is loaded here unless given."""
+        """The engine's config, to run: the scenario and the data file are loaded here.
+
+        Given a `scenario`, the config describes a run that is over (a merge),
+        and no file is read.
+        """
+        data = None
+        if scenario is None:
+            data = self.load_data()
+            scenario = self.load_scenario(data)
         return RunConfig(
             profile=profile_from_description(self.profile),
-            scenario=scenario if scenario is not None else self.load_scenario(),
+            scenario=scenario,
             shard=(self.index, self.count),
             client_options=_client_options(self.client_options),
+            data=data,
             **{name: getattr(self, name) for name in _AS_IN_CONFIG},
         )
 
-    def load_scenario(self) -> type[Scenario]:
+    def load_data(self) -> DataFile | None:
+        """The data file's rows, checked to leave this shard some (ValueError if not)."""
+        if self.data is None:
+            return None
+        data = load_data(self.data)
+        if len(data.rows) < self.count:
+            raise ValueError(data.too_few(self.count))
+        return data
+
+    def load_scenario(self, data: DataFile | None = None) -> type[Scenario]:
+        if self.targets is not None:
+            return from_plain(self.targets)
         module, _, klass = self.scenario.rpartition(":")
         if self.scenario_source is None:
-            return load_scenario(self.scenario)
+            return load_scenario(self.scenario, data)
         path = Path(module)
         # The user's own file when it is here and unchanged (it may import its
         # neighbours); otherwise the shipped source, written out privately.
         if path.is_file() and path.read_text() == self.scenario_source:
-            return load_scenario(f"{path}:{klass}")
+            return load_scenario(f"{path}:{klass}", data)
         # Imported from a private copy, removed once imported (the module lives on).
         with tempfile.TemporaryDirectory(prefix="loadgen-scenario-") as tmp:
             copy = Path(tmp) / path.name
             copy.write_text(self.scenario_source)
-            return load_scenario(f"{copy}:{klass}")
+            return load_scenario(f"{copy}:{klass}", data)
 
     def run_key(self) -> str:
         """What shards of one run share: everything but the shard, start and seed.

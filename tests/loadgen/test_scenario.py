@@ -3,7 +3,8 @@ import random
 
 import pytest
 
-from loadgen.scenario import Scenario, TaskPicker, load_scenario, task
+from loadgen.data import DataFile, load_data
+from loadgen.scenario import Scenario, TaskPicker, load_scenario, new_scenario, task
 from loadgen.scenarios.wagon import TASK_WEIGHTS, WagonMix
 
 
@@ -157,3 +158,39 @@ def test_a_scenario_that_fails_to_load_is_one_clear_error(tmp_path, source, says
         load_scenario(f"{path}:Mix")
     assert says in str(info.value) and "\n" not in str(info.value)
     assert str(path) in str(info.value)
+
+
+def test_a_scenario_s_data_is_there_before_its_init_runs():
+    class FirstUser(Scenario):
+        def __init__(self, rng):
+            super().__init__(rng)
+            self.admin = self.data.next()  # an __init__ of the user's may read rows
+
+        @task
+        def home(self):
+            return None
+
+    data = DataFile("users.csv", ({"name": "root"}, {"name": "ann"})).view()
+    made = new_scenario(FirstUser, random.Random(0), data)
+    assert made.admin == {"name": "root"} and made.data.next() == {"name": "ann"}
+    assert made.rng.random() == random.Random(0).random()
+
+
+def test_loading_a_scenario_that_reads_rows_needs_the_data(tmp_path):
+    path = tmp_path / "mix.py"
+    path.write_text(
+        "from loadgen import Scenario, task\n"
+        "class Mix(Scenario):\n"
+        "    def __init__(self, rng):\n"
+        "        super().__init__(rng)\n"
+        "        self.first = self.data.next()\n"
+        "    @task\n"
+        "    def t(self):\n"
+        "        return None\n"
+    )
+    with pytest.raises(
+        ValueError, match=r"creating it failed: RuntimeError: self\.data has no rows"
+    ):
+        load_scenario(f"{path}:Mix")
+    (tmp_path / "rows.csv").write_text("a\n1\n")
+    assert load_scenario(f"{path}:Mix", load_data(tmp_path / "rows.csv")).__name__ == "Mix"

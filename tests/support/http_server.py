@@ -1,15 +1,18 @@
 """The loopback HTTP test server: real sockets, scripted behaviour, in-process or not.
 
 In the test's own event loop, `raw_server(handler)` serves connections with
-`handler(reader, writer)`; `replying(...)` and `silent` are the usual handlers.
+`handler(reader, writer)`; `replying(...)` and `silent` are the usual handlers,
+`logins()` a site with logins (a cookie and a token), `wrong_answers` one
+that answers every JSON request with a wrong number.
 
 In a process of its own (when the test's loop must not be the server's, or
 loadgen runs as another process), `server_process()` runs this file:
 
-    python tests/support/http_server.py PORT_FILE [STALL PERIOD] [--record FILE]
+    python tests/support/http_server.py PORT_FILE [STALL PERIOD] [--record FILE] [--app APP]
 
 which answers every request with `OK` on uvloop (writing each request's head
-to FILE with --record) and, given STALL and PERIOD,
+to FILE with --record; with `--app logins` or `--app wrong-answers` as those
+handlers do instead) and, given STALL and PERIOD,
 freezes its whole process for STALL seconds every PERIOD (the first freeze
 PERIOD/2 after the first request, so a run of k·PERIOD seconds starting with
 that request sees exactly k freezes). While frozen nothing in the process
@@ -22,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import ssl
 import subprocess
 import sys
@@ -85,6 +89,73 @@ def replying(
     return handler
 
 
+def json_response(status: int, payload: object, *headers: str) -> bytes:
+    """A whole HTTP/1.1 response with a compact JSON body and `headers` ("Name: value")."""
+    body = json.dumps(payload, separators=(",", ":")).encode()
+    reason = {200: "OK", 401: "Unauthorized", 404: "Not Found"}.get(status, "Status")
+    head = [f"HTTP/1.1 {status} {reason}", "Content-Type: application/json", *headers,
+            f"Content-Length: {len(body)}"]  # fmt: skip
+    return ("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + body
+
+
+def logins() -> Handler:
+    """A handler for a site with logins, its state shared by every connection:
+
+    - `POST /login` with a JSON body `{"user": NAME}` answers `{"token": "token-NAME"}`
+      and sets a new cookie `session` (`Path=/; HttpOnly`);
+    - any other request needs that cookie and `Authorization: Bearer token-NAME`
+      of the same user: 200 `{"user": NAME, "path": PATH}`, else 401 saying what
+      was missing.
+    """
+    sessions: dict[str, str] = {}  # cookie value → its user
+
+    def answer(head: bytes, body: bytes) -> bytes:
+        request_line, *lines = head.decode("latin-1").split("\r\n")
+        method, path, _ = request_line.split(" ")
+        fields = {}
+        for line in lines:
+            name, sep, value = line.partition(":")
+            if sep:
+                fields[name.strip().lower()] = value.strip()
+        if (method, path) == ("POST", "/login"):
+            user = json.loads(body)["user"]
+            session = f"s{len(sessions) + 1}"
+            sessions[session] = user
+            cookie = f"Set-Cookie: session={session}; Path=/; HttpOnly"
+            return json_response(200, {"token": f"token-{user}"}, cookie)
+        cookies = dict(
+            c.strip().partition("=")[::2] for c in fields.get("cookie", "").split(";") if c
+        )
+        user = sessions.get(cookies.get("session", ""))
+        if user is None:
+            return json_response(401, {"detail": "no session cookie"})
+        if fields.get("authorization") != f"Bearer token-{user}":
+            return json_response(401, {"detail": "no token of the session's user"})
+        return json_response(200, {"user": user, "path": path})
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        with contextlib.suppress(asyncio.IncompleteReadError, ConnectionError):
+            while True:
+                writer.write(answer(*await read_request(reader)))
+        writer.close()
+
+    return handler
+
+
+async def wrong_answers(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """Answers 200 to every request, with a JSON result one more than the sum of the
+    numbers it was sent (`GET` requests: `OK`): a server that is up but wrong."""
+    with contextlib.suppress(asyncio.IncompleteReadError, ConnectionError):
+        while True:
+            _, body = await read_request(reader)
+            if not body:
+                writer.write(OK)
+                continue
+            numbers = [v for v in json.loads(body).values() if isinstance(v, int)]
+            writer.write(json_response(200, {"result": sum(numbers) + 1}))
+    writer.close()
+
+
 async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
     """Reads a request and never answers (until the test is long over)."""
     await read_request(reader)
@@ -93,13 +164,19 @@ async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> 
 
 @contextlib.contextmanager
 def server_process(
-    stall: float | None = None, period: float | None = None, record: Path | None = None
+    stall: float | None = None,
+    period: float | None = None,
+    record: Path | None = None,
+    app: str | None = None,
 ) -> Iterator[str]:
     """This file's server in a process of its own (freezing if told to, writing the
-    heads of the requests it gets to `record`); yields its URL."""
+    heads of the requests it gets to `record`, serving `APPS[app]` if given);
+    yields its URL."""
     freeze = [] if stall is None else [str(stall), str(period)]
     if record is not None:
         freeze += ["--record", str(record)]
+    if app is not None:
+        freeze += ["--app", app]
     with tempfile.TemporaryDirectory() as tmp:
         port_file = Path(tmp) / "port"
         proc = subprocess.Popen([sys.executable, __file__, str(port_file), *freeze])
@@ -115,8 +192,19 @@ def server_process(
             proc.wait()
 
 
+# What `--app NAME` serves instead of `OK` to everything.
+APPS: dict[str, Callable[[], Handler]] = {
+    "logins": logins,
+    "wrong-answers": lambda: wrong_answers,
+}
+
+
 async def _serve(
-    port_file: str, stall: float | None, period: float | None, record: str | None
+    port_file: str,
+    stall: float | None,
+    period: float | None,
+    record: str | None,
+    app: str | None = None,
 ) -> None:
     loop = asyncio.get_running_loop()
     freezes: list[float] = []  # the first request's time, then one entry per freeze
@@ -136,9 +224,8 @@ async def _serve(
             freezes.append(loop.time())
             loop.call_at(freezes[0] + period / 2, freeze)
 
-    server = await asyncio.start_server(
-        replying(OK, on_request=first_request), "127.0.0.1", 0, backlog=4096
-    )
+    handler = replying(OK, on_request=first_request) if app is None else APPS[app]()
+    server = await asyncio.start_server(handler, "127.0.0.1", 0, backlog=4096)
     tmp = Path(port_file + ".tmp")
     tmp.write_text(str(server.sockets[0].getsockname()[1]))
     tmp.rename(port_file)  # appears whole
@@ -150,9 +237,10 @@ if __name__ == "__main__":
     import uvloop
 
     args = sys.argv[2:]
-    recording = None
-    if "--record" in args:
-        at = args.index("--record")
-        recording, args = args[at + 1], args[:at] + args[at + 2 :]
+    options: dict[str, str | None] = {"--record": None, "--app": None}
+    for option in options:
+        if option in args:
+            at = args.index(option)
+            options[option], args = args[at + 1], args[:at] + args[at + 2 :]
     times = [float(a) for a in args[:2]] or [None, None]
-    uvloop.run(_serve(sys.argv[1], times[0], times[1], recording))
+    uvloop.run(_serve(sys.argv[1], times[0], times[1], options["--record"], options["--app"]))

@@ -8,6 +8,7 @@ import pytest
 from loadgen.commands.capacity import DEFAULT_SLOS, judge
 from loadgen.commands.capacity_search import FAIL, PASS, SATURATED
 from loadgen.report.slo import evaluate, parse_slo
+from tests.support.cli import GET_SCENARIO
 from tests.support.cli import loadgen as run_cli
 
 QUICK = ["--level", "1s", "--cooldown", "0.2s", "--start", "25", "--max-rps", "200",
@@ -105,7 +106,9 @@ def test_inconclusive_searches_have_their_own_exit_status(tmp_path):
     # Against a static loopback target, one 1 s level each.
     from tests.support.http_server import server_process
 
-    quick = ("--level", "1s", "--cooldown", "0.1s", "--start", "20", "--quiet")
+    # (A static target has no Wagon answers for the default mix to check: a GET each.)
+    quick = ("--level", "1s", "--cooldown", "0.1s", "--start", "20", "--quiet",
+             "--scenario", GET_SCENARIO)  # fmt: skip
     with server_process() as url:
         # Every level passes up to --max-rps: no limit was found.
         no_limit = capacity("--host", url, *quick, "--max-rps", "20", "--slo", "errors<1%")
@@ -127,7 +130,7 @@ def test_ctrl_c_ends_the_search_with_what_was_measured(tmp_path):
         proc = subprocess.Popen(
             [sys.executable, "-m", "loadgen", "capacity", "--host", url, "--start", "20",
              "--level", "1s", "--cooldown", "0.1s", "--max-rps", "100000",
-             "--slo", "errors<1%", "--out", str(tmp_path)],
+             "--slo", "errors<1%", "--scenario", GET_SCENARIO, "--out", str(tmp_path)],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         )  # fmt: skip
         levels = tmp_path / "levels"

@@ -38,7 +38,7 @@ def test_run_against_the_embedded_server_sends_the_planned_requests(fixed_run):
     summary = json.loads((out / "summary.json").read_text())
     assert summary["requests"] == pytest.approx(RPS * SECONDS, rel=0.01)
     assert summary["achieved_rps"] == pytest.approx(RPS, rel=0.01)
-    assert summary["errors"]["total"] == 0
+    assert summary["errors"]["total"] == 0 and summary["errors"]["checks"] == {}  # all right
     tasks = summary["tasks"]
     assert set(tasks) == set(TASK_WEIGHTS)
     total_weight = sum(TASK_WEIGHTS.values())
@@ -126,7 +126,35 @@ def test_legacy_mode_reproduces_the_bugs(tmp_path):
     # Most random (a, b) pairs in [-150, 150] include a negative: uint16 overflow → 500.
     assert s["tasks"]["compute_addition"]["errors_by_kind"].get("http_500", 0) >= 50
     assert s["errors"]["total"] >= 50
+    # A 500 is that error alone; the sums it does answer (both positive) are right, and
+    # the slow Fibonacci numbers too: no check fails (server/legacy.py raises, never wraps).
+    assert "check" not in s["errors"]["by_kind"] and s["errors"]["checks"] == {}
     assert (tmp_path / "server-logs" / "access.log").stat().st_size > 0
+
+
+@pytest.mark.slow
+def test_a_server_answering_wrong_numbers_fails_the_default_mix_s_checks(tmp_path):
+    from tests.support.http_server import server_process
+
+    with server_process(app="wrong-answers") as url:  # 200, and a + b + 1
+        proc = loadgen("--host", url, "--rps", 60, "--duration", "1s", "--seed", 2,
+                       "--out", tmp_path)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    s = json.loads((tmp_path / "summary.json").read_text())
+    tasks = s["tasks"]
+    assert tasks["index"]["errors"] == 0  # its answer is not checked
+    for name in ("compute_addition", "compute_fib"):
+        n = tasks[name]["requests"]
+        assert n > 5 and tasks[name]["errors_by_kind"] == {"check": n}
+        assert s["errors"]["checks"][name] == {"wrong result": n}
+        assert tasks[name]["latency_ms"]["response"]["max"] > 0  # answered: timed all the same
+    assert s["errors"]["by_kind"] == {"check": s["errors"]["total"]}
+    n = tasks["compute_addition"]["requests"]
+    assert f'failed checks: compute_addition {n}: {n}× "wrong result"' in proc.stdout
+    assert "Failed checks" in (tmp_path / "report.html").read_text()
+    report = loadgen("report", tmp_path, "--no-html")  # the saved run reads back whole
+    assert report.returncode == 0, report.stderr
+    assert f'failed checks: compute_addition {n}: {n}× "wrong result"' in report.stdout
 
 
 @pytest.mark.slow
@@ -268,7 +296,9 @@ def test_httpx_client_through_the_same_seam(tmp_path):
     assert proc.returncode == 0, proc.stderr
     s = json.loads((tmp_path / "summary.json").read_text())
     assert s["run"]["client"] == "httpx"
-    assert s["requests"] == 40 and s["errors"]["total"] == 0
+    # On a busy machine the slower client may leave a few due at the end unsent: said, not lost.
+    assert s["requests"] + s["generator"]["unsent"] == 40 and s["requests"] >= 30
+    assert s["errors"]["total"] == 0
 
 
 @pytest.mark.slow

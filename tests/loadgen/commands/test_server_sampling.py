@@ -7,7 +7,7 @@ import sys
 import pytest
 
 from server.launch import free_port, start_gunicorn, stop_gunicorn, wait_until_serving
-from tests.support.cli import loadgen, summary
+from tests.support.cli import GET_SCENARIO, loadgen, summary
 
 
 def findings(s):
@@ -61,7 +61,8 @@ def static_url():
 @pytest.mark.slow
 def test_a_target_without_signals_runs_as_before_and_says_so(static_url, tmp_path):
     plain, scraped = tmp_path / "plain", tmp_path / "scraped"
-    base = ("--host", static_url, "--rps", 100, "--duration", "2s", "--seed", 4)
+    base = ("--host", static_url, "--rps", 100, "--duration", "2s", "--seed", 4,
+            "--scenario", GET_SCENARIO)  # fmt: skip
     assert loadgen(*base, "--out", plain, "--quiet").returncode == 0
     proc = loadgen(*base, "--out", scraped, "--server-metrics", f"{static_url}/metrics")
     assert proc.returncode == 0, proc.stderr

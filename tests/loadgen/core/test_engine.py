@@ -15,9 +15,10 @@ import pytest
 from loadgen.core.config import RunConfig
 from loadgen.core.engine import Engine
 from loadgen.core.rates import ConstantRate
+from loadgen.data import DataFile
 from loadgen.report.summary import build_summary
 from loadgen.scenario import Scenario, task
-from loadgen.transports.base import RESET, TIMEOUT, Request
+from loadgen.transports.base import RESET, TIMEOUT, Failed, Request
 from loadgen.transports.http1 import FastClient
 from loadgen.transports.mock import MockClient, Reply
 from tests.support.http_server import OK, raw_server, read_request
@@ -322,3 +323,99 @@ async def test_a_request_that_cannot_be_written_is_an_error_of_its_task_and_neve
     assert "invalid request" in result.recorder.first_exception or "invalid value" in (
         result.recorder.first_exception
     )
+
+
+class Rows(Scenario):
+    """One request per arrival, carrying the next row of --data (or a drawn one)."""
+
+    @task(1)
+    def in_order(self):
+        return Request("GET", f"/?row={self.data.next()['i']}")
+
+
+class DrawnRows(Scenario):
+    @task(1)
+    def drawn(self):
+        return Request("GET", f"/?row={self.data.random()['i']}")
+
+
+ROWS = DataFile("rows.csv", tuple({"i": str(i)} for i in range(40)))
+
+
+def rows_sent(client):
+    return [int(r.path.rpartition("=")[2]) for r in client.sent]
+
+
+async def test_data_rows_are_sent_in_order_cycling():
+    client = MockClient()
+    await run(Rows, client, data=DataFile("rows.csv", ROWS.rows[:30]))
+    assert rows_sent(client) == [i % 30 for i in range(N)]  # N = 100 arrivals: 3⅓ rounds
+
+
+async def test_shards_send_disjoint_rows_that_together_are_one_process_s():
+    sent = []
+    for index in range(2):
+        client = MockClient()
+        await run(Rows, client, data=ROWS, shard=(index, 2), seed=3)
+        sent.append(rows_sent(client))
+    # Shard i takes rows i, i+2, ... in order, cycling through its own.
+    assert sent[0] == [(2 * k) % 40 for k in range(N // 2)]
+    assert sent[1] == [(2 * k + 1) % 40 for k in range(N // 2)]
+    assert {r % 2 for r in sent[0]} == {0} and {r % 2 for r in sent[1]} == {1}
+
+
+async def test_drawn_rows_repeat_with_the_seed_and_differ_without():
+    runs = []
+    for seed in (5, 5, 6):
+        client = MockClient()
+        await run(DrawnRows, client, data=ROWS, seed=seed)
+        runs.append(rows_sent(client))
+    assert runs[0] == runs[1] != runs[2]
+    assert len(set(runs[0])) > 20  # drawn from all 40, not walked in order
+    assert runs[0] != [i % 40 for i in range(N)]
+
+
+async def test_a_task_asking_for_rows_of_a_run_without_data_is_its_error():
+    result = await run(Rows, seed=1)
+    assert result.recorder.tasks["in_order"].errors["exception"] == N
+    assert "run with --data FILE" in result.recorder.first_exception
+
+
+class Checked(Scenario):
+    @task(1)
+    def add(self):
+        return Request.json("POST", "/add", {"a": 1, "b": 2}, lambda r: r.expect(200, result=3))
+
+    @task(1)
+    async def login(self, s):
+        r = await s.post("/login", json={})
+        if r.json().get("token") is None:
+            raise Failed("no token")  # ends the arrival: its next request is never sent
+        await s.get("/home")
+
+
+@pytest.mark.parametrize("eager", [True, False])
+async def test_wrong_answers_are_check_errors_of_their_tasks_and_still_timed(eager):
+    client = MockClient(Reply(200, b'{"result":4}'))
+    result = await run(type("C", (Checked,), {"eager": eager}), client, seed=2)
+    rec = result.recorder
+    add, login = rec.tasks["add"], rec.tasks["login"]
+    assert add.requests + login.requests == N  # one request per arrival, none more
+    assert add.errors == {"check": add.requests} and add.checks == {"wrong result": add.requests}
+    assert login.errors == {"check": login.requests}
+    assert login.checks == {"no token": login.requests}
+    assert rec.total("response").get_total_count() == N  # every answer timed
+    assert {r.path for r in client.sent} == {"/add", "/login"}
+    summary = build_summary(result, {})
+    assert summary["errors"]["by_kind"] == {"check": N} and summary["errors"]["rate"] == 1.0
+    assert summary["errors"]["checks"] == {
+        "add": {"wrong result": add.requests},
+        "login": {"no token": login.requests},
+    }
+
+
+async def test_right_answers_pass_their_checks():
+    client = MockClient(lambda req: Reply(200, b'{"result":3,"token":"t"}'))
+    result = await run(Checked, client, seed=2)
+    assert result.recorder.errors() == {} and result.recorder.tasks["login"].requests > N / 4
+    assert build_summary(result, {})["errors"]["checks"] == {}

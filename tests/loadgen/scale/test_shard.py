@@ -54,3 +54,42 @@ def test_loading_a_shipped_scenario_leaves_no_temporary_directory(tmp_path, monk
     for _ in range(3):  # one load per shard
         assert job.load_scenario().task_weights() == {"home": 1}
     assert list(temp.iterdir()) == []
+
+
+def test_a_job_carries_the_data_file_s_path_and_each_shard_reads_its_rows(tmp_path):
+    from loadgen.data import load_data
+
+    rows = tmp_path / "rows.csv"
+    rows.write_text("i\n" + "".join(f"{i}\n" for i in range(5)))
+    config = RunConfig(target="http://x", profile=ConstantRate(1), duration=1.0, scenario=Get,
+                       data=load_data(rows), shard=(0, 2))  # fmt: skip
+    job = ShardJob.from_dict(json.loads(json.dumps(
+        ShardJob.from_config(config, "tests.support.scenarios:Get", {}).to_dict())))  # fmt: skip
+    assert job.data == str(rows)
+    for index, expected in ((0, ["0", "2", "4"]), (1, ["1", "3"])):
+        shard = job.shard(index, 2, None).config()
+        assert shard.data is not None and shard.data.path == str(rows)
+        view = shard.data.view(shard.shard)
+        assert [view.next()["i"] for _ in range(len(expected))] == expected
+    # Too many shards for the rows: the worker says so before its run.
+    with pytest.raises(ValueError, match="has 5 rows: too few for 6 shards"):
+        job.shard(0, 6, None).config()
+    # A merge reads no file: the run is over.
+    rows.unlink()
+    assert job.config(scenario=Get).data is None
+
+
+def test_a_job_carries_the_targets_themselves(tmp_path):
+    from loadgen.scenarios.targets import parse_targets, targets_scenario
+
+    (tmp_path / "body.json").write_bytes(b'{"a": 1, "b": 2}')
+    text = "POST /addNumbers\nContent-Type: application/json\n@body.json\n\n# weight: 2\nGET /\n"
+    scenario = targets_scenario(parse_targets(text, "t.txt", tmp_path), "t.txt")
+    config = RunConfig(target="http://x", profile=ConstantRate(1), duration=1.0,
+                       scenario=scenario)  # fmt: skip
+    shipped = ShardJob.from_config(config, "targets:t.txt", {})
+    (tmp_path / "body.json").unlink()  # as on another machine
+    again = ShardJob.from_dict(json.loads(json.dumps(shipped.to_dict())))
+    loaded = again.config().scenario
+    assert loaded.task_weights() == {"POST /addNumbers": 1, "GET /": 2}
+    assert loaded.targets == scenario.targets and loaded.targets[0].body == b'{"a": 1, "b": 2}'
