@@ -6,7 +6,8 @@ bundled server's own exposition (captured from a real gunicorn first, so a
 scrape parses what it would in a real run). loadgen runs on core 0 twice over
 the ladder of generator_max.py: plain, then with `--server-pid` (nginx's
 process tree) and `--server-metrics` (that page) sampled each second, the
-sampling process on loadgen's core too. Best of `--tries` for both alike.
+sampling process moved off loadgen's core (onto nginx's) as it moves off the
+cores loadgen is pinned to. Best of `--tries` for both alike.
 
 Goal (issue 16): the sustained rate with sampling on is unchanged within
 noise: at least 0.95× the rate without.

@@ -156,14 +156,9 @@ class ServerSampler:
 
 
 def _yield_the_cpu() -> None:
-    """Run only when a core is otherwise idle (Linux's SCHED_IDLE; elsewhere the lowest
-    priority): loadgen pinned to one core with taskset pins this process there too,
-    and a sample's few milliseconds must not preempt the engine mid-schedule."""
-    try:
-        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
-    except (AttributeError, OSError):
-        with contextlib.suppress(OSError):
-            os.nice(19)
+    """The lowest priority: a sample is never urgent, a request always is."""
+    with contextlib.suppress(OSError):
+        os.nice(19)
 
 
 def main() -> None:

@@ -107,9 +107,19 @@ def test_a_sample_is_plain_json(tmp_path):
     assert json.loads(json.dumps(entry)) == entry
 
 
-@pytest.mark.skipif(not hasattr(os, "SCHED_IDLE"), reason="Linux scheduling policy")
-def test_the_sampling_process_only_takes_a_core_nobody_else_wants():
+@pytest.mark.skipif(
+    not hasattr(os, "sched_setaffinity") or (os.cpu_count() or 1) < 2, reason="two cores, Linux"
+)
+def test_the_sampling_process_keeps_off_the_cores_loadgen_is_pinned_to():
     url = f"http://127.0.0.1:{free_port()}/metrics"
-    with SamplerProcess(metrics_url=url, interval=0.2) as sampler:
-        sampler.sample_now()  # it is up and sampling
-        assert os.sched_getscheduler(sampler._proc.pid) == os.SCHED_IDLE
+    ours = os.sched_getaffinity(0)
+    pinned = {min(ours)}
+    os.sched_setaffinity(0, pinned)  # as `taskset -c 0 loadgen ...` does
+    try:
+        with SamplerProcess(metrics_url=url, interval=0.2) as sampler:
+            sampler.sample_now()  # it is up and sampling
+            theirs = os.sched_getaffinity(sampler._proc.pid)
+            assert theirs and not theirs & pinned
+            assert os.getpriority(os.PRIO_PROCESS, sampler._proc.pid) == 19
+    finally:
+        os.sched_setaffinity(0, ours)
