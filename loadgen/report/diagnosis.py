@@ -320,7 +320,10 @@ def _nothing(summary: dict[str, Any]) -> Finding:
     lag = server.get("loop_lag_ms", {}).get("max")
     if lag is not None:
         seen.append(f"event-loop lag max {_seconds(lag)}")
-    seen.append(f"{summary['errors']['total']} errors")
+    errors = summary["errors"]
+    kinds = sorted(errors["by_kind"].items(), key=lambda kv: -kv[1])
+    # Which errors: 100 % http_400 is a wrong request, not a healthy run.
+    seen.append(f"{errors['total']} errors" + "".join(f", {k} {n}" for k, n in kinds[:3]))
     if "note" in server:
         seen.append("no server signals")
     return Finding("none", 0.0, "nothing stood out", ", ".join(seen), "")

@@ -159,3 +159,7 @@ def test_the_sentence_a_person_can_act_on():
     s = summary([second([99, 98])] * 5, generator_cpu_mean=5.0)
     assert sentence(diagnose(s)) == "both workers at 98 % CPU — add cores or machines"
     assert sentence(diagnose(summary())) == "nothing stood out"
+    s = summary()
+    s["errors"] = {"total": 10, "by_kind": {"check": 2, "http_400": 8}}
+    [f] = diagnose(s)
+    assert f["finding"] == "none" and f["evidence"].endswith("10 errors, http_400 8, check 2")
