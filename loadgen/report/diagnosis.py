@@ -326,4 +326,5 @@ def _nothing(summary: dict[str, Any]) -> Finding:
     seen.append(f"{errors['total']} errors" + "".join(f", {k} {n}" for k, n in kinds[:3]))
     if "note" in server:
         seen.append("no server signals")
-    return Finding("none", 0.0, "nothing stood out", ", ".join(seen), "")
+    said = "nothing stood out but the errors" if errors["total"] else "nothing stood out"
+    return Finding("none", 0.0, said, ", ".join(seen), "")

@@ -231,8 +231,10 @@ def _diagnosis(summary: dict[str, Any]) -> str:
     items = []
     for f in summary.get("diagnosis", []):
         if f["finding"] == "none":
+            look = "pass" if not summary["errors"]["total"] else "fail"
             items.append(
-                f'<li><span class="pass">nothing stood out</span> ({escape(f["evidence"])})</li>'
+                f'<li><span class="{look}">{escape(f["summary"])}</span> '
+                f"({escape(f['evidence'])})</li>"
             )
             continue
         items.append(

@@ -196,7 +196,8 @@ def render_server(summary: dict[str, Any], console: Console) -> None:
         console.print(line, highlight=False)
     for f in summary.get("diagnosis", []):
         if f["finding"] == "none":
-            console.print(f"[green]diagnosis:[/green] nothing stood out ({f['evidence']})")
+            look = "yellow" if summary["errors"]["total"] else "green"
+            console.print(f"[{look}]diagnosis:[/{look}] {f['summary']} ({f['evidence']})")
             continue
         console.print(
             f"[bold yellow]diagnosis:[/bold yellow] [bold]{f['finding']}[/bold]: {f['evidence']}"

@@ -163,3 +163,4 @@ def test_the_sentence_a_person_can_act_on():
     s["errors"] = {"total": 10, "by_kind": {"check": 2, "http_400": 8}}
     [f] = diagnose(s)
     assert f["finding"] == "none" and f["evidence"].endswith("10 errors, http_400 8, check 2")
+    assert sentence([f]) == "nothing stood out but the errors"  # never a plain all-clear
