@@ -21,13 +21,18 @@ import json
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
 from collections.abc import Iterator
 from functools import partial
 from pathlib import Path
 
-from generator_max import GENERATOR_CORE, ROOT, TARGET_CORE, free_port, sustained_max
+from generator_max import (
+    GENERATOR_CORE,
+    ROOT,
+    TARGET_CORE,
+    free_port,
+    sustained_max,
+    target_process,
+)
 
 SCENARIOS = {
     "default mix, checked": "loadgen.scenarios.wagon:WagonMix",
@@ -39,21 +44,8 @@ SCENARIOS = {
 def wagon_target() -> Iterator[str]:
     port = free_port()
     script = ROOT / "bench" / "wagon_target.py"
-    proc = subprocess.Popen(["taskset", "-c", TARGET_CORE, sys.executable, str(script), str(port)])
-    try:
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=1).read()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.1)
+    with target_process([sys.executable, str(script), str(port)], f"http://127.0.0.1:{port}/"):
         yield f"http://127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        proc.wait()
 
 
 def attempt(scenario: str, url: str, rps: float, seconds: float, workdir: Path) -> tuple:

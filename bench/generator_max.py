@@ -67,20 +67,28 @@ def static_target(workdir: Path) -> Iterator[tuple[str, str]]:
     else:
         argv = [sys.executable, str(ROOT / "bench" / "static_server.py"), str(port)]
         name = "uvloop static server"
+    with target_process(argv, f"http://127.0.0.1:{port}/"):
+        yield f"http://127.0.0.1:{port}", name
+
+
+@contextlib.contextmanager
+def target_process(argv: Sequence[str], url: str) -> Iterator[subprocess.Popen]:
+    """`argv` on the target core (taskset execs it: the pid is its own) for the
+    block, which starts once `url` answers (10 s at most)."""
+    import urllib.request
+
     proc = subprocess.Popen(["taskset", "-c", TARGET_CORE, *argv])
     try:
         deadline = time.monotonic() + 10
-        import urllib.request
-
         while True:
             try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=1).read()
+                urllib.request.urlopen(url, timeout=1).read()
                 break
             except OSError:
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.1)
-        yield f"http://127.0.0.1:{port}", name
+        yield proc
     finally:
         proc.terminate()
         proc.wait()

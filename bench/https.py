@@ -17,11 +17,8 @@ from __future__ import annotations
 import argparse
 import contextlib
 import shutil
-import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
 from collections.abc import Iterator
 from functools import partial
 from pathlib import Path
@@ -32,6 +29,7 @@ from generator_max import (
     free_port,
     loadgen_level,
     sustained_max,
+    target_process,
     wrk_max,
 )
 
@@ -58,21 +56,8 @@ def tls_target(workdir: Path) -> Iterator[tuple[str, str, Path]]:
     plain, tls = free_port(), free_port()
     (workdir / "nginx.conf").write_text(NGINX_TLS_CONF.format(d=workdir, plain=plain, tls=tls))
     argv = [nginx, "-c", str(workdir / "nginx.conf"), "-p", str(workdir)]
-    proc = subprocess.Popen(["taskset", "-c", TARGET_CORE, *argv])
-    try:
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{plain}/", timeout=1).read()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.1)
+    with target_process(argv, f"http://127.0.0.1:{plain}/"):
         yield f"http://127.0.0.1:{plain}", f"https://127.0.0.1:{tls}", workdir / "ca.pem"
-    finally:
-        proc.terminate()
-        proc.wait()
 
 
 def attempt(extra: list[str], url: str, rps: float, seconds: float, workdir: Path) -> tuple:

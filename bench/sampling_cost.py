@@ -21,13 +21,19 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 import urllib.request
 from collections.abc import Iterator
 from functools import partial
 from pathlib import Path
 
-from generator_max import ROOT, TARGET_CORE, free_port, loadgen_level, sustained_max
+from generator_max import (
+    ROOT,
+    TARGET_CORE,
+    free_port,
+    loadgen_level,
+    sustained_max,
+    target_process,
+)
 
 NGINX_CONF = """worker_processes 1; daemon off; pid {d}/nginx.pid; error_log {d}/error.log;
 events {{ worker_connections 4096; }}
@@ -72,21 +78,8 @@ def metrics_target(workdir: Path, exposition: str) -> Iterator[tuple[str, int]]:
     port = free_port()
     (workdir / "nginx.conf").write_text(NGINX_CONF.format(d=workdir, port=port))
     argv = [nginx, "-c", str(workdir / "nginx.conf"), "-p", str(workdir)]
-    proc = subprocess.Popen(["taskset", "-c", TARGET_CORE, *argv])  # taskset execs nginx
-    try:
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=1).read()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.1)
+    with target_process(argv, f"http://127.0.0.1:{port}/metrics") as proc:
         yield f"http://127.0.0.1:{port}", proc.pid
-    finally:
-        proc.terminate()
-        proc.wait()
 
 
 def attempt(extra: list[str], url: str, rps: float, seconds: float, workdir: Path) -> tuple:
