@@ -261,11 +261,14 @@ class _Stopped(Exception):
 
 
 def first_failure(result: Capacity) -> str | None:
-    """The diagnosis of the first level that failed, in one sentence (None: none failed)."""
+    """The diagnosis of the level that failed at the limit (else the lowest that
+    failed) in one sentence; None: none failed. Not the first failed level run:
+    the search overshoots before it narrows."""
     failed = [lv for lv in result.levels if lv.verdict == FAIL]
     if not failed:
         return None
-    first = failed[0]
+    lowest = min(failed, key=lambda lv: lv.rps)
+    first = next((lv for lv in failed if lv.rps == result.failed), lowest)
     where = f"{first.rps:g}/s"
     if first is result.levels[0]:
         where = f"the first level ({where})"

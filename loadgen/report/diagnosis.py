@@ -2,12 +2,14 @@
 
 `diagnose(summary)` reads the summary (client side, and `server` when the
 target's signals were sampled) and returns findings ordered by how much they
-explain (`weight`, 0–1), `generator_saturated` always first: when loadgen fell
-behind, every other number is partly its own. The vocabulary and the
+explain (`weight`, 0–1). The vocabulary and the
 threshold behind each (docs/measuring.md explains the choices):
 
 - generator_saturated: the run is flagged `behind` (achieved < 99 % of the
-  target, send-lag p99 > 1 ms, or arrivals never sent). Weight 1.
+  target, send-lag p99 > 1 ms, or arrivals never sent). Weight 1 when it did
+  not send what was asked (the rate the run measured is not the one asked
+  for); when it sent it all, late, the share of the response time's p99 that
+  its send-lag p99 makes up: 2 ms late behind a 126 ms p99 explains little.
 - server_cpu: the server's workers used at least CPU_BUSY (85 %) of the CPU
   they could have, in the median sampled second. What they could have is a
   core each, but no more cores than the machine has left after loadgen's own
@@ -39,7 +41,7 @@ import statistics
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from loadgen.report.summary import behind_reasons
+from loadgen.report.summary import BEHIND_ACHIEVED_RATIO, behind_reasons
 
 FINDINGS = (
     "generator_saturated",
@@ -83,10 +85,10 @@ def diagnose(summary: dict[str, Any]) -> list[dict[str, Any]]:
         )
         if f is not None
     ]
-    found.sort(key=lambda f: -f.weight)
     generator = _generator(summary)
     if generator is not None:
         found.insert(0, generator)
+    found.sort(key=lambda f: -f.weight)  # stable: in a tie, loadgen's own first
     if not found:
         found.append(_nothing(summary))
     return [f.to_dict() for f in found]
@@ -108,9 +110,14 @@ def _generator(summary: dict[str, Any]) -> Finding | None:
     if not summary["generator"]["behind"]:
         return None
     why = "; ".join(behind_reasons(summary))
+    unsent = summary["achieved_rps"] < BEHIND_ACHIEVED_RATIO * summary["target_rps"] or bool(
+        summary["generator"].get("unsent")
+    )
+    lag = summary["generator"]["send_lag_ms"]["p99"] or 0.0
+    p99 = summary.get("latency_ms", {}).get("response", {}).get("p99")
     return Finding(
         "generator_saturated",
-        1.0,
+        1.0 if unsent or not p99 else min(1.0, lag / p99),
         "loadgen itself fell behind",
         f"{why}: the latencies describe loadgen's machine as much as the target",
         "run loadgen on more cores (--processes) or another machine",

@@ -5,8 +5,8 @@ import time
 
 import pytest
 
-from loadgen.commands.capacity import DEFAULT_SLOS, judge
-from loadgen.commands.capacity_search import FAIL, PASS, SATURATED
+from loadgen.commands.capacity import DEFAULT_SLOS, first_failure, judge
+from loadgen.commands.capacity_search import FAIL, PASS, SATURATED, Capacity, Level
 from loadgen.report.slo import evaluate, parse_slo
 from tests.support.cli import GET_SCENARIO
 from tests.support.cli import loadgen as run_cli
@@ -145,3 +145,14 @@ def test_ctrl_c_ends_the_search_with_what_was_measured(tmp_path):
     report = json.loads((tmp_path / "capacity.json").read_text())
     assert report["sustained_rps"] >= 20 and report["found"] is False
     assert "interrupted after" in report["answer"] and "interrupted after" in out
+
+
+def test_why_is_the_limit_s_failure_not_the_overshoot_s():
+    def level(rps, verdict, finding):
+        diagnosis = [{"finding": finding, "summary": finding, "advice": "act"}]
+        return Level(rps, verdict, summary={"diagnosis": diagnosis})
+
+    levels = [level(1600, PASS, "none"), level(3200, FAIL, "overshoot"),
+              level(2400, PASS, "none"), level(2800, FAIL, "limit")]  # fmt: skip
+    assert first_failure(Capacity(levels, 2400, 2800)) == "fails at 2800/s: limit — act"
+    assert first_failure(Capacity(levels[:1], 1600, None)) is None

@@ -136,13 +136,27 @@ def test_findings_are_ordered_by_how_much_they_explain():
     assert kinds(s) == ["worker_restarts", "timeouts", "server_errors"]
 
 
-def test_a_generator_that_fell_behind_comes_first_whatever_else():
+def test_a_generator_that_could_not_send_comes_first_whatever_else():
     s = summary([second([97, 95])] * 3)
     s["generator"]["behind"] = True
+    s["achieved_rps"] = 90.0
     s["generator"]["send_lag_ms"]["p99"] = 30.0
     found = diagnose(s)
     assert [f["finding"] for f in found] == ["generator_saturated", "server_cpu"]
+    assert found[0]["weight"] == 1.0
     assert "send-lag p99 30.000 ms > 1 ms" in found[0]["evidence"]
+
+
+def test_a_generator_that_sent_it_all_a_little_late_explains_its_share_of_the_p99():
+    s = summary([second([97, 95])] * 3)
+    s["generator"]["behind"] = True
+    s["generator"]["send_lag_ms"]["p99"] = 2.0
+    s["latency_ms"]["response"] = {"p99": 126.0}  # 2 ms of it loadgen's
+    found = diagnose(s)
+    assert [f["finding"] for f in found] == ["server_cpu", "generator_saturated"]
+    assert found[1]["weight"] == round(2.0 / 126.0, 3)
+    s["latency_ms"]["response"] = {"p99": 2.0}  # all of it loadgen's
+    assert kinds(s) == ["generator_saturated", "server_cpu"]
 
 
 def test_waits_for_a_connection_past_one_percent_are_the_connection_limit():
