@@ -149,7 +149,7 @@ def _server_cpu(summary: dict[str, Any]) -> Finding | None:
     typical = statistics.median(sum(c) / len(c) for c in per_worker)
     generator = server.get("generator_cpu_mean", 0.0) / 100
     free = cores - generator
-    if workers <= free + 0.5:  # a core each
+    if workers <= free + 0.5 and typical >= 100 * CPU_BUSY:  # a core each, and used
         who = (
             "the worker"
             if workers == 1

@@ -79,6 +79,9 @@ def test_workers_sharing_the_cores_loadgen_left_are_server_cpu_too():
     assert f["finding"] == "server_cpu"
     assert "of the CPU left to them" in f["summary"]
     assert "run it elsewhere" in f["advice"]
+    # 1.5 cores left, two workers at 72 % each: they share them, no core each to speak of
+    [f] = diagnose(summary([second([72, 72], generator=50.0)] * 5, generator_cpu_mean=50.0))
+    assert f["summary"] == "2 workers using 96 % of the CPU left to them"
 
 
 def test_workers_with_idle_time_are_not_cpu_bound():
