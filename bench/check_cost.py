@@ -30,6 +30,7 @@ from generator_max import (
     ROOT,
     TARGET_CORE,
     free_port,
+    ratio_table,
     sustained_max,
     target_process,
 )
@@ -79,14 +80,7 @@ def main() -> None:
             rates[name], _ = sustained_max(
                 name, partial(attempt, scenario), url, args.seconds, work, args.tries
             )
-    unchecked = rates["the same, unchecked"]
-    print()
-    print(f"{'generator':<30}{'req/s':>10}{'÷ unchecked':>14}")
-    for name, rate in rates.items():
-        print(f"{name:<30}{rate:>10.0f}{rate / unchecked:>14.2f}")
-    ratio = rates["default mix, checked"] / unchecked
-    print()
-    print(f"goal checked ≥ 0.9× unchecked: {'met' if ratio >= 0.9 else 'NOT met'} ({ratio:.2f})")
+    ratio_table(rates, "the same, unchecked", ("checked ≥ 0.9× unchecked", 0.9))
 
 
 if __name__ == "__main__":

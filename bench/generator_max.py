@@ -71,6 +71,20 @@ def static_target(workdir: Path) -> Iterator[tuple[str, str]]:
         yield f"http://127.0.0.1:{port}", name
 
 
+def ratio_table(rates: dict[str, float], baseline: str, goal: tuple[str, float]) -> None:
+    """Print each rate and its ratio to `baseline`'s, then whether the first
+    other row reached `goal` (its words, its least ratio)."""
+    words, least = goal
+    print()
+    print(f"{'generator':<30}{'req/s':>10}{'÷ ' + baseline:>22}")
+    for name, rate in rates.items():
+        print(f"{name:<30}{rate:>10.0f}{rate / rates[baseline]:>22.2f}")
+    [other, *_] = [name for name in rates if name != baseline]
+    ratio = rates[other] / rates[baseline]
+    print()
+    print(f"goal {words}: {'met' if ratio >= least else 'NOT met'} ({ratio:.2f})")
+
+
 @contextlib.contextmanager
 def target_process(argv: Sequence[str], url: str) -> Iterator[subprocess.Popen]:
     """`argv` on the target core (taskset execs it: the pid is its own) for the

@@ -31,6 +31,7 @@ from generator_max import (
     TARGET_CORE,
     free_port,
     loadgen_level,
+    ratio_table,
     sustained_max,
     target_process,
 )
@@ -108,14 +109,7 @@ def main() -> None:
             rates[name], _ = sustained_max(
                 name, partial(attempt, extra), url, args.seconds, work, args.tries
             )
-    plain = rates["loadgen"]
-    print()
-    print(f"{'generator':<30}{'req/s':>10}{'÷ unsampled':>14}")
-    for name, rate in rates.items():
-        print(f"{name:<30}{rate:>10.0f}{rate / plain:>14.2f}")
-    ratio = rates["loadgen, server sampled"] / plain
-    print()
-    print(f"goal sampled ≥ 0.95× unsampled: {'met' if ratio >= 0.95 else 'NOT met'} ({ratio:.2f})")
+    ratio_table(rates, "loadgen", ("sampled ≥ 0.95× unsampled", 0.95))
 
 
 if __name__ == "__main__":
