@@ -165,28 +165,33 @@ async def test_silent_server_times_out_through_the_session_and_is_recorded():
         await client.aclose()
 
 
-async def test_requests_beyond_the_connection_cap_wait_their_turn():
-    in_flight = 0
-    peak = 0
+class SlowServer:
+    """A raw server answering each request `delay` s late; `peak`: most requests it held at once."""
 
-    async def slow(reader, writer):
-        nonlocal in_flight, peak
+    def __init__(self, delay: float) -> None:
+        self.delay = delay
+        self.in_flight = self.peak = 0
+
+    async def __call__(self, reader, writer):
         with contextlib.suppress(asyncio.IncompleteReadError, ConnectionError):
             while True:
                 await read_request(reader)
-                in_flight += 1
-                peak = max(peak, in_flight)
-                await asyncio.sleep(0.02)
-                in_flight -= 1
+                self.in_flight += 1
+                self.peak = max(self.peak, self.in_flight)
+                await asyncio.sleep(self.delay)
+                self.in_flight -= 1
                 writer.write(OK)
                 await writer.drain()
 
+
+async def test_requests_beyond_the_connection_cap_wait_their_turn():
+    slow = SlowServer(0.02)
     async with raw_server(slow) as url:
         waits = []
         client = FastClient(url, 3, on_wait=lambda: waits.append(1))
         results = await asyncio.gather(*(client.request("GET", "/", None, None) for _ in range(12)))
         assert [r.status for r in results] == [200] * 12
-        assert peak == 3
+        assert slow.peak == 3
         assert client.connections_opened == 3
         assert len(waits) == 12 - 3  # each beyond the cap said it waited
         await client.aclose()
@@ -492,26 +497,13 @@ async def test_default_headers_go_on_every_request_and_a_request_may_replace_one
 
 
 async def test_a_slow_server_still_gets_a_connection_per_request_in_flight():
-    in_flight = peak = 0
-
-    async def slow(reader, writer):
-        nonlocal in_flight, peak
-        with contextlib.suppress(asyncio.IncompleteReadError, ConnectionError):
-            while True:
-                await read_request(reader)
-                in_flight += 1
-                peak = max(peak, in_flight)
-                await asyncio.sleep(0.3)
-                in_flight -= 1
-                writer.write(OK)
-                await writer.drain()
-
+    slow = SlowServer(0.3)
     async with raw_server(slow) as url:
         client = FastClient(url, 512)
         started = time.perf_counter()
         results = await asyncio.gather(*(client.request("GET", "/", None, None) for _ in range(64)))
         assert [r.status for r in results] == [200] * 64
-        assert peak == 64  # none waited for another's response
+        assert slow.peak == 64  # none waited for another's response
         assert time.perf_counter() - started < 0.3 * 2
         await client.aclose()
 
