@@ -30,6 +30,7 @@ from loadgen.report.slo import SLO, SLOError, parse_slo
 from loadgen.report.summary import (
     LATENCY_STATS,
     behind_reasons,
+    connect_note,
     failed_checks,
     retries_note,
     spectrum,
@@ -185,12 +186,9 @@ def _verdict(summary: dict[str, Any]) -> str:
             f'<p class="warn">The generator fell behind ({why}): these latencies describe '
             "the load generator's machine as much as the target.</p>"
         )
-    connect = gen.get("connect_ms", {})
-    if connect.get("max") is not None:
-        parts.append(
-            f"<p>Connect: p50 {ms(connect['p50'], 3)} ms, p99 {ms(connect['p99'], 3)} ms, "
-            f"max {ms(connect['max'], 3)} ms per new connection (TCP and TLS handshakes).</p>"
-        )
+    connect = connect_note(summary)
+    if connect is not None:
+        parts.append(f"<p>Connect: {escape(connect)}.</p>")
     parts.extend(f"<p>First of its kind: {escape(d)}</p>" for d in errors.get("first", {}).values())
     parts.append(_checks_table(summary))
     if (summary.get("run", {}).get("tls") or {}).get("verify") is False:

@@ -19,7 +19,7 @@ from typing import Any
 from hdrh.histogram import HdrHistogram
 
 from loadgen.core.results import RunResult
-from loadgen.measure.histogram import merged, percentiles, summary_ms
+from loadgen.measure.histogram import merged, ms, percentiles, summary_ms
 from loadgen.measure.recorder import CHECK, EXCEPTION
 from loadgen.report.secrets import redact_url
 from loadgen.report.slo import SLO, Outcome, PercentileOf, evaluate
@@ -170,6 +170,18 @@ def behind_reasons(summary: dict[str, Any]) -> list[str]:
         summary["achieved_rps"],
         gen["send_lag_ms"]["p99"],
         gen.get("unsent", 0),
+    )
+
+
+def connect_note(summary: dict[str, Any]) -> str | None:
+    """The time to open a connection, in words the reports show (None: none timed)."""
+    connect = summary["generator"].get("connect_ms", {})
+    if connect.get("max") is None:
+        return None
+    what = "TCP and TLS handshakes" if summary["target"].startswith("https:") else "TCP handshake"
+    return (
+        f"p50 {ms(connect['p50'], 3)} ms, p99 {ms(connect['p99'], 3)} ms, "
+        f"max {ms(connect['max'], 3)} ms per new connection ({what})"
     )
 
 

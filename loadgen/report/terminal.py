@@ -17,6 +17,7 @@ from loadgen.report.slo import Outcome
 from loadgen.report.summary import (
     LATENCY_STATS,
     behind_reasons,
+    connect_note,
     failed_checks,
     retries_note,
     task_rows,
@@ -145,12 +146,9 @@ def render_summary(summary: dict[str, Any], console: Console) -> None:
             f"({'; '.join(behind_reasons(summary))}): "
             "latencies describe this machine as much as the target"
         )
-    connect = gen.get("connect_ms", {})
-    if connect.get("max") is not None:
-        console.print(
-            f"connect: p50 {ms(connect['p50'], 3)} ms, p99 {ms(connect['p99'], 3)} ms, "
-            f"max {ms(connect['max'], 3)} ms per new connection (TCP and TLS handshakes)"
-        )
+    connect = connect_note(summary)
+    if connect is not None:
+        console.print(f"connect: {connect}")
     for detail in errors.get("first", {}).values():
         console.print(f"[yellow]first of its kind:[/yellow] {detail}")
     for line in check_lines(summary):

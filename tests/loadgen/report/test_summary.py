@@ -57,3 +57,19 @@ def test_failed_checks_by_task_and_reason_and_their_responses_still_timed():
     del errors["checks"]  # a summary from before checks existed reads the same
     check_summary(summary)
     assert failed_checks(summary) == []
+
+
+def test_connect_time_names_the_handshakes_a_connection_took():
+    from loadgen.report.summary import connect_note
+
+    def summary(target, connect):
+        return {"target": target, "generator": {"connect_ms": connect}}
+
+    timed = {"p50": 0.2, "p99": 0.5, "max": 0.8}
+    assert connect_note(summary("http://127.0.0.1:1", timed)).endswith("(TCP handshake)")
+    https = connect_note(summary("https://example.org", timed))
+    assert (
+        https
+        == "p50 0.200 ms, p99 0.500 ms, max 0.800 ms per new connection (TCP and TLS handshakes)"
+    )
+    assert connect_note(summary("http://x", {"p50": None, "p99": None, "max": None})) is None
