@@ -109,6 +109,26 @@ def test_loop_lag_near_the_service_time_is_not_a_block():
     s = summary([second([30, 30], lag=LOOP_BLOCKED_MS + 20)], loop_lag_ms={"max": 120.0})
     s["latency_ms"]["service"]["p50"] = 50.0  # lag under 10 × service time
     assert kinds(s) == ["none"]
+    # An overloaded server: every endpoint slowed alike, no one of them holding the loop.
+    s["server"]["endpoints"] = {
+        "/": {"requests": 10, "errors_5xx": 0, "server_ms": 0.24},
+        "/addNumbers": {"requests": 10, "errors_5xx": 0, "server_ms": 0.40},
+    }
+    assert kinds(s) == ["none"]
+
+
+def test_one_endpoint_slow_alone_is_a_block_however_slow_the_queue_made_every_request():
+    # The legacy server at its limit: requests queue behind the Fibonacci on the loop,
+    # so the median service time is high too, but /computeFib alone does the slow work.
+    s = summary([second([30, 30], lag=268.0)] * 2, loop_lag_ms={"p99": 500.0, "max": 268.0})
+    s["latency_ms"]["service"]["p50"] = 67.0
+    s["server"]["endpoints"] = {
+        "/": {"requests": 284, "errors_5xx": 0, "server_ms": 0.21},
+        "/addNumbers": {"requests": 712, "errors_5xx": 0, "server_ms": 0.23},
+        "/computeFib": {"requests": 492, "errors_5xx": 0, "server_ms": 10.4},
+    }
+    [f] = diagnose(s)
+    assert f["summary"] == "the event loop is blocked up to 268 ms in /computeFib"
 
 
 def test_server_errors_by_task_and_endpoint_with_the_error_log():
