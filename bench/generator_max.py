@@ -26,6 +26,7 @@ import argparse
 import contextlib
 import csv
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -214,6 +215,8 @@ def locust_max(url: str, seconds: float, workdir: Path) -> float:
          str(ROOT / "bench" / "locust_static.py"), "--headless", "-u", "64", "-r", "64",
          "-t", f"{int(seconds)}s", "-H", url, "--csv", str(prefix), "--only-summary"],
         check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        # Not with the checkout on PYTHONPATH: its locust.py would shadow the package.
+        env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"},
     )  # fmt: skip
     with open(f"{prefix}_stats.csv") as f:
         for row in csv.DictReader(f):
