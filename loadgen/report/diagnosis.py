@@ -169,6 +169,9 @@ def _server_cpu(summary: dict[str, Any]) -> Finding | None:
             f"{free:.1f} cores left by loadgen ({generator:.1f} of {cores}) (median second)"
         )
     advice = "add workers or cores" if workers < cores else "add cores or machines"
+    alone = _slow_alone(_endpoint_times(server))
+    if alone is not None:  # the CPU goes to one endpoint's work: cheaper work beats more cores
+        advice = f"make the work in {alone} cheaper, or {advice}"
     if generator >= 0.5:
         advice += (
             f" (loadgen took {generator:.1f} of this machine's {cores} cores: run it elsewhere)"
@@ -183,9 +186,7 @@ def _loop_blocked(summary: dict[str, Any]) -> Finding | None:
     if worst is None:
         return None
     service_p50 = summary["latency_ms"]["service"]["p50"] or 0.0
-    endpoints = {
-        h: e for h, e in server.get("endpoints", {}).items() if e.get("server_ms") is not None
-    }
+    endpoints = _endpoint_times(server)
     alone = _slow_alone(endpoints)
     if worst < LOOP_BLOCKED_MS or (worst < LOOP_BLOCKED_FACTOR * service_p50 and alone is None):
         return None
@@ -216,6 +217,11 @@ def _loop_blocked(summary: dict[str, Any]) -> Finding | None:
         else "find the blocking call and take it off the event loop"
     )
     return Finding("event_loop_blocked", weight, short, evidence, advice)
+
+
+def _endpoint_times(server: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The server's endpoints whose mean server time was measured."""
+    return {h: e for h, e in server.get("endpoints", {}).items() if e.get("server_ms") is not None}
 
 
 def _slow_alone(endpoints: dict[str, dict[str, Any]]) -> str | None:

@@ -129,6 +129,10 @@ def test_one_endpoint_slow_alone_is_a_block_however_slow_the_queue_made_every_re
     }
     [f] = diagnose(s)
     assert f["summary"] == "the event loop is blocked up to 268 ms in /computeFib"
+    # Its worker out of CPU too: the CPU goes to that endpoint's work, said in the advice.
+    s["timeline"] = [{"t": 0.0, "length": 1.0, "target": 100.0, "server": second([97, 96])}] * 3
+    cpu = next(f for f in diagnose(s) if f["finding"] == "server_cpu")
+    assert cpu["advice"] == "make the work in /computeFib cheaper, or add cores or machines"
 
 
 def test_server_errors_by_task_and_endpoint_with_the_error_log():
