@@ -117,14 +117,16 @@ def loadgen_level(
     extra: Sequence[str] = (),
     cores: str = GENERATOR_CORE,
     scenario: str = "StaticGet",
+    env: dict[str, str] | None = None,
 ) -> dict:
-    """One loadgen run on `cores` (taskset list), `extra` options added (e.g. --processes)."""
+    """One loadgen run on `cores` (taskset list), `extra` options added (e.g. --processes);
+    `env`, if given, its whole environment."""
     subprocess.run(
         ["taskset", "-c", cores, sys.executable, "-m", "loadgen", "--host", url,
          "--rps", str(rps), "--duration", f"{seconds}s", "--warmup", "1s",
          "--scenario", str(ROOT / "bench" / "static_get.py") + ":" + scenario,
          "--connections", "256", "--out", str(out), "--quiet", *extra],
-        check=True,
+        check=True, env=env,
     )  # fmt: skip
     s = json.loads((out / "summary.json").read_text())
     s["sustained"] = (

@@ -24,15 +24,8 @@ from generator_max import ROOT, loadgen_level, static_target
 
 def lags(tree: Path, url: str, rps: float, seconds: float, out: Path) -> dict:
     """One run of the loadgen in `tree` at `rps`: its send-lag summary in ms."""
-    previous = os.environ.get("PYTHONPATH")
-    os.environ["PYTHONPATH"] = str(tree)  # the subprocess imports loadgen from there
-    try:
-        return loadgen_level(url, rps, seconds, out)["generator"]["send_lag_ms"]
-    finally:
-        if previous is None:
-            del os.environ["PYTHONPATH"]
-        else:
-            os.environ["PYTHONPATH"] = previous
+    env = {**os.environ, "PYTHONPATH": str(tree)}  # it imports loadgen from there
+    return loadgen_level(url, rps, seconds, out, env=env)["generator"]["send_lag_ms"]
 
 
 def main() -> None:
