@@ -12,6 +12,12 @@ measure/sampler.py) on the timeline second it describes, as
                  mean time the server itself spent, per request
     error_log_errors, generator_cpu_mean, cores, sources, missing
 
+and the machine's side of each sample, which the sampler takes on every run,
+whether or not the target is sampled, as `timeline[i].machine`
+({cpu, steal, cores, others, generator_cpu, generator_cpu_max}) and
+`summary.machine` (see `machine_totals`): so a late send can be told to be
+loadgen's own CPU, or another process's.
+
 A sample taken at time `at` describes the interval before it, so it goes to
 the second holding `at − interval/2` (the first or last second, for one
 straddling the run's start or end). When no source was given, or every
@@ -22,6 +28,7 @@ run's other numbers stand as they are.
 from __future__ import annotations
 
 import math
+import statistics
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
@@ -47,30 +54,90 @@ NO_SOURCES = (
 def attach(summary: dict[str, Any], signals: ServerSignals | None, note: str = NO_SOURCES) -> None:
     """Add `timeline[].server` and `server` to a summary (see the module docstring);
     without signals, `note` says why there are none."""
-    if signals is None or not signals.sources:
-        summary["server"] = {"sources": [], "note": note}
-        return
-    start = summary["run"]["started_at_epoch"]
     timeline = summary["timeline"]
     for entry in timeline:
         entry.pop("server", None)
+        entry.pop("machine", None)
+    if signals is not None:
+        _place(summary, signals)
+        machine = machine_totals([e["machine"] for e in timeline if "machine" in e])
+        if machine:
+            summary["machine"] = machine
+    if signals is None or not signals.sources:
+        for entry in timeline:
+            entry.pop("server", None)
+        summary["server"] = {"sources": [], "note": note}
+        return
+    summary["server"] = totals([e["server"] for e in timeline if "server" in e], signals)
+
+
+_MACHINE_KEYS = ("machine", "generator_cpu", "generator_cpu_max")
+
+
+def _place(summary: dict[str, Any], signals: ServerSignals) -> None:
+    """Each sample on the timeline second it describes: the machine's part as
+    `machine`, the server's as `server`."""
+    start = summary["run"]["started_at_epoch"]
+    timeline = summary["timeline"]
     end = max((e["t"] + e["length"] for e in timeline), default=0.0)
     for sample in signals.samples:
-        if set(sample) <= {"at", "generator_cpu", "missing"}:
-            continue  # every source missed: nothing of the server's
         at = sample["at"] - start
         if at <= 0 or at - signals.interval >= end:
             continue  # all of it before the run, or after it
         # Its middle, kept inside the run: a sample straddling the start or the
         # end still counts what it saw (the errors of the first second too).
         t = min(max(at - signals.interval / 2, 0.0), end - 1e-9)
-        for entry in timeline:
-            if entry["t"] <= t < entry["t"] + entry["length"]:
-                previous = entry.get("server")
-                server = {k: v for k, v in sample.items() if k not in ("at", "missing")}
-                entry["server"] = server if previous is None else _fold(previous, server)
-                break
-    summary["server"] = totals([e["server"] for e in timeline if "server" in e], signals)
+        entry = next((e for e in timeline if e["t"] <= t < e["t"] + e["length"]), None)
+        if entry is None:
+            continue
+        if "machine" in sample:  # levels: the later sample of a second stands
+            entry["machine"] = {
+                **sample["machine"],
+                **{k: sample[k] for k in _MACHINE_KEYS[1:] if k in sample},
+            }
+        if set(sample) <= {"at", "missing", *_MACHINE_KEYS}:
+            continue  # every server source missed: nothing of the server's
+        previous = entry.get("server")
+        server = {k: v for k, v in sample.items() if k not in ("at", "missing", "machine")}
+        entry["server"] = server if previous is None else _fold(previous, server)
+
+
+def machine_totals(seconds: list[dict[str, Any]]) -> dict[str, Any]:
+    """The run's machine block: medians over its sampled seconds (a level, not a peak:
+    one busy second is not a busy machine), and who else used the CPU.
+
+        cpu_median, steal_median   CPU used machine-wide, stolen by the hypervisor
+        others_median              used by neither loadgen nor the sampled server:
+                                   cpu − generator_cpu − the server's workers
+        generator_cpu_median       loadgen's processes together
+        generator_cpu_max_median   the busiest single loadgen process
+        cores, memory_limit_mb, top_others [{name, pid, cpu_mean}]
+    All CPU figures in % of one core.
+    """
+    if not seconds:
+        return {}
+    out: dict[str, Any] = {"seconds_sampled": len(seconds)}
+    for key in ("cpu", "steal", "generator_cpu", "generator_cpu_max"):
+        values = [s[key] for s in seconds if s.get(key) is not None]
+        if values:
+            out[f"{key}_median"] = round(statistics.median(values), 1)
+    others = [sum(o["cpu"] for o in s.get("others", [])) for s in seconds]
+    out["others_median"] = round(statistics.median(others), 1)
+    for key in ("cores", "memory_limit_mb"):
+        values = [s[key] for s in seconds if s.get(key)]
+        if values:
+            out[key] = values[-1]
+    by_pid: dict[int, dict[str, Any]] = {}
+    for s in seconds:
+        for o in s.get("others", []):
+            seen = by_pid.setdefault(o["pid"], {"name": o["name"], "pid": o["pid"], "cpu": 0.0})
+            seen["cpu"] += o["cpu"]
+    top = sorted(by_pid.values(), key=lambda o: -o["cpu"])[:3]
+    out["top_others"] = [
+        {"name": o["name"], "pid": o["pid"], "cpu_mean": round(o["cpu"] / len(seconds), 1)}
+        for o in top
+    ]
+    return out
 
 
 def _fold(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:

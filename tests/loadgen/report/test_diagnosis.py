@@ -35,7 +35,14 @@ BASE = {
 def summary(seconds=(), **server):
     s = copy.deepcopy(BASE)
     s["timeline"] = [
-        {"t": float(i), "length": 1.0, "target": 100.0, "server": sec}
+        {
+            "t": float(i),
+            "length": 1.0,
+            "target": 100.0,
+            "arrivals": 100,
+            "responses": 100,
+            "server": sec,
+        }
         for i, sec in enumerate(seconds)
     ]
     s["server"].update(server)
@@ -130,7 +137,16 @@ def test_one_endpoint_slow_alone_is_a_block_however_slow_the_queue_made_every_re
     [f] = diagnose(s)
     assert f["summary"] == "the event loop is blocked up to 268 ms in /computeFib"
     # Its worker out of CPU too: the CPU goes to that endpoint's work, said in the advice.
-    s["timeline"] = [{"t": 0.0, "length": 1.0, "target": 100.0, "server": second([97, 96])}] * 3
+    s["timeline"] = [
+        {
+            "t": 0.0,
+            "length": 1.0,
+            "target": 100.0,
+            "arrivals": 100,
+            "responses": 100,
+            "server": second([97, 96]),
+        }
+    ] * 3
     cpu = next(f for f in diagnose(s) if f["finding"] == "server_cpu")
     assert cpu["advice"] == "make the work in /computeFib cheaper, or add cores or machines"
 

@@ -122,3 +122,41 @@ def test_described_in_a_few_lines():
     assert "/addNumbers 0.5 ms (4 5xx)" in text
     assert "error log: 4 ERROR lines" in text
     assert "samples missing (metrics): once: timed out" in text
+
+
+def machine_sample(at, others=0.0):
+    top = [{"pid": 7, "name": "burn", "cpu": others}] if others else []
+    return {
+        "at": START + at,
+        "generator_cpu": 20.0,
+        "generator_cpu_max": 20.0,
+        "machine": {
+            "cpu": 40.0 + others,
+            "steal": 0.0,
+            "cores": 2,
+            "others": top,
+            "memory_limit_mb": 24000,
+        },
+    }
+
+
+def test_the_machine_is_placed_and_summed_up_even_with_no_server_source():
+    s = summary()
+    alone = ServerSignals([machine_sample(1.0, 98.0), machine_sample(2.0, 96.0)], [], {}, 1.0, 2)
+    attach(s, alone)
+    assert s["server"] == {"sources": [], "note": NO_SOURCES}  # the server was not seen
+    assert all("server" not in e for e in s["timeline"])
+    assert s["timeline"][1]["machine"]["others"][0]["name"] == "burn"
+    assert s["timeline"][0]["machine"]["generator_cpu"] == 20.0
+    assert s["machine"]["others_median"] == 97.0
+    assert s["machine"]["top_others"] == [{"name": "burn", "pid": 7, "cpu_mean": 97.0}]
+    assert s["machine"]["memory_limit_mb"] == 24000
+
+
+def test_machine_and_server_parts_of_one_sample_go_their_own_ways():
+    s = summary()
+    both = {**sample(1.0), **machine_sample(1.0)}
+    attach(s, signals(both))
+    first = s["timeline"][0]
+    assert "machine" not in first["server"] and "workers" in first["server"]
+    assert first["machine"]["cpu"] == 40.0

@@ -1,0 +1,115 @@
+"""How many requests the server held at once, read from the client side alone.
+
+Little's law: in any stable stretch, the mean number of requests in a system
+equals its throughput times the mean time each spends in it, L = X · W. Two
+readings of it, per steady second of a run:
+
+- `in_service`, L = Σ service times / second's length (`timeline[i].busy_s`):
+  the requests the target held, as the client saw them, its own queue
+  included. When the target queues, L fills whatever the client offers
+  (every connection busy).
+- `server_n`, N = X · S₀, with S₀ the unloaded service time (each task's
+  fastest answer, weighted by its share of requests): how many requests the
+  server must have been *working on* at once to answer X per second when
+  each takes S₀. When the server stops keeping up and N sits on a plateau,
+  N is its concurrency: a pool of workers, threads or connections to a
+  dependency (N ≈ 1: one at a time).
+
+The run counts as saturated when its throughput fell short of the offered
+rate (X < SHORTFALL · offered), or requests waited inside the target (mean
+service time QUEUED_FACTOR × S₀ and QUEUED_MS over it) while every
+connection loadgen allowed was in use, or requests timed out.
+"""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass
+from typing import Any
+
+SHORTFALL = 0.9
+QUEUED_FACTOR = 3.0
+QUEUED_MS = 10.0
+TIMEOUT_SHARE = 0.01
+# A connection pool this full (in use / --connections) is all in use.
+FULL_POOL = 0.9
+
+
+@dataclass(frozen=True)
+class Concurrency:
+    offered_rps: float  # arrivals sent per second (median steady second)
+    throughput_rps: float  # responses per second (median steady second)
+    in_service: float | None  # L: requests held at once, client side (median steady second)
+    unloaded_ms: float | None  # S₀
+    mean_service_ms: float | None
+    server_n: float | None  # N = X · S₀
+    saturated: bool
+    queued: bool  # requests waited inside the target, not on loadgen's side
+
+    @property
+    def shortfall(self) -> float:
+        """The share of the offered rate the target did not answer, 0–1."""
+        if self.offered_rps <= 0:
+            return 0.0
+        return max(0.0, 1.0 - self.throughput_rps / self.offered_rps)
+
+    @property
+    def queueing(self) -> float:
+        """The share of the mean service time spent waiting, 0–1."""
+        if not self.unloaded_ms or not self.mean_service_ms:
+            return 0.0
+        return max(0.0, 1.0 - self.unloaded_ms / self.mean_service_ms)
+
+
+def steady_seconds(summary: dict[str, Any]) -> list[dict[str, Any]]:
+    """The seconds under load but the first (the pool opening, the queue building)
+    and a last partial one; all loaded seconds when fewer than three would be left."""
+    loaded = [e for e in summary["timeline"] if e.get("target", 0) > 0]
+    steady = [e for e in loaded[1:] if e["length"] >= 0.5]
+    return steady if len(steady) >= 3 else loaded
+
+
+def unloaded_ms(summary: dict[str, Any]) -> float | None:
+    """S₀: each task's fastest service time, weighted by its share of requests."""
+    weighted, total = 0.0, 0
+    for task in summary["tasks"].values():
+        fastest = task.get("service_min_ms")
+        if fastest is None:
+            continue
+        weighted += fastest * task["requests"]
+        total += task["requests"]
+    return weighted / total if total else None
+
+
+def read(summary: dict[str, Any]) -> Concurrency:
+    """The run's concurrency (see the module docstring)."""
+    seconds = steady_seconds(summary)
+    offered = _median([e["arrivals"] / e["length"] for e in seconds])
+    throughput = _median([e["responses"] / e["length"] for e in seconds])
+    mean = summary["latency_ms"]["service"].get("mean")
+    busy = [e["busy_s"] / e["length"] for e in seconds if "busy_s" in e]
+    if busy:
+        in_service: float | None = statistics.median(busy)
+    else:  # an older summary: the run's mean service time stands for each second's
+        in_service = throughput * mean / 1000 if mean is not None else None
+    s0 = unloaded_ms(summary)
+    server_n = throughput * s0 / 1000 if s0 is not None else None
+    queued = (
+        s0 is not None
+        and mean is not None
+        and mean >= QUEUED_FACTOR * s0
+        and mean - s0 >= QUEUED_MS
+    )
+    cap = summary["run"].get("connections")
+    full = bool(cap) and in_service is not None and in_service >= FULL_POOL * cap
+    timeouts = summary["errors"]["by_kind"].get("timeout", 0) / (summary["requests"] or 1)
+    saturated = (
+        (offered > 0 and throughput < SHORTFALL * offered)
+        or (queued and full)
+        or timeouts >= TIMEOUT_SHARE
+    )
+    return Concurrency(offered, throughput, in_service, s0, mean, server_n, saturated, queued)
+
+
+def _median(values: list[float]) -> float:
+    return statistics.median(values) if values else 0.0

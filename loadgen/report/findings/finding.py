@@ -1,0 +1,62 @@
+"""One finding of the diagnosis, and the words its texts share."""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import asdict, dataclass
+from typing import Any
+
+
+@dataclass
+class Finding:
+    finding: str  # one of diagnosis.FINDINGS
+    weight: float  # how much of the outcome it explains, 0–1
+    summary: str  # a short phrase: "both workers at 98 % CPU"
+    evidence: str  # the numbers behind it
+    advice: str  # what to do about it
+    concurrency: float | None = None  # N, the requests the server handles at once
+    # Whether the server's own signals back it (`measured`) or the client side
+    # alone suggests it (`inferred`: the evidence says what was not seen).
+    confidence: str = "measured"
+    context: bool = False  # about the run's conditions, not the target: never replaces `none`
+
+    def to_dict(self) -> dict[str, Any]:
+        out = {**asdict(self), "weight": round(self.weight, 3)}
+        if self.concurrency is None:
+            del out["concurrency"]
+        else:
+            out["concurrency"] = round(self.concurrency, 1)
+        if not self.context:
+            del out["context"]
+        return out
+
+
+def pct(share: float) -> str:
+    return f"{100 * share:.0f} %" if share >= 0.01 else f"{100 * share:.2f} %"
+
+
+def seconds_text(ms: float) -> str:
+    return f"{ms / 1000:.2g} s" if ms >= 1000 else f"{ms:.3g} ms"
+
+
+def loaded_server_seconds(summary: dict[str, Any]) -> list[dict[str, Any]]:
+    """The timeline's sampled server seconds while load was being sent."""
+    return [e["server"] for e in summary["timeline"] if e.get("target", 0) > 0 and "server" in e]
+
+
+def loaded_machine_seconds(summary: dict[str, Any]) -> list[dict[str, Any]]:
+    """The timeline's sampled machine seconds while load was being sent."""
+    return [e["machine"] for e in summary["timeline"] if e.get("target", 0) > 0 and "machine" in e]
+
+
+def worker_cpu_median(summary: dict[str, Any]) -> float | None:
+    """The server's workers' CPU together (% of one core), median loaded second;
+    None when not sampled."""
+    totals = []
+    for s in loaded_server_seconds(summary):
+        cpus = [w["cpu"] for w in s.get("workers", {}).values() if w["cpu"] is not None]
+        if cpus:
+            totals.append(sum(cpus))
+    if not totals:
+        return None
+    return float(statistics.median(totals))

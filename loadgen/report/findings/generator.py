@@ -1,0 +1,111 @@
+"""Was it loadgen, or the machine it ran on? `generator_saturated` and `machine_busy`.
+
+A run is late when it is flagged `behind` (report/summary.py: the rate not
+sent, or send-lag p99 over 1 ms). Lateness has two causes this can tell
+apart from the sampled seconds (`summary.machine`, every run):
+
+- loadgen out of CPU: its busiest process used at least GENERATOR_BUSY of a
+  core in the median second → generator_saturated. More processes
+  (`--processes`) help only then, and only when there are cores to spare.
+- the machine busy with other work: loadgen had CPU to spare, and other
+  processes used at least OTHERS_BUSY of a core, or the hypervisor stole
+  STEAL_BUSY → machine_busy, naming what took the CPU.
+
+Weight, for both: 1 when the rate asked for was not sent (what was measured
+is not what was asked), else the share of the response time's p99 that the
+send-lag p99 makes up (2 ms late behind a 126 ms p99 explains little).
+machine_busy is context: it never replaces `none`, and says the machine was
+busy even when the run was not late. Late with CPU to spare on a quiet
+machine is the timer's noise: said in `none`'s evidence, not a finding.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from loadgen.report.findings.finding import Finding
+from loadgen.report.summary import BEHIND_ACHIEVED_RATIO, behind_reasons
+
+GENERATOR_BUSY = 85.0  # % of one core
+OTHERS_BUSY = 50.0  # % of one core
+STEAL_BUSY = 10.0  # % of one core
+
+
+def couldnt_send(summary: dict[str, Any]) -> bool:
+    """The rate asked for was not sent: arrivals short of the target, or never sent."""
+    short = summary["achieved_rps"] < BEHIND_ACHIEVED_RATIO * summary["target_rps"]
+    return short or bool(summary["generator"].get("unsent"))
+
+
+def _weight(summary: dict[str, Any]) -> float:
+    if couldnt_send(summary):
+        return 1.0
+    lag = summary["generator"]["send_lag_ms"]["p99"] or 0.0
+    p99 = summary.get("latency_ms", {}).get("response", {}).get("p99")
+    return 1.0 if not p99 else min(1.0, lag / p99)
+
+
+def machine_busy(summary: dict[str, Any]) -> Finding | None:
+    machine = summary.get("machine", {})
+    others = machine.get("others_median", 0.0)
+    steal = machine.get("steal_median", 0.0)
+    if others < OTHERS_BUSY and steal < STEAL_BUSY:
+        return None
+    named = ", ".join(
+        f"{o['name']} (pid {o['pid']}, {o['cpu_mean']:.0f} %)"
+        for o in machine.get("top_others", [])
+    )
+    parts = []
+    if others >= OTHERS_BUSY:
+        said = f": {named}" if named else ""
+        parts.append(f"other processes used {others:.0f} % of a core{said}")
+    if steal >= STEAL_BUSY:
+        parts.append(f"the hypervisor stole {steal:.0f} % of a core")
+    late = summary["generator"]["behind"]
+    effect = (
+        f"loadgen was late ({'; '.join(behind_reasons(summary))}) with CPU to spare"
+        if late
+        else "loadgen kept its schedule"
+    )
+    return Finding(
+        "machine_busy",
+        _weight(summary) if late else 0.0,
+        "the machine was busy with other work",
+        f"{'; '.join(parts)} (median second, of {machine.get('cores', '?')} cores); {effect}",
+        "measure on a quieter machine, or leave loadgen and the target cores of their own",
+        context=True,
+    )
+
+
+def generator_saturated(summary: dict[str, Any]) -> Finding | None:
+    if not summary["generator"]["behind"]:
+        return None
+    machine = summary.get("machine", {})
+    busiest = machine.get("generator_cpu_max_median", machine.get("generator_cpu_median"))
+    busy_machine = (
+        machine.get("others_median", 0.0) >= OTHERS_BUSY
+        or machine.get("steal_median", 0.0) >= STEAL_BUSY
+    )
+    spare = busiest is not None and busiest < GENERATOR_BUSY
+    if spare and (busy_machine or not couldnt_send(summary)):
+        return None  # the machine's (machine_busy), or the timer's noise
+    why = "; ".join(behind_reasons(summary))
+    cpu = f"; loadgen's busiest process at {busiest:.0f} % of a core" if busiest is not None else ""
+    return Finding(
+        "generator_saturated",
+        _weight(summary),
+        "loadgen itself fell behind",
+        f"{why}{cpu}: the latencies describe loadgen's machine as much as the target",
+        _advice(summary, busiest),
+    )
+
+
+def _advice(summary: dict[str, Any], busiest: float | None) -> str:
+    processes = summary["run"].get("processes") or 1
+    cores = summary.get("machine", {}).get("cores") or summary.get("server", {}).get("cores", 1)
+    if busiest is not None and busiest >= GENERATOR_BUSY and processes < cores:
+        more = min(cores, 2 * processes)
+        return f"run loadgen on more cores (--processes {more}) or another machine"
+    if busiest is not None and busiest < GENERATOR_BUSY:
+        return "loadgen had CPU to spare: look at what else held it up (the machine, the network)"
+    return "run loadgen on another machine, or with more cores"

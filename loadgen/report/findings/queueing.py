@@ -1,0 +1,165 @@
+"""Where requests waited: `concurrency_limit` and `serialized` (in the server),
+`connection_limit` (in loadgen's pool), `connection_refused` (at the door),
+`timeouts` (never answered). report/concurrency.py reads the run by Little's law.
+
+- concurrency_limit: the run is saturated and requests queued in the server,
+  and N = X · S₀ (report/concurrency.py) is how many it worked on at once:
+  a pool of workers, threads or connections to a dependency. Only when
+  neither its CPU (server_cpu) nor a blocked loop (event_loop_blocked)
+  explains it better. Weight: the larger of the offered rate's share not
+  answered and the service time's share spent waiting, at least
+  SATURATED_WEIGHT: a saturated server explains the run.
+- serialized: the same with N < SERIAL_N: one request at a time, a blocked
+  event loop or a single-threaded worker.
+- connection_limit: at least CONNECTION_WAIT_SHARE (1 %) of the requests
+  waited for a free client connection because all --connections were busy,
+  while the server's own service time stayed near its unloaded one (not
+  queued): the cap, not the target, held them, and raising it would help. A
+  server that queues fills any number of connections: then the finding is
+  the server's. Weight: their share.
+- connection_refused: connects refused, timed out (a full accept backlog
+  drops SYNs) or reset, and connections closed by the server mid-request,
+  for at least REFUSED_SHARE of the requests; or new connections taking a
+  second or more at p99 (SYNs retransmitted: the backlog was full). Weight:
+  their share, at least SATURATED_WEIGHT once a tenth are refused.
+- timeouts: requests without an answer within --timeout. Weight: their share.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from loadgen.report.concurrency import Concurrency
+from loadgen.report.findings.finding import Finding, pct, worker_cpu_median
+
+SATURATED_WEIGHT = 0.5
+SERIAL_N = 1.5
+CONNECTION_WAIT_SHARE = 0.01
+REFUSED_SHARE = 0.01
+SLOW_CONNECT_MS = 1000.0
+CONNECT_KINDS = ("connect", "connect_timeout", "reset", "server_closed")
+
+
+def waited_share(summary: dict[str, Any]) -> float:
+    return float(summary["generator"].get("connection_waits", 0)) / (summary["requests"] or 1)
+
+
+def server_queue(summary: dict[str, Any], c: Concurrency) -> Finding | None:
+    """concurrency_limit or serialized (see the module docstring)."""
+    if not c.saturated or c.server_n is None or c.unloaded_ms is None:
+        return None
+    if not c.queued and waited_share(summary) >= CONNECTION_WAIT_SHARE:
+        return None  # loadgen's pool held them: connection_limit
+    n = c.server_n
+    cpu = worker_cpu_median(summary)
+    workers = len(summary.get("server", {}).get("workers", {})) or None
+    if cpu is None:
+        busy = (
+            "its CPU was not sampled (--server-pid PID tells a CPU-bound server from one "
+            "that waits)"
+        )
+    else:
+        busy = f"its CPU is {cpu / (workers or 1):.0f} % busy" + (
+            f" per worker ({workers} workers)" if workers and workers > 1 else ""
+        )
+    through = (
+        f"{c.throughput_rps:.0f} answers/s of {c.offered_rps:.0f}/s offered × "
+        f"{c.unloaded_ms:.3g} ms unloaded service time = {n:.2g} at once (Little's law); "
+        f"mean service time {c.mean_service_ms:.3g} ms"
+        if c.mean_service_ms is not None
+        else f"{c.throughput_rps:.0f} answers/s × {c.unloaded_ms:.3g} ms = {n:.2g} at once"
+    )
+    weight = max(c.shortfall, c.queueing, SATURATED_WEIGHT)
+    confidence = "measured" if cpu is not None else "inferred"
+    if n < SERIAL_N:
+        return Finding(
+            "serialized",
+            weight,
+            f"the server handles one request at a time; {busy}",
+            f"{through}: requests wait for each other",
+            "something serializes them: a blocking call on an event loop (time.sleep, sync "
+            "I/O in an async handler) or a single-threaded worker — take it off the loop or "
+            "add workers",
+            concurrency=n,
+            confidence=confidence,
+        )
+    return Finding(
+        "concurrency_limit",
+        weight,
+        f"the server handles about {n:.0f} requests at a time and {busy}",
+        f"{through}: requests wait on something — a pool of workers, threads or connections "
+        "to a dependency",
+        f"raise that pool (about {n:.0f} now) or make what it waits on faster",
+        concurrency=n,
+        confidence=confidence,
+    )
+
+
+def connection_limit(summary: dict[str, Any], c: Concurrency) -> Finding | None:
+    share = waited_share(summary)
+    if share < CONNECTION_WAIT_SHARE or c.queued:
+        return None
+    waits = summary["generator"]["connection_waits"]
+    cap = summary["run"].get("connections")
+    cap_text = f"all --connections {cap}" if cap else "every connection"
+    unloaded = (
+        f"; the server's service time stayed near its unloaded one ({c.mean_service_ms:.3g} "
+        f"ms mean, {c.unloaded_ms:.3g} ms fastest), so it had room for more"
+        if c.unloaded_ms is not None and c.mean_service_ms is not None
+        else ""
+    )
+    return Finding(
+        "connection_limit",
+        min(share, 1.0),
+        f"{pct(share)} of requests waited for a free connection",
+        f"{waits} requests ({pct(share)}) found {cap_text} busy and waited: their "
+        f"latency includes the wait (it counts from the intended send time){unloaded}",
+        "raise --connections, unless the target is meant to see at most that many",
+    )
+
+
+def connection_refused(summary: dict[str, Any]) -> Finding | None:
+    by_kind = summary["errors"]["by_kind"]
+    counts = {k: by_kind[k] for k in CONNECT_KINDS if by_kind.get(k)}
+    share = sum(counts.values()) / (summary["requests"] or 1)
+    slow = summary["generator"].get("connect_ms", {}).get("p99")
+    slow_connects = slow is not None and slow >= SLOW_CONNECT_MS
+    if share < REFUSED_SHARE and not slow_connects:
+        return None
+    parts = [f"{k} {n}" for k, n in counts.items()]
+    first = summary["errors"].get("first", {})
+    said = next((first[k] for k in counts if first.get(k)), None)
+    if said:
+        parts.append(f"first: {said}")
+    if slow_connects:
+        parts.append(f"connect p99 {slow:.0f} ms (SYNs retransmitted: its accept backlog full)")
+    short = (
+        f"the server refused or dropped {pct(share)} of connections"
+        if share >= REFUSED_SHARE
+        else "new connections took a second or more"
+    )
+    weight = max(share, SATURATED_WEIGHT if share >= 0.1 or slow_connects else 0.0)
+    return Finding(
+        "connection_refused",
+        min(weight, 1.0),
+        short,
+        "; ".join(parts),
+        "the server accepts too few connections (its listen backlog, a connection cap, or "
+        "nothing listening): raise its backlog or connection limit, or keep connections alive",
+    )
+
+
+def timeouts(summary: dict[str, Any]) -> Finding | None:
+    n = summary["errors"]["by_kind"].get("timeout", 0)
+    if not n:
+        return None
+    share = n / (summary["requests"] or 1)
+    timeout = summary["run"].get("timeout_s")
+    within = f" within --timeout {timeout:g} s" if timeout else ""
+    return Finding(
+        "timeouts",
+        share,
+        f"{pct(share)} of requests timed out",
+        f"{n} requests ({pct(share)}) got no answer{within}",
+        "the server is stuck or far past its capacity: lower the rate, or look at what it waits on",
+    )

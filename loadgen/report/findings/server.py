@@ -1,0 +1,177 @@
+"""What the server's own sampled signals say: `server_cpu`, `event_loop_blocked`,
+`worker_restarts`.
+
+- server_cpu: the server's workers used at least CPU_BUSY (85 %) of the CPU
+  they could have, in the median sampled second. What they could have is a
+  core each, but no more cores than the machine has left after loadgen's own
+  use: two workers sharing one free core are as saturated as two on two.
+  Below 85 % a worker had idle time, so CPU was not what held it back.
+  Weight: that median share.
+- event_loop_blocked: a worker's event loop ran a callback at least
+  LOOP_BLOCKED_MS (50 ms) late, and one endpoint's mean server time is
+  LOOP_BLOCKED_FACTOR (10) times every other's: one kind of request held the
+  loop, and every other request on that worker waited behind it. Named only
+  then, so the same run twice names the same endpoint. Without an endpoint
+  standing apart, a late loop is a blocking call only when nothing else
+  explains it: the lag is 10 times the median service time and neither the
+  workers nor the machine were out of CPU (a loop not given the CPU is late
+  too, and then every endpoint slows alike). Weight: the share of sampled
+  seconds with such a stall.
+- worker_restarts: a worker process was replaced while the run lasted
+  (crashed, or killed for missing gunicorn's timeout). Weight: restarts per
+  worker, at most 1.
+"""
+
+from __future__ import annotations
+
+import statistics
+from typing import Any
+
+from loadgen.report.findings.finding import Finding, loaded_server_seconds, pct, seconds_text
+from loadgen.report.findings.generator import OTHERS_BUSY, STEAL_BUSY
+
+CPU_BUSY = 0.85
+LOOP_BLOCKED_MS = 50.0
+LOOP_BLOCKED_FACTOR = 10.0
+
+
+def cpu_share(summary: dict[str, Any]) -> float | None:
+    """The median second's share of the CPU the workers could have used (None: not sampled)."""
+    cores = summary.get("server", {}).get("cores", 1)
+    shares = []
+    for s in loaded_server_seconds(summary):
+        cpus = [w["cpu"] for w in s.get("workers", {}).values() if w["cpu"] is not None]
+        if cpus:
+            free = max(cores - s.get("generator_cpu", 0.0) / 100, 0.1)
+            shares.append(sum(cpus) / (100 * min(len(cpus), free)))
+    return statistics.median(shares) if shares else None
+
+
+def server_cpu(summary: dict[str, Any]) -> Finding | None:
+    server = summary.get("server", {})
+    share = cpu_share(summary)
+    if share is None or share < CPU_BUSY:
+        return None
+    cores = server.get("cores", 1)
+    per_worker = [
+        sorted((w["cpu"] for w in s["workers"].values() if w["cpu"] is not None), reverse=True)
+        for s in loaded_server_seconds(summary)
+        if s.get("workers")
+    ]
+    per_worker = [c for c in per_worker if c]
+    workers = len(per_worker[len(per_worker) // 2])
+    typical = statistics.median(sum(c) / len(c) for c in per_worker)
+    generator = server.get("generator_cpu_mean", 0.0) / 100
+    free = cores - generator
+    if workers <= free + 0.5 and typical >= 100 * CPU_BUSY:  # a core each, and used
+        who = (
+            "the worker"
+            if workers == 1
+            else "both workers"
+            if workers == 2
+            else f"all {workers} workers"
+        )
+        short = f"{who} at {typical:.0f} % CPU"
+        evidence = (
+            f"{short} of a core each (median second; {cores} cores, loadgen using {generator:.1f})"
+        )
+    else:
+        short = f"{workers} workers using {pct(min(share, 1.0))} of the CPU left to them"
+        evidence = (
+            f"{workers} workers at {typical:.0f} % of a core each: {pct(min(share, 1.0))} of the "
+            f"{free:.1f} cores left by loadgen ({generator:.1f} of {cores}) (median second)"
+        )
+    advice = "add workers or cores" if workers < cores else "add cores or machines"
+    alone = slow_alone(endpoint_times(server))
+    if alone is not None:  # the CPU goes to one endpoint's work: cheaper work beats more cores
+        advice = f"make the work in {alone} cheaper, or {advice}"
+    if generator >= 0.5:
+        advice += (
+            f" (loadgen took {generator:.1f} of this machine's {cores} cores: run it elsewhere)"
+        )
+    return Finding("server_cpu", min(share, 1.0), short, evidence, advice)
+
+
+def endpoint_times(server: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The server's endpoints whose mean server time was measured."""
+    return {h: e for h, e in server.get("endpoints", {}).items() if e.get("server_ms") is not None}
+
+
+def slow_alone(endpoints: dict[str, dict[str, Any]]) -> str | None:
+    """The endpoint whose mean server time is LOOP_BLOCKED_FACTOR times every other's,
+    if one is: a server merely overloaded slows its endpoints alike, one doing slow
+    work on its loop stands out, however slow the queue made every request."""
+    if len(endpoints) < 2:
+        return None
+    times = sorted(endpoints.items(), key=lambda kv: -kv[1]["server_ms"])
+    (slowest, top), (_, second) = times[0], times[1]
+    return slowest if top["server_ms"] >= LOOP_BLOCKED_FACTOR * second["server_ms"] else None
+
+
+def _starved(summary: dict[str, Any]) -> bool:
+    """Were the workers or the machine out of CPU (a late loop's other cause)?"""
+    share = cpu_share(summary)
+    machine = summary.get("machine", {})
+    return (
+        (share is not None and share >= CPU_BUSY)
+        or machine.get("others_median", 0.0) >= OTHERS_BUSY
+        or machine.get("steal_median", 0.0) >= STEAL_BUSY
+    )
+
+
+def event_loop_blocked(summary: dict[str, Any]) -> Finding | None:
+    server = summary.get("server", {})
+    lag = server.get("loop_lag_ms", {})
+    worst = lag.get("max")
+    if worst is None or worst < LOOP_BLOCKED_MS:
+        return None
+    service_p50 = summary["latency_ms"]["service"]["p50"] or 0.0
+    endpoints = endpoint_times(server)
+    alone = slow_alone(endpoints)
+    if alone is None and (_starved(summary) or worst < LOOP_BLOCKED_FACTOR * service_p50):
+        return None
+    seconds = loaded_server_seconds(summary) or [
+        e["server"] for e in summary["timeline"] if "server" in e
+    ]
+    stalled = sum(
+        1
+        for s in seconds
+        if max(s.get("loop_lag_max_ms", {}).values(), default=0.0) >= LOOP_BLOCKED_MS
+    )
+    weight = stalled / len(seconds) if seconds else 0.0
+    where = f" in {alone}" if alone else ""
+    short = f"the event loop is blocked up to {seconds_text(worst)}{where}"
+    evidence = f"event-loop lag max {seconds_text(worst)}"
+    if lag.get("p99") is not None:
+        evidence += f", p99 ≤ {seconds_text(lag['p99'])}"
+    evidence += f", against a median service time of {service_p50:.3g} ms"
+    if alone:
+        others = max(e["server_ms"] for h, e in endpoints.items() if h != alone)
+        evidence += (
+            f"; {alone} takes {endpoints[alone]['server_ms']:.3g} ms on average in the server, "
+            f"every other endpoint at most {others:.3g} ms"
+        )
+    advice = (
+        f"take the slow work in {alone} off the event loop (a thread or process pool, or a "
+        "cheaper algorithm)"
+        if alone
+        else "find the blocking call and take it off the event loop"
+    )
+    return Finding("event_loop_blocked", weight, short, evidence, advice)
+
+
+def worker_restarts(summary: dict[str, Any]) -> Finding | None:
+    server = summary.get("server", {})
+    restarts = server.get("restarts", 0)
+    if not restarts:
+        return None
+    workers = max(len(server.get("workers", {})) - restarts, 1)
+    short = f"{restarts} worker restart{'s' if restarts > 1 else ''}"
+    return Finding(
+        "worker_restarts",
+        min(restarts / workers, 1.0),
+        short,
+        f"{short} while the run lasted: a worker crashed or was killed for missing "
+        "gunicorn's timeout, and its requests in flight were lost",
+        "read the error log for WORKER TIMEOUT or the crash",
+    )

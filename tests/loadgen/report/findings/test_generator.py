@@ -1,0 +1,68 @@
+"""Was it loadgen or the machine? Told by loadgen's own CPU and the others'."""
+
+from loadgen.report.diagnosis import diagnose, sentence
+from loadgen.report.server_signals import machine_totals
+from tests.support.summaries import run
+
+
+def late(s, lag_p99=3.0, achieved=None):
+    s["generator"]["behind"] = True
+    s["generator"]["send_lag_ms"]["p99"] = lag_p99
+    if achieved is not None:
+        s["achieved_rps"] = achieved
+    return s
+
+
+def machine(generator, others=0.0, top=()):
+    return {
+        "cpu": generator + others,
+        "steal": 0.0,
+        "cores": 2,
+        "memory_limit_mb": 24000,
+        "generator_cpu": generator,
+        "generator_cpu_max": generator,
+        "others": [{"pid": 4242, "name": "burn", "cpu": others}] if others else [],
+    }
+
+
+def with_machine(s, m):
+    s["machine"] = machine_totals([m] * len(s["timeline"]))
+    return s
+
+
+def test_loadgen_out_of_cpu_is_generator_saturated_advising_processes():
+    s = with_machine(late(run(), achieved=80.0), machine(97.0))
+    f = diagnose(s)[0]
+    assert f["finding"] == "generator_saturated"
+    assert "busiest process at 97 % of a core" in f["evidence"]
+    assert "--processes 2" in f["advice"]
+    s["run"]["processes"] = 2  # more processes than cores would not help
+    assert "--processes" not in diagnose(s)[0]["advice"]
+
+
+def test_late_with_cpu_to_spare_beside_a_hog_is_the_machine():
+    s = with_machine(late(run()), machine(16.0, others=98.0))
+    found = diagnose(s)
+    assert "generator_saturated" not in [f["finding"] for f in found]
+    busy = next(f for f in found if f["finding"] == "machine_busy")
+    assert "burn (pid 4242, 98 %)" in busy["evidence"]
+    assert "with CPU to spare" in busy["evidence"]
+
+
+def test_a_busy_machine_never_hides_that_the_target_was_healthy():
+    s = with_machine(run(service_ms=20.0), machine(16.0, others=98.0))  # not late at all
+    found = diagnose(s)
+    assert [f["finding"] for f in found] == ["none", "machine_busy"]
+    assert sentence(found) == "nothing stood out"
+
+
+def test_late_with_cpu_to_spare_on_a_quiet_machine_is_timer_noise():
+    s = with_machine(late(run(service_ms=20.0), lag_p99=1.3), machine(16.0))
+    found = diagnose(s)
+    assert [f["finding"] for f in found] == ["none"]
+    assert "had CPU to spare" in found[0]["evidence"]
+
+
+def test_a_late_send_beside_refusals_is_not_the_first_thing_to_say():
+    s = with_machine(late(run(errors={"http_429": 360}), lag_p99=1.3), machine(97.0))
+    assert diagnose(s)[0]["finding"] == "rate_limited"

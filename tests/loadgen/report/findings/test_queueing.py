@@ -1,0 +1,71 @@
+"""Where requests waited: in the server (its concurrency by Little's law), in
+loadgen's pool, at the server's door, or for ever."""
+
+from loadgen.report.diagnosis import diagnose
+from tests.support.summaries import run
+
+
+def top(summary):
+    return diagnose(summary)[0]
+
+
+def test_a_pool_of_8_with_idle_cpu_is_a_concurrency_limit_of_8():
+    # 50 ms of waiting, 8 at a time: 160/s answered of 320/s offered, the rest queued.
+    s = run(offered=320, answered=160, service_ms=600, unloaded_ms=50, connections=100, workers=[6])
+    f = top(s)
+    assert f["finding"] == "concurrency_limit"
+    assert f["concurrency"] == 8.0
+    assert f["summary"] == "the server handles about 8 requests at a time and its CPU is 6 % busy"
+    assert "raise that pool (about 8 now)" in f["advice"]
+    assert f["confidence"] == "measured"
+    assert "connection_limit" not in [g["finding"] for g in diagnose(s)]
+
+
+def test_without_the_servers_cpu_it_says_what_it_could_not_see():
+    f = top(run(offered=320, answered=160, service_ms=600, unloaded_ms=50, connections=100))
+    assert f["finding"] == "concurrency_limit"
+    assert f["confidence"] == "inferred"
+    assert "its CPU was not sampled (--server-pid PID" in f["summary"]
+
+
+def test_one_at_a_time_is_serialized():
+    f = top(run(offered=100, answered=50, service_ms=2000, unloaded_ms=20, workers=[2]))
+    assert f["finding"] == "serialized"
+    assert f["concurrency"] == 1.0
+    assert "blocking call on an event loop" in f["advice"]
+
+
+def test_a_busy_cpu_explains_the_saturation_without_a_concurrency_finding():
+    found = diagnose(run(offered=500, answered=250, service_ms=400, unloaded_ms=4, workers=[99]))
+    assert [f["finding"] for f in found] == ["server_cpu"]
+
+
+def test_the_connection_cap_is_the_limit_only_when_the_server_had_room():
+    # --connections 4, 50 ms each: 80/s at most, the server answering each in 50 ms.
+    s = run(offered=200, answered=80, service_ms=50, unloaded_ms=49, connections=4, waits=1200)
+    found = diagnose(s)
+    assert found[0]["finding"] == "connection_limit"
+    assert "stayed near its unloaded one" in found[0]["evidence"]
+    assert "concurrency_limit" not in [f["finding"] for f in found]
+    # The server queueing (600 ms against 50 ms unloaded) fills any number of
+    # connections: the finding is the server's, never loadgen's cap.
+    s = run(offered=320, answered=160, service_ms=600, unloaded_ms=50, connections=100, waits=1200)
+    assert [f["finding"] for f in diagnose(s)][:1] == ["concurrency_limit"]
+    assert "connection_limit" not in [f["finding"] for f in diagnose(s)]
+
+
+def test_a_healthy_run_has_no_queueing_finding():
+    assert [f["finding"] for f in diagnose(run(workers=[20]))] == ["none"]
+
+
+def test_refused_connections_and_slow_connects_are_the_servers_door():
+    s = run(errors={"connect": 300}, workers=[5])
+    s["errors"]["first"] = {"connect": "[Errno 111] Connection refused"}
+    f = top(s)
+    assert f["finding"] == "connection_refused"
+    assert "Connection refused" in f["evidence"]
+    s = run(workers=[5])
+    s["generator"]["connect_ms"]["p99"] = 1030.0  # a SYN retransmitted
+    f = top(s)
+    assert f["finding"] == "connection_refused"
+    assert f["summary"] == "new connections took a second or more"
