@@ -12,9 +12,13 @@ so compose stacks written for that image keep working:
     TIMEOUT, GRACEFUL_TIMEOUT, KEEP_ALIVE   seconds
     PROMETHEUS_MULTIPROC_DIR  where workers keep /metrics' samples; default a
                               fresh temporary directory, removed on exit
+    METRICS_PORT, METRICS_HOST  read as the app reads them (server/config.py):
+                              the master serves every worker's /metrics
+                              there, off the workers' event loops
 
 GUNICORN_CMD_ARGS and command-line flags override this file (gunicorn applies
-them after it). Standard library only: gunicorn loads this before the app.
+them after it). Standard library only at import: gunicorn loads this before
+the app. Hooks that run in the master import what they need when they run.
 """
 
 import glob
@@ -120,7 +124,41 @@ def child_exit(server: Any, worker: Any) -> None:
     multiprocess.mark_process_dead(worker.pid)
 
 
+# The master's off-loop /metrics server (server/metrics_port.py), kept on the
+# arbiter: a reload (SIGHUP) re-executes this file, while the arbiter stays.
+_METRICS_SERVER = "wagon_metrics_server"
+
+
+def when_ready(arbiter: Any) -> None:
+    """Serve METRICS_PORT from a thread of the master, which never blocks on a
+    request: a scrape answers while a worker's loop is stuck, and reads every
+    worker's files. Started before the first fork; each worker closes its copy
+    of the listening socket (post_fork), and the thread does not survive a fork."""
+    from pydantic import ValidationError
+
+    from server.config import Settings
+    from server.metrics_port import start
+
+    try:
+        # Settings(), not get_settings(): a cached copy would pass to the
+        # workers by fork, and a reload must let them read .env afresh.
+        settings = Settings()
+    except ValidationError:
+        return  # each worker refuses to start, naming the variable
+    if settings.metrics_port:
+        setattr(arbiter, _METRICS_SERVER, start(settings.metrics_host, settings.metrics_port))
+
+
+def post_fork(arbiter: Any, worker: Any) -> None:
+    metrics_server = getattr(arbiter, _METRICS_SERVER, None)
+    if metrics_server is not None:
+        metrics_server.close_inherited()
+
+
 def on_exit(server: Any) -> None:
+    metrics_server = getattr(server, _METRICS_SERVER, None)
+    if metrics_server is not None:
+        metrics_server.stop()
     path = os.environ.get(_METRICS_DIR)
     owner = os.environ.get(_METRICS_DIR_OWNER) == str(os.getpid())
     # After a USR2 upgrade the new master's workers still write there.

@@ -42,6 +42,18 @@ class Settings(BaseSettings):
         "before they are read (the endpoints take a few dozen bytes).",
     )
 
+    metrics_port: Annotated[int, Field(ge=0, le=65535)] = Field(
+        default=0,
+        description="METRICS_PORT: also serve /metrics on this port from a thread (gunicorn's "
+        "master, or the one uvicorn process), off the event loop, so that a scrape answers "
+        "while a handler blocks the loop; 0 (the default) serves it only on the app's port.",
+    )
+    metrics_host: str = Field(
+        default="127.0.0.1",
+        description="METRICS_HOST: the address METRICS_PORT listens on; loopback by default "
+        "(0.0.0.0 for a scraper outside the machine or container).",
+    )
+
     @field_validator("sentry_dsn", mode="before")
     @classmethod
     def _empty_dsn_means_unset(cls, value: Any) -> Any:

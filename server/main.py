@@ -9,7 +9,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from server import fibonacci, legacy
+from server import fibonacci, legacy, metrics_port
 from server.body_limit import BodyLimit
 from server.config import InvalidSettings, Settings, get_settings
 from server.logsetup import get_logger, hide_from_access_log
@@ -40,8 +40,16 @@ async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
     init_monitoring(settings)
     # Scrapes are not load: access.log's request lines count only the load.
     hide_from_access_log(METRICS_PATH)
-    async with probing_event_loop_lag():
-        yield
+    # Under gunicorn (multiprocess mode) the master serves METRICS_PORT for every worker.
+    off_loop = None
+    if settings.metrics_port and not metrics_port.multiprocess_mode():
+        off_loop = metrics_port.start(settings.metrics_host, settings.metrics_port)
+    try:
+        async with probing_event_loop_lag():
+            yield
+    finally:
+        if off_loop is not None:
+            off_loop.stop()
     flush_monitoring()
 
 

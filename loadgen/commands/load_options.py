@@ -349,6 +349,7 @@ class Target:
     url: str
     pid: int | None = None  # the embedded server's root process
     log_dir: Path | None = None  # where the embedded server writes its logs
+    metrics_url: str | None = None  # the embedded server's off-loop /metrics (METRICS_PORT)
 
 
 def server_log_dir(args: argparse.Namespace) -> Path | None:
@@ -371,4 +372,4 @@ def target(args: argparse.Namespace) -> Iterator[Target]:
         args.server_workers, dict(args.server_env), server_log_dir(args), args.server
     )
     with server:
-        yield Target(server.url, server.pid, server.log_dir)
+        yield Target(server.url, server.pid, server.log_dir, server.metrics_url)

@@ -7,6 +7,11 @@ The server runs in its own process group (a Ctrl-C meant for loadgen must not
 kill the server before the in-flight requests drain), never outlives loadgen
 (stopped on the way out, and by the kernel if loadgen is killed), and its
 console output goes to `console.log` beside its access and error logs.
+
+Its metrics are scraped from `metrics_url`: METRICS_PORT, a second free
+loopback port that the server answers from a thread (gunicorn's master, or
+the one uvicorn process), off its event loop, so that a scrape is answered
+while a blocking handler holds the loop: the seconds that explain a run.
 """
 
 from __future__ import annotations
@@ -51,6 +56,7 @@ class EmbeddedServer:
         self._keep_logs = log_dir is not None
         self.log_dir = log_dir
         self.url = ""
+        self.metrics_url = ""
         self._proc: subprocess.Popen[bytes] | None = None
         self._console: IO[bytes] | None = None
 
@@ -65,13 +71,17 @@ class EmbeddedServer:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         port = self._port()
         self.url = f"http://127.0.0.1:{port}"
+        # A --server-env METRICS_PORT or METRICS_HOST of the user's wins.
+        metrics = {"METRICS_HOST": "127.0.0.1", "METRICS_PORT": str(self._port(taken=port))}
+        env = metrics | self.env
+        self.metrics_url = self._metrics_url(env["METRICS_HOST"], env["METRICS_PORT"])
         self._console = (self.log_dir / "console.log").open("ab")
         if self.kind == "uvicorn":
             self._proc = start_uvicorn(
                 "127.0.0.1",
                 port,
                 self.log_dir,
-                self.env,
+                env,
                 stdout=self._console,
                 stderr=subprocess.STDOUT,
                 die_with_parent=True,
@@ -81,7 +91,7 @@ class EmbeddedServer:
                 f"127.0.0.1:{port}",
                 self.workers,
                 self.log_dir,
-                self.env,
+                env,
                 stdout=self._console,
                 stderr=subprocess.STDOUT,
                 die_with_parent=True,
@@ -108,18 +118,27 @@ class EmbeddedServer:
         self._stop()
         self._remove_logs()
 
+    def _metrics_url(self, host: str, port: str) -> str:
+        """Where the server's metrics are scraped: its METRICS_PORT, or (turned off
+        with 0) its own /metrics, on the loop."""
+        if port.strip() in ("", "0"):
+            return f"{self.url}/metrics"
+        if host in ("", "0.0.0.0", "::"):
+            host = "127.0.0.1"
+        return f"http://{f'[{host}]' if ':' in host else host}:{port.strip()}/metrics"
+
     def _remove_logs(self) -> None:
         """The temporary log directory goes; one the user named stays."""
         if not self._keep_logs and self.log_dir is not None:
             shutil.rmtree(self.log_dir, ignore_errors=True)
 
     @staticmethod
-    def _port() -> int:
-        """A free loopback port, still free when the server is about to bind it:
-        else the server would fail to, while another answered in its place."""
+    def _port(taken: int | None = None) -> int:
+        """A free loopback port (other than `taken`), still free when the server is
+        about to bind it: else the server would fail to, while another answered in its place."""
         for _ in range(5):
             port = free_port()
-            if not port_in_use("127.0.0.1", port):
+            if port != taken and not port_in_use("127.0.0.1", port):
                 return port
         raise TargetError("no free loopback port for the bundled server")
 
