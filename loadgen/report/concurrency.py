@@ -31,13 +31,14 @@ SHORTFALL = 0.9
 QUEUED_FACTOR = 3.0
 QUEUED_MS = 10.0
 TIMEOUT_SHARE = 0.01
+DOOR_KINDS = ("connect", "connect_timeout", "reset", "server_closed")
 # A connection pool this full (in use / --connections) is all in use.
 FULL_POOL = 0.9
 
 
 @dataclass(frozen=True)
 class Concurrency:
-    offered_rps: float  # arrivals sent per second (median steady second)
+    offered_rps: float  # arrivals sent per second (median steady second) but those turned away
     throughput_rps: float  # responses per second (median steady second)
     in_service: float | None  # L: requests held at once, client side (median steady second)
     unloaded_ms: float | None  # S₀
@@ -84,7 +85,11 @@ def unloaded_ms(summary: dict[str, Any]) -> float | None:
 def read(summary: dict[str, Any]) -> Concurrency:
     """The run's concurrency (see the module docstring)."""
     seconds = steady_seconds(summary)
-    offered = _median([e["arrivals"] / e["length"] for e in seconds])
+    # Requests turned away at the door (refused, reset) never reached the
+    # server's queue: they are connection_refused's, not a shortfall of its work.
+    by_kind = summary["errors"]["by_kind"]
+    door = sum(by_kind.get(k, 0) for k in DOOR_KINDS) / (summary["requests"] or 1)
+    offered = _median([e["arrivals"] / e["length"] for e in seconds]) * (1 - min(door, 1.0))
     throughput = _median([e["responses"] / e["length"] for e in seconds])
     mean = summary["latency_ms"]["service"].get("mean")
     busy = [e["busy_s"] / e["length"] for e in seconds if "busy_s" in e]

@@ -8,7 +8,8 @@ its module in report/findings/, with its thresholds and why in its
 docstring (docs/measuring.md has them all):
 
 - findings/generator.py: generator_saturated (loadgen out of CPU),
-  machine_busy (other work took the CPU; context, never instead of `none`)
+  machine_busy (other work took the CPU: context, said after the target's
+  findings or `none`, never instead of them)
 - findings/server.py: server_cpu, event_loop_blocked, worker_restarts
 - findings/queueing.py: concurrency_limit and serialized (by Little's law,
   report/concurrency.py), connection_limit, connection_refused, timeouts
@@ -97,13 +98,10 @@ def findings(summary: dict[str, Any]) -> list[Finding]:
     # loadgen's own first in a tie: the stable sort keeps them ahead.
     ours = [f for f in (generator_saturated(summary), machine_busy(summary)) if f is not None]
     found = sorted([*ours, *found], key=lambda f: -f.weight)
-    if not any(not f.context for f in found):
-        # Only the run's conditions to tell: the target showed nothing. Context
-        # that explains at least half the run still goes first.
-        ahead = [f for f in found if f.weight >= 0.5]
-        behind = [f for f in found if f.weight < 0.5]
-        found = [*ahead, _nothing(summary), *behind]
-    return found
+    # The run's conditions come after what the target showed, however much
+    # they weigh: they say how far to trust it, not why the target broke.
+    target = [f for f in found if not f.context] or [_nothing(summary)]
+    return [*target, *(f for f in found if f.context)]
 
 
 def diagnose(summary: dict[str, Any]) -> list[dict[str, Any]]:

@@ -30,7 +30,7 @@ from loadgen.report.findings.finding import Finding
 HORIZON_S = 3600.0
 STEADY_R2 = 0.8
 MIN_GROWTH_MB = 20.0
-MIN_POINTS = 5
+MIN_POINTS = 3
 RATE_VARIED = 0.2
 WEIGHT_FLOOR = 0.3
 

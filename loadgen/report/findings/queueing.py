@@ -29,7 +29,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from loadgen.report.concurrency import Concurrency
+from loadgen.report.concurrency import DOOR_KINDS, Concurrency
 from loadgen.report.findings.finding import Finding, pct, worker_cpu_median
 
 SATURATED_WEIGHT = 0.5
@@ -37,7 +37,7 @@ SERIAL_N = 1.5
 CONNECTION_WAIT_SHARE = 0.01
 REFUSED_SHARE = 0.01
 SLOW_CONNECT_MS = 1000.0
-CONNECT_KINDS = ("connect", "connect_timeout", "reset", "server_closed")
+CONNECT_KINDS = DOOR_KINDS
 
 
 def waited_share(summary: dict[str, Any]) -> float:

@@ -5,8 +5,13 @@
   they could have, in the median sampled second. What they could have is a
   core each, but no more cores than the machine has left after loadgen's own
   use: two workers sharing one free core are as saturated as two on two.
-  Below 85 % a worker had idle time, so CPU was not what held it back.
-  Weight: that median share.
+  Below 85 % a worker had idle time, so CPU was not what held it back —
+  unless the machine did not give it the CPU: a saturated server whose
+  workers spend at least CPU_WORK_SHARE of the unloaded service time S₀ on
+  the CPU for each answer (Σ worker CPU ÷ answers per second, the median
+  steady second) does CPU work, whatever share of a core it got; then the
+  finding says who took the rest. Weight: that median share; for the
+  starved, the saturation's (report/findings/queueing.py).
 - event_loop_blocked: a worker's event loop ran a callback at least
   LOOP_BLOCKED_MS (50 ms) late, and one endpoint's mean server time is
   LOOP_BLOCKED_FACTOR (10) times every other's: one kind of request held the
@@ -27,10 +32,18 @@ from __future__ import annotations
 import statistics
 from typing import Any
 
-from loadgen.report.findings.finding import Finding, loaded_server_seconds, pct, seconds_text
+from loadgen.report.concurrency import read, steady_seconds
+from loadgen.report.findings.finding import (
+    Finding,
+    loaded_server_seconds,
+    pct,
+    seconds_text,
+    worker_cpu_median,
+)
 from loadgen.report.findings.generator import OTHERS_BUSY, STEAL_BUSY
 
 CPU_BUSY = 0.85
+CPU_WORK_SHARE = 0.5
 LOOP_BLOCKED_MS = 50.0
 LOOP_BLOCKED_FACTOR = 10.0
 
@@ -47,11 +60,24 @@ def cpu_share(summary: dict[str, Any]) -> float | None:
     return statistics.median(shares) if shares else None
 
 
+def cpu_per_answer_ms(summary: dict[str, Any]) -> float | None:
+    """The workers' CPU per answer (ms), the median steady second; None: not sampled."""
+    values = []
+    for e in steady_seconds(summary):
+        workers = e.get("server", {}).get("workers", {})
+        cpus = [w["cpu"] for w in workers.values() if w["cpu"] is not None]
+        if cpus and e["responses"]:
+            values.append(10 * sum(cpus) / (e["responses"] / e["length"]))  # % → ms per s
+    return statistics.median(values) if values else None
+
+
 def server_cpu(summary: dict[str, Any]) -> Finding | None:
     server = summary.get("server", {})
     share = cpu_share(summary)
-    if share is None or share < CPU_BUSY:
+    if share is None:
         return None
+    if share < CPU_BUSY:
+        return _starved_of_cpu(summary)
     cores = server.get("cores", 1)
     per_worker = [
         sorted((w["cpu"] for w in s["workers"].values() if w["cpu"] is not None), reverse=True)
@@ -90,6 +116,31 @@ def server_cpu(summary: dict[str, Any]) -> Finding | None:
             f" (loadgen took {generator:.1f} of this machine's {cores} cores: run it elsewhere)"
         )
     return Finding("server_cpu", min(share, 1.0), short, evidence, advice)
+
+
+def _starved_of_cpu(summary: dict[str, Any]) -> Finding | None:
+    """CPU work that did not get the CPU (see the module docstring)."""
+    c = read(summary)
+    per_answer = cpu_per_answer_ms(summary)
+    if not c.saturated or c.unloaded_ms is None or per_answer is None:
+        return None
+    if per_answer < CPU_WORK_SHARE * c.unloaded_ms:
+        return None
+    cpu = worker_cpu_median(summary) or 0.0
+    machine = summary.get("machine", {})
+    others = machine.get("others_median", 0.0)
+    took = f"; other processes took {others:.0f} % of a core" if others >= OTHERS_BUSY else ""
+    return Finding(
+        "server_cpu",
+        max(c.shortfall, c.queueing, 0.5),
+        f"each request is CPU work ({per_answer:.3g} ms of CPU of its {c.unloaded_ms:.3g} ms), "
+        f"and the server got {cpu:.0f} % of a core",
+        f"{c.throughput_rps:.0f} answers/s of {c.offered_rps:.0f}/s offered, the workers at "
+        f"{cpu:.0f} % of a core together (median second){took}: CPU it did not get is "
+        "capacity it did not have",
+        "make the work cheaper, or give the server more CPU"
+        + (" (a machine of its own: others used this one)" if took else ""),
+    )
 
 
 def endpoint_times(server: dict[str, Any]) -> dict[str, dict[str, Any]]:
