@@ -18,7 +18,7 @@ from tests.server.sentry_receiver import SentryReceiver, running_receiver
 
 # Variables a developer's shell may carry that would change what a test sees.
 SETTINGS_ENV = ("LEGACY_BUGS", "SENTRY_DSN", "SENTRY_KEY", "SENTRY_TRACES_SAMPLE_RATE", "LOG_DIR",
-                "MAX_BODY_BYTES")  # fmt: skip
+                "MAX_BODY_BYTES", "METRICS_PORT", "METRICS_HOST")  # fmt: skip
 
 
 @pytest.fixture
