@@ -18,6 +18,8 @@ more, and the retry counted, as the session does.
 
 Timeouts come from the engine's deadline wheel (`session.Deadlines`), as for
 sessions; a timed-out one-shot drops its connection (the stream is unknown).
+One that expires while its connection is still being opened is a
+`connect_timeout` (the SYN unanswered), not a `timeout`.
 
 A request may carry a `check` (see `Request`): it judges the response once
 it is recorded, so its time is never in the latency, and by then the
@@ -32,6 +34,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from loadgen.transports.base import (
+    CONNECT_TIMEOUT,
     TIMEOUT,
     Check,
     Client,
@@ -145,8 +148,9 @@ class OneShot:
     # -- as the deadline wheel's entry --------------------------------------
     def _expire(self, sent: Sent) -> None:
         self._waiting = None
+        kind = CONNECT_TIMEOUT if sent.connecting else TIMEOUT  # read before abandoning it
         sent.abandon(self._exchange)
-        self._fail(TIMEOUT)
+        self._fail(kind)
 
     # -- as the engine's runner (a second Ctrl-C) ---------------------------
     def cancel(self, msg: object = None) -> bool:

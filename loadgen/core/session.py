@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 from loadgen.core.cookies import Cookies, set_cookie_values
 from loadgen.core.flight import Runner, current_runner
 from loadgen.transports.base import (
+    CONNECT_TIMEOUT,
     JSON_HEADERS,
     TIMEOUT,
     Check,
@@ -145,12 +146,13 @@ class Session:
                 if self.measured:
                     self._recorder.retry(self.name)
                 response = await self._client.request(method, path, headers, body)
-        except asyncio.CancelledError:
+        except asyncio.CancelledError as e:
             if not self._expired:
                 raise
             self._expired = False
             runner.uncancel()
-            raise self._timed_out() from None
+            # The client says so when the cancel caught it opening a connection.
+            raise self._timed_out(e.args == (CONNECT_TIMEOUT,)) from None
         except ClientError as e:
             self._error(e.kind, str(e))
             raise
@@ -233,9 +235,11 @@ class Session:
         self._waiting = None
         runner.cancel()
 
-    def _timed_out(self) -> ClientError:
-        self._error(TIMEOUT)
-        return ClientError(TIMEOUT, f"no response within {self._timeout:g}s")
+    def _timed_out(self, connecting: bool = False) -> ClientError:
+        """The request's timeout expired (`connecting`: before its connection was open)."""
+        kind = CONNECT_TIMEOUT if connecting else TIMEOUT
+        self._error(kind)
+        return ClientError(kind, f"no response within {self._timeout:g}s")
 
     def _error(self, kind: str, detail: str = "") -> None:
         if self.measured:

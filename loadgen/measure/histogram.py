@@ -109,6 +109,15 @@ def summary_ms(h: HdrHistogram) -> dict[str, float | None]:
     return out
 
 
+def min_ms(h: HdrHistogram) -> float | None:
+    """The least value recorded, in milliseconds, to the histogram's precision
+    (None when nothing was)."""
+    if h.get_total_count() == 0:
+        return None
+    least: int = h.get_min_value()
+    return round(least / 1000.0, 3)
+
+
 def ms(value: float | None, digits: int = 2) -> str:
     """A latency for people: "1.23", or "n/a" when nothing was timed."""
     return "n/a" if value is None else f"{value:.{digits}f}"

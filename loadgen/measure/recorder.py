@@ -10,6 +10,14 @@ client's transport kinds (connect, reset, timeout, protocol), which are not
 timed because no response arrived. A response the scenario's check found
 wrong (`check_failed`) was timed like any other and is an error of kind
 `check`, its reason tallied per task, in a bounded table.
+
+Besides, for the diagnosis: the run's phases of a response (first byte:
+written → first byte; body: first byte → complete) in two run-level
+histograms, when the client times them; per interval, `busy`, the sum of the
+service times of the responses recorded in it, so that busy / length is the
+mean number of requests the server held at once over that second (Little's
+law, L = λ·W, with λW summed response by response); and the `Retry-After`
+of 429 and 503 answers, tallied in a bounded table.
 """
 
 from __future__ import annotations
@@ -33,6 +41,10 @@ CHECK = "check"  # a response the scenario's check found wrong (it was answered,
 MAX_CHECK_REASONS = 20
 MAX_REASON_CHARS = 200
 OTHER_REASONS = "(other reasons)"
+# Statuses whose Retry-After is tallied: the server asking to come back later.
+RETRY_AFTER_STATUSES = (429, 503)
+MAX_RETRY_AFTER_VALUES = 10  # distinct values kept; the rest are counted as "other"
+OTHER_RETRY_AFTER = "other"
 
 
 @dataclass
@@ -59,13 +71,24 @@ class TaskStats:
             tally(self.checks, reason, count)
 
 
-def tally(reasons: Counter[str], reason: str, count: int = 1) -> None:
-    """Count `reason`, or `OTHER_REASONS` once `MAX_CHECK_REASONS` others are counted."""
+def tally(
+    reasons: Counter[str],
+    reason: str,
+    count: int = 1,
+    limit: int = MAX_CHECK_REASONS,
+    other: str = OTHER_REASONS,
+) -> None:
+    """Count `reason`, or `other` once `limit` others are counted."""
     reason = reason[:MAX_REASON_CHARS]
-    if reason in reasons or len(reasons) - (OTHER_REASONS in reasons) < MAX_CHECK_REASONS:
+    if reason in reasons or len(reasons) - (other in reasons) < limit:
         reasons[reason] += count
     else:
-        reasons[OTHER_REASONS] += count
+        reasons[other] += count
+
+
+def tally_retry_after(values: Counter[str], value: str, count: int = 1) -> None:
+    """Count a Retry-After value (seconds, or a date) in its bounded table."""
+    tally(values, value, count, MAX_RETRY_AFTER_VALUES, OTHER_RETRY_AFTER)
 
 
 @dataclass
@@ -79,6 +102,9 @@ class Interval:
     errors: dict[str, int]
     histograms: dict[str, bytes]  # "response:<task>" / "service:<task>" → HDR payload
     maxima: dict[str, int]  # same tags → the interval's max value (µs)
+    # Σ service time (s) of its responses: busy / length is the mean number the
+    # server held at once (Little's law); 0 in a state written before it was kept.
+    busy: float = 0.0
 
 
 class _Open:
@@ -91,6 +117,7 @@ class _Open:
         self.arrivals = 0
         self.responses = 0
         self.errors: Counter[str] = Counter()
+        self.busy = 0.0  # Σ service time of its responses (s)
 
 
 class Recorder:
@@ -99,6 +126,12 @@ class Recorder:
         self.tasks: dict[str, TaskStats] = {}
         self.send_lag = new_histogram()
         self.connect = new_histogram()  # how long each new connection took to open
+        # The phases of each response, when the client times them (`Response.first_at`).
+        self.first_byte = new_histogram()  # written → first byte
+        self.body = new_histogram()  # first byte → complete
+        # 429 and 503 answers carrying a Retry-After, and its values (bounded).
+        self.retry_after_responses = 0
+        self.retry_after: Counter[str] = Counter()
         # Measured-window requests that found the pool at its cap, all busy (see
         # `waited_for_connection`): --connections, not the target, held them.
         self.connection_waits = 0
@@ -137,12 +170,29 @@ class Recorder:
         if pair is None:
             pair = iv.histograms[task] = (new_histogram(), new_histogram())
         done_at = response.done_at
+        sent_at = response.sent_at
+        service = done_at - sent_at
         record(pair[0], done_at - start)
-        record(pair[1], done_at - response.sent_at)
-        if not 200 <= response.status < 300:
-            kind = f"http_{response.status}"
+        record(pair[1], service)
+        iv.busy += service
+        first_at = response.first_at
+        if first_at:
+            record(self.first_byte, first_at - sent_at)
+            record(self.body, done_at - first_at)
+        status = response.status
+        if not 200 <= status < 300:
+            kind = f"http_{status}"
             stats.errors[kind] += 1
             iv.errors[kind] += 1
+            if status in RETRY_AFTER_STATUSES:
+                self._retry_after(response)
+
+    def _retry_after(self, response: Response) -> None:
+        """Tally the Retry-After of a refusal (its headers parsed only here, off the 2xx path)."""
+        value = response.headers.get("retry-after")
+        if value is not None:
+            self.retry_after_responses += 1
+            tally_retry_after(self.retry_after, value)
 
     def retry(self, task: str) -> None:
         """A request is sent once more: the transport found it unanswered on a
@@ -200,7 +250,9 @@ class Recorder:
         iv = self._open
         end = now - self.origin
         self._open = _Open(end)
-        closed = Interval(iv.start, end, iv.arrivals, iv.responses, dict(iv.errors), {}, {})
+        closed = Interval(
+            iv.start, end, iv.arrivals, iv.responses, dict(iv.errors), {}, {}, iv.busy
+        )
         for task, (resp_h, serv_h) in iv.histograms.items():
             for kind, h in (("response", resp_h), ("service", serv_h)):
                 tag = f"{kind}:{task}"
@@ -255,6 +307,14 @@ class Recorder:
             "error_details": self.error_details,
             "send_lag": self.send_lag.encode().decode("ascii"),
             "connect": self.connect.encode().decode("ascii"),
+            "phases": {
+                "first_byte": self.first_byte.encode().decode("ascii"),
+                "body": self.body.encode().decode("ascii"),
+            },
+            "retry_after": {
+                "responses": self.retry_after_responses,
+                "values": dict(self.retry_after),
+            },
             "connection_waits": self.connection_waits,
             "tasks": {
                 name: {
@@ -277,6 +337,7 @@ class Recorder:
                     "errors": iv.errors,
                     "histograms": {t: p.decode("ascii") for t, p in iv.histograms.items()},
                     "maxima": iv.maxima,
+                    "busy": iv.busy,
                 }
                 for iv in self.intervals
             ],
@@ -293,6 +354,12 @@ class Recorder:
         rec.send_lag = decode(state["send_lag"])
         if "connect" in state:
             rec.connect = decode(state["connect"])
+        if "phases" in state:
+            rec.first_byte = decode(state["phases"]["first_byte"])
+            rec.body = decode(state["phases"]["body"])
+        retry_after = state.get("retry_after", {})
+        rec.retry_after_responses = retry_after.get("responses", 0)
+        rec.retry_after = Counter(retry_after.get("values", {}))
         rec.connection_waits = state.get("connection_waits", 0)
         for name, t in state["tasks"].items():
             rec.tasks[name] = TaskStats(
@@ -315,6 +382,7 @@ class Recorder:
                     dict(iv["errors"]),
                     histograms,
                     dict(iv["maxima"]),
+                    iv.get("busy", 0.0),
                 )
             )
         return rec
@@ -343,6 +411,11 @@ def merge_recorders(recorders: Iterable[Recorder]) -> Recorder:
         merged.error_details = {**rec.error_details, **merged.error_details}
         merged.send_lag.add(rec.send_lag)
         merged.connect.add(rec.connect)
+        merged.first_byte.add(rec.first_byte)
+        merged.body.add(rec.body)
+        merged.retry_after_responses += rec.retry_after_responses
+        for value, count in rec.retry_after.most_common():
+            tally_retry_after(merged.retry_after, value, count)
         merged.connection_waits += rec.connection_waits
         for name, stats in rec.tasks.items():
             merged._task(name).add(stats)
@@ -360,6 +433,7 @@ class _IntervalSum:
     def __init__(self, start: float, end: float) -> None:
         self.start, self.end = start, end
         self.arrivals = self.responses = 0
+        self.busy = 0.0
         self.errors: Counter[str] = Counter()
         self.histograms: dict[str, HdrHistogram] = {}
         self.maxima: dict[str, int] = {}
@@ -369,6 +443,7 @@ class _IntervalSum:
         self.end = max(self.end, iv.end)
         self.arrivals += iv.arrivals
         self.responses += iv.responses
+        self.busy += iv.busy
         self.errors.update(iv.errors)
         for tag, payload in iv.histograms.items():
             h = self.histograms.get(tag)
@@ -386,4 +461,5 @@ class _IntervalSum:
             dict(self.errors),
             {tag: h.encode() for tag, h in self.histograms.items()},
             self.maxima,
+            self.busy,
         )

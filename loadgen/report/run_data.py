@@ -44,6 +44,19 @@ def rate_intervals(summary: dict[str, Any]) -> list[dict[str, Any]]:
     return [e for e in summary.get("timeline", []) if e["length"] >= MIN_RATE_INTERVAL_S]
 
 
+def concurrency(entry: dict[str, Any]) -> float | None:
+    """The mean number of requests the server held at once over a timeline entry.
+
+    Little's law, L = λ·W: with λ = responses / length and W their mean service
+    time, L = Σ service / length = `busy_s / length`. None for a summary
+    written before `busy_s` was kept, or an entry of no length.
+    """
+    busy = entry.get("busy_s")
+    if busy is None or entry["length"] <= 0:
+        return None
+    return float(busy) / float(entry["length"])
+
+
 def from_intervals(
     summary: dict[str, Any], intervals: Iterable[tuple[str, float, HdrHistogram]]
 ) -> RunData:

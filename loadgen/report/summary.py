@@ -19,7 +19,7 @@ from typing import Any
 from hdrh.histogram import HdrHistogram
 
 from loadgen.core.results import RunResult
-from loadgen.measure.histogram import merged, ms, percentiles, summary_ms
+from loadgen.measure.histogram import merged, min_ms, ms, percentiles, summary_ms
 from loadgen.measure.recorder import CHECK, EXCEPTION
 from loadgen.report.secrets import redact_url
 from loadgen.report.slo import SLO, Outcome, PercentileOf, evaluate
@@ -31,6 +31,8 @@ BEHIND_ACHIEVED_RATIO = 0.99
 BEHIND_LAG_P99_MS = 1.0
 # Past this share of requests sent twice, the retries are worth a warning.
 RETRIES_WARN_RATIO = 0.01
+# The statistics of each phase of a response (`phases_ms`).
+PHASE_STATS = ("p50", "p99", "max", "mean")
 
 
 def build_summary(result: RunResult, meta: dict[str, Any]) -> dict[str, Any]:
@@ -57,6 +59,8 @@ def build_summary(result: RunResult, meta: dict[str, Any]) -> dict[str, Any]:
                 "response": summary_ms(stats.response),
                 "service": summary_ms(stats.service),
             },
+            # Its fastest answer: the service time unloaded, or nearly (None: none timed).
+            "service_min_ms": min_ms(stats.service),
         }
     response, service = rec.total("response"), rec.total("service")
     return {
@@ -81,8 +85,17 @@ def build_summary(result: RunResult, meta: dict[str, Any]) -> dict[str, Any]:
                 for name in tasks
                 if rec.tasks[name].checks
             },
+            # 429 and 503 answers that carried a Retry-After, and its values.
+            "retry_after": {
+                "responses": rec.retry_after_responses,
+                "values": dict(_by_count(rec.retry_after)),
+            },
         },
         "latency_ms": {"response": summary_ms(response), "service": summary_ms(service)},
+        # Each response's phases (when the client times them): written → first
+        # byte, and first byte → complete (a slow body on a fast first byte is
+        # transfer, not processing).
+        "phases_ms": {"first_byte": _phase(rec.first_byte), "body": _phase(rec.body)},
         "tasks": tasks,
         "generator": {
             "send_lag_ms": {k: lag[k] for k in ("p50", "p99", "max")},
@@ -115,10 +128,18 @@ def build_summary(result: RunResult, meta: dict[str, Any]) -> dict[str, Any]:
                 "arrivals": iv.arrivals,
                 "responses": iv.responses,
                 "errors": iv.errors,
+                # Σ service time: busy_s / length is the mean number of requests
+                # the server held at once in that interval (Little's law).
+                "busy_s": round(iv.busy, 6),
             }
             for iv in rec.intervals
         ],
     }
+
+
+def _phase(h: HdrHistogram) -> dict[str, float | None]:
+    stats = summary_ms(h)
+    return {k: stats[k] for k in PHASE_STATS}
 
 
 def error_rate(errors: int, requests: int) -> float:
@@ -182,6 +203,18 @@ def connect_note(summary: dict[str, Any]) -> str | None:
     return (
         f"p50 {ms(connect['p50'], 3)} ms, p99 {ms(connect['p99'], 3)} ms, "
         f"max {ms(connect['max'], 3)} ms per new connection ({what})"
+    )
+
+
+def phases_note(summary: dict[str, Any]) -> str | None:
+    """Time to first byte and body receive, in words the reports show (None: not timed)."""
+    phases = summary.get("phases_ms", {})
+    first, body = phases.get("first_byte", {}), phases.get("body", {})
+    if first.get("p50") is None:
+        return None
+    return (
+        f"time to first byte p50 {ms(first['p50'], 3)} ms, p99 {ms(first['p99'], 3)} ms; "
+        f"body p50 {ms(body.get('p50'), 3)} ms, p99 {ms(body.get('p99'), 3)} ms"
     )
 
 

@@ -19,6 +19,7 @@ from loadgen.report.summary import (
     behind_reasons,
     connect_note,
     failed_checks,
+    phases_note,
     retries_note,
     task_rows,
 )
@@ -149,6 +150,9 @@ def render_summary(summary: dict[str, Any], console: Console) -> None:
     connect = connect_note(summary)
     if connect is not None:
         console.print(f"connect: {connect}")
+    phases = phases_note(summary)
+    if phases is not None:
+        console.print(f"phases: {phases}")
     for detail in errors.get("first", {}).values():
         console.print(f"[yellow]first of its kind:[/yellow] {detail}")
     for line in check_lines(summary):

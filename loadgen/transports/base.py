@@ -21,12 +21,28 @@ from dataclasses import dataclass, field
 from typing import Any, Final, Protocol
 
 CONNECT: Final = "connect"  # could not open a connection (refused, unreachable, DNS)
-RESET: Final = "reset"  # the connection died before the response was complete
+# The request's timeout expired while its connection was still being opened:
+# the SYN went unanswered, as when the server's accept queue is full (Linux
+# then drops SYNs) — the server's backlog, not its processing.
+CONNECT_TIMEOUT: Final = "connect_timeout"
+RESET: Final = "reset"  # the connection was reset (RST) before the response was complete
+# The server closed the connection (EOF) after the request was written, before
+# a complete response: a worker that died or a connection cap, not a RST.
+SERVER_CLOSED: Final = "server_closed"
 TIMEOUT: Final = "timeout"  # no complete response within the per-request timeout
 PROTOCOL: Final = "protocol"  # bytes that are not valid HTTP
 TLS: Final = "tls"  # the TLS handshake failed (a certificate not trusted, a host name not its)
 CLOSED: Final = "closed"  # the client was closed before the request could be sent
-ERROR_KINDS: Final = (CONNECT, TLS, RESET, TIMEOUT, PROTOCOL, CLOSED)
+ERROR_KINDS: Final = (
+    CONNECT,
+    CONNECT_TIMEOUT,
+    TLS,
+    RESET,
+    SERVER_CLOSED,
+    TIMEOUT,
+    PROTOCOL,
+    CLOSED,
+)
 
 JSON_HEADERS: Final = {"Content-Type": "application/json"}
 
@@ -134,6 +150,9 @@ class Response:
     done_at: float  # time.perf_counter() when the last byte of the response arrived
     nbytes: int  # bytes received on the wire for this response (headers + body)
     head: bytes = b""  # the status line and header lines as received, read on demand
+    # time.perf_counter() when its first byte arrived; 0.0 when the client does
+    # not tell (then its phases, first byte and body, are not timed).
+    first_at: float = 0.0
     # Told when the response fails a check: set by whoever recorded it, cleared by `fail`.
     sink: CheckSink | None = field(default=None, repr=False, compare=False)
 
@@ -282,6 +301,9 @@ class Sent(Protocol):
     """A submitted request on its connection."""
 
     exchange: int  # tells this exchange from later ones on the same connection (0 if queued)
+    # Its connection is being opened for it right now: a timeout then is a
+    # `CONNECT_TIMEOUT`, not a `TIMEOUT` (read only when it expires).
+    connecting: bool
 
     def abandon(self, exchange: int) -> None:
         """The waiter gave up on `exchange` (a timeout): drop the connection if still on it."""

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import functools
 import ssl
 import time
@@ -33,9 +34,11 @@ import httptools
 from loadgen.transports.base import (
     CLOSED,
     CONNECT,
+    CONNECT_TIMEOUT,
     IDEMPOTENT,
     PROTOCOL,
     RESET,
+    SERVER_CLOSED,
     TLS,
     ClientError,
     ClientOptions,
@@ -49,6 +52,9 @@ from loadgen.transports.tls import describe, tls_context
 
 # Distinct (method, path) request heads kept encoded; beyond it, encode each time.
 _HEAD_CACHE_SIZE = 4096
+# How a reused connection the server had closed while idle fails: retryable
+# when no byte of a response came (see `_Connection.send`).
+_UNANSWERED = (RESET, SERVER_CLOSED)
 
 
 def _ends_at_eof(first: bytes) -> bool:
@@ -74,7 +80,13 @@ class _Connection(asyncio.Protocol, Parkable):
     the connection awaits the response to the request just sent: outside any
     asyncio Task (in a flight) it parks the runner, which the response then
     resumes directly (see `Parkable`); inside a Task it waits on a future.
+
+    Each response carries the times of its phases: written (`sent_at`), first
+    byte (`first_at`: one clock read per response, on its first read) and
+    complete (`done_at`).
     """
+
+    connecting = False  # as a `Sent`: open already
 
     def __init__(self, client: FastClient) -> None:
         self.client = client
@@ -92,6 +104,7 @@ class _Connection(asyncio.Protocol, Parkable):
         self.failure: ClientError | None = None  # how the last exchange failed, if it did
         self.exchange = 0  # how many requests were sent on it: tells exchanges apart
         self.sent_at = 0.0
+        self.first_at = 0.0  # when the response's first byte arrived
         self.body: list[bytes] = []
         self.nbytes = 0  # response bytes received so far
         self.first: bytes = b""  # the response's first bytes: its whole head, at least
@@ -109,6 +122,7 @@ class _Connection(asyncio.Protocol, Parkable):
             self._abort()
             return
         if not self.nbytes:
+            self.first_at = time.perf_counter()
             self.first = data
             self.head_open = b"\r\n\r\n" not in data
         elif self.head_open:  # rare: a head longer than one read
@@ -141,8 +155,11 @@ class _Connection(asyncio.Protocol, Parkable):
                 self.on_message_complete()
                 self._deliver()
             else:
+                # A clean close (EOF: exc is None) is the server hanging up on
+                # the request; an error (ECONNRESET) is a RST.
+                kind = SERVER_CLOSED if exc is None else RESET
                 what = "mid-response" if self.nbytes else "before any response byte"
-                self._fail(ClientError(RESET, f"connection closed {what}"))
+                self._fail(ClientError(kind, f"connection closed {what}"))
         if self.idle:
             self.client._idle_closed(self)
 
@@ -160,7 +177,9 @@ class _Connection(asyncio.Protocol, Parkable):
         # The status line was parsed before any message could complete.
         status = parser.get_status_code()
         body = b"".join(self.body)
-        self.response = Response(status, body, self.sent_at, done_at, self.nbytes, self.first)
+        self.response = Response(
+            status, body, self.sent_at, done_at, self.nbytes, self.first, self.first_at
+        )
 
     # -- used by FastClient -----------------------------------------------
     def send(self, data: bytes, retry: bool) -> _Connection:
@@ -251,7 +270,7 @@ class _Connection(asyncio.Protocol, Parkable):
             waiter = self.waiter
             self.waiter = None
             self.client._discard(self)
-            if self.retry and error.kind == RESET and self.nbytes == 0:
+            if self.retry and error.kind in _UNANSWERED and self.nbytes == 0:
                 error.retryable = True  # nothing of it was answered: see `send`
             self.failure = error
             if waiter is not None and not waiter.done():
@@ -271,7 +290,7 @@ class _Queued:
     that (a timeout) leaves it dead in the queue, skipped when its turn comes.
     """
 
-    __slots__ = ("conn", "data", "exchange", "idempotent", "waiter")
+    __slots__ = ("conn", "connecting", "data", "exchange", "idempotent", "waiter")
 
     def __init__(self, data: bytes, idempotent: bool, waiter: Waiter) -> None:
         self.data = data
@@ -279,6 +298,7 @@ class _Queued:
         self.waiter: Waiter | None = waiter
         self.conn: _Connection | None = None
         self.exchange = 0  # set once sent: the connection's exchange number
+        self.connecting = False  # a connection is being opened for it
 
     def live(self) -> bool:
         waiter = self.waiter
@@ -513,7 +533,15 @@ class FastClient:
             raise ClientError(TLS, describe(e)) from None
         except OSError as e:
             self._free_slot()
-            raise ClientError(CONNECT, e.strerror or str(e)) from None
+            # ETIMEDOUT: the kernel gave up on unanswered SYNs (minutes, mostly
+            # after the request's own timeout, which `connect_timeout` then is).
+            kind = CONNECT_TIMEOUT if e.errno == errno.ETIMEDOUT else CONNECT
+            raise ClientError(kind, e.strerror or str(e)) from None
+        except asyncio.CancelledError:
+            self._free_slot()
+            # Cancelled while connecting (a request's timeout, as a rule): the
+            # message tells the session so (see `CONNECT_TIMEOUT`).
+            raise asyncio.CancelledError(CONNECT_TIMEOUT) from None
         except BaseException:
             self._free_slot()
             raise
@@ -525,6 +553,7 @@ class FastClient:
 
     def _open_for(self, queued: _Queued) -> None:
         """Open a connection, in a slot already counted, and send `queued` on it."""
+        queued.connecting = True
         task = asyncio.get_running_loop().create_task(self._open_and_send(queued))
         self._opening.add(task)
         task.add_done_callback(functools.partial(self._opened, queued))
@@ -540,6 +569,8 @@ class FastClient:
         except ClientError as e:
             queued.fail(e)
             return
+        finally:
+            queued.connecting = False
         if queued.live():
             queued.take(conn, reused=False)
         else:

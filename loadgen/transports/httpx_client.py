@@ -5,6 +5,11 @@ instead of one shared pool this keeps up to
 `max_connections` single-connection `AsyncClient`s and hands each request a
 free one, in FIFO order. It is still far slower than the fast client: use it
 when the target needs TLS or HTTP/2.
+
+Phases come from httpcore's trace events (`_Trace`): the first byte is timed
+when the response head is complete (httpcore tells nothing earlier), and a
+request cancelled while its connection's TCP or TLS handshake runs is a
+`connect_timeout`, as with the fast client.
 """
 
 from __future__ import annotations
@@ -14,13 +19,16 @@ import ssl
 import time
 from collections import deque
 from collections.abc import Callable
+from typing import Any
 
 import httpx
 
 from loadgen.transports.base import (
     CONNECT,
+    CONNECT_TIMEOUT,
     PROTOCOL,
     RESET,
+    SERVER_CLOSED,
     TIMEOUT,
     TLS,
     ClientError,
@@ -43,7 +51,7 @@ def _classify(exc: httpx.HTTPError) -> str:
     if isinstance(exc, httpx.RemoteProtocolError):
         text = str(exc).lower()
         if "disconnected" in text or "peer closed" in text or "incomplete" in text:
-            return RESET
+            return SERVER_CLOSED  # an end of the stream (EOF), not a RST
         return PROTOCOL
     if isinstance(exc, httpx.ReadError | httpx.WriteError | httpx.CloseError):
         return RESET
@@ -63,6 +71,34 @@ def _ssl_error(exc: BaseException) -> ssl.SSLError | None:
 def _detail(exc: httpx.HTTPError) -> str:
     cause = _ssl_error(exc)
     return describe(cause) if cause is not None else str(exc)
+
+
+# httpcore's events of a connection's handshakes: ".started", then ".complete"
+# or ".failed" (a cancelled handshake fails: it was still connecting).
+_HANDSHAKES = ("connection.connect_tcp.", "connection.start_tls.")
+_HEAD_RECEIVED = (
+    "http11.receive_response_headers.complete",
+    "http2.receive_response_headers.complete",
+)
+
+
+class _Trace:
+    """One request's httpcore trace: whether a handshake is under way, when its head came."""
+
+    __slots__ = ("connecting", "first_at")
+
+    def __init__(self) -> None:
+        self.connecting = False
+        self.first_at = 0.0
+
+    async def __call__(self, event: str, info: dict[str, Any]) -> None:
+        if event.startswith(_HANDSHAKES):
+            if event.endswith(".started"):
+                self.connecting = True
+            elif event.endswith(".complete"):
+                self.connecting = False
+        elif event in _HEAD_RECEIVED:
+            self.first_at = time.perf_counter()
 
 
 class HttpxClient:
@@ -94,20 +130,26 @@ class HttpxClient:
         self, method: str, path: str, headers: dict[str, str] | None, body: bytes | None
     ) -> Response:
         client = await self._acquire()
+        trace = _Trace()
         try:
             sent_at = time.perf_counter()
-            r = await client.request(method, path, headers=headers, content=body)
+            r = await client.request(
+                method, path, headers=headers, content=body, extensions={"trace": trace}
+            )
             done_at = time.perf_counter()
         except httpx.HTTPError as e:
             raise ClientError(_classify(e), _detail(e)) from None
+        except asyncio.CancelledError:
+            if trace.connecting:  # the session's timeout caught it connecting
+                raise asyncio.CancelledError(CONNECT_TIMEOUT) from None
+            raise
         finally:
             self._release(client)
         lines = [f"{r.http_version} {r.status_code} {r.reason_phrase}".encode("latin-1")]
         lines += [name + b": " + value for name, value in r.headers.raw]
         head = b"\r\n".join(lines) + b"\r\n\r\n"
-        return Response(
-            r.status_code, r.content, sent_at, done_at, len(head) + len(r.content), head
-        )
+        nbytes = len(head) + len(r.content)
+        return Response(r.status_code, r.content, sent_at, done_at, nbytes, head, trace.first_at)
 
     async def aclose(self) -> None:
         for client in self._all:

@@ -38,6 +38,8 @@ class _Exchange:
 
     __slots__ = ("client", "exchange", "handle")
 
+    connecting = False  # it has no connections to open
+
     def __init__(self, client: MockClient, exchange: int) -> None:
         self.client = client
         self.exchange = exchange

@@ -7,6 +7,7 @@ lives in test_coordinated_omission.py.
 
 import asyncio
 import contextlib
+import itertools
 import sys
 from typing import ClassVar
 
@@ -18,9 +19,17 @@ from loadgen.core.rates import ConstantRate
 from loadgen.data import DataFile
 from loadgen.report.summary import build_summary
 from loadgen.scenario import Scenario, task
-from loadgen.transports.base import RESET, TIMEOUT, Failed, Request
+from loadgen.transports.base import (
+    CONNECT_TIMEOUT,
+    RESET,
+    SERVER_CLOSED,
+    TIMEOUT,
+    Failed,
+    Request,
+)
 from loadgen.transports.http1 import FastClient
 from loadgen.transports.mock import MockClient, Reply
+from tests.loadgen.transports.test_http1 import full_backlog
 from tests.support.http_server import OK, raw_server, read_request
 
 pytestmark = pytest.mark.anyio
@@ -247,7 +256,7 @@ async def test_what_the_server_received_is_what_was_recorded_retries_included():
     for name, stats in tasks.items():
         sent["POST" if name == "post" else "GET"] += stats.requests + stats.retries
     assert received == sent  # every request the server saw is in the report
-    assert tasks["post"].retries == 0 and tasks["post"].errors.get(RESET, 0) > 0
+    assert tasks["post"].retries == 0 and tasks["post"].errors.get(SERVER_CLOSED, 0) > 0
     assert tasks["get"].retries + tasks["two_gets"].retries > 0
     summary = build_summary(result, {})
     assert summary["retries"] == sum(s.retries for s in tasks.values())
@@ -419,3 +428,58 @@ async def test_right_answers_pass_their_checks():
     result = await run(Checked, client, seed=2)
     assert result.recorder.errors() == {} and result.recorder.tasks["login"].requests > N / 4
     assert build_summary(result, {})["errors"]["checks"] == {}
+
+
+class GetOneShotOrSession(Scenario):
+    @task(1)
+    def shot(self):
+        return Request("GET", "/")
+
+    @task(1)
+    async def session(self, s):
+        await s.get("/")
+
+
+async def test_refusals_with_retry_after_are_tallied_and_every_second_has_its_busy_time():
+    refuse = b"HTTP/1.1 429 Too Many Requests\r\nRetry-After: 2\r\nContent-Length: 0\r\n\r\n"
+    unavailable = b"HTTP/1.1 503 Busy\r\nContent-Length: 0\r\n\r\n"  # no Retry-After
+
+    async def handler(reader, writer):
+        with contextlib.suppress(asyncio.IncompleteReadError, ConnectionError):
+            for i in itertools.count():
+                await read_request(reader)
+                writer.write((OK, refuse, unavailable)[i % 3])
+                await writer.drain()
+
+    async with raw_server(handler) as url:
+        result = await run(GetOneShotOrSession, FastClient(url, 1), url=url, rate=60, duration=1.0)
+    summary = build_summary(result, {})
+    by_kind = summary["errors"]["by_kind"]
+    assert summary["errors"]["retry_after"] == {
+        "responses": by_kind["http_429"],
+        "values": {"2": by_kind["http_429"]},
+    }
+    assert by_kind["http_429"] >= 15 and by_kind["http_503"] >= 15
+    responses = sum(iv["responses"] for iv in summary["timeline"])
+    busy = sum(iv["busy_s"] for iv in summary["timeline"])
+    mean_service_s = summary["latency_ms"]["service"]["mean"] / 1000
+    assert busy == pytest.approx(responses * mean_service_s, rel=0.05)
+    first_byte, body = summary["phases_ms"]["first_byte"], summary["phases_ms"]["body"]
+    assert first_byte["p50"] is not None and body["p50"] is not None
+    assert first_byte["max"] <= summary["latency_ms"]["service"]["max"] + 0.01
+    for name in ("shot", "session"):
+        task_min = summary["tasks"][name]["service_min_ms"]
+        assert 0 < task_min <= summary["tasks"][name]["latency_ms"]["service"]["p50"]
+
+
+async def test_requests_whose_connection_never_opens_are_connect_timeouts():
+    with full_backlog() as url:
+        # Fewer arrivals than connections: each one's own connection hangs.
+        result = await run(
+            GetOneShotOrSession, FastClient(url, 64), url=url, rate=40, duration=0.5, timeout=0.3
+        )
+    rec = result.recorder
+    errors = rec.errors()
+    assert rec.arrivals >= 10 and errors == {CONNECT_TIMEOUT: rec.arrivals}
+    assert rec.tasks["shot"].errors[CONNECT_TIMEOUT] > 0
+    assert rec.tasks["session"].errors[CONNECT_TIMEOUT] > 0

@@ -14,10 +14,18 @@ import pytest
 from loadgen.core.deadlines import Deadlines
 from loadgen.core.oneshot import OneShot
 from loadgen.measure.recorder import Recorder
-from loadgen.transports.base import CONNECT, RESET, TIMEOUT, Failed, Request
+from loadgen.transports.base import (
+    CONNECT,
+    CONNECT_TIMEOUT,
+    SERVER_CLOSED,
+    TIMEOUT,
+    Failed,
+    Request,
+)
 from loadgen.transports.http1 import FastClient
 from loadgen.transports.mock import MockClient, Reply
 from tests.loadgen.core.test_deadlines import checking
+from tests.loadgen.transports.test_http1 import full_backlog
 from tests.support.http_server import OK, json_response, raw_server, read_request, replying
 
 pytestmark = pytest.mark.anyio
@@ -180,7 +188,7 @@ async def test_an_idempotent_request_on_a_stale_pooled_connection_is_sent_once_m
         await client.aclose()
 
 
-async def test_a_post_on_a_stale_pooled_connection_is_a_reset_never_sent_twice():
+async def test_a_post_on_a_stale_pooled_connection_is_server_closed_never_sent_twice():
     handler, seen = stale_after_one()
     async with raw_server(handler) as url:
         client = await pooled_client(url)
@@ -189,7 +197,7 @@ async def test_a_post_on_a_stale_pooled_connection_is_a_reset_never_sent_twice()
         assert shot.send(client, Deadlines(time.perf_counter()), 5.0)
         await asyncio.wait_for(out.done, 2)
         stats = rec.tasks["t"]
-        assert (stats.errors, stats.retries) == ({RESET: 1}, 0)
+        assert (stats.errors, stats.retries) == ({SERVER_CLOSED: 1}, 0)
         assert seen == [b"GET", b"POST"]  # the server got it once
         await client.aclose()
 
@@ -207,6 +215,25 @@ async def test_a_timeout_is_recorded_and_its_connection_dropped():
         assert 0.1 <= waited < 0.1 + 0.1
         assert rec.tasks["t"].errors == {TIMEOUT: 1}
         assert client._slots == 0 and not client._idle
+        await client.aclose()
+
+
+async def test_timed_out_while_its_connection_opens_it_is_a_connect_timeout():
+    # One connection at most, to a port whose accept queue is full: the first
+    # request's connection never opens; the second waits in the pool behind it.
+    with full_backlog() as url:
+        client = FastClient(url, 1)
+        rec = Recorder(0.0)
+        deadlines = Deadlines(time.perf_counter())
+        async with checking(deadlines):
+            opening, queued = Outcome(), Outcome()
+            for out in (opening, queued):
+                shot = OneShot("t", Request("GET", "/"), time.perf_counter(), True, rec,
+                               out.done.set_result)  # fmt: skip
+                assert shot.send(client, deadlines, timeout=0.2)
+            await asyncio.wait_for(asyncio.gather(opening.done, queued.done), 2)
+        assert rec.tasks["t"].errors == {CONNECT_TIMEOUT: 1, TIMEOUT: 1}
+        assert client.connections_opened == 0
         await client.aclose()
 
 

@@ -7,7 +7,9 @@ from loadgen.measure.histogram import HIGHEST_US
 from loadgen.measure.recorder import (
     MAX_CHECK_REASONS,
     MAX_REASON_CHARS,
+    MAX_RETRY_AFTER_VALUES,
     OTHER_REASONS,
+    OTHER_RETRY_AFTER,
     Recorder,
     merge_recorders,
 )
@@ -171,3 +173,74 @@ def test_check_reasons_travel_with_the_state_and_merge_within_the_bound():
     assert len(merged.checks) == MAX_CHECK_REASONS + 1
     assert merged.checks["shared"] == 3  # a reason with a line of its own keeps it
     assert merged.checks[OTHER_REASONS] == 48 - 3 - (MAX_CHECK_REASONS - 1)
+
+
+def phased(status=200, sent=1.0, first=1.25, done=2.0, head=b""):
+    return Response(status, b"", sent, done, 10, head, first)
+
+
+def test_phases_are_timed_run_wide_when_the_client_tells_the_first_byte():
+    rec = Recorder(origin=0.0)
+    rec.response("a", 0.0, phased(sent=1.0, first=1.25, done=2.0))
+    rec.response("b", 0.0, phased(sent=1.0, first=1.5, done=1.5))
+    rec.response("a", 0.0, response())  # first_at unknown (0.0): no phases
+    assert rec.first_byte.get_total_count() == rec.body.get_total_count() == 2
+    assert rec.first_byte.get_max_value() == rec.first_byte.get_highest_equivalent_value(500_000)
+    assert rec.body.get_max_value() == rec.body.get_highest_equivalent_value(750_000)
+    iv = rec.close_interval(1.0)
+    assert set(iv.histograms) == {"response:a", "service:a", "response:b", "service:b"}
+
+
+def test_busy_is_the_sum_of_the_service_times_recorded_in_each_interval():
+    rec = Recorder(origin=0.0)
+    for sent, done in ((0.0, 0.5), (0.2, 0.45), (0.9, 0.95)):
+        rec.response("a", sent, response(sent=sent, done=done))
+    rec.error("a", "timeout")  # no answer: no service time
+    first = rec.close_interval(1.0)
+    second = rec.close_interval(2.0)
+    assert abs(first.busy - 0.8) < 1e-9 and second.busy == 0.0
+
+
+def test_retry_after_of_refusals_is_tallied_within_a_bound():
+    rec = Recorder(origin=0.0)
+    for i in range(15):
+        head = f"HTTP/1.1 429 Too Many\r\nretry-after: {i % 12}\r\n\r\n".encode()
+        rec.response("a", 0.0, phased(status=429, head=head))
+    rec.response("a", 0.0, phased(status=503, head=b"HTTP/1.1 503 X\r\nRetry-After: 1\r\n\r\n"))
+    rec.response("a", 0.0, phased(status=503, head=b"HTTP/1.1 503 X\r\n\r\n"))  # none
+    rec.response("a", 0.0, phased(status=500, head=b"HTTP/1.1 500 X\r\nRetry-After: 1\r\n\r\n"))
+    assert rec.retry_after_responses == 16
+    assert len(rec.retry_after) == MAX_RETRY_AFTER_VALUES + 1
+    assert rec.retry_after["1"] == 3  # 429s at i = 1 and 13, and the 503
+    assert rec.retry_after[OTHER_RETRY_AFTER] == 2  # "10" and "11": past the bound
+    assert sum(rec.retry_after.values()) == 16
+
+
+def test_phases_busy_and_retry_after_travel_with_the_state_and_add_up_when_merged():
+    def one() -> Recorder:
+        rec = Recorder(origin=0.0)
+        rec.response("a", 0.0, phased(sent=0.1, first=0.2, done=0.4))
+        head = b"HTTP/1.1 429 X\r\nRetry-After: 2\r\n\r\n"
+        rec.response("a", 0.0, phased(status=429, sent=0.5, first=0.6, done=0.6, head=head))
+        rec.close_interval(1.0)
+        return Recorder.from_state(json.loads(json.dumps(rec.to_state())))
+
+    back = one()
+    assert back.first_byte.get_total_count() == back.body.get_total_count() == 2
+    assert abs(back.intervals[0].busy - 0.4) < 1e-9
+    assert (back.retry_after_responses, dict(back.retry_after)) == (1, {"2": 1})
+    total = merge_recorders([back, one()])
+    assert total.first_byte.get_total_count() == 4
+    assert abs(total.intervals[0].busy - 0.8) < 1e-9
+    assert (total.retry_after_responses, dict(total.retry_after)) == (2, {"2": 2})
+
+
+def test_a_state_written_before_phases_busy_and_retry_after_still_loads():
+    rec = recorder([latencies(50, 1)])
+    state = rec.to_state()
+    del state["phases"], state["retry_after"]
+    for iv in state["intervals"]:
+        del iv["busy"]
+    back = Recorder.from_state(state)
+    assert back.first_byte.get_total_count() == 0 and back.retry_after_responses == 0
+    assert back.intervals[0].busy == 0.0

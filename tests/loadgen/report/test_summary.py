@@ -73,3 +73,40 @@ def test_connect_time_names_the_handshakes_a_connection_took():
         == "p50 0.200 ms, p99 0.500 ms, max 0.800 ms per new connection (TCP and TLS handshakes)"
     )
     assert connect_note(summary("http://x", {"p50": None, "p99": None, "max": None})) is None
+
+
+def test_phases_unloaded_service_busy_seconds_and_retry_after_are_in_the_summary():
+    from loadgen.report.summary import check_summary, phases_note
+    from loadgen.transports.base import Response
+
+    rec = recorder([[0.004, 0.002, 0.010]])  # service = half of each: 1 to 5 ms
+    head = b"HTTP/1.1 429 Slow down\r\nRetry-After: 3\r\n\r\n"
+    rec.response("get", 0.0, Response(429, b"", 0.5, 0.503, 10, head, 0.502))
+    rec.close_interval(2.0)
+    config = job(0, 1, duration=2.0).config()
+    summary = build_summary(RunResult(config, rec, 1000.0, 2.0, False, 1, ["get"]), {})
+    check_summary(summary)
+    assert summary["tasks"]["get"]["service_min_ms"] == 1.0
+    first, body = summary["phases_ms"]["first_byte"], summary["phases_ms"]["body"]
+    assert set(first) == set(body) == {"p50", "p99", "max", "mean"}
+    assert first["max"] == pytest.approx(2.0, abs=0.01)
+    assert body["max"] == pytest.approx(1.0, abs=0.01)
+    assert summary["errors"]["retry_after"] == {"responses": 1, "values": {"3": 1}}
+    assert [iv["busy_s"] for iv in summary["timeline"]] == [0.008, 0.003]
+    assert phases_note(summary) == (
+        "time to first byte p50 2.000 ms, p99 2.000 ms; body p50 1.000 ms, p99 1.000 ms"
+    )
+
+
+def test_nothing_timed_is_none_and_an_old_summary_has_no_phases_note():
+    from loadgen.report.summary import phases_note
+
+    rec = recorder([[]], errors=["timeout"])
+    config = job(0, 1, duration=1.0).config()
+    summary = build_summary(RunResult(config, rec, 1000.0, 1.0, False, 1, ["get"]), {})
+    assert summary["tasks"]["get"]["service_min_ms"] is None
+    assert summary["phases_ms"]["first_byte"]["p50"] is None
+    assert summary["errors"]["retry_after"] == {"responses": 0, "values": {}}
+    assert phases_note(summary) is None
+    del summary["phases_ms"]
+    assert phases_note(summary) is None

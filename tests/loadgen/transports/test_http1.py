@@ -2,6 +2,8 @@
 
 import asyncio
 import contextlib
+import socket
+import struct
 import time
 
 import pytest
@@ -11,8 +13,10 @@ from loadgen.measure.recorder import Recorder
 from loadgen.transports.base import (
     CLOSED,
     CONNECT,
+    CONNECT_TIMEOUT,
     PROTOCOL,
     RESET,
+    SERVER_CLOSED,
     TIMEOUT,
     TLS,
     ClientError,
@@ -114,23 +118,87 @@ async def test_garbage_bytes_are_a_protocol_error():
         await expect_error(url, PROTOCOL)
 
 
-async def test_closed_mid_body_is_a_reset():
+async def test_closed_mid_body_is_server_closed():
     cut = b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly part"
     async with raw_server(replying(cut, close=True)) as url:
-        await expect_error(url, RESET)
+        await expect_error(url, SERVER_CLOSED)
 
 
-async def test_closed_before_any_byte_is_a_reset():
+async def test_closed_before_any_byte_is_server_closed():
     async def hang_up(reader, writer):
         await read_request(reader)
         writer.close()
 
     async with raw_server(hang_up) as url:
+        await expect_error(url, SERVER_CLOSED)
+
+
+async def test_a_rst_is_a_reset_not_a_close():
+    async def reset(reader, writer):
+        await read_request(reader)
+        # SO_LINGER with a zero timeout: close() sends a RST instead of a FIN.
+        sock = writer.get_extra_info("socket")
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        writer.transport.abort()
+
+    async with raw_server(reset) as url:
         await expect_error(url, RESET)
 
 
 async def test_refused_port_is_a_connect_error():
     await expect_error(f"http://127.0.0.1:{free_port()}", CONNECT)
+
+
+@contextlib.contextmanager
+def full_backlog():
+    """The URL of a loopback port whose accept queue is full: Linux drops the SYNs
+    of any further connection, which then hangs (the server never accepts)."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(0)  # room for one connection waiting to be accepted
+    port = server.getsockname()[1]
+    waiting = socket.create_connection(("127.0.0.1", port), timeout=1)
+    try:
+        probe = socket.socket()
+        probe.settimeout(0.2)
+        with pytest.raises(TimeoutError), probe:  # the queue is full indeed
+            probe.connect(("127.0.0.1", port))
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        waiting.close()
+        server.close()
+
+
+async def test_a_session_timed_out_while_connecting_is_a_connect_timeout():
+    with full_backlog() as url:
+        client = FastClient(url, 1)
+        rec = Recorder(0.0)
+        s = Session(client, rec, "t", time.perf_counter(), timeout=0.2, measured=True)
+        with pytest.raises(ClientError) as info:
+            await s.get("/")
+        assert info.value.kind == CONNECT_TIMEOUT
+        assert rec.tasks["t"].errors == {CONNECT_TIMEOUT: 1}
+        assert client._slots == 0  # the slot of the connection never opened is free
+        await client.aclose()
+
+
+async def test_a_slow_body_on_a_fast_first_byte_is_timed_as_the_body_phase():
+    async def slow_body(reader, writer):
+        await read_request(reader)
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nhello")
+        await writer.drain()
+        await asyncio.sleep(0.3)
+        writer.write(b"world")
+        await writer.drain()
+
+    async with raw_server(slow_body) as url:
+        client = FastClient(url, 1)
+        r = await client.request("GET", "/", None, None)
+        await client.aclose()
+    assert r.body == b"helloworld"
+    assert r.sent_at < r.first_at < r.done_at
+    assert r.first_at - r.sent_at < 0.25  # the head came at once
+    assert r.done_at - r.first_at >= 0.29  # the body's second half 0.3 s later
 
 
 async def test_idle_connection_closed_by_server_is_retried_transparently():
@@ -251,7 +319,9 @@ async def test_a_connection_closed_while_handed_to_the_next_waiter_fails_fast_an
             assert results[0].status == 200
             second = results[1]
             assert getattr(second, "status", None) == 200 or (
-                isinstance(second, ClientError) and second.kind == RESET and second.retryable
+                isinstance(second, ClientError)
+                and second.kind in (RESET, SERVER_CLOSED)
+                and second.retryable
             )
             await client.aclose()
 
@@ -320,7 +390,7 @@ async def test_only_an_idempotent_request_reset_on_a_reused_connection_is_retrya
         await client.request("GET", "/", None, None)  # the connection is now reused
         with pytest.raises(ClientError) as info:
             await client.request(method, "/", None, b"{}" if method != "GET" else None)
-        assert info.value.kind == RESET
+        assert info.value.kind == SERVER_CLOSED
         assert info.value.retryable is retryable
         assert client.connections_opened == 1  # the transport sent it once: no silent retry
         await client.aclose()
@@ -338,7 +408,7 @@ async def test_a_reset_on_a_fresh_connection_is_not_retryable():
         client.submit(Request("GET", "/"), waiter)
         with pytest.raises(ClientError) as info:
             await asyncio.wait_for(waiter, 2)
-        assert info.value.kind == RESET and not info.value.retryable
+        assert info.value.kind == SERVER_CLOSED and not info.value.retryable
         await client.aclose()
 
 
@@ -461,7 +531,7 @@ async def test_mutual_tls_presents_the_client_certificate(certs):
         assert response.status == 200
         with pytest.raises(ClientError) as info:  # without it the server hangs up
             await tls_request(url, ClientOptions(ca_cert=str(certs.ca_pem)))
-    assert info.value.kind in (TLS, RESET)
+    assert info.value.kind in (TLS, RESET, SERVER_CLOSED)  # TLS 1.3: an alert, then EOF
 
 
 async def test_response_headers_are_read_by_name_in_any_case():

@@ -1,13 +1,17 @@
 """The httpx transport behind the same seam, against real loopback servers."""
 
 import asyncio
+import time
 
 import pytest
 
-from loadgen.transports.base import CONNECT, PROTOCOL, RESET, ClientError
+from loadgen.core.session import Session
+from loadgen.measure.recorder import Recorder
+from loadgen.transports.base import CONNECT, CONNECT_TIMEOUT, PROTOCOL, SERVER_CLOSED, ClientError
 from loadgen.transports.httpx_client import HttpxClient
 from server.launch import free_port
-from tests.support.http_server import OK, raw_server, replying
+from tests.loadgen.transports.test_http1 import full_backlog
+from tests.support.http_server import OK, raw_server, read_request, replying
 
 pytestmark = pytest.mark.anyio
 
@@ -35,7 +39,7 @@ async def test_connection_cap_is_respected():
     ("reply", "kind"),
     [
         (b"\x00\x01 not http at all\r\n\r\n", PROTOCOL),
-        (b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\npartial", RESET),
+        (b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\npartial", SERVER_CLOSED),
     ],
 )
 async def test_failures_are_classified(reply, kind):
@@ -53,3 +57,32 @@ async def test_refused_port_is_a_connect_error():
         await client.request("GET", "/", None, None)
     assert info.value.kind == CONNECT
     await client.aclose()
+
+
+async def test_the_first_byte_is_timed_when_the_head_is_complete():
+    async def slow_body(reader, writer):
+        await read_request(reader)
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nhello")
+        await writer.drain()
+        await asyncio.sleep(0.3)
+        writer.write(b"world")
+        await writer.drain()
+
+    async with raw_server(slow_body) as url:
+        client = HttpxClient(url, 1)
+        r = await client.request("GET", "/", None, None)
+        await client.aclose()
+    assert r.body == b"helloworld"
+    assert r.sent_at < r.first_at < r.done_at
+    assert r.done_at - r.first_at >= 0.29 > r.first_at - r.sent_at
+
+
+async def test_a_session_timed_out_while_connecting_is_a_connect_timeout():
+    with full_backlog() as url:
+        client = HttpxClient(url, 1)
+        rec = Recorder(0.0)
+        s = Session(client, rec, "t", time.perf_counter(), timeout=0.2, measured=True)
+        with pytest.raises(ClientError) as info:
+            await s.get("/")
+        assert info.value.kind == CONNECT_TIMEOUT
+        await client.aclose()
