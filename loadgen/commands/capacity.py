@@ -3,8 +3,10 @@
 Each level is an ordinary open-model run at a constant rate (same target,
 client and scenario options as `loadgen run`), judged by the SLO; `search` in
 `capacity_search.py` picks the next rate. Output: a table of levels, the answer
-with its uncertainty and, with --out, `capacity.json`, `capacity.html` (the
-latency-vs-throughput curve) and each level's run files.
+with its uncertainty, why it fails there, the server's concurrency per level and
+the Universal Scalability Law fitted to it (`report/usl.py`); with --out,
+`capacity.json`, `capacity.html` (latency against throughput; throughput and
+concurrency against the offered rate) and each level's run files.
 """
 
 from __future__ import annotations
@@ -48,12 +50,19 @@ from loadgen.commands.server_sampling import (
 )
 from loadgen.core.rates import ConstantRate
 from loadgen.measure.histogram import ms
-from loadgen.report.diagnosis import sentence
 from loadgen.report.html import render_capacity
 from loadgen.report.publish import publish
 from loadgen.report.secrets import redact_url
 from loadgen.report.slo import SLO, Outcome, parse_slo
 from loadgen.report.terminal import make_console
+from loadgen.report.usl import (
+    concurrency,
+    describe,
+    fit_json,
+    n_text,
+    served_rps,
+    unloaded_concurrency,
+)
 from loadgen.scale.scaled import Scale, run_scaled
 from loadgen.scale.signals import CatchStops
 
@@ -148,27 +157,69 @@ def judge(summary: dict[str, Any], outcomes: Sequence[Outcome]) -> tuple[Verdict
     return PASS, []
 
 
-def _levels_table(levels: list[Level]) -> Table:
+# What the levels table's N columns mean, printed under it.
+N_LEGEND = (
+    "served/s: responses per second while the level's load was on; N: requests the server "
+    "held at once (Little's law: served/s × mean service time); N0: the same priced at each "
+    "task's fastest service time, the work without the queueing"
+)
+
+
+def _levels_table(levels: list[dict[str, Any]]) -> Table:
+    """capacity.json's levels as the terminal shows them."""
     table = Table(box=None, pad_edge=False)
-    for col in ("target/s", "achieved/s", "p50 ms", "p99 ms", "p99.9 ms", "errors", "verdict"):
+    columns = ("target/s", "achieved/s", "served/s", "N", "N0", "p50 ms", "p99 ms",
+               "p99.9 ms", "errors", "verdict")  # fmt: skip
+    for col in columns:
         table.add_column(col, justify="left" if col == "verdict" else "right")
     for lv in levels:
-        s = lv.summary
-        lat = s["latency_ms"]["response"]
-        style = {PASS: "green", FAIL: "red", SATURATED: "yellow", INTERRUPTED: "yellow"}[lv.verdict]
+        lat = lv["latency_ms"]["response"]
+        verdict = lv["verdict"]
+        style = {PASS: "green", FAIL: "red", SATURATED: "yellow", INTERRUPTED: "yellow"}[verdict]
         table.add_row(
-            f"{lv.rps:.1f}",
-            f"{s['achieved_rps']:.1f}",
+            f"{lv['target_rps']:.1f}",
+            f"{lv['achieved_rps']:.1f}",
+            f"{lv['served_rps']:.1f}",
+            _n(lv["concurrency"]),
+            _n(lv["concurrency_unloaded"]),
             ms(lat["p50"]),
             ms(lat["p99"]),
             ms(lat["p99.9"]),
-            f"{100 * s['errors']['rate']:.2f}%",
-            f"[{style}]{lv.verdict}[/{style}]  {'; '.join(lv.reasons)}",
+            f"{100 * lv['errors']['rate']:.2f}%",
+            f"[{style}]{verdict}[/{style}]  {'; '.join(lv['reasons'])}",
         )
     return table
 
 
+def _n(value: float | None) -> str:
+    return "—" if value is None else n_text(value)
+
+
 def capacity_json(result: Capacity, slos: list[str]) -> dict[str, Any]:
+    """The search as `capacity.json`: the answer, each level (with the server's
+    concurrency, N and N₀, by Little's law) and the USL fitted to the levels."""
+    levels = [
+        {
+            "target_rps": lv.rps,
+            "verdict": lv.verdict,
+            "reasons": lv.reasons,
+            "achieved_rps": lv.summary["achieved_rps"],
+            "throughput_rps": lv.summary["throughput_rps"],
+            "served_rps": served_rps(lv.summary),
+            "concurrency": concurrency(lv.summary),
+            "concurrency_unloaded": unloaded_concurrency(lv.summary),
+            "errors": lv.summary["errors"],
+            "latency_ms": lv.summary["latency_ms"],
+            "generator": lv.summary["generator"],
+            "server": lv.summary.get("server"),
+            "diagnosis": lv.summary.get("diagnosis", []),
+        }
+        for lv in result.levels
+    ]
+    # A level cut short by the user measured part of a level: not a point.
+    points = [
+        (lv["concurrency"], lv["served_rps"]) for lv in levels if lv["verdict"] != INTERRUPTED
+    ]
     return {
         "schema": "loadgen.capacity/1",
         "slo": slos,
@@ -177,21 +228,9 @@ def capacity_json(result: Capacity, slos: list[str]) -> dict[str, Any]:
         "saturated_at_rps": result.saturated_at,
         "found": result.found,
         "answer": result.describe(),
-        "levels": [
-            {
-                "target_rps": lv.rps,
-                "verdict": lv.verdict,
-                "reasons": lv.reasons,
-                "achieved_rps": lv.summary["achieved_rps"],
-                "throughput_rps": lv.summary["throughput_rps"],
-                "errors": lv.summary["errors"],
-                "latency_ms": lv.summary["latency_ms"],
-                "generator": lv.summary["generator"],
-                "server": lv.summary.get("server"),
-                "diagnosis": lv.summary.get("diagnosis", []),
-            }
-            for lv in result.levels
-        ],
+        "why": first_failure(result),
+        "levels": levels,
+        "usl": fit_json(points),
     }
 
 
@@ -234,16 +273,17 @@ def capacity(argv: Sequence[str]) -> ExitCode:
                 result = Capacity.stopped(levels)
                 stopped_by.append(stop.signal)
 
+        report = capacity_json(result, [o.text for o in slos])
         console.print()
-        console.print(_levels_table(result.levels))
+        console.print(_levels_table(report["levels"]))
+        console.print(N_LEGEND, style="dim", highlight=False)
         console.print()
         console.print(f"[bold]capacity:[/bold] {result.describe()}")
-        why = first_failure(result)
-        if why:
-            console.print(f"[bold]why:[/bold] {why}", highlight=False)
+        if report["why"]:
+            console.print(f"[bold]why:[/bold] {report['why']}", highlight=False)
+        console.print(f"[bold]scaling:[/bold] {describe(report['usl'])}", highlight=False)
         if args.out is not None:
             args.out.mkdir(parents=True, exist_ok=True)
-            report = capacity_json(result, [o.text for o in slos])
             (args.out / "capacity.json").write_text(json.dumps(report, indent=2) + "\n")
             (args.out / "capacity.html").write_text(render_capacity(report))
             console.print(f"files written to {args.out}/")
@@ -272,7 +312,19 @@ def first_failure(result: Capacity) -> str | None:
     where = f"{first.rps:g}/s"
     if first is result.levels[0]:
         where = f"the first level ({where})"
-    return f"fails at {where}: {sentence(first.summary.get('diagnosis', []))}"
+    return f"fails at {where}: {bottleneck(first.summary.get('diagnosis', []))}"
+
+
+def bottleneck(findings: list[dict[str, Any]]) -> str:
+    """The top finding as `class (N ≈ n): summary — advice`; N where the finding
+    measured the server's concurrency (a pool, a serialized worker)."""
+    top = next((f for f in findings if f["finding"] != "none"), None)
+    if top is None:
+        return findings[0]["summary"] if findings else "no diagnosis"
+    n = top.get("concurrency")
+    name = top["finding"] if n is None else f"{top['finding']} (N ≈ {n_text(n)})"
+    advice = f" — {top['advice']}" if top.get("advice") else ""
+    return f"{name}: {top['summary']}{advice}"
 
 
 def _level(
@@ -307,7 +359,8 @@ def _print_level(console: Console, level: Level) -> None:
     lat = summary["latency_ms"]["response"]
     console.print(
         f"  {level.rps:>10.1f}/s  p99 {ms(lat['p99']):>9} ms  "
-        f"errors {100 * summary['errors']['rate']:6.2f}%  {level.verdict}"
+        f"errors {100 * summary['errors']['rate']:6.2f}%  N {_n(concurrency(summary)):>6}  "
+        f"{level.verdict}"
     )
 
 

@@ -32,10 +32,13 @@ from loadgen.report.summary import (
     behind_reasons,
     connect_note,
     failed_checks,
+    phases_note,
     retries_note,
     spectrum,
     task_rows,
 )
+from loadgen.report.usl import describe as describe_usl
+from loadgen.report.usl import n_text
 
 PAGE_CSS = """
 body { font: 14px/1.45 system-ui, sans-serif; margin: 24px; color: #222; max-width: 1220px; }
@@ -189,6 +192,9 @@ def _verdict(summary: dict[str, Any]) -> str:
     connect = connect_note(summary)
     if connect is not None:
         parts.append(f"<p>Connect: {escape(connect)}.</p>")
+    phases = phases_note(summary)
+    if phases is not None:
+        parts.append(f"<p>Phases: {escape(phases)}.</p>")
     parts.extend(f"<p>First of its kind: {escape(d)}</p>" for d in errors.get("first", {}).values())
     parts.append(_checks_table(summary))
     if (summary.get("run", {}).get("tls") or {}).get("verify") is False:
@@ -386,7 +392,151 @@ def _limits(report: dict[str, Any]) -> list[tuple[float, str]]:
 def _bottleneck(level: dict[str, Any]) -> str:
     """A level's first finding, in a few words ("—" when nothing stood out)."""
     found = [f for f in level.get("diagnosis", []) if f["finding"] != "none"]
-    return f"{found[0]['finding']}: {found[0]['summary']}" if found else "—"
+    if not found:
+        return "—"
+    n = found[0].get("concurrency")
+    name = found[0]["finding"] if n is None else f"{found[0]['finding']} (N ≈ {n_text(n)})"
+    return f"{name}: {found[0]['summary']}"
+
+
+# A level's throughput "follows" the offered rate while within 5 % of it.
+FOLLOWS = 0.95
+# Levels past the knee whose N₀ is within this ratio of each other: a plateau.
+PLATEAU_SPREAD = 1.3
+_OFFERED_GREY = "#888888"
+_HELD = ("concurrency", "concurrency_unloaded")
+
+
+def _knee(levels: list[dict[str, Any]]) -> float | None:
+    """The highest offered rate throughput followed before the first level it did
+    not; None when it followed them all, or none."""
+    followed = None
+    for lv in levels:  # by offered rate
+        if _served(lv) < FOLLOWS * lv["target_rps"]:
+            return followed
+        followed = lv["target_rps"]
+    return None
+
+
+def _plateau(levels: list[dict[str, Any]], knee: float | None) -> float | None:
+    """The N₀ the levels past the knee share (their median), when they do."""
+    past = sorted(
+        lv["concurrency_unloaded"]
+        for lv in levels
+        if knee is not None
+        and lv["target_rps"] > knee
+        and (lv.get("concurrency_unloaded") or 0) > 0
+    )
+    if len(past) < 2 or past[-1] > PLATEAU_SPREAD * past[0]:
+        return None
+    return float(past[len(past) // 2])
+
+
+def _served(level: dict[str, Any]) -> float:
+    """Responses per second while the load was on (older files: all of them)."""
+    return float(level.get("served_rps", level["throughput_rps"]))
+
+
+def _points(levels: list[dict[str, Any]], key: str) -> list[tuple[float, float]]:
+    return [(lv["target_rps"], lv[key]) for lv in levels if lv.get(key) is not None]
+
+
+def _scaling_charts(levels: list[dict[str, Any]]) -> str:
+    """Throughput and the server's concurrency against the offered rate, stacked on
+    one x scale: the knee where throughput stops following, and the plateau of N₀."""
+    rates = [lv["target_rps"] for lv in levels]
+    log = wants_log(rates) and min(rates) > 0
+    knee = _knee(levels)
+    marks = [] if knee is None else [(knee, f"knee: follows up to {knee:g}/s")]
+    throughput = line_chart(
+        "Throughput vs offered rate",
+        [
+            Series("offered", [(r, r) for r in rates], color=_OFFERED_GREY, dashed=True),
+            Series(
+                "served: responses/s while loaded",
+                [(r["target_rps"], _served(r)) for r in levels],
+                markers=True,
+            ),
+        ],
+        x_label="offered rate, requests per second",
+        y_label="responses/s",
+        width=760,
+        height=260,
+        log_x=log,
+        log_y=log,
+        vlines=marks,
+        x_extent=rates,
+    )
+    plateau = _plateau(levels, knee)
+    # Log once N spans a decade: a plateau of a few under a queue of hundreds stays legible.
+    held = [v for lv in levels for k in _HELD if (v := lv.get(k) or 0) > 0]
+    concurrency = line_chart(
+        "Server concurrency vs offered rate (Little's law)",
+        [
+            Series(
+                "N: requests in the server",
+                _points(levels, "concurrency"),
+                markers=True,
+                color=PALETTE[3],
+            ),
+            Series(
+                "N₀: at the fastest service time (the work)",
+                _points(levels, "concurrency_unloaded"),
+                color=PALETTE[2],
+                dashed=True,
+                markers=True,
+                hollow=True,  # rings: N's dots stay visible where no queue parts them
+            ),
+        ],
+        x_label="offered rate, requests per second",
+        y_label="requests at once",
+        width=760,
+        height=260,
+        log_x=log,
+        log_y=bool(held) and max(held) > 10 * min(held),
+        hlines=[] if plateau is None else [(plateau, f"plateau: N₀ ≈ {n_text(plateau)}")],
+        vlines=marks,
+        x_extent=rates,
+    )
+    return f"<div>{throughput}{concurrency}</div>"
+
+
+def _usl_chart(levels: list[dict[str, Any]], usl: dict[str, Any]) -> str:
+    """The levels' (N, throughput) and the USL curve fitted to them, to the peak."""
+    pts = sorted(
+        (lv["concurrency"], _served(lv))
+        for lv in levels
+        if (lv.get("concurrency") or 0) > 0 and _served(lv) > 0
+    )
+    if not pts:
+        return ""
+    series = [Series("levels", pts, color=PALETTE[0], scatter=True)]
+    vlines, hlines = [], []
+    if "note" not in usl:
+        lo, hi = min(n for n, _ in pts), usl["max_concurrency"]
+        peak_n, peak_x = usl["peak_concurrency"], usl["peak_rps"]
+        if peak_n is not None and peak_n <= 4 * hi:  # the peak, unless far past the data
+            hi = max(hi, peak_n * 1.25)
+            vlines.append((peak_n, f"peak {n_text(peak_x)}/s at N ≈ {n_text(peak_n)}"))
+        elif peak_n is None and peak_x is not None and peak_x <= 2 * max(x for _, x in pts):
+            hlines.append((peak_x, f"USL ceiling {n_text(peak_x)}/s"))
+        steps = 80
+        curve = [lo * (hi / lo) ** (i / steps) for i in range(steps + 1)]
+        lam, sigma, kappa = usl["lambda_rps"], usl["sigma"], usl["kappa"]
+        fitted = [(n, lam * n / (1 + sigma * (n - 1) + kappa * n * (n - 1))) for n in curve]
+        series.append(Series("USL fit", fitted, color=PALETTE[1]))
+    return line_chart(
+        "Throughput vs concurrency: the Universal Scalability Law",
+        series,
+        x_label="N, requests in the server",
+        y_label="responses/s",
+        width=760,
+        height=300,
+        log_x=None,
+        log_y=False,
+        hlines=hlines,
+        vlines=vlines,
+    )
 
 
 def render_capacity(report: dict[str, Any]) -> str:
@@ -433,7 +583,10 @@ def render_capacity(report: dict[str, Any]) -> str:
     )
     rows = "".join(
         f"<tr><td>{lv['target_rps']:.1f}</td><td>{lv['achieved_rps']:.1f}</td>"
-        f"<td>{lv['throughput_rps']:.1f}</td><td>{ms(lv['latency_ms']['response']['p50'])}</td>"
+        f"<td>{lv['throughput_rps']:.1f}</td><td>{_served(lv):.1f}</td>"
+        f"<td>{_n(lv.get('concurrency'))}</td>"
+        f"<td>{_n(lv.get('concurrency_unloaded'))}</td>"
+        f"<td>{ms(lv['latency_ms']['response']['p50'])}</td>"
         f"<td>{ms(lv['latency_ms']['response']['p99'])}</td>"
         f"<td>{ms(lv['latency_ms']['response']['p99.9'])}</td>"
         f"<td>{100 * lv['errors']['rate']:.2f}%</td>"
@@ -443,19 +596,46 @@ def render_capacity(report: dict[str, Any]) -> str:
         for lv in report["levels"]
     )
     slos = ", ".join(report["slo"])
+    why = f"<p>Why: {escape(report['why'])}</p>" if report.get("why") else ""
+    usl = report.get("usl")
+    scaling = ""
+    if any(lv.get("concurrency") is not None for lv in levels):  # older files have none
+        scaling = f"""<h2>Where throughput stops following the offered rate</h2>
+<p class="sub">Served: responses per second while a level's load was on (its backlog,
+answered after, does not count). N is the requests the server held at once, by Little's
+law (served per second × mean service time): it counts those queued inside it. N₀ prices
+each response at its task's fastest service time, so it counts only the work: where
+throughput stops rising, a server that handles a fixed number at a time (a pool of
+workers, threads or connections) holds N₀ on a plateau at about that number.</p>
+{_scaling_charts(levels)}"""
+    if usl is not None:
+        scaling += f"""<h2>Scalability</h2>
+<p>{escape(describe_usl(usl))}</p>
+<p class="sub">X(N) = λN / (1 + σ(N − 1) + κN(N − 1)) fitted to the levels: σ is
+contention (a shared resource; throughput levels off), κ coherency (throughput peaks
+and then falls).</p>
+{_usl_chart(levels, usl)}"""
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>loadgen capacity</title>
 <style>{PAGE_CSS}{CHART_CSS}</style></head>
 <body>
 <h1>loadgen capacity</h1>
 <p><b>{escape(report["answer"])}</b></p>
+{why}
 <p class="sub">A level passes when it meets: {escape(slos)}. Latency is measured from
 intended send times, so past the limit it climbs steeply (the "hockey stick") instead of
 flattening out as a closed-loop tool would show it.</p>
 {chart}
+{scaling}
 <h2>Levels, in the order run</h2>
-<table><tr><th>target/s</th><th>achieved/s</th><th>responses/s</th><th>p50 ms</th>
+<table><tr><th>target/s</th><th>achieved/s</th><th>responses/s</th><th>served/s</th>
+<th>N</th><th>N₀</th>
+<th>p50 ms</th>
 <th>p99 ms</th><th>p99.9 ms</th><th>errors</th><th class="k">verdict</th>
 <th class="k">bottleneck</th></tr>{rows}</table>
 </body></html>
 """
+
+
+def _n(value: float | None) -> str:
+    return "—" if value is None else n_text(value)

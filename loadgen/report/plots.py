@@ -38,6 +38,8 @@ class Series:
     step: bool = False
     # Markers as rings: drawn over another series' dots, both stay visible.
     hollow: bool = False
+    # Markers only, no line: measured points beside the curve a model draws.
+    scatter: bool = False
 
 
 def spectrum_x(percentile: float) -> float:
@@ -191,13 +193,15 @@ def line_chart(
     log_x: bool | None = False,
     hlines: Sequence[tuple[float, str]] = (),
     vlines: Sequence[tuple[float, str]] = (),
+    x_extent: Sequence[float] = (),
 ) -> str:
     """An SVG line chart; series are drawn in order, so the last one is on top.
 
     `x_ticks` fixes the x axis (e.g. `spectrum_ticks`). `log_y`, `log_x`: True,
     False, or None for `wants_log` over that axis' values (x defaults to linear:
     it is usually time). `hlines` are labelled dashed reference lines (an SLO
-    threshold), `vlines` labelled markers (a limit found); the axes reach them.
+    threshold), `vlines` labelled markers (a limit found); the axes reach them,
+    and the x axis reaches `x_extent` too (charts stacked on one x scale).
     """
     left, right, bottom = 62, 34, 44
     pw = width - left - right
@@ -206,6 +210,7 @@ def line_chart(
     ph = height - top - bottom
     xs = [x for s in series for x, y in s.points if _finite(x) and _finite(y)]
     xs += [x for x, _ in vlines if _finite(x)]
+    xs += [x for x in x_extent if _finite(x)]
     ys = [y for s in series for _, y in s.points if _finite(y)]
     ys += [y for y, _ in hlines if _finite(y)]
 
@@ -313,19 +318,21 @@ def line_chart(
             line.append((nx, ny))
         path = " ".join(f"{x:.1f},{y:.1f}" for x, y in line)
         dash = ' stroke-dasharray="5 3"' if s.dashed else ""
-        out.append(f'<polyline points="{path}" stroke="{color}"{dash} class="l"/>')
-        if s.markers or len(pts) == 1:
+        if not s.scatter:
+            out.append(f'<polyline points="{path}" stroke="{color}"{dash} class="l"/>')
+        if s.markers or s.scatter or len(pts) == 1:
             out.extend(_marker(x, y, color, s.hollow) for x, y in pts)
     out.extend(labels)
     for i, (s, (x, row)) in enumerate(zip(series, legend, strict=True)):
         color = s.color or PALETTE[i % len(PALETTE)]
         y = 32 + LEGEND_ROW * row
         dash = ' stroke-dasharray="5 3"' if s.dashed else ""
-        out.append(
-            f'<line x1="{x:.1f}" x2="{x + 18:.1f}" y1="{y}" y2="{y}" stroke="{color}"{dash} '
-            'class="l"/>'
-        )
-        if s.markers:
+        if not s.scatter:
+            out.append(
+                f'<line x1="{x:.1f}" x2="{x + 18:.1f}" y1="{y}" y2="{y}" stroke="{color}"{dash} '
+                'class="l"/>'
+            )
+        if s.markers or s.scatter:
             out.append(_marker(x + 9, y, color, s.hollow))
         out.append(f'<text x="{x + 24:.1f}" y="{y + 4}" class="lg">{escape(s.name)}</text>')
     out.append("</svg>")

@@ -1,6 +1,7 @@
 """`loadgen capacity` against the real embedded server: legacy breaks far earlier."""
 
 import json
+import re
 import time
 
 import pytest
@@ -31,7 +32,10 @@ def test_legacy_limit_is_clearly_below_the_fixed_one(tmp_path):
     assert g["sustained_rps"] is None and g["levels"][0]["verdict"] == FAIL
     assert "below" in g["answer"] and "below" in legacy.stdout
     assert "fail FAIL" not in legacy.stdout  # one verdict, then its reasons
-    assert "fail  errors<1% (measured" in legacy.stdout
+    # The verdict, then its reasons (a p99 missed on a busy machine may come first).
+    assert re.search(
+        r"fail  (p99<=100ms \(measured [\d.]+ms\); )?errors<1% \(measured", legacy.stdout
+    )
     assert f["slo"] == ["p99<=100ms", "errors<1%", "achieved>=99%"]
     assert (tmp_path / "fixed" / "levels" / "200.0rps" / "summary.json").is_file()
     page = (tmp_path / "fixed" / "capacity.html").read_text()
@@ -149,10 +153,25 @@ def test_ctrl_c_ends_the_search_with_what_was_measured(tmp_path):
 
 def test_why_is_the_limit_s_failure_not_the_overshoot_s():
     def level(rps, verdict, finding):
-        diagnosis = [{"finding": finding, "summary": finding, "advice": "act"}]
+        diagnosis = [{"finding": finding, "summary": f"{finding} seen", "advice": "act"}]
         return Level(rps, verdict, summary={"diagnosis": diagnosis})
 
     levels = [level(1600, PASS, "none"), level(3200, FAIL, "overshoot"),
               level(2400, PASS, "none"), level(2800, FAIL, "limit")]  # fmt: skip
-    assert first_failure(Capacity(levels, 2400, 2800)) == "fails at 2800/s: limit — act"
+    assert first_failure(Capacity(levels, 2400, 2800)) == "fails at 2800/s: limit: limit seen — act"
     assert first_failure(Capacity(levels[:1], 1600, None)) is None
+
+
+def test_why_names_the_top_finding_s_class_and_its_concurrency():
+    pool = {"finding": "concurrency_limit", "weight": 0.9, "concurrency": 7.96,
+            "summary": "the server handles about 8 requests at a time and its CPU is 6 % busy",
+            "evidence": [], "advice": "raise the pool or make what it waits on faster"}  # fmt: skip
+    timeouts = {"finding": "timeouts", "weight": 0.3, "summary": "4 % timed out", "advice": "x"}
+    found = [{"finding": "none", "summary": "nothing stood out"}, pool, timeouts]
+    levels = [Level(100, PASS), Level(200, FAIL, summary={"diagnosis": found})]
+    assert first_failure(Capacity(levels, 100, 200)) == (
+        "fails at 200/s: concurrency_limit (N ≈ 8.0): the server handles about 8 requests at "
+        "a time and its CPU is 6 % busy — raise the pool or make what it waits on faster"
+    )
+    quiet = [Level(100, PASS), Level(200, FAIL, summary={"diagnosis": found[:1]})]
+    assert first_failure(Capacity(quiet, 100, 200)) == "fails at 200/s: nothing stood out"

@@ -301,3 +301,79 @@ def test_failed_checks_are_a_table_of_tasks_and_reasons_escaped():
         '<td rowspan=1>fib</td><td rowspan=1>2</td><td class="k">x</td><td>2</td>',
     ]
     assert _checks_table({"errors": {"checks": {}}}) == ""
+
+
+def scaling_report():
+    """capacity.json of a pool of 8 at 40 ms (200/s at most): served follows the
+    offered rate to 160/s, then stays near 196/s; N₀ sits at about 8 past the knee
+    while N climbs with the queue; and the USL fitted to the levels."""
+    from loadgen.report.usl import fit_json
+
+    report = capacity_report(levels=(20.0, 40.0, 80.0, 160.0, 320.0, 240.0), sustained=160.0,
+                             failed=240.0)  # fmt: skip
+    for lv in report["levels"]:
+        rate = lv["target_rps"]
+        lv["served_rps"] = min(rate, 196.0)
+        lv["concurrency"] = round(lv["served_rps"] * 0.041 * max(1.0, (rate / 160) ** 3), 3)
+        lv["concurrency_unloaded"] = round(lv["served_rps"] * 0.040, 3)
+    report["usl"] = fit_json((lv["concurrency"], lv["served_rps"]) for lv in report["levels"])
+    report["why"] = "fails at 240/s: concurrency_limit (N ≈ 7.8): about 8 at a time — raise it"
+    return report
+
+
+def test_capacity_page_shows_the_knee_the_plateau_and_the_usl():
+    report = scaling_report()
+    page = render_capacity(report)
+    _, throughput, held, usl = charts(page)
+    # Both charts against the offered rate, on one x scale, mark the same knee.
+    assert "Throughput vs offered rate" in throughput and "knee: follows up to 160/s" in throughput
+    assert "knee: follows up to 160/s" in held
+    assert [ln[0] for ln in ref_lines(throughput)] == [ln[0] for ln in ref_lines(held)][-1:]
+    assert "plateau: N₀ ≈ 7.8" in held  # 196/s × 40 ms, the pool of 8
+    assert "(log scale)" in held  # N from 0.8 to about 20: a decade and more
+    # The USL: the levels as dots (no line), the fitted curve, its peak.
+    assert report["usl"]["peak_rps"] is not None
+    assert "USL fit" in usl and "levels" in usl and len(polylines(usl)) == 1
+    assert "Why: fails at 240/s: concurrency_limit (N ≈ 7.8)" in page
+    assert "USL fit to 6 levels" in page
+    rows = re.findall(r"<tr>(.*?)</tr>", page)
+    assert "<th>served/s</th>" in page and "<th>N</th><th>N₀</th>" in page
+    assert "<td>320.0</td><td>320.0</td><td>310.4</td><td>196.0</td>" in rows[4]
+
+
+def test_a_page_without_a_fit_says_why_and_an_old_one_has_no_scaling_charts():
+    report = scaling_report()
+    report["usl"] = {"note": "3 level(s) at distinct concurrency, 4 needed for 3 unknowns"}
+    page = render_capacity(report)
+    assert "no USL fit: 3 level(s)" in page and "USL fit" not in page.replace("no USL fit", "")
+    assert len(charts(page)) == 4  # the levels still drawn against N, with no curve
+    old = capacity_report()  # before concurrency and the fit were written
+    assert len(charts(render_capacity(old))) == 1 and "Scalability" not in render_capacity(old)
+
+
+def test_the_knee_is_the_last_rate_followed_before_the_first_that_was_not():
+    from loadgen.report.html import _knee
+
+    def lv(rate, served):
+        return {"target_rps": rate, "served_rps": served, "throughput_rps": rate}
+
+    assert _knee([lv(10, 10), lv(20, 19.5), lv(40, 30), lv(80, 80)]) == 20
+    assert _knee([lv(10, 10), lv(20, 20)]) is None  # followed them all
+    assert _knee([lv(10, 5), lv(20, 6)]) is None  # followed none
+
+
+@pytest.mark.browser
+def test_capacity_scaling_charts_in_chromium(tmp_path):
+    page = tmp_path / "capacity.html"
+    page.write_text(render_capacity(scaling_report()))
+    shot = tmp_path / "capacity.png"
+    requests, log = render(page, shot, tmp_path / "profile", size="1280,1900")
+    assert page_requests(requests) == [] and "CONSOLE" not in log, log
+    found = measure(page, CHART_TEXTS_JS, tmp_path)
+    assert len(found) == 4 and legend_collisions(found) == []
+    assert all(t["w"] <= text_width(t["text"]) for chart in found for t in chart)
+    labels = {t["text"] for chart in found[1:] for t in chart if t["cls"] == "rl"}
+    assert {"knee: follows up to 160/s", "plateau: N₀ ≈ 7.8"} <= labels
+    # The stacked charts put each offered rate at one x: the knee lines align.
+    knees = [t["x"] for chart in found[1:3] for t in chart if t["text"].startswith("knee")]
+    assert len(knees) == 2 and abs(knees[0] - knees[1]) < 1

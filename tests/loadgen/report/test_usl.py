@@ -1,0 +1,148 @@
+"""Little's law per level, and the USL fit: known λ, σ, κ come back; no fit says why."""
+
+import math
+import random
+
+import pytest
+
+from loadgen.report.usl import (
+    Fit,
+    concurrency,
+    describe,
+    fit,
+    fit_json,
+    served_rps,
+    unloaded_concurrency,
+)
+
+
+def usl(lam, sigma, kappa):
+    return lambda n: lam * n / (1 + sigma * (n - 1) + kappa * n * (n - 1))
+
+
+LADDER = (1, 2, 4, 8, 16, 32, 64)
+
+
+@pytest.mark.parametrize(
+    ("lam", "sigma", "kappa"),
+    [(100.0, 0.05, 0.002), (20.0, 0.1, 0.0), (500.0, 0.0, 0.0005), (1.0, 0.3, 0.01)],
+)
+def test_exact_points_give_back_their_coefficients(lam, sigma, kappa):
+    x = usl(lam, sigma, kappa)
+    result = fit((n, x(n)) for n in LADDER)
+    assert isinstance(result, Fit)
+    assert result.lam == pytest.approx(lam, rel=1e-6)
+    assert result.sigma == pytest.approx(sigma, abs=1e-7)
+    assert result.kappa == pytest.approx(kappa, abs=1e-9)
+    assert result.rms_error < 1e-9
+
+
+def test_the_peak_is_where_the_derivative_vanishes():
+    lam, sigma, kappa = 100.0, 0.05, 0.002
+    result = fit((n, usl(lam, sigma, kappa)(n)) for n in LADDER)
+    assert isinstance(result, Fit)
+    n_star = math.sqrt((1 - sigma) / kappa)
+    assert result.peak_concurrency == pytest.approx(n_star, rel=1e-5)
+    x = usl(lam, sigma, kappa)
+    assert result.peak_throughput == pytest.approx(x(n_star), rel=1e-6)
+    assert x(n_star) > x(n_star * 0.9) and x(n_star) > x(n_star * 1.1)
+
+
+def test_noisy_levels_still_recover_the_shape():
+    rng = random.Random(7)
+    x = usl(50.0, 0.04, 0.001)
+    points = [(n * rng.uniform(0.97, 1.03), x(n) * rng.uniform(0.97, 1.03)) for n in LADDER * 2]
+    result = fit(points)
+    assert isinstance(result, Fit)
+    assert result.lam == pytest.approx(50.0, rel=0.1)
+    assert result.peak_concurrency == pytest.approx(math.sqrt(0.96 / 0.001), rel=0.25)
+    assert result.rms_error < 0.05
+
+
+def test_contention_alone_approaches_a_ceiling_and_coherency_names_a_peak():
+    ceiling = fit_json((n, usl(100.0, 0.1, 0.0)(n)) for n in LADDER)
+    assert ceiling["peak_concurrency"] is None and ceiling["peak_rps"] == pytest.approx(1000)
+    assert ceiling["limited_by"] == "contention"
+    assert "ceiling of 1,000/s" in describe(ceiling) and "contention (σ" in describe(ceiling)
+    retrograde = fit_json((n, usl(100.0, 0.0, 0.002)(n)) for n in LADDER)
+    assert retrograde["limited_by"] == "coherency"
+    assert retrograde["peak_concurrency"] == pytest.approx(math.sqrt(1 / 0.002), rel=1e-3)
+    assert "peak of" in describe(retrograde) and "N ≈ 22" in describe(retrograde)
+    assert "(extrapolated)" not in describe(retrograde)  # 22 is inside the levels (≤ 64)
+    linear = fit_json((n, 30.0 * n) for n in LADDER)
+    assert linear["limited_by"] == "none" and linear["peak_rps"] is None
+    assert "no limit in sight" in describe(linear)
+
+
+def test_a_peak_past_the_levels_is_called_extrapolated():
+    points = [(n, usl(100.0, 0.02, 0.0005)(n)) for n in (1, 2, 4, 8, 12)]
+    result = fit_json(points)
+    assert result["peak_concurrency"] > 12 and "(extrapolated)" in describe(result)
+
+
+def test_small_negative_noise_is_fitted_on_the_boundary_not_refused():
+    # Linear scaling measured with a little noise: the unconstrained fit may want
+    # σ or κ a hair below zero; the constrained one holds them at 0.
+    points = [(1, 101.0), (2, 199.0), (4, 402.0), (8, 797.0), (16, 1605.0)]
+    result = fit(points)
+    assert isinstance(result, Fit)
+    assert result.sigma >= 0 and result.kappa >= 0 and result.limited_by == "none"
+
+
+@pytest.mark.parametrize(
+    ("points", "why"),
+    [
+        ([], "no level had timed responses"),
+        ([(0.0, 0.0), (None, 5.0)], "no level had timed responses"),
+        ([(8.0, 100.0), (8.1, 101.0), (7.9, 99.0), (8.0, 100.0)], "all levels at one concurrency"),
+        ([(1.0, 100.0), (2.0, 190.0), (4.0, 350.0)], "3 level(s) at distinct concurrency"),
+        ([(1.0, 10.0), (1.02, 10.2), (2.0, 19.0), (4.0, 35.0)], "3 level(s) at distinct"),
+        # Throughput rising as N²: only negative σ and κ fit it.
+        ([(n, 10.0 * n * n) for n in LADDER], "needs a negative σ or κ"),
+    ],
+)
+def test_no_fit_says_why(points, why):
+    result = fit_json(points)
+    assert set(result) == {"note"} and why in result["note"]
+    assert describe(result).startswith("no USL fit: ")
+
+
+def level_summary(**extra):
+    """A 2 s level that served 200/s while loaded, and a backlog of 100 after."""
+    seconds = [{"t": float(t), "length": 1.0, "responses": 200} for t in range(2)]
+    return {
+        "throughput_rps": 250.0,  # every response over the level's 2 s, the drain's too
+        "duration_s": 2.0,
+        "latency_ms": {"service": {"mean": 40.0}},
+        "tasks": {
+            "a": {"requests": 375, "errors_by_kind": {}, "service_min_ms": 10.0},
+            "b": {"requests": 135, "errors_by_kind": {"timeout": 10}, "service_min_ms": 30.0},
+        },
+        "timeline": [*seconds, {"t": 2.0, "length": 0.4, "responses": 100}],
+        **extra,
+    }
+
+
+def test_served_rate_leaves_the_backlog_out():
+    assert served_rps(level_summary()) == 200.0
+    # A level shorter than a second has no whole second inside: all responses, then.
+    short = level_summary(duration_s=0.5, timeline=[{"t": 0.0, "length": 0.9, "responses": 9}])
+    assert served_rps(short) == 250.0
+
+
+def test_concurrency_by_littles_law():
+    assert concurrency(level_summary()) == pytest.approx(200.0 * 0.040)
+    nothing = level_summary(latency_ms={"service": {"mean": None}}, throughput_rps=0.0)
+    assert concurrency(nothing) is None
+
+
+def test_unloaded_concurrency_prices_each_task_at_its_fastest():
+    # 200/s, 3/4 of the timed responses a's (375 of 500; b's 10 timeouts untimed):
+    # 200 × (0.75 × 10 ms + 0.25 × 30 ms)
+    assert unloaded_concurrency(level_summary()) == pytest.approx(200 * 0.015)
+    older = level_summary()
+    del older["tasks"]["a"]["service_min_ms"]
+    assert unloaded_concurrency(older) is None  # a summary from before the field
+    untimed = level_summary()
+    untimed["tasks"]["b"]["service_min_ms"] = None
+    assert unloaded_concurrency(untimed) == pytest.approx(200 * 0.010)
