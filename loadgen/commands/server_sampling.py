@@ -3,7 +3,10 @@
 The embedded server is always sampled: its process tree, its `/metrics` and
 its error log. A `--host` target only when asked: `--server-metrics URL` (a
 Prometheus endpoint) and `--server-pid PID` (a process on this machine, its
-children counted as workers). See measure/sampler.py.
+children counted as workers). The machine and loadgen's own CPU are sampled
+on every run, with or without a source of the target's: "was it me?" (loadgen
+out of CPU, or the machine busy with other work) needs them whatever the
+target is. See measure/sampler.py.
 """
 
 from __future__ import annotations
@@ -62,38 +65,36 @@ def check_server_signal_options(args: argparse.Namespace) -> None:
 
 
 class Sampling:
-    """The sampler of one command (None: nothing to sample), and its signals so far."""
+    """The sampler of one command, and its signals so far."""
 
-    def __init__(self, sampler: SamplerProcess | None) -> None:
+    def __init__(self, sampler: SamplerProcess) -> None:
         self.sampler = sampler
 
     def sample_now(self) -> None:
         """A sample now, so that the seconds just run are described (a capacity level's end)."""
-        if self.sampler is not None:
-            self.sampler.sample_now()
+        self.sampler.sample_now()
 
-    def signals(self) -> ServerSignals | None:
+    def signals(self) -> ServerSignals:
+        """The samples so far; `sources` is [] when only the machine was sampled."""
         s = self.sampler
-        if s is None:
-            return None
         return ServerSignals(list(s.samples), s.sources, dict(s.missing), s.interval, s.cores)
 
 
 @contextlib.contextmanager
 def sampling(args: argparse.Namespace, target: Target) -> Iterator[Sampling]:
-    """Sample the target's signals for the duration of the block."""
+    """Sample the target's signals (if any) and the machine's for the duration of the block."""
     if target.pid is not None:  # the embedded server
         # gunicorn writes its errors to error.log; one uvicorn to its console.
         name = "console.log" if args.server == "uvicorn" else "error.log"
         log = target.log_dir / name if target.log_dir is not None else None
-        sampler = SamplerProcess(pid=target.pid, metrics_url=f"{target.url}/metrics", error_log=log)
+        metrics_url = target.metrics_url or f"{target.url}/metrics"
+        sampler = SamplerProcess(pid=target.pid, metrics_url=metrics_url, error_log=log)
     elif args.server_metrics or args.server_pid:
         try:
             sampler = SamplerProcess(pid=args.server_pid, metrics_url=args.server_metrics)
         except ValueError as e:  # the process went away since the options were checked
             raise UsageError(f"--server-pid: {e}") from None
     else:
-        yield Sampling(None)
-        return
+        sampler = SamplerProcess()  # the machine only
     with sampler:
         yield Sampling(sampler)

@@ -1,11 +1,19 @@
-"""The target's own signals, sampled once a second beside a run.
+"""The target's own signals and the machine's, sampled once a second beside a run.
 
 Sources, any of them: a local process tree (`ProcessTree`: CPU and memory per
 worker, restarts), a Prometheus endpoint (`metrics_scrape`: requests, server
 time and errors per endpoint, event-loop lag) and the server's error log
-(lines at ERROR or CRITICAL written since the last sample). Each sample also
-holds loadgen's own CPU, so a diagnosis can tell a server that ran out of
-cores from a generator that took them.
+(lines at ERROR or CRITICAL written since the last sample). Every sample,
+with or without sources, also holds loadgen's own CPU (`generator_cpu`, all
+its processes together; `generator_cpu_max`, the busiest one) and the
+machine's (`machine`, see machine.py): so a diagnosis can tell a server that
+ran out of cores from a generator that took them, and both from another
+process, or the hypervisor, that did.
+
+    machine  {cpu, steal, cores, memory_limit_mb,
+              others: [{pid, name, cpu}]}   the ≤ 3 busiest processes that are
+                                            neither loadgen's, the server's nor
+                                            the sampler's (≥ 5 % of a core)
 
 `ServerSampler.sample()` takes one sample; `python -m loadgen.measure.sampler`
 takes them each interval in a process of its own (see sampler_process.py),
@@ -32,8 +40,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-import psutil
-
+from loadgen.measure.machine import MachineCpu, ProcessTable, busiest, memory_limit_mb, tree
 from loadgen.measure.metrics_scrape import Scrape, ScrapeError, scrape
 from loadgen.measure.process_tree import ProcessTree
 
@@ -55,6 +62,8 @@ class ServerSampler:
     ) -> None:
         """`generator_pid`: loadgen's process, whose CPU (and its children's, but the
         server's and this sampler's) each sample records; by default this one."""
+        self._machine = MachineCpu()
+        self._processes = ProcessTable()  # a baseline: the first interval starts now
         self.pid = pid
         self.tree: ProcessTree | None = None
         self.metrics_url = metrics_url
@@ -62,13 +71,11 @@ class ServerSampler:
         self.timeout = timeout
         self._last_scrape: Scrape | None = None
         self._log_offset = self._log_size()
-        self._generator_root = psutil.Process(generator_pid or os.getpid())
-        self._generator: dict[int, psutil.Process] = {}
-        self._generator_cpu()  # a baseline: psutil's first CPU reading is meaningless
+        self.generator_pid = generator_pid or os.getpid()
 
     def sample(self) -> dict[str, Any]:
         """One sample now: the interval since the previous one."""
-        entry: dict[str, Any] = {"at": time.time(), "generator_cpu": self._generator_cpu()}
+        entry: dict[str, Any] = {"at": time.time(), **self._cpu_by_owner()}
         missing: dict[str, str] = {}
         if self.pid is not None:
             workers = self._workers()
@@ -105,29 +112,35 @@ class ServerSampler:
         workers = self.tree.sample()
         if workers is None:
             return None
-        return {str(pid): {"cpu": w.cpu, "rss_mb": w.rss_mb} for pid, w in workers.items()}
+        return {
+            str(pid): {"cpu": w.cpu, "rss_mb": w.rss_mb, "cpu_wait": w.cpu_wait}
+            for pid, w in workers.items()
+        }
 
-    def _generator_cpu(self) -> float:
-        """loadgen's CPU (% of a core): its process and children, but the server's and ours."""
-        others = {os.getpid(), *(self.tree.pids() if self.tree is not None else ())}
-        if self.pid is not None:
-            others.add(self.pid)
-        root = self._generator_root
-        try:
-            procs = [root, *(p for p in root.children(recursive=True) if p.pid not in others)]
-        except psutil.Error:
-            procs = [root]
-        total = 0.0
-        seen = {}
-        for p in procs:
-            known = self._generator.get(p.pid, p)
-            try:
-                total += known.cpu_percent(None)
-            except psutil.Error:
-                continue
-            seen[p.pid] = known
-        self._generator = seen
-        return round(total, 1)
+    def _cpu_by_owner(self) -> dict[str, Any]:
+        """loadgen's CPU and the machine's, from one pass over the processes.
+
+        loadgen is the generator's process and all under it (its --processes
+        shards), but the server's tree (the embedded server is loadgen's child)
+        and this sampler; `others` are the processes outside all three.
+        """
+        cpu, parents = self._processes.sample()
+        busy, steal = self._machine.sample()
+        server = tree(self.pid, parents) if self.pid is not None else set()
+        ours = {os.getpid()} - {self.generator_pid}  # unless sampled in loadgen's own process
+        generator = tree(self.generator_pid, parents) - server - ours
+        generator_cpu = [cpu.get(pid, 0.0) for pid in generator]
+        return {
+            "generator_cpu": round(sum(generator_cpu, 0.0), 1),
+            "generator_cpu_max": round(max(generator_cpu, default=0.0), 1),
+            "machine": {
+                "cpu": busy,
+                "steal": steal,
+                "cores": self._machine.cores,
+                "memory_limit_mb": memory_limit_mb(self.pid or self.generator_pid),
+                "others": busiest(cpu, generator | server | ours, self._processes),
+            },
+        }
 
     def _log_size(self) -> int:
         try:

@@ -1,4 +1,4 @@
-"""The target's sampler in a process of its own, beside a run (sampler.py says what it samples).
+"""The sampler in a process of its own, beside every run (sampler.py says what it samples).
 
 A fresh interpreter (`python -m loadgen.measure.sampler`), as shard workers
 are: its parsing and system calls never hold the GIL the engine's event loop

@@ -123,3 +123,23 @@ def test_the_sampling_process_keeps_off_the_cores_loadgen_is_pinned_to():
             assert os.getpriority(os.PRIO_PROCESS, sampler._proc.pid) == 19
     finally:
         os.sched_setaffinity(0, ours)
+
+
+@pytest.mark.slow
+def test_with_no_source_the_sampling_process_still_samples_the_machine():
+    with SamplerProcess(interval=0.2) as sampler:
+        child = sampler._proc.pid
+        sampler.sample_now()
+        sampler.sample_now()
+    assert sampler.sources == [] and sampler.missing == {}
+    assert len(sampler.samples) >= 3  # the two asked for, and the last on "stop"
+    for s in sampler.samples:
+        assert set(s) == {"at", "generator_cpu", "generator_cpu_max", "machine"}
+        assert set(s["machine"]) == {"cpu", "steal", "cores", "memory_limit_mb", "others"}
+        assert s["machine"]["cores"] == psutil.cpu_count()
+        assert s["machine"]["memory_limit_mb"] > 0
+        assert 0 <= s["generator_cpu_max"] <= s["generator_cpu"] + 0.1
+    # Neither loadgen (here, this process) nor the sampler is a rival of loadgen's.
+    named = {o["pid"] for s in sampler.samples for o in s["machine"]["others"]}
+    assert not named & {os.getpid(), child}
+    assert not psutil.pid_exists(child)  # reaped, not a zombie
