@@ -19,11 +19,13 @@ def run(
     errors: dict[str, int] | None = None,
     waits: int = 0,
     workers: list[float] | None = None,
+    cpu_wait: float | None = None,
     rss: list[list[float]] | None = None,
     machine: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """A run at `offered` requests/s answered at `answered`/s, each answer taking
-    `service_ms` (`unloaded_ms` the fastest); `workers` their CPU each second;
+    `service_ms` (`unloaded_ms` the fastest); `workers` their CPU each second
+    (`cpu_wait` what each waited for on the run queue);
     `rss[i]` worker i's RSS in each second; `machine` each second's machine sample."""
     answered = offered if answered is None else answered
     requests = int(answered * seconds)
@@ -46,6 +48,7 @@ def run(
                     str(100 + w): {
                         "cpu": cpu,
                         "rss_mb": rss[w][i] if rss else 50.0,
+                        "cpu_wait": cpu_wait,
                     }
                     for w, cpu in enumerate(cpus)
                 },

@@ -6,12 +6,12 @@
   core each, but no more cores than the machine has left after loadgen's own
   use: two workers sharing one free core are as saturated as two on two.
   Below 85 % a worker had idle time, so CPU was not what held it back —
-  unless the machine did not give it the CPU: a saturated server whose
-  workers spend at least CPU_WORK_SHARE of the unloaded service time S₀ on
-  the CPU for each answer (Σ worker CPU ÷ answers per second, the median
-  steady second) does CPU work, whatever share of a core it got; then the
-  finding says who took the rest. Weight: that median share; for the
-  starved, the saturation's (report/findings/queueing.py).
+  unless it spent the rest waiting for a CPU it was not given (the run
+  queue, `cpu_wait`, sampled on Linux): a saturated server whose workers
+  used and waited for at least 85 % of a core each wanted the CPU, and
+  other processes had it. Then the finding says so and who took it.
+  Weight: that median share; for a starved server, the saturation's
+  (report/findings/queueing.py).
 - event_loop_blocked: a worker's event loop ran a callback at least
   LOOP_BLOCKED_MS (50 ms) late, and one endpoint's mean server time is
   LOOP_BLOCKED_FACTOR (10) times every other's: one kind of request held the
@@ -32,18 +32,16 @@ from __future__ import annotations
 import statistics
 from typing import Any
 
-from loadgen.report.concurrency import read, steady_seconds
+from loadgen.report.concurrency import read
 from loadgen.report.findings.finding import (
     Finding,
     loaded_server_seconds,
     pct,
     seconds_text,
-    worker_cpu_median,
 )
 from loadgen.report.findings.generator import OTHERS_BUSY, STEAL_BUSY
 
 CPU_BUSY = 0.85
-CPU_WORK_SHARE = 0.5
 LOOP_BLOCKED_MS = 50.0
 LOOP_BLOCKED_FACTOR = 10.0
 
@@ -60,15 +58,19 @@ def cpu_share(summary: dict[str, Any]) -> float | None:
     return statistics.median(shares) if shares else None
 
 
-def cpu_per_answer_ms(summary: dict[str, Any]) -> float | None:
-    """The workers' CPU per answer (ms), the median steady second; None: not sampled."""
-    values = []
-    for e in steady_seconds(summary):
-        workers = e.get("server", {}).get("workers", {})
-        cpus = [w["cpu"] for w in workers.values() if w["cpu"] is not None]
-        if cpus and e["responses"]:
-            values.append(10 * sum(cpus) / (e["responses"] / e["length"]))  # % → ms per s
-    return statistics.median(values) if values else None
+def demand_share(summary: dict[str, Any]) -> float | None:
+    """The median second's CPU the workers used or waited for, per worker, in cores
+    (None: the wait was not sampled)."""
+    shares = []
+    for s in loaded_server_seconds(summary):
+        wanted = [
+            w["cpu"] + w["cpu_wait"]
+            for w in s.get("workers", {}).values()
+            if w["cpu"] is not None and w.get("cpu_wait") is not None
+        ]
+        if wanted:
+            shares.append(sum(wanted) / (100 * len(wanted)))
+    return statistics.median(shares) if shares else None
 
 
 def server_cpu(summary: dict[str, Any]) -> Finding | None:
@@ -121,25 +123,24 @@ def server_cpu(summary: dict[str, Any]) -> Finding | None:
 def _starved_of_cpu(summary: dict[str, Any]) -> Finding | None:
     """CPU work that did not get the CPU (see the module docstring)."""
     c = read(summary)
-    per_answer = cpu_per_answer_ms(summary)
-    if not c.saturated or c.unloaded_ms is None or per_answer is None:
+    wanted = demand_share(summary)
+    if not c.saturated or wanted is None or wanted < CPU_BUSY:
         return None
-    if per_answer < CPU_WORK_SHARE * c.unloaded_ms:
-        return None
-    cpu = worker_cpu_median(summary) or 0.0
+    got = cpu_share(summary) or 0.0
     machine = summary.get("machine", {})
-    others = machine.get("others_median", 0.0)
-    took = f"; other processes took {others:.0f} % of a core" if others >= OTHERS_BUSY else ""
+    named = ", ".join(f"{o['name']} (pid {o['pid']})" for o in machine.get("top_others", []))
+    who = f": {named}" if named else ""
     return Finding(
         "server_cpu",
         max(c.shortfall, c.queueing, 0.5),
-        f"each request is CPU work ({per_answer:.3g} ms of CPU of its {c.unloaded_ms:.3g} ms), "
-        f"and the server got {cpu:.0f} % of a core",
-        f"{c.throughput_rps:.0f} answers/s of {c.offered_rps:.0f}/s offered, the workers at "
-        f"{cpu:.0f} % of a core together (median second){took}: CPU it did not get is "
-        "capacity it did not have",
-        "make the work cheaper, or give the server more CPU"
-        + (" (a machine of its own: others used this one)" if took else ""),
+        f"the server wanted {pct(min(wanted, 1.0))} of a core per worker and got "
+        f"{pct(got)}: it is CPU-bound on a busy machine",
+        f"its workers used {pct(got)} of a core each and waited on the run queue for "
+        f"{pct(max(wanted - got, 0.0))} more (median second), while {c.throughput_rps:.0f} "
+        f"answers/s of {c.offered_rps:.0f}/s offered came back; other processes took the "
+        f"CPU{who}",
+        "give the server CPU of its own (fewer other processes, its own cores or machine), "
+        "or make its work cheaper",
     )
 
 
@@ -162,9 +163,11 @@ def slow_alone(endpoints: dict[str, dict[str, Any]]) -> str | None:
 def _starved(summary: dict[str, Any]) -> bool:
     """Were the workers or the machine out of CPU (a late loop's other cause)?"""
     share = cpu_share(summary)
+    wanted = demand_share(summary)
     machine = summary.get("machine", {})
     return (
         (share is not None and share >= CPU_BUSY)
+        or (wanted is not None and wanted >= CPU_BUSY)
         or machine.get("others_median", 0.0) >= OTHERS_BUSY
         or machine.get("steal_median", 0.0) >= STEAL_BUSY
     )

@@ -69,3 +69,18 @@ def test_refused_connections_and_slow_connects_are_the_servers_door():
     f = top(s)
     assert f["finding"] == "connection_refused"
     assert f["summary"] == "new connections took a second or more"
+
+
+def test_a_worker_that_waited_for_the_cpu_is_cpu_bound_not_serialized():
+    # One worker at 36 % of a core, waiting 60 % more on the run queue: CPU-bound
+    # on a machine whose other processes had the core.
+    s = run(offered=375, answered=79, service_ms=300, unloaded_ms=18, workers=[36], cpu_wait=60)
+    f = top(s)
+    assert f["finding"] == "server_cpu"
+    assert f["summary"] == (
+        "the server wanted 96 % of a core per worker and got 36 %: it is CPU-bound on a busy "
+        "machine"
+    )
+    # Waiting on something else, with the CPU there for the taking: serialized.
+    s = run(offered=375, answered=79, service_ms=300, unloaded_ms=18, workers=[36], cpu_wait=2)
+    assert top(s)["finding"] == "serialized"
