@@ -4,7 +4,8 @@ Run by hand (`python bench/sampling_cost.py`, after `apt-get install nginx-light
 prints a table. nginx on core 1 serves a static 200 and, at /metrics, the
 bundled server's own exposition (captured from a real gunicorn first, so a
 scrape parses what it would in a real run). loadgen runs on core 0 twice over
-the ladder of generator_max.py: plain, then with `--server-pid` (nginx's
+the ladder of generator_max.py: plain (since issue 21 every run samples the
+machine, so "plain" is the machine alone), then with `--server-pid` (nginx's
 process tree) and `--server-metrics` (that page) sampled each second, the
 sampling process moved off loadgen's core (onto nginx's) as it moves off the
 cores loadgen is pinned to. Best of `--tries` for both alike.

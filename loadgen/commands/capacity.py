@@ -50,6 +50,7 @@ from loadgen.commands.server_sampling import (
 )
 from loadgen.core.rates import ConstantRate
 from loadgen.measure.histogram import ms
+from loadgen.report.diagnosis import headline
 from loadgen.report.html import render_capacity
 from loadgen.report.publish import publish
 from loadgen.report.secrets import redact_url
@@ -312,19 +313,7 @@ def first_failure(result: Capacity) -> str | None:
     where = f"{first.rps:g}/s"
     if first is result.levels[0]:
         where = f"the first level ({where})"
-    return f"fails at {where}: {bottleneck(first.summary.get('diagnosis', []))}"
-
-
-def bottleneck(findings: list[dict[str, Any]]) -> str:
-    """The top finding as `class (N ≈ n): summary — advice`; N where the finding
-    measured the server's concurrency (a pool, a serialized worker)."""
-    top = next((f for f in findings if f["finding"] != "none"), None)
-    if top is None:
-        return findings[0]["summary"] if findings else "no diagnosis"
-    n = top.get("concurrency")
-    name = top["finding"] if n is None else f"{top['finding']} (N ≈ {n_text(n)})"
-    advice = f" — {top['advice']}" if top.get("advice") else ""
-    return f"{name}: {top['summary']}{advice}"
+    return f"fails at {where}: {headline(first.summary.get('diagnosis', []))}"
 
 
 def _level(

@@ -47,8 +47,9 @@ from loadgen.report.findings.server import (
     server_cpu,
     worker_restarts,
 )
+from loadgen.report.usl import n_text
 
-__all__ = ["CPU_BUSY", "FINDINGS", "LOOP_BLOCKED_MS", "diagnose", "sentence"]
+__all__ = ["CPU_BUSY", "FINDINGS", "LOOP_BLOCKED_MS", "diagnose", "headline", "how_sure"]
 
 FINDINGS = (
     "generator_saturated",
@@ -109,12 +110,26 @@ def diagnose(summary: dict[str, Any]) -> list[dict[str, Any]]:
     return [f.to_dict() for f in findings(summary)]
 
 
-def sentence(found: list[dict[str, Any]], limit: int = 2) -> str:
-    """The first findings as one sentence a person can act on."""
-    top = [f for f in found if f["finding"] != "none" and not f.get("context")][:limit]
-    if not top:
+def headline(found: list[dict[str, Any]], advice: bool = True) -> str:
+    """The top finding of the target in one line, `class (N ≈ n): summary — advice`
+    (N where it measured the server's concurrency); else what `none` said: the
+    run's conditions (machine_busy) are never the headline."""
+    top = next((f for f in found if f["finding"] != "none" and not f.get("context")), None)
+    if top is None:
         return found[0]["summary"] if found else "no diagnosis"
-    return "; ".join(f["summary"] for f in top) + f" — {top[0]['advice']}"
+    n = top.get("concurrency")
+    name = top["finding"] if n is None else f"{top['finding']} (N ≈ {n_text(n)})"
+    said = f" — {top['advice']}" if advice and top.get("advice") else ""
+    return f"{name}: {top['summary']}{said}"
+
+
+def how_sure(finding: dict[str, Any]) -> str:
+    """What a finding rests on, said where it is not the target's own signals."""
+    if finding.get("context"):
+        return " (the run's conditions, not the target)"
+    if finding.get("confidence") == "inferred":
+        return " (inferred from the client side)"
+    return ""
 
 
 def _nothing(summary: dict[str, Any]) -> Finding:

@@ -15,6 +15,7 @@ from html import escape
 from typing import Any
 
 from loadgen.measure.histogram import ms
+from loadgen.report.diagnosis import headline, how_sure
 from loadgen.report.plots import (
     CHART_CSS,
     PALETTE,
@@ -242,7 +243,7 @@ def _diagnosis(summary: dict[str, Any]) -> str:
             )
             continue
         items.append(
-            f"<li><b>{escape(f['finding'])}</b>: {escape(f['summary'])} → "
+            f"<li><b>{escape(f['finding'])}</b>{escape(how_sure(f))}: {escape(f['summary'])} → "
             f'{escape(f["advice"])}<br><span class="sub">{escape(f["evidence"])}</span></li>'
         )
     return f'<h2>Diagnosis</h2><ul class="diag">{"".join(items)}</ul>' if items else ""
@@ -391,12 +392,10 @@ def _limits(report: dict[str, Any]) -> list[tuple[float, str]]:
 
 def _bottleneck(level: dict[str, Any]) -> str:
     """A level's first finding, in a few words ("—" when nothing stood out)."""
-    found = [f for f in level.get("diagnosis", []) if f["finding"] != "none"]
-    if not found:
+    found = level.get("diagnosis", [])
+    if not any(f["finding"] != "none" and not f.get("context") for f in found):
         return "—"
-    n = found[0].get("concurrency")
-    name = found[0]["finding"] if n is None else f"{found[0]['finding']} (N ≈ {n_text(n)})"
-    return f"{name}: {found[0]['summary']}"
+    return headline(found, advice=False)
 
 
 # A level's throughput "follows" the offered rate while within 5 % of it.

@@ -12,6 +12,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from loadgen.measure.histogram import ms
+from loadgen.report.diagnosis import how_sure
 from loadgen.report.server_signals import describe
 from loadgen.report.slo import Outcome
 from loadgen.report.summary import (
@@ -202,8 +203,8 @@ def render_server(summary: dict[str, Any], console: Console) -> None:
             console.print(f"[{look}]diagnosis:[/{look}] {f['summary']} ({f['evidence']})")
             continue
         console.print(
-            f"[bold yellow]diagnosis:[/bold yellow] [bold]{f['finding']}[/bold]: {f['evidence']}"
-            f" → {f['advice']}",
+            f"[bold yellow]diagnosis:[/bold yellow] [bold]{f['finding']}[/bold]{how_sure(f)}: "
+            f"{f['summary']} ({f['evidence']}) → {f['advice']}",
             highlight=False,
         )
 

@@ -39,6 +39,22 @@ def seconds_text(ms: float) -> str:
     return f"{ms / 1000:.2g} s" if ms >= 1000 else f"{ms:.3g} ms"
 
 
+def phases_text(summary: dict[str, Any]) -> str:
+    """Where a request's time went once sent: waiting for the first byte (the
+    server's queue and processing) or receiving the body (transfer); "" when not timed."""
+    phases = summary.get("phases_ms", {})
+    first = phases.get("first_byte", {}).get("p50")
+    body = phases.get("body", {}).get("p50")
+    if first is None or body is None:
+        return ""
+    where = (
+        "most of it receiving the body: transfer, not processing"
+        if body > first
+        else "most of it before the first byte: the server's queue and work"
+    )
+    return f"; time to first byte p50 {first:.3g} ms, body p50 {body:.3g} ms ({where})"
+
+
 def loaded_server_seconds(summary: dict[str, Any]) -> list[dict[str, Any]]:
     """The timeline's sampled server seconds while load was being sent."""
     return [e["server"] for e in summary["timeline"] if e.get("target", 0) > 0 and "server" in e]

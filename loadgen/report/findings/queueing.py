@@ -30,7 +30,7 @@ from __future__ import annotations
 from typing import Any
 
 from loadgen.report.concurrency import DOOR_KINDS, Concurrency
-from loadgen.report.findings.finding import Finding, pct, worker_cpu_median
+from loadgen.report.findings.finding import Finding, pct, phases_text, worker_cpu_median
 
 SATURATED_WEIGHT = 0.5
 SERIAL_N = 1.5
@@ -69,6 +69,7 @@ def server_queue(summary: dict[str, Any], c: Concurrency) -> Finding | None:
         if c.mean_service_ms is not None
         else f"{c.throughput_rps:.0f} answers/s × {c.unloaded_ms:.3g} ms = {n:.2g} at once"
     )
+    through += phases_text(summary)
     weight = max(c.shortfall, c.queueing, SATURATED_WEIGHT)
     confidence = "measured" if cpu is not None else "inferred"
     if n < SERIAL_N:

@@ -7,7 +7,7 @@ from loadgen.report.diagnosis import (
     FINDINGS,
     LOOP_BLOCKED_MS,
     diagnose,
-    sentence,
+    headline,
 )
 
 BASE = {
@@ -212,12 +212,12 @@ def test_waits_for_a_connection_past_one_percent_are_the_connection_limit():
     assert "all --connections 512 busy" in f["evidence"]
 
 
-def test_the_sentence_a_person_can_act_on():
+def test_the_headline_a_person_can_act_on():
     s = summary([second([99, 98])] * 5, generator_cpu_mean=5.0)
-    assert sentence(diagnose(s)) == "both workers at 98 % CPU — add cores or machines"
-    assert sentence(diagnose(summary())) == "nothing stood out"
+    assert headline(diagnose(s)) == "server_cpu: both workers at 98 % CPU — add cores or machines"
+    assert headline(diagnose(summary())) == "nothing stood out"
     s = summary()
     s["errors"] = {"total": 10, "by_kind": {"check": 2, "http_400": 8}}
     [f] = diagnose(s)
     assert f["finding"] == "none" and f["evidence"].endswith("10 errors, http_400 8, check 2")
-    assert sentence([f]) == "nothing stood out but the errors"  # never a plain all-clear
+    assert headline([f]) == "nothing stood out but the errors"  # never a plain all-clear

@@ -1,6 +1,6 @@
 """Was it loadgen or the machine? Told by loadgen's own CPU and the others'."""
 
-from loadgen.report.diagnosis import diagnose, sentence
+from loadgen.report.diagnosis import diagnose, headline
 from loadgen.report.server_signals import machine_totals
 from tests.support.summaries import run
 
@@ -53,7 +53,7 @@ def test_a_busy_machine_never_hides_that_the_target_was_healthy():
     s = with_machine(run(service_ms=20.0), machine(16.0, others=98.0))  # not late at all
     found = diagnose(s)
     assert [f["finding"] for f in found] == ["none", "machine_busy"]
-    assert sentence(found) == "nothing stood out"
+    assert headline(found) == "nothing stood out"  # the machine is no headline
 
 
 def test_late_with_cpu_to_spare_on_a_quiet_machine_is_timer_noise():

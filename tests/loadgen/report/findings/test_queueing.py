@@ -84,3 +84,11 @@ def test_a_worker_that_waited_for_the_cpu_is_cpu_bound_not_serialized():
     # Waiting on something else, with the CPU there for the taking: serialized.
     s = run(offered=375, answered=79, service_ms=300, unloaded_ms=18, workers=[36], cpu_wait=2)
     assert top(s)["finding"] == "serialized"
+
+
+def test_the_evidence_says_whether_the_time_went_before_the_first_byte_or_to_the_body():
+    s = run(offered=320, answered=160, service_ms=600, unloaded_ms=50, connections=100)
+    s["phases_ms"] = {"first_byte": {"p50": 590.0}, "body": {"p50": 0.05}}
+    assert "before the first byte: the server's queue and work" in top(s)["evidence"]
+    s["phases_ms"] = {"first_byte": {"p50": 2.0}, "body": {"p50": 580.0}}
+    assert "receiving the body: transfer, not processing" in top(s)["evidence"]
