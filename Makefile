@@ -21,12 +21,13 @@ ARGS ?= --rps $(RPS) --duration $(DURATION)
 run: $(STAMP)
 	$(BIN)/python -m loadgen $(ARGS)
 
+# Two test processes: most tests wait on servers and subprocesses, not the CPU.
 test: $(STAMP) lint typecheck browser
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n 2
 
 # The inner loop: no process-starting or browser tests (make test runs everything).
 test-fast: $(STAMP)
-	$(BIN)/python -m pytest -q -m "not slow and not browser"
+	$(BIN)/python -m pytest -q -n 2 -m "not slow and not browser"
 
 # report.html is tested in real Chromium: Debian's package, installed when we can.
 browser:

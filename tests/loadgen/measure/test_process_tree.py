@@ -107,6 +107,8 @@ def test_a_sleeping_worker_waits_for_nothing(master):
     _, _, sleeping = master
     tree = ProcessTree(sleeping)
     tree.sample()
-    time.sleep(0.3)
+    time.sleep(0.5)  # past its start-up, which does run
+    tree.sample()
+    time.sleep(0.5)
     [sample] = tree.sample().values()
     assert sample.cpu_wait is not None and sample.cpu_wait < 5
