@@ -36,7 +36,10 @@ def pct(share: float) -> str:
 
 
 def seconds_text(ms: float) -> str:
-    return f"{ms / 1000:.2g} s" if ms >= 1000 else f"{ms:.3g} ms"
+    """A duration as people read it: 0.032 ms, 523 ms, 1.43 s, 125 s."""
+    if ms < 1000:
+        return f"{ms:.3g} ms"
+    return f"{ms / 1000:.3g} s" if ms < 100_000 else f"{ms / 1000:.0f} s"
 
 
 def phases_text(summary: dict[str, Any]) -> str:
@@ -52,7 +55,9 @@ def phases_text(summary: dict[str, Any]) -> str:
         if body > first
         else "most of it before the first byte: the server's queue and work"
     )
-    return f"; time to first byte p50 {first:.3g} ms, body p50 {body:.3g} ms ({where})"
+    return (
+        f"; time to first byte p50 {seconds_text(first)}, body p50 {seconds_text(body)} ({where})"
+    )
 
 
 def loaded_server_seconds(summary: dict[str, Any]) -> list[dict[str, Any]]:

@@ -30,7 +30,14 @@ from __future__ import annotations
 from typing import Any
 
 from loadgen.report.concurrency import DOOR_KINDS, Concurrency
-from loadgen.report.findings.finding import Finding, pct, phases_text, worker_cpu_median
+from loadgen.report.findings.finding import (
+    Finding,
+    pct,
+    phases_text,
+    seconds_text,
+    worker_cpu_median,
+)
+from loadgen.report.usl import n_text
 
 SATURATED_WEIGHT = 0.5
 SERIAL_N = 1.5
@@ -62,12 +69,13 @@ def server_queue(summary: dict[str, Any], c: Concurrency) -> Finding | None:
         busy = f"its CPU is {cpu / (workers or 1):.0f} % busy" + (
             f" per worker ({workers} workers)" if workers and workers > 1 else ""
         )
+    unloaded = seconds_text(c.unloaded_ms)
     through = (
         f"{c.throughput_rps:.0f} answers/s of {c.offered_rps:.0f}/s offered × "
-        f"{c.unloaded_ms:.3g} ms unloaded service time = {n:.2g} at once (Little's law); "
-        f"mean service time {c.mean_service_ms:.3g} ms"
+        f"{unloaded} unloaded service time = {n_text(n)} at once "
+        f"(Little's law); mean service time {seconds_text(c.mean_service_ms)}"
         if c.mean_service_ms is not None
-        else f"{c.throughput_rps:.0f} answers/s × {c.unloaded_ms:.3g} ms = {n:.2g} at once"
+        else f"{c.throughput_rps:.0f} answers/s × {unloaded} = {n_text(n)} at once"
     )
     through += phases_text(summary)
     weight = max(c.shortfall, c.queueing, SATURATED_WEIGHT)
@@ -104,8 +112,9 @@ def connection_limit(summary: dict[str, Any], c: Concurrency) -> Finding | None:
     cap = summary["run"].get("connections")
     cap_text = f"all --connections {cap}" if cap else "every connection"
     unloaded = (
-        f"; the server's service time stayed near its unloaded one ({c.mean_service_ms:.3g} "
-        f"ms mean, {c.unloaded_ms:.3g} ms fastest), so it had room for more"
+        f"; the server's service time stayed near its unloaded one "
+        f"({seconds_text(c.mean_service_ms)} mean, {seconds_text(c.unloaded_ms)} fastest), "
+        "so it had room for more"
         if c.unloaded_ms is not None and c.mean_service_ms is not None
         else ""
     )

@@ -198,12 +198,12 @@ def event_loop_blocked(summary: dict[str, Any]) -> Finding | None:
     evidence = f"event-loop lag max {seconds_text(worst)}"
     if lag.get("p99") is not None:
         evidence += f", p99 ≤ {seconds_text(lag['p99'])}"
-    evidence += f", against a median service time of {service_p50:.3g} ms"
+    evidence += f", against a median service time of {seconds_text(service_p50)}"
     if alone:
         others = max(e["server_ms"] for h, e in endpoints.items() if h != alone)
         evidence += (
-            f"; {alone} takes {endpoints[alone]['server_ms']:.3g} ms on average in the server, "
-            f"every other endpoint at most {others:.3g} ms"
+            f"; {alone} takes {seconds_text(endpoints[alone]['server_ms'])} on average in the "
+            f"server, every other endpoint at most {seconds_text(others)}"
         )
     advice = (
         f"take the slow work in {alone} off the event loop (a thread or process pool, or a "
