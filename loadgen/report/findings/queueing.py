@@ -45,6 +45,7 @@ CONNECTION_WAIT_SHARE = 0.01
 REFUSED_SHARE = 0.01
 SLOW_CONNECT_MS = 1000.0
 CONNECT_KINDS = DOOR_KINDS
+DOOR_ONLY = ("connect", "connect_timeout")  # failed before a connection was had
 
 
 def waited_share(summary: dict[str, Any]) -> float:
@@ -148,15 +149,20 @@ def connection_refused(summary: dict[str, Any]) -> Finding | None:
         if share >= REFUSED_SHARE
         else "new connections took a second or more"
     )
-    weight = max(share, SATURATED_WEIGHT if share >= 0.1 or slow_connects else 0.0)
-    return Finding(
-        "connection_refused",
-        min(weight, 1.0),
-        short,
-        "; ".join(parts),
+    advice = (
         "the server accepts too few connections (its listen backlog, a connection cap, or "
-        "nothing listening): raise its backlog or connection limit, or keep connections alive",
+        "nothing listening): raise its backlog or connection limit, or keep connections alive"
     )
+    at_the_door = any(k in counts for k in DOOR_ONLY) or slow_connects
+    errors_5xx = sum(n for k, n in by_kind.items() if k.startswith("http_5"))
+    if not at_the_door and errors_5xx:
+        # Every connect succeeded: the server closed connections it had taken,
+        # as servers do after an error, losing what was sent on them.
+        short = f"the server closed {pct(share)} of connections mid-request, beside its 5xx"
+        advice = "it closes a connection after an error: fix the errors first (server_errors)"
+        return Finding("connection_refused", min(share, 1.0), short, "; ".join(parts), advice)
+    weight = max(share, SATURATED_WEIGHT if share >= 0.1 or slow_connects else 0.0)
+    return Finding("connection_refused", min(weight, 1.0), short, "; ".join(parts), advice)
 
 
 def timeouts(summary: dict[str, Any]) -> Finding | None:

@@ -92,3 +92,13 @@ def test_the_evidence_says_whether_the_time_went_before_the_first_byte_or_to_the
     assert "before the first byte: the server's queue and work" in top(s)["evidence"]
     s["phases_ms"] = {"first_byte": {"p50": 2.0}, "body": {"p50": 580.0}}
     assert "receiving the body: transfer, not processing" in top(s)["evidence"]
+
+
+def test_connections_closed_after_errors_are_not_the_door():
+    # Every connect succeeded; the server closed some after its 500s (as uvicorn does).
+    s = run(errors={"reset": 30, "http_500": 400}, workers=[5])
+    found = diagnose(s)
+    assert found[0]["finding"] == "server_errors"
+    closed = next(f for f in found if f["finding"] == "connection_refused")
+    assert closed["summary"] == "the server closed 3 % of connections mid-request, beside its 5xx"
+    assert "fix the errors first" in closed["advice"]
