@@ -31,7 +31,7 @@ from loadgen.report.plots import (
 )
 from loadgen.report.run_data import rate_intervals
 from loadgen.report.run_dir import load_run
-from loadgen.report.summary import spectrum
+from loadgen.report.summary import behind_reasons, spectrum
 
 # Locust's percentile columns, as (our key, its column, quantile).
 _LOCUST_COLUMNS = [
@@ -104,7 +104,7 @@ def _from_loadgen(path: Path, label: str) -> Comparable:
         response=s["latency_ms"]["response"],
         service=s["latency_ms"]["service"],
         spectra={k: spectrum(run.total(k)) for k in ("response", "service")},
-        notes=["behind: the generator fell behind"] if s["generator"]["behind"] else [],
+        notes=[f"behind: {'; '.join(behind_reasons(s))}"] if s["generator"]["behind"] else [],
         throughput=[(iv["t"], iv["responses"] / iv["length"]) for iv in rate_intervals(s)],
     )
 
