@@ -32,7 +32,7 @@ from typing import Any
 from loadgen.report.concurrency import read
 from loadgen.report.findings.answers import client_errors, rate_limited, server_errors
 from loadgen.report.findings.finding import Finding, seconds_text
-from loadgen.report.findings.generator import generator_saturated, machine_busy
+from loadgen.report.findings.generator import generator_saturated, lateness, machine_busy
 from loadgen.report.findings.memory import memory_growth
 from loadgen.report.findings.queueing import (
     connection_limit,
@@ -49,7 +49,15 @@ from loadgen.report.findings.server import (
 )
 from loadgen.report.usl import n_text
 
-__all__ = ["CPU_BUSY", "FINDINGS", "LOOP_BLOCKED_MS", "diagnose", "headline", "how_sure"]
+__all__ = [
+    "CPU_BUSY",
+    "FINDINGS",
+    "LOOP_BLOCKED_MS",
+    "diagnose",
+    "headline",
+    "how_sure",
+    "lateness",
+]
 
 FINDINGS = (
     "generator_saturated",

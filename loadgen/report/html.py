@@ -15,7 +15,7 @@ from html import escape
 from typing import Any
 
 from loadgen.measure.histogram import ms
-from loadgen.report.diagnosis import headline, how_sure
+from loadgen.report.diagnosis import headline, how_sure, lateness
 from loadgen.report.plots import (
     CHART_CSS,
     PALETTE,
@@ -30,7 +30,6 @@ from loadgen.report.server_signals import describe
 from loadgen.report.slo import SLO, SLOError, parse_slo
 from loadgen.report.summary import (
     LATENCY_STATS,
-    behind_reasons,
     connect_note,
     failed_checks,
     phases_note,
@@ -184,12 +183,11 @@ def _verdict(summary: dict[str, Any]) -> str:
         f"max {ms(lag['max'], 3)} ms; max in flight {gen['max_in_flight']}; "
         f"connections opened {gen['connections_opened']}.</p>",
     ]
-    if gen["behind"]:
-        why = escape("; ".join(behind_reasons(summary)))
-        parts.append(
-            f'<p class="warn">The generator fell behind ({why}): these latencies describe '
-            "the load generator's machine as much as the target.</p>"
-        )
+    late = lateness(summary)
+    if late is not None:
+        text, warn = late
+        look = ' class="warn"' if warn else ""
+        parts.append(f"<p{look}>{escape(text[0].upper() + text[1:])}.</p>")
     connect = connect_note(summary)
     if connect is not None:
         parts.append(f"<p>Connect: {escape(connect)}.</p>")

@@ -12,12 +12,11 @@ from rich.markup import escape
 from rich.table import Table
 
 from loadgen.measure.histogram import ms
-from loadgen.report.diagnosis import how_sure
+from loadgen.report.diagnosis import how_sure, lateness
 from loadgen.report.server_signals import describe
 from loadgen.report.slo import Outcome
 from loadgen.report.summary import (
     LATENCY_STATS,
-    behind_reasons,
     connect_note,
     failed_checks,
     phases_note,
@@ -142,12 +141,10 @@ def render_summary(summary: dict[str, Any], console: Console) -> None:
         f"max {ms(lag['max'], 3)} ms; max in flight {gen['max_in_flight']}; "
         f"connections opened {gen['connections_opened']}"
     )
-    if gen["behind"]:
-        console.print(
-            "[bold yellow]warning:[/bold yellow] the generator fell behind "
-            f"({'; '.join(behind_reasons(summary))}): "
-            "latencies describe this machine as much as the target"
-        )
+    late = lateness(summary)
+    if late is not None:
+        text, warn = late
+        console.print(f"[bold yellow]warning:[/bold yellow] {text}" if warn else f"note: {text}")
     connect = connect_note(summary)
     if connect is not None:
         console.print(f"connect: {connect}")

@@ -45,6 +45,32 @@ def _weight(summary: dict[str, Any]) -> float:
     return 1.0 if not p99 else min(1.0, lag / p99)
 
 
+# Below this weight a late send explains too little of the run to warn about.
+LATE_MATTERS = 0.1
+
+
+def lateness(summary: dict[str, Any]) -> tuple[str, bool] | None:
+    """What the reports say of a run flagged `behind` (None: it was not), and
+    whether to warn: only when loadgen's lateness weighs in the run (it could
+    not send the rate, or its lag is a tenth of the response p99 or more) —
+    else the latencies stand, and crying wolf teaches users to skip warnings."""
+    if not summary["generator"]["behind"]:
+        return None
+    why = "; ".join(behind_reasons(summary))
+    weight = _weight(summary)
+    if weight >= LATE_MATTERS:
+        return (
+            f"the generator fell behind ({why}): latencies describe this machine as much "
+            "as the target",
+            True,
+        )
+    return (
+        f"some requests were sent late ({why}), {100 * weight:.1f} % of the response p99: "
+        "the latencies stand",
+        False,
+    )
+
+
 def machine_busy(summary: dict[str, Any]) -> Finding | None:
     machine = summary.get("machine", {})
     others = machine.get("others_median", 0.0)

@@ -66,3 +66,15 @@ def test_late_with_cpu_to_spare_on_a_quiet_machine_is_timer_noise():
 def test_a_late_send_beside_refusals_is_not_the_first_thing_to_say():
     s = with_machine(late(run(errors={"http_429": 360}), lag_p99=1.3), machine(97.0))
     assert diagnose(s)[0]["finding"] == "rate_limited"
+
+
+def test_lateness_warns_only_when_it_weighs_in_the_run():
+    from loadgen.report.diagnosis import lateness
+
+    assert lateness(run()) is None
+    s = late(run(service_ms=185.0), lag_p99=1.26)  # 1.26 ms late beside a 370 ms p99
+    text, warn = lateness(s)
+    assert not warn
+    assert text.startswith("some requests were sent late (send-lag p99 1.260 ms > 1 ms), 0.3 %")
+    text, warn = lateness(late(run(), achieved=80.0))  # the rate asked for was not sent
+    assert warn and text.startswith("the generator fell behind (achieved 80.0/s of 100.0/s)")
