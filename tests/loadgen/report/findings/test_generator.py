@@ -77,4 +77,4 @@ def test_lateness_warns_only_when_it_weighs_in_the_run():
     assert not warn
     assert text.startswith("some requests were sent late (send-lag p99 1.260 ms > 1 ms), 0.3 %")
     text, warn = lateness(late(run(), achieved=80.0))  # the rate asked for was not sent
-    assert warn and text.startswith("the generator fell behind (achieved 80.0/s of 100.0/s)")
+    assert warn and text.startswith("the generator fell behind (achieved 80.0/s of 100.0/s;")
