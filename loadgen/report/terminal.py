@@ -144,7 +144,8 @@ def render_summary(summary: dict[str, Any], console: Console) -> None:
     late = lateness(summary)
     if late is not None:
         text, warn = late
-        console.print(f"[bold yellow]warning:[/bold yellow] {text}" if warn else f"note: {text}")
+        label = "[bold yellow]warning:[/bold yellow]" if warn else "[yellow]note:[/yellow]"
+        console.print(f"{label} {text}")
     connect = connect_note(summary)
     if connect is not None:
         console.print(f"connect: {connect}")
@@ -164,7 +165,7 @@ def render_summary(summary: dict[str, Any], console: Console) -> None:
         text, warn = retries
         label = "[bold yellow]warning:[/bold yellow]" if warn else "[yellow]note:[/yellow]"
         console.print(f"{label} {text}")
-    if errors["by_kind"].get("timeout"):
+    if errors["by_kind"].get("timeout") or errors["by_kind"].get("connect_timeout"):
         console.print(
             "[yellow]note:[/yellow] timed-out requests are counted as errors, "
             "not in the latency percentiles"

@@ -162,6 +162,16 @@ async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> 
     await asyncio.sleep(5)
 
 
+async def slow_body(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """Answers at once with the head and half the body, the rest 0.3 s later."""
+    await read_request(reader)
+    writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nhello")
+    await writer.drain()
+    await asyncio.sleep(0.3)
+    writer.write(b"world")
+    await writer.drain()
+
+
 @contextlib.contextmanager
 def server_process(
     stall: float | None = None,

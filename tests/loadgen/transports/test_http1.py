@@ -25,7 +25,7 @@ from loadgen.transports.base import (
 )
 from loadgen.transports.http1 import FastClient, _ends_at_eof
 from server.launch import free_port
-from tests.support.http_server import OK, raw_server, read_request, replying, silent
+from tests.support.http_server import OK, raw_server, read_request, replying, silent, slow_body
 
 pytestmark = pytest.mark.anyio
 
@@ -183,14 +183,6 @@ async def test_a_session_timed_out_while_connecting_is_a_connect_timeout():
 
 
 async def test_a_slow_body_on_a_fast_first_byte_is_timed_as_the_body_phase():
-    async def slow_body(reader, writer):
-        await read_request(reader)
-        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nhello")
-        await writer.drain()
-        await asyncio.sleep(0.3)
-        writer.write(b"world")
-        await writer.drain()
-
     async with raw_server(slow_body) as url:
         client = FastClient(url, 1)
         r = await client.request("GET", "/", None, None)

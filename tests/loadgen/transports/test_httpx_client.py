@@ -11,7 +11,7 @@ from loadgen.transports.base import CONNECT, CONNECT_TIMEOUT, PROTOCOL, SERVER_C
 from loadgen.transports.httpx_client import HttpxClient
 from server.launch import free_port
 from tests.loadgen.transports.test_http1 import full_backlog
-from tests.support.http_server import OK, raw_server, read_request, replying
+from tests.support.http_server import OK, raw_server, replying, slow_body
 
 pytestmark = pytest.mark.anyio
 
@@ -60,14 +60,6 @@ async def test_refused_port_is_a_connect_error():
 
 
 async def test_the_first_byte_is_timed_when_the_head_is_complete():
-    async def slow_body(reader, writer):
-        await read_request(reader)
-        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nhello")
-        await writer.drain()
-        await asyncio.sleep(0.3)
-        writer.write(b"world")
-        await writer.drain()
-
     async with raw_server(slow_body) as url:
         client = HttpxClient(url, 1)
         r = await client.request("GET", "/", None, None)
