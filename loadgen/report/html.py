@@ -25,7 +25,7 @@ from loadgen.report.plots import (
     spectrum_x,
     wants_log,
 )
-from loadgen.report.run_data import KINDS, RunData, rate_intervals
+from loadgen.report.run_data import KINDS, RunData, concurrency, rate_intervals
 from loadgen.report.server_signals import describe
 from loadgen.report.slo import SLO, SLOError, parse_slo
 from loadgen.report.summary import (
@@ -143,13 +143,33 @@ def _throughput_charts(summary: dict[str, Any]) -> str:
     ] or [Series("no errors", steps([0.0] * len(timeline)), step=True)]
     # Rates stay linear: they are read by difference (target minus achieved),
     # which a log axis shrinks as the rate grows.
+    return (
+        line_chart(
+            "Throughput: target vs achieved",
+            arrivals,
+            x_label="seconds",
+            y_label="per second",
+            log_y=False,
+        )
+        + line_chart("Errors by kind", errors, x_label="seconds", y_label="per second", log_y=False)
+        + _held_chart(timeline)
+    )
+
+
+def _held_chart(timeline: list[dict[str, Any]]) -> str:
+    """Requests the target held at once, each second (Little's law): flat while it
+    keeps up, climbing while it queues. Each answer's service time is booked to
+    the second it came back, so a growing queue shows a second or so late.
+    "" for a summary written before busy_s was kept."""
+    held = [(e["t"], n) for e in timeline if (n := concurrency(e)) is not None]
+    if not held:
+        return ""
     return line_chart(
-        "Throughput: target vs achieved",
-        arrivals,
+        "Requests in the server at once (Little's law)",
+        [Series("Σ service time of the second's answers / 1 s", held, PALETTE[2], markers=True)],
         x_label="seconds",
-        y_label="per second",
-        log_y=False,
-    ) + line_chart("Errors by kind", errors, x_label="seconds", y_label="per second", log_y=False)
+        y_label="requests",
+    )
 
 
 def _latency_table(summary: dict[str, Any]) -> str:

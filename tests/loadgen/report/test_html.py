@@ -377,3 +377,13 @@ def test_capacity_scaling_charts_in_chromium(tmp_path):
     # The stacked charts put each offered rate at one x: the knee lines align.
     knees = [t["x"] for chart in found[1:3] for t in chart if t["text"].startswith("knee")]
     assert len(knees) == 2 and abs(knees[0] - knees[1]) < 1
+
+
+def test_the_requests_held_at_once_are_charted_when_the_summary_has_them():
+    from loadgen.report.html import _held_chart
+
+    timeline = [{"t": float(t), "length": 1.0, "busy_s": 2.0 * t} for t in range(4)]
+    chart = _held_chart(timeline)
+    assert "Requests in the server at once (Little&#x27;s law)" in chart
+    assert chart.count("<circle") >= 4  # a marker a second
+    assert _held_chart([{"t": 0.0, "length": 1.0}]) == ""  # an older summary
