@@ -19,7 +19,8 @@ more, and the retry counted, as the session does.
 Timeouts come from the engine's deadline wheel (`session.Deadlines`), as for
 sessions; a timed-out one-shot drops its connection (the stream is unknown).
 One that expires while its connection is still being opened is a
-`connect_timeout` (the SYN unanswered), not a `timeout`.
+`connect_timeout` (the SYN unanswered), not a `timeout`; one that expires
+with the response's head in and its body still coming says so in its detail.
 
 A request may carry a `check` (see `Request`): it judges the response once
 it is recorded, so its time is never in the latency, and by then the
@@ -43,6 +44,7 @@ from loadgen.transports.base import (
     Response,
     Sent,
     apply_check,
+    still_arriving,
 )
 
 if TYPE_CHECKING:
@@ -148,9 +150,11 @@ class OneShot:
     # -- as the deadline wheel's entry --------------------------------------
     def _expire(self, sent: Sent) -> None:
         self._waiting = None
-        kind = CONNECT_TIMEOUT if sent.connecting else TIMEOUT  # read before abandoning it
+        # Read before abandoning it: what was under way when time ran out.
+        kind = CONNECT_TIMEOUT if sent.connecting else TIMEOUT
+        arriving = sent.arriving()
         sent.abandon(self._exchange)
-        self._fail(kind)
+        self._fail(kind, still_arriving(arriving) if arriving >= 0 else "")
 
     # -- as the engine's runner (a second Ctrl-C) ---------------------------
     def cancel(self, msg: object = None) -> bool:

@@ -29,9 +29,7 @@ from typing import TYPE_CHECKING, Any
 from loadgen.core.cookies import Cookies, set_cookie_values
 from loadgen.core.flight import Runner, current_runner
 from loadgen.transports.base import (
-    CONNECT_TIMEOUT,
     JSON_HEADERS,
-    TIMEOUT,
     Check,
     Client,
     ClientError,
@@ -39,6 +37,7 @@ from loadgen.transports.base import (
     Response,
     apply_check,
     json_body,
+    timed_out,
 )
 
 if TYPE_CHECKING:
@@ -151,8 +150,9 @@ class Session:
                 raise
             self._expired = False
             runner.uncancel()
-            # The client says so when the cancel caught it opening a connection.
-            raise self._timed_out(e.args == (CONNECT_TIMEOUT,)) from None
+            # The client says when the cancel caught it opening a connection,
+            # or reading a body (see `timed_out`).
+            raise self._timed_out(e.args) from None
         except ClientError as e:
             self._error(e.kind, str(e))
             raise
@@ -235,11 +235,12 @@ class Session:
         self._waiting = None
         runner.cancel()
 
-    def _timed_out(self, connecting: bool = False) -> ClientError:
-        """The request's timeout expired (`connecting`: before its connection was open)."""
-        kind = CONNECT_TIMEOUT if connecting else TIMEOUT
-        self._error(kind)
-        return ClientError(kind, f"no response within {self._timeout:g}s")
+    def _timed_out(self, cause: tuple[object, ...] = ()) -> ClientError:
+        """The request's timeout expired; `cause`, what the transport said was
+        under way (see `timed_out`)."""
+        kind, detail = timed_out(cause)
+        self._error(kind, detail)
+        return ClientError(kind, detail or f"no response within {self._timeout:g}s")
 
     def _error(self, kind: str, detail: str = "") -> None:
         if self.measured:

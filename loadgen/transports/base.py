@@ -33,6 +33,9 @@ TIMEOUT: Final = "timeout"  # no complete response within the per-request timeou
 PROTOCOL: Final = "protocol"  # bytes that are not valid HTTP
 TLS: Final = "tls"  # the TLS handshake failed (a certificate not trusted, a host name not its)
 CLOSED: Final = "closed"  # the client was closed before the request could be sent
+# The response's body passed `ClientOptions.max_body` (`--max-body`): the
+# connection was closed rather than hold more of it (see `too_large`).
+BODY_TOO_LARGE: Final = "body_too_large"
 ERROR_KINDS: Final = (
     CONNECT,
     CONNECT_TIMEOUT,
@@ -41,8 +44,20 @@ ERROR_KINDS: Final = (
     SERVER_CLOSED,
     TIMEOUT,
     PROTOCOL,
+    BODY_TOO_LARGE,
     CLOSED,
 )
+
+# The most of a response's body a client holds (`--max-body`): a target that
+# streams an endless body would otherwise fill the generator's memory. Large
+# enough for any answer worth timing, small beside the memory of a machine.
+DEFAULT_MAX_BODY: Final = 16 * 1024 * 1024
+
+# What a transport cancelled by a request's timeout puts in the
+# CancelledError it raises, so the session can say what was under way:
+# (CONNECT_TIMEOUT,) while its connection was being opened; (BODY_ARRIVING, n)
+# once the response's head had come, with n bytes of its body (see `timed_out`).
+BODY_ARRIVING: Final = "body_arriving"
 
 JSON_HEADERS: Final = {"Content-Type": "application/json"}
 
@@ -78,6 +93,39 @@ class ClientError(Exception):
         super().__init__(f"{kind}: {detail}" if detail else kind)
         self.kind = kind
         self.retryable = retryable
+
+
+def size_text(nbytes: int) -> str:
+    """A byte count as `--max-body` takes it: `16MiB`, `512KiB`, `1000B`."""
+    for unit, scale in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if nbytes >= scale and nbytes % scale == 0:
+            return f"{nbytes // scale}{unit}"
+    return f"{nbytes}B"
+
+
+def too_large(max_body: int) -> ClientError:
+    """The error of a response whose body passed `max_body` bytes."""
+    return ClientError(
+        BODY_TOO_LARGE,
+        f"the response body passed {size_text(max_body)} (--max-body): the connection "
+        "was closed instead of holding more",
+    )
+
+
+def still_arriving(body_bytes: int) -> str:
+    """What a timeout says when the response's head had come and its body had not ended."""
+    return f"the body was still arriving ({body_bytes} bytes so far)"
+
+
+def timed_out(cause: tuple[object, ...]) -> tuple[str, str]:
+    """A timeout's kind and detail, from the args of the CancelledError a
+    transport raised when the timeout cancelled it (see `BODY_ARRIVING`);
+    detail "" when nothing of the response had come."""
+    if cause == (CONNECT_TIMEOUT,):
+        return CONNECT_TIMEOUT, ""
+    if len(cause) == 2 and cause[0] == BODY_ARRIVING and isinstance(cause[1], int):
+        return TIMEOUT, still_arriving(cause[1])
+    return TIMEOUT, ""
 
 
 @dataclass(slots=True)
@@ -265,13 +313,15 @@ class Headers:
 
 @dataclass(frozen=True)
 class ClientOptions:
-    """How a client talks to its origin, beyond the URL: headers and TLS."""
+    """How a client talks to its origin, beyond the URL: headers, TLS, the body cap."""
 
-    headers: tuple[tuple[str, str], ...] = ()  # added to every request
+    # Added to every request; one of a default's name (Host, User-Agent) replaces it.
+    headers: tuple[tuple[str, str], ...] = ()
     ca_cert: str | None = None  # a CA to trust besides the system's (a private one)
     insecure: bool = False  # no certificate verification at all
     client_cert: str | None = None  # for mutual TLS, with client_key
     client_key: str | None = None
+    max_body: int = DEFAULT_MAX_BODY  # bytes of a response body held at most (`BODY_TOO_LARGE`)
 
 
 class Waiter(Protocol):
@@ -307,6 +357,11 @@ class Sent(Protocol):
 
     def abandon(self, exchange: int) -> None:
         """The waiter gave up on `exchange` (a timeout): drop the connection if still on it."""
+        ...
+
+    def arriving(self) -> int:
+        """Bytes of its response's body received so far; -1 while its head is
+        not complete (read when a timeout expires, before `abandon`)."""
         ...
 
 

@@ -12,6 +12,10 @@ an idempotent request on a reused keep-alive connection that dies before any
 response byte arrived (the server closed it while idle) fails as a
 `retryable` reset, and the session or one-shot sending it decides, and
 counts, the one retry.
+
+A response holds at most `options.max_body` bytes of body: beyond, the
+connection is closed and the request is a `body_too_large` error (reading on
+to discard would tie the connection up for as long as the server streams).
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from urllib.parse import unquote, urlsplit
 import httptools
 
 from loadgen.transports.base import (
+    BODY_ARRIVING,
     CLOSED,
     CONNECT,
     CONNECT_TIMEOUT,
@@ -47,6 +52,7 @@ from loadgen.transports.base import (
     Response,
     Waiter,
     check_request,
+    too_large,
 )
 from loadgen.transports.tls import describe, tls_context
 
@@ -106,6 +112,8 @@ class _Connection(asyncio.Protocol, Parkable):
         self.sent_at = 0.0
         self.first_at = 0.0  # when the response's first byte arrived
         self.body: list[bytes] = []
+        self.held = 0  # bytes in `body`: past `max_body`, the exchange fails
+        self.max_body = client.max_body
         self.nbytes = 0  # response bytes received so far
         self.first: bytes = b""  # the response's first bytes: its whole head, at least
         self.head_open = False  # the head is longer than the bytes so far
@@ -144,6 +152,11 @@ class _Connection(asyncio.Protocol, Parkable):
             # Handed over only now, with the parser done with the bytes: a flight
             # resumed from here may send its next request on this very connection.
             self._deliver()
+        elif self.held > self.max_body:
+            # Held so far: the cap and at most one read beyond it.
+            self.body = []
+            self._abort()
+            self._fail(too_large(self.max_body))
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
@@ -157,20 +170,26 @@ class _Connection(asyncio.Protocol, Parkable):
             else:
                 # A clean close (EOF: exc is None) is the server hanging up on
                 # the request; an error (ECONNRESET) is a RST.
+                # A TLS alert instead (TLS 1.3 refuses a missing client
+                # certificate after the handshake) is the handshake's failure.
                 kind = SERVER_CLOSED if exc is None else RESET
                 what = "mid-response" if self.nbytes else "before any response byte"
-                self._fail(ClientError(kind, f"connection closed {what}"))
+                if isinstance(exc, ssl.SSLError):
+                    self._fail(ClientError(TLS, describe(exc)))
+                else:
+                    self._fail(ClientError(kind, f"connection closed {what}"))
         if self.idle:
             self.client._idle_closed(self)
 
     # -- httptools callbacks (only ever called with an exchange in flight) --
     def on_body(self, body: bytes) -> None:
         self.body.append(body)
+        self.held += len(body)
 
     def on_message_complete(self) -> None:
         done_at = time.perf_counter()
-        if self.done:
-            return
+        if self.done or self.held > self.max_body:
+            return  # too large: `data_received` fails it
         self.done = True
         parser = self.parser
         self.keep_alive = self.keep_alive and parser.should_keep_alive()
@@ -197,6 +216,7 @@ class _Connection(asyncio.Protocol, Parkable):
         self.data = data
         self.retry = retry
         self.body = []
+        self.held = 0
         self.nbytes = 0
         self.done = False
         self.failure = None
@@ -219,6 +239,10 @@ class _Connection(asyncio.Protocol, Parkable):
         if self.exchange == exchange and not self.done:
             self.client._discard(self)
 
+    def arriving(self) -> int:
+        """Body bytes of the response in flight so far; -1 while its head is incomplete."""
+        return self.held if self.nbytes and not self.head_open and not self.done else -1
+
     def __await__(self) -> Generator[Any, Any, Response]:
         """The response to the request just sent (see `_deliver` and `_fail`)."""
         exchange = self.exchange
@@ -233,8 +257,15 @@ class _Connection(asyncio.Protocol, Parkable):
             return (yield from future)
         except ClientError:
             raise
-        except BaseException:
+        except asyncio.CancelledError:
             # Cancelled (timeout) mid-exchange: the stream state is unknown.
+            # Whoever timed it out is told when the body was under way.
+            arriving = self.arriving() if self.exchange == exchange else -1
+            self.abandon(exchange)
+            if arriving >= 0:
+                raise asyncio.CancelledError(BODY_ARRIVING, arriving) from None
+            raise
+        except BaseException:
             self.abandon(exchange)
             raise
 
@@ -324,6 +355,10 @@ class _Queued:
         else:
             self.conn.abandon(self.exchange)
 
+    def arriving(self) -> int:
+        conn = self.conn
+        return conn.arriving() if conn is not None and conn.exchange == self.exchange else -1
+
 
 # What waits in the pool's FIFO: a coroutine's future (handed a connection, or
 # None: a free slot to open one in), or a submitted request.
@@ -333,9 +368,11 @@ _PoolWaiter = asyncio.Future[_Connection | None] | _Queued
 class FastClient:
     """HTTP/1.1 client for one `http://` or `https://host:port` origin.
 
-    `options.headers` go on every request (a request's own header of the same
-    name replaces one); https uses `tls_context(options)`. `on_connect` is told
-    how long each new connection took to open (TCP and TLS handshakes);
+    `options.headers` go on every request, replacing a default of the same
+    name (Host, User-Agent), as a request's own header replaces either; a
+    response body past `options.max_body` fails the request; https uses
+    `tls_context(options)`. `on_connect` is told how long each new
+    connection took to open (TCP and TLS handshakes);
     `on_wait`, of each request that waits for a connection because the pool
     is at `max_connections`.
     """
@@ -367,8 +404,11 @@ class FastClient:
         if parts.username is not None:  # http://user:password@host: Basic auth
             user_pass = f"{unquote(parts.username)}:{unquote(parts.password or '')}"
             defaults.append(("Authorization", f"Basic {b64encode(user_pass.encode()).decode()}"))
+        given = {name.lower() for name, _ in options.headers}
+        defaults = [(k, v) for k, v in defaults if k.lower() not in given]
         defaults += options.headers
         check_request("GET", "/", dict(defaults))
+        self.max_body = options.max_body
         self._defaults = defaults
         self._default_names = {name.lower() for name, _ in defaults}
         self._head_tail = _lines(defaults)

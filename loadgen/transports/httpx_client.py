@@ -10,6 +10,10 @@ Phases come from httpcore's trace events (`_Trace`): the first byte is timed
 when the response head is complete (httpcore tells nothing earlier), and a
 request cancelled while its connection's TCP or TLS handshake runs is a
 `connect_timeout`, as with the fast client.
+
+The body is streamed, and held up to `options.max_body` bytes: beyond, the
+response is closed (its connection with it) and the request is a
+`body_too_large` error, as with the fast client.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from typing import Any
 import httpx
 
 from loadgen.transports.base import (
+    BODY_ARRIVING,
     CONNECT,
     CONNECT_TIMEOUT,
     PROTOCOL,
@@ -37,6 +42,7 @@ from loadgen.transports.base import (
     Response,
     Sent,
     Waiter,
+    too_large,
 )
 from loadgen.transports.tls import describe, tls_context
 
@@ -83,13 +89,15 @@ _HEAD_RECEIVED = (
 
 
 class _Trace:
-    """One request's httpcore trace: whether a handshake is under way, when its head came."""
+    """One request's progress: whether a handshake is under way (from httpcore's
+    trace), when its head came, how much of its body is in (-1: none yet)."""
 
-    __slots__ = ("connecting", "first_at")
+    __slots__ = ("body_bytes", "connecting", "first_at")
 
     def __init__(self) -> None:
         self.connecting = False
         self.first_at = 0.0
+        self.body_bytes = -1
 
     async def __call__(self, event: str, info: dict[str, Any]) -> None:
         if event.startswith(_HANDSHAKES):
@@ -99,6 +107,9 @@ class _Trace:
                 self.connecting = False
         elif event in _HEAD_RECEIVED:
             self.first_at = time.perf_counter()
+
+
+_USER_AGENT = {"User-Agent": "loadgen"}
 
 
 class HttpxClient:
@@ -115,7 +126,12 @@ class HttpxClient:
             raise ValueError("max_connections must be at least 1")
         self.base_url = base_url
         self.max_connections = max_connections
-        self._headers = {"User-Agent": "loadgen", **dict(options.headers)}
+        given = dict(options.headers)
+        # A header given replaces the default of its name, in any case (Host too:
+        # httpx sends the URL's only when none is given).
+        default = {} if "user-agent" in {name.lower() for name in given} else _USER_AGENT
+        self._headers = {**default, **given}
+        self.max_body = options.max_body
         self._tls = tls_context(options) if base_url.startswith("https:") else None
         self.connections_opened = 0
         self.on_wait = on_wait  # told of each request that waits for a free connection
@@ -133,23 +149,42 @@ class HttpxClient:
         trace = _Trace()
         try:
             sent_at = time.perf_counter()
-            r = await client.request(
+            request = client.build_request(
                 method, path, headers=headers, content=body, extensions={"trace": trace}
             )
+            r = await client.send(request, stream=True)
+            try:
+                content = await self._read_body(r, trace)
+            finally:
+                await r.aclose()  # before it was read whole, this closes its connection
             done_at = time.perf_counter()
         except httpx.HTTPError as e:
             raise ClientError(_classify(e), _detail(e)) from None
         except asyncio.CancelledError:
-            if trace.connecting:  # the session's timeout caught it connecting
+            # The session's timeout: said how far the request had come.
+            if trace.connecting:
                 raise asyncio.CancelledError(CONNECT_TIMEOUT) from None
+            if trace.body_bytes >= 0:
+                raise asyncio.CancelledError(BODY_ARRIVING, trace.body_bytes) from None
             raise
         finally:
             self._release(client)
         lines = [f"{r.http_version} {r.status_code} {r.reason_phrase}".encode("latin-1")]
         lines += [name + b": " + value for name, value in r.headers.raw]
         head = b"\r\n".join(lines) + b"\r\n\r\n"
-        nbytes = len(head) + len(r.content)
-        return Response(r.status_code, r.content, sent_at, done_at, nbytes, head, trace.first_at)
+        nbytes = len(head) + len(content)
+        return Response(r.status_code, content, sent_at, done_at, nbytes, head, trace.first_at)
+
+    async def _read_body(self, r: httpx.Response, trace: _Trace) -> bytes:
+        """The body (decoded, as held), failing once it passes `max_body` bytes."""
+        chunks = []
+        trace.body_bytes = 0
+        async for chunk in r.aiter_bytes():
+            trace.body_bytes += len(chunk)
+            if trace.body_bytes > self.max_body:
+                raise too_large(self.max_body)
+            chunks.append(chunk)
+        return b"".join(chunks)
 
     async def aclose(self) -> None:
         for client in self._all:

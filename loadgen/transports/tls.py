@@ -5,6 +5,11 @@ Verification is on by default against the system's trust store; a private CA
 `--insecure` turns verification off (and the reports say so). A client
 certificate and key give mutual TLS. ALPN offers HTTP/1.1, the only protocol
 the fast client speaks.
+
+Under TLS 1.3 a server that requires a client certificate checks it only
+after the client has finished its side of the handshake: the refusal (an
+alert) arrives where the response was awaited, and would read as a reset.
+`describe` names it for what it is.
 """
 
 from __future__ import annotations
@@ -25,6 +30,11 @@ def tls_context(options: ClientOptions) -> ssl.SSLContext:
         if options.client_cert:
             context.load_cert_chain(options.client_cert, options.client_key)
     except (OSError, ssl.SSLError) as e:
+        if loading == "client certificate" and _keyless(options):
+            raise ValueError(
+                f"cannot use the client certificate {options.client_cert}: it holds no private "
+                "key; give its key file with --client-key"
+            ) from None
         names = options.ca_cert if loading == "CA certificate" else options.client_cert
         raise ValueError(f"cannot use the {loading} {names}: {describe(e)}") from None
     if options.insecure:
@@ -34,8 +44,31 @@ def tls_context(options: ClientOptions) -> ssl.SSLContext:
     return context
 
 
+def _keyless(options: ClientOptions) -> bool:
+    """The client certificate file was given without --client-key and holds no key
+    (OpenSSL then says only "PEM lib")."""
+    if options.client_key or not options.client_cert:
+        return False
+    try:
+        with open(options.client_cert, "rb") as f:
+            return b"PRIVATE KEY-----" not in f.read()
+    except OSError:  # missing or unreadable: the error says so itself
+        return False
+
+
+# OpenSSL's reasons that deserve more words than their own.
+_REASONS = {
+    # TLS 1.3: the server required a client certificate and was sent none.
+    "TLSV13_ALERT_CERTIFICATE_REQUIRED": "the server asked for a client certificate and got "
+    "none (give --client-cert)",
+}
+
+
 def describe(error: BaseException) -> str:
     """An SSL or file error in one line: "certificate verify failed: self-signed certificate"."""
+    reason = getattr(error, "reason", None)  # set by OpenSSL, absent when made by hand
+    if isinstance(error, ssl.SSLError) and reason in _REASONS:
+        return _REASONS[reason]
     if isinstance(error, ssl.SSLCertVerificationError) and error.verify_message:
         return f"certificate verify failed: {error.verify_message}"
     if isinstance(error, ssl.SSLError) and error.reason:
