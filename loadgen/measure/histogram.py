@@ -2,14 +2,20 @@
 
 hdrh's `record_value` silently drops values outside the range, so `record`
 clamps instead: a 2-hour stall is recorded as 1 h, never lost from the count.
-Each percentile look-up walks the whole counts array, so `percentiles` asks
-for all of them in one pass.
+hdrh's read-outs (`get_mean_value`, `get_percentile_to_value_dict`,
+`output_percentile_distribution`) each walk all 23 552 buckets in Python, one
+method call per bucket. Here the buckets that hold anything are found once, in
+C (`buckets`), only between the least and the greatest value recorded; every
+statistic then walks that short list (`Distribution`).
 """
 
 from __future__ import annotations
 
+import itertools
+import math
 import weakref
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from hdrh.histogram import HdrHistogram
 
@@ -39,11 +45,11 @@ def new_histogram() -> HdrHistogram:
 # there (under 2 ms), and skip the arithmetic.
 _LAYOUT = new_histogram()
 assert _LAYOUT.unit_magnitude == 0
-_HALF_MAG = _LAYOUT.sub_bucket_half_count_magnitude
-_HALF_COUNT = _LAYOUT.sub_bucket_half_count
-_MASK = _LAYOUT.sub_bucket_mask
-_SHIFT = _HALF_MAG + 1
-_FIRST_BUCKET = _LAYOUT.sub_bucket_count  # 2^(m+1)
+_HALF_MAG: int = _LAYOUT.sub_bucket_half_count_magnitude
+_HALF_COUNT: int = _LAYOUT.sub_bucket_half_count
+_MASK: int = _LAYOUT.sub_bucket_mask
+_SHIFT: int = _HALF_MAG + 1
+_FIRST_BUCKET: int = _LAYOUT.sub_bucket_count  # 2^(m+1)
 del _LAYOUT
 
 
@@ -82,12 +88,114 @@ def decode(payload: str | bytes) -> HdrHistogram:
     return h
 
 
+def _index(v: int) -> int:
+    """The counts index of a value in µs (the index math of `record`)."""
+    if v < _FIRST_BUCKET:
+        return max(v, 0)
+    b = (v | _MASK).bit_length() - _SHIFT
+    return ((b + 1) << _HALF_MAG) + (v >> b) - _HALF_COUNT
+
+
+def _span(i: int) -> tuple[int, int]:
+    """The values a counts index stands for: (lowest, width) in µs.
+
+    The inverse of `_index`: index i is bucket b = i // 2^m − 1 (the first
+    bucket, b < 0 here, is b = 0 with sub-buckets from 0), sub-bucket
+    s = i mod 2^m + 2^m; it holds the 2^b values from s·2^b.
+    """
+    b = (i >> _HALF_MAG) - 1
+    sub = (i & (_HALF_COUNT - 1)) + _HALF_COUNT
+    if b < 0:
+        sub -= _HALF_COUNT
+        b = 0
+    return sub << b, 1 << b
+
+
+def buckets(h: HdrHistogram) -> list[tuple[int, int]]:
+    """(counts index, count) of each bucket holding a value, in value order.
+
+    Only the indices between the least and the greatest value recorded are
+    read, as one C-level pass (`itertools.compress` over the counts' memory);
+    when the counts do not add up to the total there (min/max not kept up by
+    whoever filled it), the whole array is.
+    """
+    total = h.get_total_count()
+    if total == 0:
+        return []
+    counts = memoryview(h.counts).cast("B").cast("Q")
+    lo = _index(min(h.min_value, HIGHEST_US))
+    hi = min(_index(min(h.max_value, HIGHEST_US)), len(counts) - 1)
+    if lo > hi or sum(counts[lo : hi + 1]) != total:
+        lo, hi = 0, len(counts) - 1
+    window = counts[lo : hi + 1]
+    return [(lo + i, window[i]) for i in itertools.compress(range(len(window)), window)]
+
+
+@dataclass(frozen=True)
+class Distribution:
+    """A histogram's non-empty buckets, read once; every statistic from them.
+
+    Values are in µs, as hdrh gives them: a percentile is the highest value
+    equivalent to its bucket (the lowest for the 0th), the mean weighs each
+    bucket by its middle value (lowest + width/2), as hdrh's `get_mean_value`.
+    """
+
+    counts: list[tuple[int, int]]
+    total: int
+
+    @classmethod
+    def of(cls, h: HdrHistogram) -> Distribution:
+        return cls(buckets(h), h.get_total_count())
+
+    def percentiles_us(self, quantiles: Iterable[float]) -> dict[float, int]:
+        """hdrh's `get_percentile_to_value_dict`: q's value is that of the first
+        bucket where the running count reaches max(1, ⌊q·total/100 + 0.5⌋)."""
+        out: dict[float, int] = {}
+        if not self.total:
+            return out
+        wanted = sorted(set(quantiles))
+        it = iter(self.counts)
+        running, index = 0, 0
+        for q in wanted:
+            if q > 100:
+                break
+            target = max(int(min(q, 100.0) * self.total / 100 + 0.5), 1)
+            while running < target:
+                index, n = next(it)
+                running += n
+            low, width = _span(index)
+            out[q] = low + width - 1 if q else low
+        return out
+
+    def mean_us(self) -> float:
+        """Σ count × (lowest + width/2) / total, hdrh's `get_mean_value`."""
+        if not self.total:
+            return 0.0
+        total = 0
+        for index, n in self.counts:
+            low, width = _span(index)
+            total += n * (low + (width >> 1))
+        return float(total) / self.total
+
+    def stddev_us(self) -> float:
+        """√(Σ count × (middle − mean)² / total), over the same middles as `mean_us`."""
+        if not self.total:
+            return 0.0
+        mean = self.mean_us()
+        dev_total = 0.0
+        for index, n in self.counts:
+            low, width = _span(index)
+            dev = float(low + (width >> 1)) - mean
+            dev_total += dev * dev * n
+        return math.sqrt(dev_total / self.total)
+
+
 def percentiles(h: HdrHistogram, quantiles: Iterable[float]) -> dict[float, float]:
     """Values in milliseconds at the given percentiles (0–100), one pass over the counts."""
     qs = list(quantiles)
     if h.get_total_count() == 0:
         return dict.fromkeys(qs, 0.0)
-    raw = h.get_percentile_to_value_dict(qs)
+    raw = Distribution.of(h).percentiles_us(qs)
     return {q: raw[q] / 1000.0 for q in qs}
 
 
@@ -95,18 +203,61 @@ def summary_ms(h: HdrHistogram) -> dict[str, float | None]:
     """p50/p90/p99/p99.9/max/mean in milliseconds, the summary.json latency block.
 
     None for each (null in JSON, "n/a" on screen) when nothing was timed: a
-    run whose every request failed has no latency, not a latency of 0.
+    run whose every request failed has no latency, not a latency of 0. All of
+    them from one read of the counts (`Distribution`).
     """
     keys = [*SUMMARY_PERCENTILES, "max", "mean"]
     if h.get_total_count() == 0:
         return dict.fromkeys(keys)
-    values = percentiles(h, SUMMARY_PERCENTILES.values())
+    dist = Distribution.of(h)
+    values = dist.percentiles_us(SUMMARY_PERCENTILES.values())
     out: dict[str, float | None] = {
-        key: round(values[q], 3) for key, q in SUMMARY_PERCENTILES.items()
+        key: round(values[q] / 1000.0, 3) for key, q in SUMMARY_PERCENTILES.items()
     }
     out["max"] = round(h.get_max_value() / 1000.0, 3)
-    out["mean"] = round(h.get_mean_value() / 1000.0, 3)
+    out["mean"] = round(dist.mean_us() / 1000.0, 3)
     return out
+
+
+def percentile_distribution(h: HdrHistogram, scale: float = 1000.0, ticks: int = 5) -> bytes:
+    """The .hgrm text hdrh's `output_percentile_distribution(out, scale, ticks)`
+    writes, line for line, but from the non-empty buckets alone (values ÷ `scale`).
+
+    Its percentile levels: from 0, each step is 100 / (ticks · 2^(log2(100/gap) + 1))
+    with gap = 100 − level, so each halving of the gap gets `ticks` lines; a
+    bucket that reaches several levels gives one line each, and the last
+    bucket gives one line and then the 100 % line. One change: hdrh writes the
+    standard deviation unscaled (µs beside ms values); here it is scaled like
+    every other value.
+    """
+    digits = h.significant_figures
+    dist = Distribution.of(h)
+    lines = [
+        b"%12s %14s %10s %14s\n\n" % (b"Value", b"Percentile", b"TotalCount", b"1/(1-Percentile)")
+    ]
+    line = f"%12.{digits}f %2.12f %10d %14.2f\n".encode()
+    last_line = f"%12.{digits}f %2.12f %10d\n".encode()
+    level, running = 0.0, 0
+    for position, (index, n) in enumerate(dist.counts):
+        running += n
+        low, width = _span(index)
+        value = (low + width - 1) / scale
+        if running == dist.total and position == len(dist.counts) - 1:
+            lines.append(line % (value, level / 100, running, 1 / (1 - level / 100)))
+            lines.append(last_line % (value, 1.0, running))
+            break
+        while 100.0 * running / dist.total >= level:
+            lines.append(line % (value, level / 100, running, 1 / (1 - level / 100)))
+            gap = 100.0 - level
+            level += 100.0 / (ticks * math.pow(2, math.log(100 / gap) / math.log(2) + 1))
+    footer = f"#[Mean    = %12.{digits}f, StdDeviation   = %12.{digits}f]\n".encode()
+    lines.append(footer % (dist.mean_us() / scale, dist.stddev_us() / scale))
+    footer = f"#[Max     = %12.{digits}f, TotalCount     = %12.{digits}f]\n".encode()
+    lines.append(footer % (h.get_max_value() / scale, dist.total))
+    lines.append(
+        b"#[Buckets = %12d, SubBuckets     = %12d]\n" % (h.bucket_count, h.sub_bucket_count)
+    )
+    return b"".join(lines)
 
 
 def min_ms(h: HdrHistogram) -> float | None:

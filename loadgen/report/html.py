@@ -14,7 +14,9 @@ import json
 from html import escape
 from typing import Any
 
-from loadgen.measure.histogram import ms
+from hdrh.histogram import HdrHistogram
+
+from loadgen.measure.histogram import merged, ms
 from loadgen.report.diagnosis import headline, how_sure, lateness
 from loadgen.report.plots import (
     CHART_CSS,
@@ -32,9 +34,11 @@ from loadgen.report.summary import (
     LATENCY_STATS,
     connect_note,
     failed_checks,
+    others_label,
     phases_note,
     retries_note,
     spectrum,
+    task_groups,
     task_rows,
 )
 from loadgen.report.usl import describe as describe_usl
@@ -72,10 +76,7 @@ def _latency_charts(run: RunData) -> str:
 
 def _spectrum_charts(run: RunData) -> str:
     charts = []
-    groups = [("all tasks", {k: run.total(k) for k in ("response", "service")})]
-    # In the scenario's order, as the tables list the tasks.
-    order = {name: i for i, name in enumerate(run.summary.get("tasks", {}))}
-    groups += sorted(run.histograms.items(), key=lambda kv: (order.get(kv[0], len(order)), kv[0]))
+    groups = [("all tasks", {k: run.total(k) for k in KINDS}), *_task_spectra_groups(run)]
     spectra = [
         (name, [(spectrum_x(q), ms) for q, ms in spectrum(hs[kind])], kind)
         for name, hs in groups
@@ -101,6 +102,19 @@ def _spectrum_charts(run: RunData) -> str:
             )
         )
     return "".join(charts)
+
+
+def _task_spectra_groups(run: RunData) -> list[tuple[str, dict[str, HdrHistogram]]]:
+    """(name, kind → histogram) of the tasks the tables show, in their order, then
+    the rest merged in one (`task_groups`); tasks missing from the summary last."""
+    tasks = run.summary.get("tasks", {})
+    shown, rest = task_groups({n: t for n, t in tasks.items() if n in run.histograms})
+    shown += sorted(n for n in run.histograms if n not in tasks)
+    groups = [(name, run.histograms[name]) for name in shown]
+    if rest:
+        others = {k: merged(run.histograms[n][k] for n in rest) for k in KINDS}
+        groups.append((others_label(len(rest)), others))
+    return groups
 
 
 def _throughput_charts(summary: dict[str, Any]) -> str:

@@ -4,11 +4,17 @@ Every command that ends with a run (run, each capacity level, merge) goes
 through `publish`. Files come before the terminal: a closed stdout must not
 cost the files, and the summary is written last among them (its presence says
 the others are complete).
+
+A stop (Ctrl-C) that comes while the files are written is the caller's to
+catch; `stopped` tells it to `write_run`, which then leaves out the views not
+yet written (never the measurements) and `Published.not_written` says which,
+in one line for the user. The run itself stays what it was: finished unless
+the stop came while sending.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,6 +34,8 @@ from loadgen.report.terminal import render_slos, render_summary
 class Published:
     summary: dict[str, Any]
     outcomes: list[Outcome]
+    # What a stop while writing left out, in one line (None: nothing was).
+    not_written: str | None = None
 
     @property
     def slos_passed(self) -> bool:
@@ -44,11 +52,13 @@ def publish(
     quiet: bool = False,
     server: ServerSignals | None = None,
     server_note: str = NO_SOURCES,
+    stopped: Callable[[], bool] = lambda: False,
 ) -> Published:
     """Summarise `result`, diagnose, judge it, write, print.
 
     `meta` is the run's parameters; `server` the target's own signals (else
-    `server_note` says why there are none).
+    `server_note` says why there are none); `stopped` says whether a stop
+    came since the run ended (asked between files, see `write_run`).
 
     With `quiet` the summary is not printed; SLO verdicts always are (they
     were asked for, and they explain an exit status).
@@ -57,10 +67,11 @@ def publish(
     attach(summary, server, server_note)
     summary["diagnosis"] = diagnose(summary)
     outcomes = judge_slos(slos, summary, result.recorder.histograms())
+    not_written = None
     if out is not None:
-        write_run(out, summary, result)
+        not_written = write_run(out, summary, result, stopped).note(out)
     if console is not None:
         if not quiet:
             render_summary(summary, console)
         render_slos(outcomes, console)
-    return Published(summary, outcomes)
+    return Published(summary, outcomes, not_written)

@@ -16,7 +16,7 @@ from typing import Any
 
 from hdrh.histogram import HdrHistogram
 
-from loadgen.measure.histogram import decode, merged, new_histogram, percentiles
+from loadgen.measure.histogram import merged, new_histogram, percentiles
 from loadgen.measure.recorder import Recorder
 
 KINDS = ("response", "service")
@@ -71,6 +71,13 @@ def from_intervals(
         kind, _, task = tag.partition(":")
         totals[task][kind].add(h)
         per_start[round(start, 3)][kind].add(h)
+    return RunData(summary, dict(totals), _seconds(per_start))
+
+
+def _seconds(
+    per_start: dict[float, dict[str, HdrHistogram]],
+) -> list[tuple[float, dict[str, dict[str, float]]]]:
+    """Each second's (or bucket of seconds') percentiles, all tasks together."""
     starts = sorted(per_start)
     width = max(1, -(-len(starts) // MAX_POINTS))  # ceil: seconds per point
     seconds = []
@@ -83,15 +90,17 @@ def from_intervals(
             stats[kind] = {f"p{q:g}": values[q] for q in SECOND_STATS}
             stats[kind]["max"] = h.get_max_value() / 1000.0
         seconds.append((group[0], stats))
-    return RunData(summary, dict(totals), seconds)
+    return seconds
 
 
 def from_recorder(summary: dict[str, Any], recorder: Recorder) -> RunData:
-    return from_intervals(
-        summary,
-        (
-            (tag, iv.start, decode(payload))
-            for iv in recorder.intervals
-            for tag, payload in iv.histograms.items()
-        ),
+    """The same as `from_intervals` of the recorder's intervals, with the task
+    totals the recorder already holds (the sums of its intervals: `settle`
+    folds each one in) rather than copies of them, one per task."""
+    per_start: dict[float, dict[str, HdrHistogram]] = defaultdict(
+        lambda: {k: new_histogram() for k in KINDS}
     )
+    for iv in recorder.intervals:
+        for tag, payload in iv.histograms.items():
+            per_start[round(iv.start, 3)][tag.partition(":")[0]].decode_and_add(payload)
+    return RunData(summary, recorder.histograms(), _seconds(per_start))

@@ -3,7 +3,8 @@
 - `summary.json`: the summary contract (see `summary.py`), written last: its
   presence says the other files are complete.
 - `response.hgrm`, `service.hgrm` (all tasks) and `<kind>-<task>.hgrm` (the
-  task's name made fit for a file name: `file_names`): the
+  task's name made fit for a file name: `file_names`) for each task the
+  tables show, the rest merged in `<kind>-others.hgrm` (`hgrm_groups`): the
   percentile distribution in the HdrHistogram/wrk2 layout (Value in ms,
   Percentile, TotalCount, 1/(1-Percentile), then the Mean/Max/Total footer),
   which HdrHistogram's online plotter and `hdr-plot` read.
@@ -17,19 +18,23 @@ as the live run rendered it.
 
 from __future__ import annotations
 
-import io
 import json
 import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from hdrh.histogram import HdrHistogram
 
 from loadgen.core.results import RunResult
+from loadgen.measure.histogram import merged, percentile_distribution
 from loadgen.measure.hlog import read_hlog, write_hlog
+from loadgen.measure.numbers import finite_numbers
+from loadgen.measure.recorder import Recorder
 from loadgen.report.html import render_html
 from loadgen.report.run_data import RunData, from_intervals, from_recorder
-from loadgen.report.summary import check_summary, timed_responses
+from loadgen.report.summary import OTHERS, check_summary, task_groups, timed_responses
 
 # A run directory's layout.
 SUMMARY = "summary.json"
@@ -52,6 +57,7 @@ def load_run(directory: Path) -> RunData:
     try:
         summary = json.loads(summary_path.read_text())
         check_summary(summary)
+        finite_numbers(summary, negative=True)  # NaN and Infinity (a skew may be negative)
     except (ValueError, UnicodeDecodeError) as e:  # JSONDecodeError is a ValueError
         raise ValueError(f"{summary_path}: {e}") from None
     run = from_intervals(summary, ((iv.tag, iv.start, iv.histogram) for iv in read_hlog(hlog_path)))
@@ -90,9 +96,7 @@ def file_names(tasks: list[str]) -> dict[str, str]:
 
 
 def write_hgrm(path: Path, h: HdrHistogram) -> None:
-    buf = io.BytesIO()
-    h.output_percentile_distribution(buf, 1000.0)  # µs → ms
-    path.write_bytes(buf.getvalue())
+    path.write_bytes(percentile_distribution(h, 1000.0))  # µs → ms
 
 
 def write_report(out: Path, run: RunData) -> Path:
@@ -101,27 +105,88 @@ def write_report(out: Path, run: RunData) -> Path:
     return path
 
 
-def write_run(out: Path, summary: dict[str, Any], result: RunResult) -> list[Path]:
-    """Write all of a run's files; return their paths."""
+def hgrm_groups(summary: dict[str, Any], rec: Recorder) -> dict[str, dict[str, HdrHistogram]]:
+    """Group → kind → histogram, for a `<kind>-<group>.hgrm` file each: the tasks
+    the tables show one by one, then the rest merged as OTHERS (`task_groups`)."""
+    shown, rest = task_groups(summary["tasks"])
+    groups = {name: rec.histograms()[name] for name in shown}
+    if rest:
+        groups[OTHERS] = {
+            kind: merged(getattr(rec.tasks[name], kind) for name in rest)
+            for kind in ("response", "service")
+        }
+    return groups
+
+
+def write_run(
+    out: Path,
+    summary: dict[str, Any],
+    result: RunResult,
+    stopped: Callable[[], bool] = lambda: False,
+) -> Written:
+    """Write a run's files. The measurements first, whatever happens: the
+    interval log (with summary.json, `loadgen report DIR` makes the views again).
+    Then the views, asking `stopped` before each: once it says a stop came, the
+    views still to write are left out. summary.json is written last, as always,
+    naming what was left out (`run.files_not_written`): its presence says the
+    files it does not name are complete."""
     out.mkdir(parents=True, exist_ok=True)
     rec = result.recorder
-    written = []
-    files = file_names(list(rec.tasks))
-    for kind in ("response", "service"):
-        path = out / f"{kind}.hgrm"
-        write_hgrm(path, rec.total(kind))
-        written.append(path)
-        for task, stats in rec.tasks.items():
-            path = out / f"{kind}-{files[task]}.hgrm"
-            write_hgrm(path, getattr(stats, kind))
-            written.append(path)
     hlog = out / HLOG
     with hlog.open("w") as f:
         write_hlog(f, result.started_at, rec.intervals)
-    written.append(hlog)
-    written.append(write_report(out, from_recorder(summary, rec)))
+    written = Written([hlog])
+
+    def totals() -> list[Path]:
+        paths = [out / f"{kind}.hgrm" for kind in ("response", "service")]
+        for path, kind in zip(paths, ("response", "service"), strict=True):
+            write_hgrm(path, rec.total(kind))
+        return paths
+
+    def report() -> list[Path]:
+        return [write_report(out, from_recorder(summary, rec))]
+
+    def per_task() -> list[Path]:
+        groups = hgrm_groups(summary, rec)
+        files = file_names(list(groups))
+        paths = []
+        for group, by_kind in groups.items():
+            for kind, h in by_kind.items():
+                path = out / f"{kind}-{files[group]}.hgrm"
+                write_hgrm(path, h)
+                paths.append(path)
+        return paths
+
+    for what, step in (
+        ("response.hgrm, service.hgrm", totals),
+        (REPORT, report),
+        ("the per-task .hgrm files", per_task),
+    ):
+        if stopped():
+            written.skipped.append(what)
+        else:
+            written.paths += step()
+    if written.skipped:
+        summary["run"]["files_not_written"] = written.skipped
     # The summary goes last: its presence says the other files are complete.
     path = out / SUMMARY
     path.write_text(json.dumps(summary, indent=2) + "\n")
-    written.append(path)
+    written.paths.append(path)
     return written
+
+
+@dataclass
+class Written:
+    """The files `write_run` wrote, and what it left out after a stop (in words)."""
+
+    paths: list[Path] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+
+    def note(self, out: Path) -> str | None:
+        """The one line that says what was not written (None: everything was)."""
+        if not self.skipped:
+            return None
+        return (
+            f"stopped while writing the files: {', '.join(self.skipped)} not written "
+            f"(`loadgen report {out}` writes report.html from the others)"
+        )

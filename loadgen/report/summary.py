@@ -20,7 +20,7 @@ from hdrh.histogram import HdrHistogram
 
 from loadgen.core.results import RunResult
 from loadgen.measure.histogram import merged, min_ms, ms, percentiles, summary_ms
-from loadgen.measure.recorder import CHECK, EXCEPTION
+from loadgen.measure.recorder import CHECK, EXCEPTION, TaskStats
 from loadgen.report.secrets import redact_url
 from loadgen.report.slo import SLO, Outcome, PercentileOf, evaluate
 
@@ -33,35 +33,26 @@ BEHIND_LAG_P99_MS = 1.0
 RETRIES_WARN_RATIO = 0.01
 # The statistics of each phase of a response (`phases_ms`).
 PHASE_STATS = ("p50", "p99", "max", "mean")
+# The per-task views (tables, spectra, .hgrm files) show this many tasks, the
+# busiest, and the rest as one row named OTHERS; summary.json keeps every task.
+TOP_TASKS = 20
+OTHERS = "others"
 
 
 def build_summary(result: RunResult, meta: dict[str, Any]) -> dict[str, Any]:
     """The summary of a finished run; `meta` adds the run's other parameters."""
     rec = result.recorder
     elapsed = result.elapsed
-    target_rps = result.target_arrivals / elapsed if elapsed > 0 else 0.0
+    target_rps, achieved = _rates(result)
     errors = rec.errors()
     requests = sum(s.requests for s in rec.tasks.values())
-    achieved = rec.arrivals / elapsed if elapsed > 0 else 0.0
     lag = summary_ms(rec.send_lag)
     connect = summary_ms(rec.connect)
     behind = _behind(target_rps, achieved, lag["p99"], result.unsent)
-    tasks = {}
-    for name in sorted(rec.tasks, key=_task_order(result.task_names)):
-        stats = rec.tasks[name]
-        tasks[name] = {
-            "requests": stats.requests,
-            "retries": stats.retries,
-            "errors": sum(stats.errors.values()),
-            "errors_by_kind": dict(sorted(stats.errors.items())),
-            "bytes_received": stats.bytes_received,
-            "latency_ms": {
-                "response": summary_ms(stats.response),
-                "service": summary_ms(stats.service),
-            },
-            # Its fastest answer: the service time unloaded, or nearly (None: none timed).
-            "service_min_ms": min_ms(stats.service),
-        }
+    tasks = {
+        name: _task_entry(rec.tasks[name])
+        for name in sorted(rec.tasks, key=_task_order(result.task_names))
+    }
     response, service = rec.total("response"), rec.total("service")
     return {
         "schema": SCHEMA,
@@ -97,6 +88,8 @@ def build_summary(result: RunResult, meta: dict[str, Any]) -> dict[str, Any]:
         # transfer, not processing).
         "phases_ms": {"first_byte": _phase(rec.first_byte), "body": _phase(rec.body)},
         "tasks": tasks,
+        # The tasks past the TOP_TASKS busiest, as one (only when there are more).
+        **_others_entry(tasks, rec.tasks),
         "generator": {
             "send_lag_ms": {k: lag[k] for k in ("p50", "p99", "max")},
             # Opening each new connection, TCP and TLS handshakes (not by every client).
@@ -135,6 +128,73 @@ def build_summary(result: RunResult, meta: dict[str, Any]) -> dict[str, Any]:
             for iv in rec.intervals
         ],
     }
+
+
+def _rates(result: RunResult) -> tuple[float, float]:
+    """The target and achieved arrival rates (per second) of the measured window.
+
+    A whole window: planned (sent + unsent) and sent arrivals over its length.
+    A window cut short by a stop holds one arrival more than its length times
+    the rate (arrivals at 0, 1/r, ..., k/r, the one at 0 included: 36 in 0.35 s
+    at 100/s), which over so short a length reads well above the rate. So then
+    the target is what the profile asked for the window, Λ(elapsed)/elapsed,
+    and the achieved rate is its share that was sent: target × sent/(sent + unsent).
+    """
+    elapsed = result.elapsed
+    if elapsed <= 0:
+        return 0.0, 0.0
+    if not result.interrupted or not result.target_arrivals:
+        return result.target_arrivals / elapsed, result.recorder.arrivals / elapsed
+    target = result.expected_arrivals(0.0, elapsed) / elapsed
+    return target, target * result.recorder.arrivals / result.target_arrivals
+
+
+def _task_entry(stats: TaskStats) -> dict[str, Any]:
+    return {
+        "requests": stats.requests,
+        "retries": stats.retries,
+        "errors": sum(stats.errors.values()),
+        "errors_by_kind": dict(sorted(stats.errors.items())),
+        "bytes_received": stats.bytes_received,
+        "latency_ms": {
+            "response": summary_ms(stats.response),
+            "service": summary_ms(stats.service),
+        },
+        # Its fastest answer: the service time unloaded, or nearly (None: none timed).
+        "service_min_ms": min_ms(stats.service),
+    }
+
+
+def task_groups(tasks: Mapping[str, Mapping[str, Any]]) -> tuple[list[str], list[str]]:
+    """The tasks the per-task views show one by one, and the rest they show as one row.
+
+    All of them when there are TOP_TASKS or fewer; else the TOP_TASKS with the
+    most requests (of equal counts, the first in order), in their order, and
+    the others. A --targets file of many paths is many tasks: the views then
+    cost what TOP_TASKS + 1 rows cost, whatever the number of paths.
+    """
+    names = list(tasks)
+    if len(names) <= TOP_TASKS:
+        return names, []
+    busiest = sorted(names, key=lambda n: -int(tasks[n]["requests"]))[:TOP_TASKS]
+    shown = set(busiest)
+    return [n for n in names if n in shown], [n for n in names if n not in shown]
+
+
+def _others_entry(
+    tasks: Mapping[str, Mapping[str, Any]], stats: Mapping[str, TaskStats]
+) -> dict[str, Any]:
+    """{"tasks_others": entry} for the tasks past the busiest (nothing when none are):
+    a task entry of them all merged, and how many they are (`tasks`)."""
+    _, rest = task_groups(tasks)
+    if not rest:
+        return {}
+    total = TaskStats()
+    for name in rest:
+        total.add(stats[name])
+    entry = _task_entry(total)
+    del entry["service_min_ms"]  # the fastest of unlike tasks says nothing of any
+    return {"tasks_others": {"tasks": len(rest), **entry}}
 
 
 def _phase(h: HdrHistogram) -> dict[str, float | None]:
@@ -233,13 +293,33 @@ def retries_note(summary: dict[str, Any]) -> tuple[str, bool] | None:
 
 
 def task_rows(summary: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
-    """(name, entry) for each task, then the run's total as a last row named "total"."""
+    """(name, entry) for each task shown (`task_groups`), then one row "others (N
+    tasks)" for the rest, if any, then the run's total as a last row named "total".
+
+    A summary written before `tasks_others` was kept has the others' counts
+    added up here, and no latency for them.
+    """
+    tasks = summary["tasks"]
+    shown, rest = task_groups(tasks)
+    rows = [(name, tasks[name]) for name in shown]
+    if rest:
+        others = summary.get("tasks_others") or {
+            "requests": sum(tasks[n]["requests"] for n in rest),
+            "errors": sum(tasks[n]["errors"] for n in rest),
+            "latency_ms": dict.fromkeys(("response", "service"), dict.fromkeys(LATENCY_STATS)),
+        }
+        rows.append((others_label(len(rest)), others))
     total = {
         "requests": summary["requests"],
         "errors": summary["errors"]["total"],
         "latency_ms": summary["latency_ms"],
     }
-    return [*summary["tasks"].items(), ("total", total)]
+    return [*rows, ("total", total)]
+
+
+def others_label(count: int) -> str:
+    """The name of the row that stands for the tasks not shown one by one."""
+    return f"{OTHERS} ({count} tasks)"
 
 
 def _task_order(names: list[str]) -> Any:

@@ -37,8 +37,11 @@ def make_console(*, stderr: bool = False, quiet: bool = False) -> Console:
     Either way its output may go nowhere: when the reader of a pipe is gone
     (`loadgen ... | head -1`), what is left to print is dropped, not raised.
     """
+    std = sys.stderr if stderr else sys.stdout
+    if std is None:  # closed before Python started (`>&-`): the output goes nowhere
+        std = io.StringIO()
     # (a TextIOBase is not typed as IO[str], which is all rich asks for)
-    stream = cast(TextIO, _Closable(sys.stderr if stderr else sys.stdout))
+    stream = cast(TextIO, _Closable(std))
     console = Console(file=stream, quiet=quiet)
     if console.is_terminal:
         return console
@@ -111,13 +114,21 @@ def _latency_table(summary: dict[str, Any], kind: str, title: str) -> Table:
     return table
 
 
+def _asked(run: dict[str, Any]) -> str:
+    """With shards lost, what the whole run was asked and what went with them."""
+    if not run.get("lost_rps"):
+        return ""
+    asked, lost = run["asked_rps"], run["lost_rps"]
+    return f" [red](of {asked:.1f}/s asked: {lost:.1f}/s lost with shards)[/red]"
+
+
 def render_summary(summary: dict[str, Any], console: Console) -> None:
     run = summary.get("run", {})
     gen = summary["generator"]
     errors = summary["errors"]
     console.print(
         f"[bold]loadgen[/bold] → {summary['target']}  "
-        f"{summary['arrival']} arrivals, target {summary['target_rps']:.1f}/s, "
+        f"{summary['arrival']} arrivals, target {summary['target_rps']:.1f}/s{_asked(run)}, "
         f"achieved {summary['achieved_rps']:.1f}/s over {summary['duration_s']:.1f}s"
         + ("  [yellow](interrupted)[/yellow]" if run.get("interrupted") else "")
     )

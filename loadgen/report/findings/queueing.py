@@ -172,6 +172,16 @@ def timeouts(summary: dict[str, Any]) -> Finding | None:
     share = n / (summary["requests"] or 1)
     timeout = summary["run"].get("timeout_s")
     within = f" within --timeout {timeout:g} s" if timeout else ""
+    said = summary["errors"].get("first", {}).get("timeout", "")
+    if "still arriving" in said:  # the server answered; its body did not end in time
+        return Finding(
+            "timeouts",
+            share,
+            f"{pct(share)} of requests timed out while their bodies were still arriving",
+            f"{n} requests ({pct(share)}) had no complete answer{within}; the first: {said}",
+            "the server answered but its body was slow or endless: the transfer, not its "
+            "processing — raise --timeout, or look at what it streams",
+        )
     return Finding(
         "timeouts",
         share,

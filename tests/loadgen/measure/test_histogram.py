@@ -1,11 +1,22 @@
-"""HDR histograms as loadgen uses them: clamped recording, batch percentiles, exact merges."""
+"""HDR histograms as loadgen uses them: clamped recording, one-read statistics, exact merges."""
 
+import io
 import json
+import math
 
-from hypothesis import example, given
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from loadgen.measure.histogram import HIGHEST_US, new_histogram, percentiles, record, summary_ms
+from loadgen.measure.histogram import (
+    HIGHEST_US,
+    SUMMARY_PERCENTILES,
+    Distribution,
+    new_histogram,
+    percentile_distribution,
+    percentiles,
+    record,
+    summary_ms,
+)
 from tests.support.shard_states import latencies
 
 
@@ -77,3 +88,71 @@ def test_a_dropped_histogram_is_freed_at_once_not_by_the_cycle_collector():
         assert gone() is None
     finally:
         gc.enable()
+
+
+_SPREAD = st.lists(
+    st.one_of(
+        st.integers(min_value=1, max_value=5_000),  # the first bucket, a fast target's
+        st.integers(min_value=1, max_value=HIGHEST_US),
+    ),
+    min_size=1,
+    max_size=300,
+)
+
+
+# hdrh's own read-outs, the reference here, take a tenth of a second each.
+_FEW = settings(max_examples=6, deadline=None)
+
+
+def _filled(values_us):
+    h = new_histogram()
+    for v in values_us:
+        record(h, v / 1_000_000)
+    return h
+
+
+@_FEW
+@given(_SPREAD)
+@example([1])
+@example([HIGHEST_US, 2048, 2049])
+def test_one_read_gives_hdrh_percentiles_mean_and_deviation(values):
+    h = _filled(values)
+    one = Distribution.of(h)
+    qs = [0.0, 0.1, 50.0, 90.0, 99.0, 99.9, 99.99, 100.0]
+    assert one.percentiles_us(qs) == h.get_percentile_to_value_dict(qs)
+    assert one.mean_us() == h.get_mean_value()
+    assert math.isclose(one.stddev_us(), h.get_stddev(), rel_tol=1e-9, abs_tol=1e-9)
+    assert sum(n for _, n in one.counts) == len(values)
+
+
+def test_a_summary_block_is_what_hdrh_says_of_the_same_histogram():
+    h = _filled(v * 997 for v in range(1, 2000))
+    block = summary_ms(h)
+    assert block["mean"] == round(h.get_mean_value() / 1000, 3)
+    for key, q in SUMMARY_PERCENTILES.items():
+        assert block[key] == round(h.get_value_at_percentile(q) / 1000, 3)
+
+
+def test_buckets_of_a_histogram_whose_min_and_max_were_not_kept_are_all_read():
+    h = _filled([5, 70_000])
+    h.min_value, h.max_value = 60_000, 60_000  # as if filled without record()
+    assert Distribution.of(h).percentiles_us([0.0, 100.0]) == {0.0: 5, 100.0: 70_015}
+
+
+@_FEW
+@given(_SPREAD)
+@example([])
+def test_the_hgrm_text_is_hdrhs_but_for_a_standard_deviation_in_ms(values):
+    h = _filled(values)
+    buf = io.BytesIO()
+    h.output_percentile_distribution(buf, 1000.0)
+    theirs, ours = buf.getvalue().splitlines(), percentile_distribution(h).splitlines()
+    mean = [i for i, line in enumerate(theirs) if line.startswith(b"#[Mean")]
+    assert [x for i, x in enumerate(theirs) if i not in mean] == [
+        x for i, x in enumerate(ours) if i not in mean
+    ]
+    (at,) = mean
+    assert ours[at] == b"#[Mean    = %12.3f, StdDeviation   = %12.3f]" % (
+        h.get_mean_value() / 1000,
+        h.get_stddev() / 1000,
+    )

@@ -102,3 +102,11 @@ def test_connections_closed_after_errors_are_not_the_door():
     closed = next(f for f in found if f["finding"] == "connection_refused")
     assert closed["summary"] == "the server closed 3 % of connections mid-request, beside its 5xx"
     assert "fix the errors first" in closed["advice"]
+
+
+def test_a_timeout_with_its_body_still_arriving_is_the_transfer_not_a_stuck_server():
+    s = run(errors={"timeout": 100})
+    s["errors"]["first"] = {"timeout": "the body was still arriving (65536 bytes so far)"}
+    f = next(f for f in diagnose(s) if f["finding"] == "timeouts")
+    assert f["summary"] == "10 % of requests timed out while their bodies were still arriving"
+    assert "not its processing" in f["advice"]
