@@ -11,6 +11,7 @@ import datetime as dt
 import math
 import os
 import re
+import time
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import NoReturn, TypeVar
@@ -198,18 +199,55 @@ def shard_spec(text: str) -> tuple[int, int]:
     return i, n
 
 
+# --start-at further ahead than this is a typo (ms for s, a wrong year), not a plan:
+# refused rather than waited for.
+MAX_START_AHEAD_S = 366 * 24 * 3600.0
+
+
 def start_time(text: str) -> float:
-    """`--start-at`: epoch seconds, or an ISO 8601 time (UTC unless it names a zone)."""
+    """`--start-at`: epoch seconds, or an ISO 8601 time (UTC unless it names a zone),
+    finite and at most `MAX_START_AHEAD_S` from now (the past is refused later, with
+    how long ago it was)."""
     try:
-        return float(text)
+        epoch = float(text)
     except ValueError:
-        pass
-    try:
-        when = dt.datetime.fromisoformat(text)
-    except ValueError:
+        try:
+            when = dt.datetime.fromisoformat(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"expected epoch seconds or an ISO time like 2030-01-01T12:00:00Z, got {text!r}"
+            ) from None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=dt.UTC)
+        epoch = when.timestamp()
+    if not math.isfinite(epoch):
+        raise argparse.ArgumentTypeError(f"must be a finite time, got {text!r}")
+    if epoch - time.time() > MAX_START_AHEAD_S:
+        days = MAX_START_AHEAD_S / 86400
         raise argparse.ArgumentTypeError(
-            f"expected epoch seconds or an ISO time like 2030-01-01T12:00:00Z, got {text!r}"
-        ) from None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=dt.UTC)
-    return when.timestamp()
+            f"{text!r} is more than {days:g} days from now (epoch seconds, not milliseconds?)"
+        )
+    return epoch
+
+
+_SIZE = re.compile(r"(\d+(?:\.\d*)?|\.\d+)\s*([a-z]*)", re.IGNORECASE)
+# Binary units (KiB, Ki) are powers of 1024; decimal ones (kB, k) of 1000.
+_SIZE_UNITS = {
+    "": 1, "b": 1,
+    "k": 10**3, "kb": 10**3, "m": 10**6, "mb": 10**6, "g": 10**9, "gb": 10**9,
+    "ki": 2**10, "kib": 2**10, "mi": 2**20, "mib": 2**20, "gi": 2**30, "gib": 2**30,
+}  # fmt: skip
+
+
+def byte_size(text: str) -> int:
+    """`--max-body SIZE`: bytes, as `16MiB`, `512KiB`, `10MB` or a bare `1000000`."""
+    m = _SIZE.fullmatch(text.strip())
+    unit = (m.group(2) or "").lower() if m else ""
+    if m is None or unit not in _SIZE_UNITS:
+        raise argparse.ArgumentTypeError(
+            f"invalid size {text!r} (use e.g. 16MiB, 512KiB, 10MB or bytes)"
+        )
+    value = int(float(m.group(1)) * _SIZE_UNITS[unit])
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"a size is at least 1 byte, got {text!r}")
+    return value

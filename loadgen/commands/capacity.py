@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import socket
 import time
 from collections.abc import Sequence
 from typing import Any
+from urllib.parse import urlsplit
 
 from rich.console import Console
 from rich.table import Table
@@ -39,8 +41,9 @@ from loadgen.commands.capacity_search import (
     Verdict,
     search,
 )
-from loadgen.commands.exitcode import ExitCode
+from loadgen.commands.exitcode import CommandFailed, ExitCode
 from loadgen.commands.load_options import LoadOptions, add_load_options, check_load_options, target
+from loadgen.commands.run import nothing_answered
 from loadgen.commands.scale_options import add_spread_options
 from loadgen.commands.server_sampling import (
     Sampling,
@@ -248,6 +251,7 @@ def capacity(argv: Sequence[str]) -> ExitCode:
     check_slo_tasks(slos, load.scenario.task_weights())
     console = make_console(quiet=args.quiet)
     levels: list[Level] = []
+    silence = ""  # why the search ended when the target answered nothing
     stopped_by: list[int | None] = []  # what ended the search early (a signal, if known)
 
     # Outside a level's engine a stop signal is recorded, never a traceback:
@@ -255,6 +259,8 @@ def capacity(argv: Sequence[str]) -> ExitCode:
     with CatchStops() as stops:
         with target(args) as tgt, sampling(args, tgt) as sampled:
             shown = redact_url(tgt.url)
+            if args.dask is None:  # Dask's workers may reach a target this machine cannot
+                reach(tgt.url, args.timeout)
             console.print(f"capacity of {shown}: levels of {args.level:g}s from {args.start:g}/s")
 
             def measure(rps: float) -> Level:
@@ -265,6 +271,9 @@ def capacity(argv: Sequence[str]) -> ExitCode:
                 _print_level(console, level)
                 if level.verdict == INTERRUPTED:
                     raise _Stopped(sig)
+                silence = nothing_answered(level.summary)
+                if silence:
+                    raise _Unanswered(f"at {rps:g}/s, {silence}")
                 time.sleep(args.cooldown)
                 return level
 
@@ -273,6 +282,9 @@ def capacity(argv: Sequence[str]) -> ExitCode:
             except _Stopped as stop:
                 result = Capacity.stopped(levels)
                 stopped_by.append(stop.signal)
+            except _Unanswered as unanswered:
+                result = Capacity.unanswered(levels)
+                silence = str(unanswered)
 
         report = capacity_json(result, [o.text for o in slos])
         console.print()
@@ -290,7 +302,29 @@ def capacity(argv: Sequence[str]) -> ExitCode:
             console.print(f"files written to {args.out}/")
     if stopped_by or stops.received:
         return ExitCode.stopped_by((stopped_by or stops.received)[0])
+    if silence:
+        raise CommandFailed(silence)
     return exit_status(result)
+
+
+class _Unanswered(Exception):
+    """A level got not one response: the search ends, saying why."""
+
+
+def reach(url: str, timeout: float) -> None:
+    """Connect once to the target before searching: a target that is not up
+    fails here in one line (exit 1), not as a first level "failed" by errors."""
+    parts = urlsplit(url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        socket.create_connection((parts.hostname, port), timeout=timeout).close()
+    except TimeoutError:
+        why = f"no connection within {timeout:g}s"
+    except OSError as e:
+        why = e.strerror or str(e)
+    else:
+        return
+    raise CommandFailed(f"cannot connect to {redact_url(url)}: {why}: is the target up?")
 
 
 class _Stopped(Exception):
@@ -306,7 +340,7 @@ def first_failure(result: Capacity) -> str | None:
     failed) in one sentence; None: none failed. Not the first failed level run:
     the search overshoots before it narrows."""
     failed = [lv for lv in result.levels if lv.verdict == FAIL]
-    if not failed:
+    if not failed or result.unanswered_at is not None:  # the answer says why
         return None
     lowest = min(failed, key=lambda lv: lv.rps)
     first = next((lv for lv in failed if lv.rps == result.failed), lowest)

@@ -46,6 +46,7 @@ class Capacity:
     failed: float | None  # lowest rate above it that failed
     saturated_at: float | None = None  # rate at which the generator fell behind
     interrupted: bool = False  # stopped by the user before an answer
+    unanswered_at: float | None = None  # the level at which the target answered nothing
 
     @classmethod
     def stopped(cls, levels: list[Level]) -> Capacity:
@@ -55,12 +56,26 @@ class Capacity:
         failed = [lv.rps for lv in levels if lv.verdict == FAIL and lv.rps > (sustained or 0)]
         return cls(levels, sustained, min(failed, default=None), interrupted=True)
 
+    @classmethod
+    def unanswered(cls, levels: list[Level]) -> Capacity:
+        """The last level got not one response: the target is down or stuck, which is
+        no limit of its (a limit is where it answers too slowly or wrongly). What
+        passed before stands as a floor; the search ends with no answer."""
+        passed = [lv.rps for lv in levels if lv.verdict == PASS]
+        return cls(levels, max(passed, default=None), None, unanswered_at=levels[-1].rps)
+
     @property
     def found(self) -> bool:
         """A limit was bracketed: some level passed and a higher one failed."""
         return self.sustained is not None and self.failed is not None
 
     def describe(self) -> str:
+        if self.unanswered_at is not None:
+            floor = f"; it sustained at least {self.sustained:g}/s" if self.sustained else ""
+            return (
+                f"no answer: the target answered nothing at {self.unanswered_at:g}/s "
+                f"(is the target up?){floor}"
+            )
         if self.interrupted:
             floor = (
                 f"; the target sustained at least {self.sustained:g}/s" if self.sustained else ""

@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 
 from loadgen.commands.argtypes import (
     UsageError,
+    byte_size,
     duration,
     env_pair,
     header,
@@ -34,7 +35,7 @@ from loadgen.report.secrets import redact_env, redact_url
 from loadgen.scale.scaled import Scale
 from loadgen.scenario import DEFAULT_SCENARIO, Scenario, load_scenario
 from loadgen.scenarios.targets import TargetsScenario, parse_targets, targets_scenario
-from loadgen.transports.base import ClientOptions
+from loadgen.transports.base import DEFAULT_MAX_BODY, ClientOptions, size_text
 from loadgen.transports.factory import CLIENTS
 from loadgen.transports.tls import tls_context
 
@@ -89,7 +90,16 @@ def add_load_options(p: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="'NAME: VALUE'",
-        help="a header for every request, repeatable, e.g. 'Authorization: Bearer ...'",
+        help="a header for every request, repeatable, e.g. 'Authorization: Bearer ...'; "
+        "one named Host or User-Agent replaces loadgen's",
+    )
+    p.add_argument(
+        "--max-body",
+        type=byte_size,
+        default=DEFAULT_MAX_BODY,
+        metavar="SIZE",
+        help="the most of a response body held, e.g. 512KiB; a longer one closes its "
+        f"connection and is a body_too_large error (default {size_text(DEFAULT_MAX_BODY)})",
     )
     tls = p.add_argument_group("TLS (https:// targets)")
     tls.add_argument(
@@ -206,6 +216,7 @@ class LoadOptions:
             "data": _data_meta(self.data),
             "targets": _targets_meta(self.scenario),
             "headers": redact_env(dict(self.client_options.headers)),
+            "max_body": self.client_options.max_body,
             "tls": _tls_meta(a.host, self.client_options),
             "embedded_server": None
             if a.host
@@ -222,12 +233,14 @@ def check_load_options(args: argparse.Namespace) -> LoadOptions:
     """Everything that can be wrong with the options, found before any load is sent."""
     if args.host:
         args.host = check_url(args.host)
+    _check_headers(args.header)
     client_options = ClientOptions(
         headers=tuple(args.header),
         ca_cert=args.ca_cert,
         insecure=args.insecure,
         client_cert=args.client_cert,
         client_key=args.client_key,
+        max_body=args.max_body,
     )
     _check_tls(args, client_options)
     data = None
@@ -280,6 +293,19 @@ def read_targets(name: str, host: str | None, client: str) -> type[TargetsScenar
     return targets_scenario(targets, source)
 
 
+# Headers that frame the message: the client writes them from the body it sends.
+_FRAMING = ("content-length", "transfer-encoding")
+
+
+def _check_headers(headers: list[tuple[str, str]]) -> None:
+    """`--header`: none that frames the body (a second one makes the request ambiguous)."""
+    for name, _ in headers:
+        if name.lower() in _FRAMING:
+            raise UsageError(
+                f"--header {name}: loadgen writes it from each request's body; drop it"
+            )
+
+
 def _data_meta(data: DataFile | None) -> dict[str, Any] | None:
     """summary.json's `run.data`: the --data file, and how many rows it had."""
     return None if data is None else {"file": data.path, "rows": len(data.rows)}
@@ -326,7 +352,10 @@ def _tls_meta(host: str | None, options: ClientOptions) -> dict[str, Any] | None
 def check_url(url: str) -> str:
     """--host: an http(s) origin, perhaps with a path prefix and a user:password
     (sent as Basic auth); misuse is said without the password."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError as e:  # `http://[::1`: not echoed, it may hold a password
+        raise UsageError(f"--host is not a valid URL: {e}") from None
     shown = redact_url(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise UsageError(f"--host must be an http:// or https:// URL, got {shown!r}")

@@ -9,6 +9,7 @@ stderr and exit status 2, before any load is sent.
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 
@@ -53,9 +54,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     if name == "run" and argv and not argv[0].startswith("-"):
         # Not an option and not a command: most likely a mistyped command.
         return _fail(f"unknown command {argv[0]!r} (commands: {', '.join(COMMANDS)})")
-    command = getattr(importlib.import_module(COMMANDS[name][0]), name)
+    _open_closed_outputs()
     try:
+        command = getattr(importlib.import_module(COMMANDS[name][0]), name)
         return int(command(argv))
+    except KeyboardInterrupt:
+        # Ctrl-C before a command catches stop signals itself (importing the
+        # engine, a scenario file that is slow to import): nothing was sent yet.
+        return _fail("interrupted before any load was sent", ExitCode.INTERRUPTED)
     except UsageError as e:
         hint = "loadgen --help" if name == "run" else f"loadgen {name} --help"
         return _fail(f"{e} (see {hint})")
@@ -65,6 +71,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(str(e), e.code)
     except ShardsLost as e:
         return _fail(str(e), ExitCode.INCOMPLETE)
+
+
+def _open_closed_outputs() -> None:
+    """A closed stdout or stderr (`>&-`) costs only that output: it is reopened on
+    /dev/null. Else Python's `sys.stdout` is None, and the next file opened takes
+    descriptor 1, which every child process (the bundled server, the sampler)
+    would inherit as its stdout and write into."""
+    for fd, name in ((1, "stdout"), (2, "stderr")):
+        try:
+            os.fstat(fd)
+        except OSError:
+            null = os.open(os.devnull, os.O_WRONLY)  # the lowest free descriptor: fd itself
+            if null != fd:
+                os.dup2(null, fd)
+                os.close(null)
+            setattr(sys, name, open(fd, "w", closefd=False))  # noqa: SIM115 (the process's)
 
 
 def _fail(message: str, code: ExitCode = ExitCode.USAGE) -> ExitCode:

@@ -2,17 +2,23 @@
 
 The latency numbers are recomputed from `intervals.hlog` (whose intervals sum
 to the run's totals), so the report is checked against, not copied from,
-`summary.json`; `--slo` judges a finished run after the fact.
+`summary.json`; `--slo` judges a finished run after the fact. The exit status
+is the run's for the same facts: a run that lost shards, or in which no
+request got a response, is 1 here as it was when it ran (SLOs, when given,
+still decide between 1 and 99 as they do for `run`).
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from loadgen.commands.argtypes import Parser, UsageError, check_slo_tasks, slo
 from loadgen.commands.exitcode import ExitCode
+from loadgen.commands.run import nothing_answered
 from loadgen.measure.histogram import summary_ms
 from loadgen.report.run_data import RunData
 from loadgen.report.run_dir import load_run, write_report
@@ -57,4 +63,17 @@ def report(argv: Sequence[str]) -> ExitCode:
     if not args.no_html:
         path = write_report(args.run, run)
         console.print(f"report written to {path}")
-    return ExitCode.OK if all(o.passed for o in outcomes) else ExitCode.SLO_FAILED
+    passed = all(o.passed for o in outcomes)
+    failure = incomplete(run.summary)
+    if failure:
+        print(f"loadgen: error: {failure}", file=sys.stderr)
+        return ExitCode.INCOMPLETE if passed else ExitCode.SLO_FAILED
+    return ExitCode.OK if passed else ExitCode.SLO_FAILED
+
+
+def incomplete(summary: dict[str, Any]) -> str | None:
+    """Why the run that wrote `summary` exited 1 (None: it did not, for this reason)."""
+    missing = summary["run"].get("missing_shards")
+    if missing:
+        return f"shard(s) {', '.join(map(str, missing))} of the run are missing from it"
+    return nothing_answered(summary)

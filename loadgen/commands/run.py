@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import datetime as dt
 import sys
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -33,6 +35,9 @@ from loadgen.report.publish import publish
 from loadgen.report.terminal import make_console, print_shard_notes
 from loadgen.scale.scaled import run_scaled
 from loadgen.scale.signals import CatchStops
+
+# A --start-at further than this ahead is said, with when the run starts.
+FAR_START_S = 5.0
 
 DESCRIPTION = """\
 Open-model HTTP load generator. Sends requests at a target arrival rate
@@ -120,6 +125,9 @@ def run(argv: Sequence[str]) -> ExitCode:
     mismatch = duration_mismatch(profile, args.duration)
     if mismatch:
         make_console(stderr=True).print(f"[yellow]note:[/yellow] {mismatch}")
+    note = start_note(scale.start_at, time.time())
+    if note:
+        make_console(stderr=True).print(f"[yellow]note:[/yellow] {note}")
     console = make_console()
     meta = {"rate_profile": profile.describe(), **load.meta(), **scale.meta()}
     # Outside the engine (the bundled server starting, the files being written)
@@ -137,6 +145,9 @@ def run(argv: Sequence[str]) -> ExitCode:
                 on_tick = progress.on_tick if progress is not None else None
                 scaled = run_scaled(scale, config, args.scenario, meta, on_tick)
         result = scaled.result
+        # A stop from here on comes after the run: it cuts the writing short
+        # (publish says what was not written), it does not make the run interrupted.
+        before = stops.received[:]
         if args.out is not None:
             scaled.write(args.out)  # a shard's state, before summary.json says "complete"
         published = publish(
@@ -147,15 +158,18 @@ def run(argv: Sequence[str]) -> ExitCode:
             console=console,
             quiet=args.quiet,
             server=sampled.signals(),
+            stopped=lambda: len(stops.received) > len(before),
         )
+        if published.not_written:
+            make_console(stderr=True).print(published.not_written, highlight=False)
         if args.out is not None and not args.quiet:
             console.print(f"files written to {args.out}/")
         print_shard_notes(scaled.notes, scaled.warnings)
-    if result.interrupted or stops.received:
+    if result.interrupted or before:
         make_console(stderr=True).print(
             "interrupted: the report covers what was measured before the stop"
         )
-        return ExitCode.stopped_by(result.stop_signal or stops.received[0])
+        return ExitCode.stopped_by(result.stop_signal or before[0])
     if scaled.shards_lost:
         return ExitCode.INCOMPLETE
     silence = nothing_answered(published.summary)
@@ -171,11 +185,27 @@ def _stopped_before_the_run(sig: int) -> ExitCode:
 
 
 def nothing_answered(summary: dict[str, Any]) -> str | None:
-    """Said when requests were made and not one got a response: the run measured nothing."""
-    if not summary["requests"] or summary["latency_ms"]["response"]["max"] is not None:
+    """Said when not one request got a response, whatever the cause (the target
+    down, every task raising before it sent, no arrival due): the run measured
+    nothing of the target, and exits 1."""
+    if summary["latency_ms"]["response"]["max"] is not None:
         return None
-    kinds = ", ".join(f"{n} {kind} errors" for kind, n in summary["errors"]["by_kind"].items())
+    by_kind = summary["errors"]["by_kind"]
+    if not by_kind:
+        return "no request was sent: the rate and duration asked for none"
+    kinds = ", ".join(f"{n} {kind} errors" for kind, n in by_kind.items())
+    if "exception" in by_kind:
+        return f"no request got a response ({kinds}): the scenario's tasks raised before one did"
     return f"no request got a response ({kinds}): is the target up?"
+
+
+def start_note(start_at: float | None, now: float) -> str | None:
+    """When a --start-at run will start, said before it waits (a wait without a word
+    looks like a hang)."""
+    if start_at is None or start_at - now < FAR_START_S:
+        return None
+    when = dt.datetime.fromtimestamp(start_at, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return f"the run starts at {when} (in {_spoken(round(start_at - now))}); Ctrl-C cancels it"
 
 
 def duration_mismatch(profile: RateProfile, duration: float | None) -> str | None:

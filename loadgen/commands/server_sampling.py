@@ -7,12 +7,19 @@ children counted as workers). The machine and loadgen's own CPU are sampled
 on every run, with or without a source of the target's: "was it me?" (loadgen
 out of CPU, or the machine busy with other work) needs them whatever the
 target is. See measure/sampler.py.
+
+A `--server-pid` that does not look like a server (PID 1, the init of the
+machine or container; or a process none of whose tree listens on a TCP port)
+is warned of in one line and sampled all the same: the user may know better
+(a server alone in a container is PID 1), but a typo would otherwise
+describe the wrong process without a word.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import sys
 from collections.abc import Iterator
 from urllib.parse import urlsplit
 
@@ -62,6 +69,32 @@ def check_server_signal_options(args: argparse.Namespace) -> None:
             raise UsageError(f"--server-metrics must be an http:// or https:// URL, got {shown!r}")
     if args.server_pid and not psutil.pid_exists(args.server_pid):
         raise UsageError(f"--server-pid {args.server_pid}: no such process on this machine")
+    doubt = not_a_server(args.server_pid) if args.server_pid else None
+    if doubt:
+        print(
+            f"loadgen: warning: --server-pid {args.server_pid} {doubt}: is it the target's "
+            "server? (sampled all the same)",
+            file=sys.stderr,
+        )
+
+
+def not_a_server(pid: int) -> str | None:
+    """Why process `pid` does not look like a server (None: it does, or we may not look).
+
+    Listening sockets are read from /proc, which another user's process may
+    not show: then nothing is said.
+    """
+    if pid == 1:
+        return "is PID 1, the init of this machine or container"
+    try:
+        process = psutil.Process(pid)
+        for p in (process, *process.children(recursive=True)):
+            with contextlib.suppress(psutil.NoSuchProcess):  # a worker that just ended
+                if any(c.status == psutil.CONN_LISTEN for c in p.net_connections(kind="tcp")):
+                    return None
+        return f"({process.name()}) listens on no TCP port"
+    except (psutil.AccessDenied, psutil.NoSuchProcess):
+        return None
 
 
 class Sampling:

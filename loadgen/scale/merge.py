@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from loadgen.core.results import MergedResult
+from loadgen.core.results import MergedResult, RunResult
 from loadgen.measure.recorder import Recorder, merge_recorders
 from loadgen.scale.shard import ShardJob
 from loadgen.scenario import Scenario
@@ -38,15 +38,34 @@ class Merged:
         return [s["index"] for s in self.shards if s["status"] != "ok"]
 
     def meta(self) -> dict[str, Any]:
-        """What summary.json's `run` says about the shards."""
+        """What summary.json's `run` says about the shards.
+
+        With shards missing, the summary's `target_rps` is what the merged
+        shards planned (their share of the run); `asked_rps` is what the whole
+        run was asked, and `lost_rps` the share of it that went with the
+        missing shards (the headline says both).
+        """
         missing = self.missing
-        return {
+        meta: dict[str, Any] = {
             "shard_count": self.count,
             "shards": self.shards,
             "missing_shards": missing,
             "missing_share": round(len(missing) / self.count, 6),
             "merge_warnings": self.warnings,
         }
+        if missing:
+            asked = self.asked_rps()
+            meta["asked_rps"] = round(asked, 3)
+            meta["lost_rps"] = round(asked * len(missing) / self.count, 3)
+        return meta
+
+    def asked_rps(self) -> float:
+        """The rate the whole run was asked over its measured window: Λ(window)/window,
+        every shard's share included (each shard planned 1/count of it)."""
+        elapsed = self.result.elapsed
+        if elapsed <= 0:
+            return 0.0
+        return RunResult.expected_arrivals(self.result, 0.0, elapsed) / elapsed
 
 
 def merge_states(
@@ -72,7 +91,16 @@ def merge_states(
     shards = _shard_table(states, kept, count, lost or {}, warnings)
     notes = _start_spread(chosen)
     lead = ShardJob.from_dict(chosen[0]["job"]) if chosen else jobs[0]
-    return Merged(_merged_result(chosen, lead, count), count, shards, warnings, notes)
+    merged = Merged(_merged_result(chosen, lead, count), count, shards, warnings, notes)
+    if merged.missing:  # first of the warnings: what was asked, and what was lost of it
+        meta = merged.meta()
+        warnings.insert(
+            0,
+            f"asked {meta['asked_rps']:.1f}/s; {meta['lost_rps']:.1f}/s of it was lost with "
+            f"{len(merged.missing)} of {count} shards: the report's target and counts are "
+            "the rest's",
+        )
+    return merged
 
 
 def _check_one_run(

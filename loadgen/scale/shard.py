@@ -33,6 +33,7 @@ from loadgen.core.engine import Engine
 from loadgen.core.rates import profile_from_description
 from loadgen.core.results import RunResult
 from loadgen.data import DataFile, load_data
+from loadgen.measure.numbers import finite_numbers
 from loadgen.measure.recorder import Recorder
 from loadgen.measure.tick import Tick, tick
 from loadgen.scenario import Scenario, load_scenario
@@ -250,6 +251,9 @@ _STATE_KEYS: dict[str, Any] = {
     "task_names": list,
     "recorder": dict,
 }
+# What may be negative in a shard state: a clock's skew, how early the shard was
+# ready (late: negative), a seed, and the run's parameters as the user gave them.
+_SIGNED = ("skew_s", "start_lead_s", "seed", "meta")
 
 
 def check_state(state: Any) -> None:
@@ -259,6 +263,7 @@ def check_state(state: Any) -> None:
     for key, kind in _STATE_KEYS.items():
         if not isinstance(state.get(key), kind):
             raise ValueError(f"{key} is missing or of the wrong type")
+    finite_numbers(state, signed=_SIGNED)  # JSON's NaN, Infinity, or a negative count
     try:
         job = ShardJob.from_dict(state["job"])
     except TypeError as e:

@@ -241,3 +241,70 @@ def test_a_vegeta_file_with_headers_and_a_body_runs_scaled_out_and_from_stdin(tm
         assert set(s["tasks"]) == {"GET /path/to/dragon", "POST /things", "GET /private"}
         assert s["run"].get("shard_count", 1) == shards
     assert summary(tmp_path / "b")["run"]["targets"]["file"] == "standard input"
+
+
+# -- --max-body and --header: what a response may hold, what a request may carry --------
+
+
+@pytest.mark.parametrize(
+    ("argv", "says"),
+    [
+        (("--max-body", "lots"), "argument --max-body: invalid size 'lots'"),
+        (("--max-body", "0"), "argument --max-body: a size is at least 1 byte"),
+        (("--max-body=-5MiB",), "argument --max-body: invalid size '-5MiB'"),
+        (("--header", "Content-Length: 5"), "--header Content-Length: loadgen writes it"),
+        (("--header", "transfer-encoding: chunked"), "--header transfer-encoding: loadgen"),
+    ],
+)
+def test_max_body_and_framing_header_misuse_is_one_line_and_exit_2(capsys, argv, says):
+    assert misuse("--host", "http://127.0.0.1:9", *argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("loadgen: error: ") and err.count("\n") == 1
+    assert says in err, err
+
+
+@pytest.mark.parametrize(
+    ("text", "size"),
+    [("16MiB", 16 << 20), ("512KiB", 512 << 10), ("1000000", 10**6), ("10MB", 10**7),
+     ("1.5k", 1500), ("2 GiB", 2 << 30)],
+)  # fmt: skip
+def test_sizes_read_as_people_write_them(text, size):
+    from loadgen.commands.argtypes import byte_size
+
+    assert byte_size(text) == size
+
+
+@pytest.mark.slow
+@pytest.mark.anyio
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+async def test_a_body_past_max_body_is_body_too_large_and_a_host_header_goes_once(tmp_path):
+    import asyncio
+    import contextlib
+
+    from tests.support.http_server import raw_server, read_request
+
+    heads = []
+    body = b"z" * 10240
+
+    async def ten_kib(reader, writer):
+        with contextlib.suppress(asyncio.IncompleteReadError, ConnectionError):
+            while True:
+                heads.append((await read_request(reader))[0])
+                writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 10240\r\n\r\n" + body)
+                await writer.drain()
+
+    async with raw_server(ten_kib) as url:
+        proc = await asyncio.to_thread(
+            loadgen, "--host", url, "--rps", 5, "--duration", "1s", "--scenario",
+            "tests/support/scenarios.py:Get", "--max-body", "1KiB", "--header",
+            "Host: example.test", "--out", tmp_path / "out", "--quiet",
+        )  # fmt: skip
+    s = summary(tmp_path / "out")
+    assert s["errors"]["by_kind"] == {"body_too_large": s["requests"]}, proc.stderr
+    assert "1KiB (--max-body)" in s["errors"]["first"]["body_too_large"]
+    assert s["run"]["max_body"] == 1024
+    assert heads and all(
+        [ln for ln in h.split(b"\r\n") if ln.lower().startswith(b"host:")]
+        == [b"Host: example.test"]
+        for h in heads
+    )

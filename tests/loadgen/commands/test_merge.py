@@ -60,6 +60,12 @@ def broken_state(tmp_path, how):
         s["recorder"]["tasks"]["get"]["response"] = "HISTFAAAABtubGUgbm90IGEgaGlzdG9ncmFt"
     elif how == "no recorder":
         del s["recorder"]
+    elif how == "elapsed NaN":
+        s["elapsed"] = float("nan")  # json.dumps writes it as NaN, json.loads reads it back
+    elif how == "arrivals Infinity":
+        s["recorder"]["arrivals"] = float("inf")
+    elif how == "negative unsent":
+        s["unsent"] = -5
     path = tmp_path / "bad"
     path.mkdir()
     (path / "shard-state.json").write_text(json.dumps(s))
@@ -69,7 +75,9 @@ def broken_state(tmp_path, how):
 @pytest.mark.parametrize(
     ("how", "says"),
     [("[]", "not a loadgen shard state"), ("count 0", "does not exist"),
-     ("damaged histogram", "recorder:"), ("no recorder", "recorder is missing")],
+     ("damaged histogram", "recorder:"), ("no recorder", "recorder is missing"),
+     ("elapsed NaN", "elapsed is nan"), ("arrivals Infinity", "recorder.arrivals is inf"),
+     ("negative unsent", "unsent is -5")],
 )  # fmt: skip
 def test_a_broken_shard_state_is_one_line_naming_the_file(tmp_path, capsys, how, says):
     good = shard_dir(tmp_path, "good", state(job(1, 2), recorder([latencies(20, 2)])))

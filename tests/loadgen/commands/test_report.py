@@ -83,6 +83,9 @@ def damage(run, how):
         head = lines[i].rsplit(",", 1)[0]
         lines[i] = head + ",aGVsbG8gd29ybGQsIG5vdCBhIGhpc3RvZ3JhbQ=="  # base64, not HDR
         hlog.write_text("\n".join(lines) + "\n")
+    elif how == "duration NaN":
+        s["duration_s"] = float("nan")  # json.dumps writes NaN: not JSON, but Python reads it
+        summary.write_text(json.dumps(s))
     elif how == "emptied log":
         hlog.write_text("")
     elif how == "half the log":
@@ -98,6 +101,7 @@ def damage(run, how):
         ("no tasks", "summary.json: tasks is missing"),
         ("no generator", "summary.json: generator is missing"),
         ("not a histogram", "intervals.hlog:"),
+        ("duration NaN", "summary.json: duration_s is nan"),
         ("emptied log", "intervals.hlog holds 0 timed responses"),
         ("half the log", "intervals.hlog holds"),
     ],
@@ -111,3 +115,16 @@ def test_a_damaged_run_is_one_line_and_exit_2(saved_run, tmp_path, how, names):
         lines = proc.stderr.strip().splitlines()
         assert len(lines) == 1 and names in lines[0], proc.stderr
         assert str(copy) in lines[0]
+
+
+@pytest.mark.slow
+def test_a_run_in_which_nothing_was_answered_reports_with_the_run_s_status(tmp_path):
+    from server.launch import free_port
+
+    out = tmp_path / "run"
+    dead = f"http://127.0.0.1:{free_port()}"  # nothing listens: every request is refused
+    ran = run_cli("--host", dead, "--rps", 10, "--duration", "1s", "--out", out, "--quiet")
+    assert ran.returncode == 1, ran.stderr
+    again = report(out, "--no-html")
+    assert again.returncode == ran.returncode, again.stdout + again.stderr
+    assert "no request got a response" in again.stderr

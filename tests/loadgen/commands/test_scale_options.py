@@ -1,6 +1,7 @@
 """The scale-out options of the run command: parsing and misuse (one line, exit 2)."""
 
 import argparse
+import datetime as dt
 import os
 import time
 
@@ -14,10 +15,14 @@ def test_option_values():
     assert process_count("auto") == os.cpu_count()
     assert process_count("3") == 3
     assert shard_spec("0/4") == (0, 4) and shard_spec("3/4") == (3, 4)
-    assert start_time("1893456000") == 1893456000.0
-    assert start_time("2030-01-01T00:00:00Z") == 1893456000.0
-    assert start_time("2030-01-01T00:00:00") == 1893456000.0  # no zone: UTC
-    assert start_time("2030-01-01T02:00:00+02:00") == 1893456000.0
+    # Tomorrow at midnight UTC: a start within the week --start-at allows.
+    tomorrow = dt.datetime.now(dt.UTC).date() + dt.timedelta(days=1)
+    epoch = dt.datetime(tomorrow.year, tomorrow.month, tomorrow.day, tzinfo=dt.UTC).timestamp()
+    day = tomorrow.isoformat()
+    assert start_time(f"{epoch:.0f}") == epoch
+    assert start_time(f"{day}T00:00:00Z") == epoch
+    assert start_time(f"{day}T00:00:00") == epoch  # no zone: UTC
+    assert start_time(f"{day}T02:00:00+02:00") == epoch
     for bad in ("4/4", "-1/4", "1", "a/b", "1/0"):
         with pytest.raises(argparse.ArgumentTypeError):
             shard_spec(bad)

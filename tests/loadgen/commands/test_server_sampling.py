@@ -2,6 +2,7 @@
 
 import contextlib
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -19,6 +20,7 @@ def findings(s):
 
 
 @pytest.mark.slow
+@pytest.mark.alone
 def test_legacy_uvicorn_at_a_modest_rate_shows_its_errors_and_its_blocked_loop(tmp_path):
     # Seed 3 asks for Fibonacci numbers up to 30 within the first seconds: the
     # legacy recursion then holds the event loop for a few hundred ms.
@@ -42,6 +44,7 @@ def test_legacy_uvicorn_at_a_modest_rate_shows_its_errors_and_its_blocked_loop(t
 
 
 @pytest.mark.slow
+@pytest.mark.alone
 def test_the_fixed_server_pushed_past_its_capacity_is_short_of_cpu(tmp_path):
     proc = loadgen(
         "--rps", 6000, "--duration", "4s", "--timeout", "2s", "--seed", 2,
@@ -126,6 +129,7 @@ def test_misuse_of_the_signal_options_is_one_line_and_exit_2(args, message):
 
 
 @pytest.mark.slow
+@pytest.mark.alone
 def test_capacity_says_why_its_first_failing_level_failed(tmp_path):
     proc = loadgen(
         "capacity", "--server", "uvicorn", "--server-env", "LEGACY_BUGS=1", "--start", 20,
@@ -177,3 +181,44 @@ def test_with_no_server_source_the_machine_is_sampled_and_a_stop_reaps_the_sampl
     assert s["run"]["interrupted"] is True and s["requests"] > 0
     assert s["server"]["sources"] == []  # nothing of the target's was sampled, and it says so
     assert "--server-pid PID" in s["server"]["note"]
+
+
+@contextlib.contextmanager
+def child(code):
+    """A Python child process running `code`, killed at the end."""
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None and proc.stdout.readline() == "ready\n"
+        yield proc
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+LISTENING = ("import socket, time; s = socket.create_server(('127.0.0.1', 0)); "
+             "print('ready', flush=True); time.sleep(60)")  # fmt: skip
+IDLE = "import time; print('ready', flush=True); time.sleep(60)"
+
+
+@pytest.mark.slow
+def test_a_server_pid_that_listens_on_no_port_or_is_init_is_doubted():
+    from loadgen.commands.server_sampling import not_a_server
+
+    assert "PID 1" in not_a_server(1)
+    with child(IDLE) as idle:
+        assert "listens on no TCP port" in not_a_server(idle.pid)
+    with child(LISTENING) as server:
+        assert not_a_server(server.pid) is None
+        assert not_a_server(os.getpid()) is None  # its child listens: a master and its worker
+
+
+@pytest.mark.slow
+def test_server_pid_1_is_warned_of_in_one_line_and_the_run_goes_on(static_url, tmp_path):
+    proc = loadgen(
+        "--host", static_url, "--rps", 20, "--duration", "1s", "--scenario", GET_SCENARIO,
+        "--server-pid", 1, "--out", tmp_path, "--quiet", timeout=60,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    warned = [ln for ln in proc.stderr.splitlines() if "--server-pid 1" in ln]
+    assert len(warned) == 1 and "warning" in warned[0] and "PID 1" in warned[0], proc.stderr
+    assert summary(tmp_path)["requests"] == 20

@@ -94,3 +94,12 @@ def test_overlapping_and_foreign_shards_are_warned_about():
     same = merge_states([state(job(0, 2, seed=1), a), later])
     assert same.warnings == []
     assert any("3.0 s apart" in n for n in same.notes)
+
+
+def test_a_missing_shard_s_share_of_the_asked_rate_is_said_first():
+    merged = merge_states([state(job(0, 2), recorder([latencies(200, 3)]))])  # job: 100/s
+    meta = merged.meta()
+    assert meta["asked_rps"] == pytest.approx(100.0) and meta["lost_rps"] == pytest.approx(50.0)
+    assert merged.warnings[0].startswith("asked 100.0/s; 50.0/s of it was lost with 1 of 2 shards")
+    whole = merge_states([state(job(i, 2), recorder([latencies(100, i)])) for i in range(2)])
+    assert "asked_rps" not in whole.meta() and whole.warnings == []

@@ -105,6 +105,13 @@ def test_a_shard_that_dies_is_reported_and_the_others_data_kept(target, tmp_path
     assert s["requests"] == RPS * SECONDS // 2
     assert s["target_rps"] == pytest.approx(RPS / 2, rel=0.01)
     assert s["achieved_rps"] == pytest.approx(RPS / 2, rel=0.01)
+    # The headline says what the run was asked, and what of it was lost.
+    run = s["run"]
+    assert run["asked_rps"] == pytest.approx(RPS) and run["lost_rps"] == pytest.approx(RPS / 2)
+    headline = proc.stdout.splitlines()[0]
+    assert f"of {RPS:.1f}/s asked: {RPS / 2:.1f}/s lost with shards" in headline, headline
+    warned = " ".join(proc.stderr.split())
+    assert f"warning: asked {RPS:.1f}/s; {RPS / 2:.1f}/s of it was lost" in warned
 
 
 @pytest.mark.slow
