@@ -22,8 +22,10 @@ run: $(STAMP)
 	$(BIN)/python -m loadgen $(ARGS)
 
 # Two test processes: most tests wait on servers and subprocesses, not the CPU.
+# Those that judge a diagnosis end to end (`alone`) then run one at a time.
 test: $(STAMP) lint typecheck browser
-	$(BIN)/python -m pytest -q -n 2
+	$(BIN)/python -m pytest -q -n 2 -m "not alone"
+	$(BIN)/python -m pytest -q -m alone
 
 # The inner loop: no process-starting or browser tests (make test runs everything).
 test-fast: $(STAMP)

@@ -23,7 +23,7 @@ import pytest
 from tests.support.bottlenecks import asgi, wsgi
 from tests.support.bottlenecks.loads import LOADS, drive
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.alone]
 
 # How far the estimated concurrency may be from the pool's size: the
 # estimate rests on a few seconds of a noisy, shared machine.

@@ -17,7 +17,7 @@ import pytest
 from tests.support import cli
 from tests.support.cpu_hog import burning_a_core
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.alone]
 
 # Longer than a run (its server's start, 6 s of load, the drain): the hog
 # outlasts the run it is beside, and is killed when the run ends.

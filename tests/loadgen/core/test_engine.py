@@ -32,7 +32,7 @@ from loadgen.transports.mock import MockClient, Reply
 from tests.loadgen.transports.test_http1 import full_backlog
 from tests.support.http_server import OK, raw_server, read_request
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.alone]  # counts every arrival of short runs
 
 
 class TwoSteps(Scenario):
@@ -140,16 +140,17 @@ async def test_arrivals_run_as_flights_unless_the_scenario_opts_out(scenario):
     scenario.seen_tasks.clear()
     result = await run(scenario)
     rec = result.recorder
-    assert rec.arrivals == N
-    assert rec.tasks["get_sleep_get"].requests == 2 * N
+    # On a busy machine the last few due may be unsent at the window's end: said, not lost.
+    assert rec.arrivals + result.unsent == N and rec.arrivals >= N - 5
+    assert rec.tasks["get_sleep_get"].requests == 2 * rec.arrivals
     assert rec.errors() == {}
     assert rec.first_exception is None
-    assert len(scenario.seen_tasks) == N
+    assert len(scenario.seen_tasks) == rec.arrivals
     if scenario.eager:
         assert set(scenario.seen_tasks) == {None}
     else:
         assert None not in scenario.seen_tasks
-        assert len(set(scenario.seen_tasks)) == N  # a Task of its own each
+        assert len(set(scenario.seen_tasks)) == rec.arrivals  # a Task of its own each
 
 
 class Mixed(Scenario):
