@@ -65,11 +65,6 @@ def loaded_server_seconds(summary: dict[str, Any]) -> list[dict[str, Any]]:
     return [e["server"] for e in summary["timeline"] if e.get("target", 0) > 0 and "server" in e]
 
 
-def loaded_machine_seconds(summary: dict[str, Any]) -> list[dict[str, Any]]:
-    """The timeline's sampled machine seconds while load was being sent."""
-    return [e["machine"] for e in summary["timeline"] if e.get("target", 0) > 0 and "machine" in e]
-
-
 def worker_cpu_median(summary: dict[str, Any]) -> float | None:
     """The server's workers' CPU together (% of one core), median loaded second;
     None when not sampled."""

@@ -44,7 +44,6 @@ SERIAL_N = 1.5
 CONNECTION_WAIT_SHARE = 0.01
 REFUSED_SHARE = 0.01
 SLOW_CONNECT_MS = 1000.0
-CONNECT_KINDS = DOOR_KINDS
 DOOR_ONLY = ("connect", "connect_timeout")  # failed before a connection was had
 
 
@@ -131,7 +130,7 @@ def connection_limit(summary: dict[str, Any], c: Concurrency) -> Finding | None:
 
 def connection_refused(summary: dict[str, Any]) -> Finding | None:
     by_kind = summary["errors"]["by_kind"]
-    counts = {k: by_kind[k] for k in CONNECT_KINDS if by_kind.get(k)}
+    counts = {k: by_kind[k] for k in DOOR_KINDS if by_kind.get(k)}
     share = sum(counts.values()) / (summary["requests"] or 1)
     slow = summary["generator"].get("connect_ms", {}).get("p99")
     slow_connects = slow is not None and slow >= SLOW_CONNECT_MS
