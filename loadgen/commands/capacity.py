@@ -12,10 +12,9 @@ concurrency against the offered rate) and each level's run files.
 from __future__ import annotations
 
 import argparse
-import json
 import socket
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -53,6 +52,7 @@ from loadgen.commands.server_sampling import (
 )
 from loadgen.core.rates import ConstantRate
 from loadgen.measure.histogram import ms
+from loadgen.measure.numbers import json_text
 from loadgen.report.diagnosis import headline
 from loadgen.report.html import render_capacity
 from loadgen.report.publish import publish
@@ -266,7 +266,7 @@ def capacity(argv: Sequence[str]) -> ExitCode:
             def measure(rps: float) -> Level:
                 if stops.received:  # between two levels
                     raise _Stopped(stops.received[0])
-                level, sig = _level(args, load, slos, tgt.url, sampled, rps)
+                level, sig = _level(args, load, slos, tgt.url, sampled, rps, stops.first)
                 levels.append(level)
                 _print_level(console, level)
                 if level.verdict == INTERRUPTED:
@@ -297,7 +297,7 @@ def capacity(argv: Sequence[str]) -> ExitCode:
         console.print(f"[bold]scaling:[/bold] {describe(report['usl'])}", highlight=False)
         if args.out is not None:
             args.out.mkdir(parents=True, exist_ok=True)
-            (args.out / "capacity.json").write_text(json.dumps(report, indent=2) + "\n")
+            (args.out / "capacity.json").write_text(json_text(report, indent=2) + "\n")
             (args.out / "capacity.html").write_text(render_capacity(report))
             console.print(f"files written to {args.out}/")
     if stopped_by or stops.received:
@@ -357,13 +357,14 @@ def _level(
     url: str,
     sampled: Sampling,
     rps: float,
+    stopped_before: Callable[[], int | None],
 ) -> tuple[Level, int | None]:
     """Run one level at `rps` and judge it (its files go under --out); and the
     signal that stopped it, if one did."""
     scale = Scale(args.processes, args.dask, (0, 1), None)
     config = load.config(url, ConstantRate(rps), args.level)
     meta = {"rate_profile": config.profile.describe(), **load.meta(), **scale.meta()}
-    scaled = run_scaled(scale, config, args.scenario, meta)
+    scaled = run_scaled(scale, config, args.scenario, meta, stopped_before=stopped_before)
     out = None if args.out is None else args.out / "levels" / f"{rps:.1f}rps"
     sampled.sample_now()  # so the level's last second has the server's side too
     published = publish(

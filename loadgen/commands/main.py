@@ -43,6 +43,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
+# The commands that send load (the others read files).
+LOADS = ("run", "capacity")
+
+
 def subcommands_epilog() -> str:
     lines = [f"  {name:<9} {summary}" for name, (_, summary) in COMMANDS.items()]
     return "commands (loadgen COMMAND --help for each):\n" + "\n".join(lines)
@@ -61,7 +65,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         # Ctrl-C before a command catches stop signals itself (importing the
         # engine, a scenario file that is slow to import): nothing was sent yet.
-        return _fail("interrupted before any load was sent", ExitCode.INTERRUPTED)
+        said = "interrupted before any load was sent" if name in LOADS else f"{name}: interrupted"
+        return _fail(said, ExitCode.INTERRUPTED)
     except UsageError as e:
         hint = "loadgen --help" if name == "run" else f"loadgen {name} --help"
         return _fail(f"{e} (see {hint})")

@@ -20,6 +20,7 @@ from loadgen.report.publish import publish
 from loadgen.report.terminal import make_console, print_shard_notes
 from loadgen.scale.merge import merge_states
 from loadgen.scale.shard import STATE_FILE, ShardJob, read_state
+from loadgen.scale.signals import CatchStops
 
 
 def parser() -> argparse.ArgumentParser:
@@ -62,15 +63,22 @@ def merge(argv: Sequence[str]) -> ExitCode:
     meta.pop("shard", None)
     meta["merged_from"] = labels
     console = make_console()
-    publish(
-        merged.result,
-        {**meta, **merged.meta()},
-        out=args.out,
-        console=console,
-        quiet=args.quiet,
-        server_note="no server signals: shard states carry only what each generator measured",
-    )
+    # A stop while the files are written skips those not begun, and says so.
+    with CatchStops() as stops:
+        published = publish(
+            merged.result,
+            {**meta, **merged.meta()},
+            out=args.out,
+            console=console,
+            quiet=args.quiet,
+            server_note="no server signals: shard states carry only what each generator measured",
+            stopped=lambda: bool(stops.received),
+        )
+    if published.not_written:
+        make_console(stderr=True).print(published.not_written, highlight=False)
     print_shard_notes(merged.notes, merged.warnings)
+    if stops.received:
+        return ExitCode.stopped_by(stops.received[0])
     if not args.quiet:
         console.print(f"merged {len(states)} shard(s) into {args.out}/")
     return ExitCode.INCOMPLETE if merged.warnings else ExitCode.OK

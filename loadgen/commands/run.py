@@ -143,7 +143,7 @@ def run(argv: Sequence[str]) -> ExitCode:
             with sampling(args, tgt) as sampled, progress or contextlib.nullcontext():
                 # Here, or as shards (local processes, Dask) merged into one result.
                 on_tick = progress.on_tick if progress is not None else None
-                scaled = run_scaled(scale, config, args.scenario, meta, on_tick)
+                scaled = run_scaled(scale, config, args.scenario, meta, on_tick, stops.first)
         result = scaled.result
         # A stop from here on comes after the run: it cuts the writing short
         # (publish says what was not written), it does not make the run interrupted.

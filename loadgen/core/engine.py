@@ -82,6 +82,9 @@ class Engine:
     `client` is the transport to send through (default: the one the config
     names, see `transports/factory.py`); the engine closes it when the run ends.
     `on_interval` is called with each closed one-second interval.
+    `stopped_before` tells a stop signal its caller caught before the engine
+    installed its own handlers (the run's set-up may take seconds: a scenario
+    of many targets, a far --start-at): then nothing is sent.
     """
 
     def __init__(
@@ -89,10 +92,12 @@ class Engine:
         config: RunConfig,
         on_interval: Callable[[Interval, Recorder], None] | None = None,
         client: Client | None = None,
+        stopped_before: Callable[[], int | None] | None = None,
     ) -> None:
         self.config = config
         self.on_interval = on_interval
         self.client = client
+        self.stopped_before = stopped_before
         self._running: set[Runner] = set()  # arrivals in flight, as flights or Tasks
         self._drained: asyncio.Future[None] | None = None
         self._issuer: Issuer | None = None
@@ -132,9 +137,13 @@ class Engine:
         ticker = loop.create_task(self._tick())
         expirer = loop.create_task(deadlines.check())  # until the run is over
         signals = self._install_signals(loop)
+        early = self.stopped_before() if self.stopped_before is not None else None
+        if early is not None:
+            self.stop(early)
         try:
             with _quiet_gc():
-                issuer.start()
+                if not self._interrupted:
+                    issuer.start()
                 await issuer.done
                 issued_until = time.perf_counter()
                 while self._running:

@@ -13,9 +13,12 @@ from __future__ import annotations
 
 import itertools
 import math
+import sys
 import weakref
+from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TypeAlias
 
 from hdrh.histogram import HdrHistogram
 
@@ -50,10 +53,12 @@ _HALF_COUNT: int = _LAYOUT.sub_bucket_half_count
 _MASK: int = _LAYOUT.sub_bucket_mask
 _SHIFT: int = _HALF_MAG + 1
 _FIRST_BUCKET: int = _LAYOUT.sub_bucket_count  # 2^(m+1)
+_BUCKET_COUNT: int = _LAYOUT.bucket_count
+_SUB_BUCKET_COUNT: int = _LAYOUT.sub_bucket_count
 del _LAYOUT
 
 
-def record(h: HdrHistogram, seconds: float) -> None:
+def record(h: Histogram, seconds: float) -> None:
     """Record a duration given in seconds, clamped into the histogram's range.
 
     Same result as `h.record_value(µs)`, which silently drops out-of-range values.
@@ -75,10 +80,94 @@ def record(h: HdrHistogram, seconds: float) -> None:
         h.min_value = v
 
 
-def merged(histograms: Iterable[HdrHistogram]) -> HdrHistogram:
+class SparseHistogram:
+    """A histogram of the same layout that holds only its non-empty buckets.
+
+    A dense hdrh histogram holds all 23 552 counts (184 KiB) however few
+    values it has, and a run keeps two per task (response and service time),
+    for the run and for each second: a --targets file of many distinct paths
+    would cost that per path it hit. This one holds a dict entry per bucket
+    used, so its memory grows with what was recorded. `record` fills it as it
+    fills a dense one (`counts[i] += 1`, on a defaultdict); every reader here
+    (`buckets`, `merged`, `summary_ms` ...) takes either; `dense()` makes the
+    hdrh histogram for what needs one (encoding).
+    """
+
+    __slots__ = ("counts", "max_value", "min_value", "total_count")
+    significant_figures = SIGNIFICANT_DIGITS
+    bucket_count = _BUCKET_COUNT
+    sub_bucket_count = _SUB_BUCKET_COUNT
+
+    def __init__(self) -> None:
+        self.counts: defaultdict[int, int] = defaultdict(int)
+        self.total_count = 0
+        self.min_value = sys.maxsize  # as recorded (µs); hdrh's start values
+        self.max_value = 0
+
+    @classmethod
+    def of(cls, h: HdrHistogram) -> SparseHistogram:
+        """A dense histogram's buckets, kept sparse."""
+        sparse = cls()
+        sparse.add(h)
+        return sparse
+
+    def get_total_count(self) -> int:
+        return self.total_count
+
+    def get_max_value(self) -> int:
+        """hdrh's: the highest value equivalent to the greatest recorded (0: none)."""
+        if self.max_value == 0:
+            return 0
+        low, width = _span(_index(min(self.max_value, HIGHEST_US)))
+        return low + width - 1
+
+    def get_min_value(self) -> int:
+        """hdrh's: the lowest value equivalent to the least recorded (0: none)."""
+        if self.total_count == 0 or self.counts.get(0):
+            return 0
+        return _span(_index(min(self.min_value, HIGHEST_US)))[0]
+
+    def add(self, other: Histogram) -> None:
+        """Add another histogram of this layout, bucket by bucket."""
+        counts = self.counts
+        for index, n in buckets(other):
+            counts[index] += n
+        self.total_count += other.total_count
+        self.min_value = min(self.min_value, other.min_value)
+        self.max_value = max(self.max_value, other.max_value)
+
+    def dense(self) -> HdrHistogram:
+        h = new_histogram()
+        _add_sparse(h, self)
+        return h
+
+    def encode(self) -> bytes:
+        """The HDR payload hdrh's `encode` gives for the same values."""
+        payload: bytes = self.dense().encode()
+        return payload
+
+
+# Either kind of histogram: every reader below takes both.
+Histogram: TypeAlias = HdrHistogram | SparseHistogram
+
+
+def _add_sparse(h: HdrHistogram, sparse: SparseHistogram) -> None:
+    counts = h.counts
+    for index, n in sparse.counts.items():
+        counts[index] += n
+    h.total_count += sparse.total_count
+    h.min_value = min(h.min_value, sparse.min_value)
+    h.max_value = max(h.max_value, sparse.max_value)
+
+
+def merged(histograms: Iterable[Histogram]) -> HdrHistogram:
+    """One dense histogram of them all."""
     total = new_histogram()
     for h in histograms:
-        total.add(h)
+        if isinstance(h, SparseHistogram):
+            _add_sparse(total, h)
+        else:
+            total.add(h)
     return total
 
 
@@ -111,10 +200,11 @@ def _span(i: int) -> tuple[int, int]:
     return sub << b, 1 << b
 
 
-def buckets(h: HdrHistogram) -> list[tuple[int, int]]:
+def buckets(h: Histogram) -> list[tuple[int, int]]:
     """(counts index, count) of each bucket holding a value, in value order.
 
-    Only the indices between the least and the greatest value recorded are
+    A sparse histogram's are its entries, sorted. For a dense one, only the
+    indices between the least and the greatest value recorded are
     read, as one C-level pass (`itertools.compress` over the counts' memory);
     when the counts do not add up to the total there (min/max not kept up by
     whoever filled it), the whole array is.
@@ -122,6 +212,8 @@ def buckets(h: HdrHistogram) -> list[tuple[int, int]]:
     total = h.get_total_count()
     if total == 0:
         return []
+    if isinstance(h, SparseHistogram):
+        return sorted(item for item in h.counts.items() if item[1])
     counts = memoryview(h.counts).cast("B").cast("Q")
     lo = _index(min(h.min_value, HIGHEST_US))
     hi = min(_index(min(h.max_value, HIGHEST_US)), len(counts) - 1)
@@ -144,7 +236,7 @@ class Distribution:
     total: int
 
     @classmethod
-    def of(cls, h: HdrHistogram) -> Distribution:
+    def of(cls, h: Histogram) -> Distribution:
         return cls(buckets(h), h.get_total_count())
 
     def percentiles_us(self, quantiles: Iterable[float]) -> dict[float, int]:
@@ -190,7 +282,7 @@ class Distribution:
         return math.sqrt(dev_total / self.total)
 
 
-def percentiles(h: HdrHistogram, quantiles: Iterable[float]) -> dict[float, float]:
+def percentiles(h: Histogram, quantiles: Iterable[float]) -> dict[float, float]:
     """Values in milliseconds at the given percentiles (0–100), one pass over the counts."""
     qs = list(quantiles)
     if h.get_total_count() == 0:
@@ -199,7 +291,7 @@ def percentiles(h: HdrHistogram, quantiles: Iterable[float]) -> dict[float, floa
     return {q: raw[q] / 1000.0 for q in qs}
 
 
-def summary_ms(h: HdrHistogram) -> dict[str, float | None]:
+def summary_ms(h: Histogram) -> dict[str, float | None]:
     """p50/p90/p99/p99.9/max/mean in milliseconds, the summary.json latency block.
 
     None for each (null in JSON, "n/a" on screen) when nothing was timed: a
@@ -219,7 +311,7 @@ def summary_ms(h: HdrHistogram) -> dict[str, float | None]:
     return out
 
 
-def percentile_distribution(h: HdrHistogram, scale: float = 1000.0, ticks: int = 5) -> bytes:
+def percentile_distribution(h: Histogram, scale: float = 1000.0, ticks: int = 5) -> bytes:
     """The .hgrm text hdrh's `output_percentile_distribution(out, scale, ticks)`
     writes, line for line, but from the non-empty buckets alone (values ÷ `scale`).
 
@@ -260,7 +352,7 @@ def percentile_distribution(h: HdrHistogram, scale: float = 1000.0, ticks: int =
     return b"".join(lines)
 
 
-def min_ms(h: HdrHistogram) -> float | None:
+def min_ms(h: Histogram) -> float | None:
     """The least value recorded, in milliseconds, to the histogram's precision
     (None when nothing was)."""
     if h.get_total_count() == 0:

@@ -30,7 +30,7 @@ from typing import Any
 
 from hdrh.histogram import HdrHistogram
 
-from loadgen.measure.histogram import decode, merged, new_histogram, record
+from loadgen.measure.histogram import SparseHistogram, decode, merged, new_histogram, record
 from loadgen.transports.base import Failed, Response
 
 EXCEPTION = "exception"  # the task's own code raised
@@ -51,8 +51,9 @@ OTHER_RETRY_AFTER = "other"
 class TaskStats:
     """Run totals of one task."""
 
-    response: HdrHistogram = field(default_factory=new_histogram)
-    service: HdrHistogram = field(default_factory=new_histogram)
+    # Sparse: a run may have many tasks (a --targets file of distinct paths).
+    response: SparseHistogram = field(default_factory=SparseHistogram)
+    service: SparseHistogram = field(default_factory=SparseHistogram)
     requests: int = 0
     errors: Counter[str] = field(default_factory=Counter)
     bytes_received: int = 0
@@ -113,7 +114,7 @@ class _Open:
     def __init__(self, start: float) -> None:
         self.start = start
         # task → (response time, service time) histograms of this interval
-        self.histograms: dict[str, tuple[HdrHistogram, HdrHistogram]] = {}
+        self.histograms: dict[str, tuple[SparseHistogram, SparseHistogram]] = {}
         self.arrivals = 0
         self.responses = 0
         self.errors: Counter[str] = Counter()
@@ -142,7 +143,7 @@ class Recorder:
         self.first_exception: str | None = None  # what a task's own code raised first
         self.error_details: dict[str, str] = {}  # error kind → what the first one said
         # Closed histograms not yet in the totals and their interval (see close_interval).
-        self.pending: deque[tuple[Interval, str, HdrHistogram]] = deque()
+        self.pending: deque[tuple[Interval, str, SparseHistogram]] = deque()
         self._open = _Open(0.0)
 
     # -- hot path ----------------------------------------------------------
@@ -168,7 +169,7 @@ class Recorder:
         iv.responses += 1
         pair = iv.histograms.get(task)
         if pair is None:
-            pair = iv.histograms[task] = (new_histogram(), new_histogram())
+            pair = iv.histograms[task] = (SparseHistogram(), SparseHistogram())
         done_at = response.done_at
         sent_at = response.sent_at
         service = done_at - sent_at
@@ -282,7 +283,7 @@ class Recorder:
         """All tasks' `response` or `service` histogram merged."""
         return merged(getattr(s, kind) for s in self.tasks.values())
 
-    def histograms(self) -> dict[str, dict[str, HdrHistogram]]:
+    def histograms(self) -> dict[str, dict[str, SparseHistogram]]:
         """Task → "response" / "service" → run total."""
         return {n: {"response": t.response, "service": t.service} for n, t in self.tasks.items()}
 
@@ -363,8 +364,8 @@ class Recorder:
         rec.connection_waits = state.get("connection_waits", 0)
         for name, t in state["tasks"].items():
             rec.tasks[name] = TaskStats(
-                response=decode(t["response"]),
-                service=decode(t["service"]),
+                response=SparseHistogram.of(decode(t["response"])),
+                service=SparseHistogram.of(decode(t["service"])),
                 requests=t["requests"],
                 errors=Counter(t["errors"]),
                 bytes_received=t["bytes_received"],
@@ -435,7 +436,7 @@ class _IntervalSum:
         self.arrivals = self.responses = 0
         self.busy = 0.0
         self.errors: Counter[str] = Counter()
-        self.histograms: dict[str, HdrHistogram] = {}
+        self.histograms: dict[str, SparseHistogram] = {}
         self.maxima: dict[str, int] = {}
 
     def add(self, iv: Interval) -> None:
@@ -448,8 +449,8 @@ class _IntervalSum:
         for tag, payload in iv.histograms.items():
             h = self.histograms.get(tag)
             if h is None:
-                h = self.histograms[tag] = new_histogram()
-            h.decode_and_add(payload)
+                h = self.histograms[tag] = SparseHistogram()
+            h.add(decode(payload))
             self.maxima[tag] = max(self.maxima.get(tag, 0), iv.maxima[tag])
 
     def close(self) -> Interval:

@@ -14,9 +14,7 @@ import json
 from html import escape
 from typing import Any
 
-from hdrh.histogram import HdrHistogram
-
-from loadgen.measure.histogram import merged, ms
+from loadgen.measure.histogram import Histogram, merged, ms
 from loadgen.report.diagnosis import headline, how_sure, lateness
 from loadgen.report.plots import (
     CHART_CSS,
@@ -32,6 +30,7 @@ from loadgen.report.server_signals import describe
 from loadgen.report.slo import SLO, SLOError, parse_slo
 from loadgen.report.summary import (
     LATENCY_STATS,
+    asked_note,
     connect_note,
     failed_checks,
     others_label,
@@ -104,7 +103,7 @@ def _spectrum_charts(run: RunData) -> str:
     return "".join(charts)
 
 
-def _task_spectra_groups(run: RunData) -> list[tuple[str, dict[str, HdrHistogram]]]:
+def _task_spectra_groups(run: RunData) -> list[tuple[str, dict[str, Histogram]]]:
     """(name, kind → histogram) of the tasks the tables show, in their order, then
     the rest merged in one (`task_groups`); tasks missing from the summary last."""
     tasks = run.summary.get("tasks", {})
@@ -203,14 +202,20 @@ def _latency_table(summary: dict[str, Any]) -> str:
     )
 
 
+def _asked(summary: dict[str, Any]) -> str:
+    note = asked_note(summary)
+    return f' <span class="warn">({escape(note)})</span>' if note else ""
+
+
 def _verdict(summary: dict[str, Any]) -> str:
     gen = summary["generator"]
     errors = summary["errors"]
     by_kind = ", ".join(f"{k} {v}" for k, v in errors["by_kind"].items()) or "none"
     lag = gen["send_lag_ms"]
     parts = [
-        f"<p>{summary['arrival']} arrivals, target <b>{summary['target_rps']:.1f}/s</b>, "
-        f"achieved <b>{summary['achieved_rps']:.1f}/s</b> over {summary['duration_s']:.1f} s; "
+        f"<p>{summary['arrival']} arrivals, target <b>{summary['target_rps']:.1f}/s</b>"
+        f"{_asked(summary)}, achieved <b>{summary['achieved_rps']:.1f}/s</b> "
+        f"over {summary['duration_s']:.1f} s; "
         f"{summary['requests']} requests, errors {errors['total']} "
         f"({100 * errors.get('rate', 0):.2f}%: {escape(by_kind)}).</p>",
         f"<p>Generator: send lag p50 {ms(lag['p50'], 3)} ms, p99 {ms(lag['p99'], 3)} ms, "

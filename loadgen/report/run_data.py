@@ -16,7 +16,7 @@ from typing import Any
 
 from hdrh.histogram import HdrHistogram
 
-from loadgen.measure.histogram import merged, new_histogram, percentiles
+from loadgen.measure.histogram import Histogram, SparseHistogram, merged, new_histogram, percentiles
 from loadgen.measure.recorder import Recorder
 
 KINDS = ("response", "service")
@@ -31,7 +31,7 @@ MIN_RATE_INTERVAL_S = 0.5
 @dataclass
 class RunData:
     summary: dict[str, Any]
-    histograms: dict[str, dict[str, HdrHistogram]]  # task → kind → run total
+    histograms: dict[str, dict[str, Histogram]]  # task → kind → run total
     # (start s, kind → {"p50", "p90", "p99", "max"} ms), one per second or bucket
     seconds: list[tuple[float, dict[str, dict[str, float]]]]
 
@@ -61,8 +61,8 @@ def from_intervals(
     summary: dict[str, Any], intervals: Iterable[tuple[str, float, HdrHistogram]]
 ) -> RunData:
     """From (tag "kind:task", start s, histogram) triples."""
-    totals: dict[str, dict[str, HdrHistogram]] = defaultdict(
-        lambda: {k: new_histogram() for k in KINDS}
+    totals: dict[str, dict[str, Histogram]] = defaultdict(
+        lambda: {k: SparseHistogram() for k in KINDS}
     )
     per_start: dict[float, dict[str, HdrHistogram]] = defaultdict(
         lambda: {k: new_histogram() for k in KINDS}

@@ -25,12 +25,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hdrh.histogram import HdrHistogram
-
 from loadgen.core.results import RunResult
-from loadgen.measure.histogram import merged, percentile_distribution
+from loadgen.measure.histogram import Histogram, merged, percentile_distribution
 from loadgen.measure.hlog import read_hlog, write_hlog
-from loadgen.measure.numbers import finite_numbers
+from loadgen.measure.numbers import finite_numbers, json_text
 from loadgen.measure.recorder import Recorder
 from loadgen.report.html import render_html
 from loadgen.report.run_data import RunData, from_intervals, from_recorder
@@ -95,7 +93,7 @@ def file_names(tasks: list[str]) -> dict[str, str]:
     return names
 
 
-def write_hgrm(path: Path, h: HdrHistogram) -> None:
+def write_hgrm(path: Path, h: Histogram) -> None:
     path.write_bytes(percentile_distribution(h, 1000.0))  # µs → ms
 
 
@@ -105,7 +103,7 @@ def write_report(out: Path, run: RunData) -> Path:
     return path
 
 
-def hgrm_groups(summary: dict[str, Any], rec: Recorder) -> dict[str, dict[str, HdrHistogram]]:
+def hgrm_groups(summary: dict[str, Any], rec: Recorder) -> dict[str, dict[str, Histogram]]:
     """Group → kind → histogram, for a `<kind>-<group>.hgrm` file each: the tasks
     the tables show one by one, then the rest merged as OTHERS (`task_groups`)."""
     shown, rest = task_groups(summary["tasks"])
@@ -170,7 +168,7 @@ def write_run(
         summary["run"]["files_not_written"] = written.skipped
     # The summary goes last: its presence says the other files are complete.
     path = out / SUMMARY
-    path.write_text(json.dumps(summary, indent=2) + "\n")
+    path.write_text(json_text(summary, indent=2) + "\n")
     written.paths.append(path)
     return written
 

@@ -19,7 +19,7 @@ from typing import Any
 from hdrh.histogram import HdrHistogram
 
 from loadgen.core.results import RunResult
-from loadgen.measure.histogram import merged, min_ms, ms, percentiles, summary_ms
+from loadgen.measure.histogram import Histogram, merged, min_ms, ms, percentiles, summary_ms
 from loadgen.measure.recorder import CHECK, EXCEPTION, TaskStats
 from loadgen.report.secrets import redact_url
 from loadgen.report.slo import SLO, Outcome, PercentileOf, evaluate
@@ -254,6 +254,14 @@ def behind_reasons(summary: dict[str, Any]) -> list[str]:
     )
 
 
+def asked_note(summary: dict[str, Any]) -> str | None:
+    """With shards lost, what the whole run was asked and what went with them (None: none lost)."""
+    run = summary.get("run", {})
+    if not run.get("lost_rps"):
+        return None
+    return f"of {run['asked_rps']:.1f}/s asked: {run['lost_rps']:.1f}/s lost with shards"
+
+
 def connect_note(summary: dict[str, Any]) -> str | None:
     """The time to open a connection, in words the reports show (None: none timed)."""
     connect = summary["generator"].get("connect_ms", {})
@@ -327,7 +335,7 @@ def _task_order(names: list[str]) -> Any:
     return lambda name: (order.get(name, len(order)), name)
 
 
-def percentile_lookup(histograms: Mapping[str, Mapping[str, HdrHistogram]]) -> PercentileOf:
+def percentile_lookup(histograms: Mapping[str, Mapping[str, Histogram]]) -> PercentileOf:
     """Percentiles the summary does not carry, read from task → kind → histogram."""
 
     def percentile_of(task: str | None, kind: str, q: float) -> float:
@@ -343,7 +351,7 @@ def percentile_lookup(histograms: Mapping[str, Mapping[str, HdrHistogram]]) -> P
 def judge_slos(
     slos: Sequence[SLO],
     summary: dict[str, Any],
-    histograms: Mapping[str, Mapping[str, HdrHistogram]],
+    histograms: Mapping[str, Mapping[str, Histogram]],
 ) -> list[Outcome]:
     """Judge a run by its SLOs and keep the verdicts in its summary (`slo`).
 
@@ -358,7 +366,7 @@ def judge_slos(
     return outcomes
 
 
-def spectrum(h: HdrHistogram, points: int = 50) -> list[tuple[float, float]]:
+def spectrum(h: Histogram, points: int = 50) -> list[tuple[float, float]]:
     """(percentile, ms) pairs evenly spaced on the 1/(1−q) log axis, up to the data's tail.
 
     q_i = 1 − 10^(−i/10): ten points per decade (p90, p99, p99.9 …), stopping

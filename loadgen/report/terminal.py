@@ -17,6 +17,7 @@ from loadgen.report.server_signals import describe
 from loadgen.report.slo import Outcome
 from loadgen.report.summary import (
     LATENCY_STATS,
+    asked_note,
     connect_note,
     failed_checks,
     phases_note,
@@ -114,12 +115,9 @@ def _latency_table(summary: dict[str, Any], kind: str, title: str) -> Table:
     return table
 
 
-def _asked(run: dict[str, Any]) -> str:
-    """With shards lost, what the whole run was asked and what went with them."""
-    if not run.get("lost_rps"):
-        return ""
-    asked, lost = run["asked_rps"], run["lost_rps"]
-    return f" [red](of {asked:.1f}/s asked: {lost:.1f}/s lost with shards)[/red]"
+def _asked(summary: dict[str, Any]) -> str:
+    note = asked_note(summary)
+    return f" [red]({note})[/red]" if note else ""
 
 
 def render_summary(summary: dict[str, Any], console: Console) -> None:
@@ -128,7 +126,7 @@ def render_summary(summary: dict[str, Any], console: Console) -> None:
     errors = summary["errors"]
     console.print(
         f"[bold]loadgen[/bold] → {summary['target']}  "
-        f"{summary['arrival']} arrivals, target {summary['target_rps']:.1f}/s{_asked(run)}, "
+        f"{summary['arrival']} arrivals, target {summary['target_rps']:.1f}/s{_asked(summary)}, "
         f"achieved {summary['achieved_rps']:.1f}/s over {summary['duration_s']:.1f}s"
         + ("  [yellow](interrupted)[/yellow]" if run.get("interrupted") else "")
     )

@@ -86,17 +86,20 @@ def run_scaled(
     scenario: str,
     meta: dict[str, Any],
     on_tick: Callable[[Tick], None] | None = None,
+    stopped_before: Callable[[], int | None] | None = None,
 ) -> ScaledRun:
     """Run `config` here, as one shard of several, or spread over processes or Dask.
 
-    `on_tick` gets each second of the whole run as it closes (the progress line).
+    `on_tick` gets each second of the whole run as it closes (the progress line);
+    `stopped_before`, a stop signal the caller caught while the run was being set
+    up (see `Engine`).
     """
     config.shard = scale.shard
     if scale.start_at is not None:
         config.start_at = scale.start_at
     if not scale.spread:
         on_interval = None if on_tick is None else (lambda iv, rec: on_tick(tick(iv, rec)))
-        result = loop.run(Engine(config, on_interval).run())
+        result = loop.run(Engine(config, on_interval, stopped_before=stopped_before).run())
         job = ShardJob.from_config(config, scenario, meta) if scale.shard[1] > 1 else None
         return ScaledRun(result, job=job)
 

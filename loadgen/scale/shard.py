@@ -33,7 +33,7 @@ from loadgen.core.engine import Engine
 from loadgen.core.rates import profile_from_description
 from loadgen.core.results import RunResult
 from loadgen.data import DataFile, load_data
-from loadgen.measure.numbers import finite_numbers
+from loadgen.measure.numbers import finite_numbers, json_text
 from loadgen.measure.recorder import Recorder
 from loadgen.measure.tick import Tick, tick
 from loadgen.scenario import Scenario, load_scenario
@@ -224,7 +224,7 @@ def shard_state(job: ShardJob, result: RunResult, **extra: Any) -> dict[str, Any
 def write_state(out: Path, state: dict[str, Any]) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     path = out / STATE_FILE
-    path.write_text(json.dumps(state) + "\n")
+    path.write_text(json_text(state) + "\n")
     return path
 
 

@@ -32,6 +32,10 @@ class CatchStops:
         for sig, handler in self._previous.items():
             signal.signal(sig, handler)
 
+    def first(self) -> int | None:
+        """The first signal caught, if any."""
+        return self.received[0] if self.received else None
+
     def _handle(self, sig: int, frame: FrameType | None) -> None:
         self.received.append(sig)
         self.on_signal(sig)

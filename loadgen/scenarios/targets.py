@@ -31,6 +31,7 @@ import base64
 import bisect
 import itertools
 import re
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,7 +52,7 @@ _DEFAULT_PORTS = {"http": 80, "https": 443}
 _NAME_ESCAPES = str.maketrans({",": "%2C", "[": "%5B", "]": "%5D"})
 
 
-@dataclass
+@dataclass(slots=True)
 class Target:
     """One request of the file, ready to send (its path is relative to --host)."""
 
@@ -114,9 +115,7 @@ def targets_scenario(targets: Sequence[Target], source: str) -> type[TargetsScen
         groups.setdefault(target.name, []).append(target)
     namespace: dict[str, Any] = {"targets": tuple(targets), "source": source}
     for name, group in groups.items():
-        send = _sender(group)
-        send.__name__ = send.__qualname__ = name
-        namespace[name] = task(sum(t.weight for t in group))(send)
+        namespace[name] = task(sum(t.weight for t in group))(_sender(group))
     return type("Targets", (TargetsScenario,), namespace)
 
 
@@ -126,20 +125,16 @@ def from_plain(plain: dict[str, Any]) -> type[TargetsScenario]:
     return targets_scenario(targets, str(plain.get("source", "targets")))
 
 
-def _sender(group: list[Target]) -> Callable[[Scenario], Request]:
+def _sender(group: list[Target]) -> Callable[..., Request]:
     """The task of one name: its one target's request, or one of its targets' drawn by weight.
 
     Each call makes a new Request (with its own headers dict): what a task
     returns is the engine's to keep or change.
     """
+    if len(group) == 1:
+        t = group[0]
+        return _OneTarget(t.method, t.path, t.headers, t.body)
     requests = [(t.method, t.path, t.headers, t.body) for t in group]
-    if len(requests) == 1:
-        method, path, headers, body = requests[0]
-
-        def send_one(self: Scenario) -> Request:
-            return Request(method, path, dict(headers) if headers else None, body)
-
-        return send_one
     cumulative = list(itertools.accumulate(t.weight for t in group))
     total = cumulative[-1]
     last = len(requests) - 1
@@ -152,6 +147,24 @@ def _sender(group: list[Target]) -> Callable[[Scenario], Request]:
     return send_drawn
 
 
+class _OneTarget:
+    """The task of a name with one target (a one-shot). An object of a few slots
+    rather than a closure: a file of distinct paths has one per target. Not a
+    function, so a scenario instance returns it unbound, called with no
+    argument, as a one-shot is."""
+
+    __slots__ = ("_loadgen_weight", "body", "headers", "method", "path")
+
+    def __init__(
+        self, method: str, path: str, headers: dict[str, str] | None, body: bytes | None
+    ) -> None:
+        self.method, self.path, self.headers, self.body = method, path, headers, body
+
+    def __call__(self) -> Request:
+        headers = self.headers
+        return Request(self.method, self.path, dict(headers) if headers else None, self.body)
+
+
 # -- reading the file --------------------------------------------------------------
 
 
@@ -159,7 +172,7 @@ class TargetsError(ValueError):
     """A targets file that cannot be used: the message names the file and the line."""
 
 
-@dataclass
+@dataclass(slots=True)
 class _Draft:
     """A target as read so far."""
 
@@ -243,7 +256,8 @@ class _Reader:
         weight = 1
         if self.weight is not None:
             weight, self.weight = self.weight[0], None
-        self.current = _Draft(method, url, number, weight, [])
+        # One string for every target's method: a file may hold many targets.
+        self.current = _Draft(sys.intern(method), url, number, weight, [])
         self.drafts.append(self.current)
 
     def _header(self, number: int, line: str) -> tuple[str, str]:

@@ -9,7 +9,8 @@ the fast client speaks.
 Under TLS 1.3 a server that requires a client certificate checks it only
 after the client has finished its side of the handshake: the refusal (an
 alert) arrives where the response was awaited, and would read as a reset.
-`describe` names it for what it is.
+Under TLS 1.2 it is a "handshake failure" alert, which a server that shares
+no cipher sends too. `describe` says what each may mean.
 """
 
 from __future__ import annotations
@@ -61,6 +62,11 @@ _REASONS = {
     # TLS 1.3: the server required a client certificate and was sent none.
     "TLSV13_ALERT_CERTIFICATE_REQUIRED": "the server asked for a client certificate and got "
     "none (give --client-cert)",
+    # TLS 1.2: a server requiring a client certificate, sent none, refuses the
+    # handshake with this alert, as one sharing no version or cipher does.
+    "SSLV3_ALERT_HANDSHAKE_FAILURE": "the server refused the handshake (alert handshake "
+    "failure): it may require a client certificate (give --client-cert), or share no TLS "
+    "version or cipher with loadgen",
 }
 
 

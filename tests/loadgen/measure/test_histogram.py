@@ -11,6 +11,8 @@ from loadgen.measure.histogram import (
     HIGHEST_US,
     SUMMARY_PERCENTILES,
     Distribution,
+    SparseHistogram,
+    merged,
     new_histogram,
     percentile_distribution,
     percentiles,
@@ -31,6 +33,40 @@ def test_fast_record_matches_hdrh_record_value(values):
     assert ours.get_max_value() == theirs.get_max_value()
     assert ours.get_min_value() == theirs.get_min_value()
     assert ours.encode() == theirs.encode()
+
+
+@given(st.lists(st.integers(min_value=0, max_value=2 * HIGHEST_US), max_size=200))
+@example([0, 1, 2047, 2048, 2049, 4097, 999_999, HIGHEST_US, 2 * HIGHEST_US])
+@example([])
+def test_a_sparse_histogram_reads_encodes_and_merges_as_a_dense_one(values):
+    sparse, dense = SparseHistogram(), new_histogram()
+    for v in values:
+        record(sparse, v / 1_000_000)
+        record(dense, v / 1_000_000)
+    assert sparse.get_total_count() == dense.get_total_count() == len(values)
+    assert sparse.get_max_value() == dense.get_max_value()
+    assert sparse.get_min_value() == dense.get_min_value()
+    assert sparse.encode() == dense.encode()
+    assert summary_ms(sparse) == summary_ms(dense)
+    assert percentile_distribution(sparse) == percentile_distribution(dense)
+    assert merged([sparse, dense]).encode() == merged([dense, dense]).encode()
+    again = SparseHistogram.of(dense)
+    again.add(sparse)
+    assert again.encode() == merged([dense, dense]).encode()
+    assert again.get_min_value() == dense.get_min_value()
+
+
+def test_a_sparse_histogram_holds_only_what_was_recorded():
+    sparse = SparseHistogram()
+    for ms in (1, 2, 2, 500):
+        record(sparse, ms / 1000)
+    assert sorted(sparse.counts.items()) == [(1000, 1), (2000, 2), (_index_of(500_000), 1)]
+
+
+def _index_of(us):
+    h = new_histogram()
+    h.record_value(us)
+    return next(i for i in range(h.counts_len) if h.counts[i])
 
 
 def test_percentiles_in_ms_and_summary_keys():

@@ -2,8 +2,9 @@
 
 import json
 import time
+import tracemalloc
 
-from loadgen.measure.histogram import HIGHEST_US
+from loadgen.measure.histogram import HIGHEST_US, new_histogram
 from loadgen.measure.recorder import (
     MAX_CHECK_REASONS,
     MAX_REASON_CHARS,
@@ -32,8 +33,8 @@ def test_response_and_service_time_and_non_2xx():
     assert stats.requests == 3
     assert stats.errors == {"http_503": 1, "timeout": 1}
     assert stats.response.get_total_count() == 2  # transport errors are not timed
-    assert stats.response.get_max_value() == stats.response.get_highest_equivalent_value(1_000_000)
-    assert stats.service.get_max_value() == stats.service.get_highest_equivalent_value(500_000)
+    assert stats.response.get_max_value() == new_histogram().get_highest_equivalent_value(1_000_000)
+    assert stats.service.get_max_value() == new_histogram().get_highest_equivalent_value(500_000)
     assert iv.responses == 2 and iv.errors == {"http_503": 1, "timeout": 1}
     assert set(iv.histograms) == {"response:a", "service:a"}
 
@@ -63,6 +64,23 @@ def test_intervals_fold_into_totals_and_memory_does_not_grow_per_request():
     # Each closed interval keeps only small encoded payloads.
     assert all(len(p) < 2000 for iv in rec.intervals for p in iv.histograms.values())
     assert rec.in_flight == 0 and rec.max_in_flight == 1
+
+
+def test_memory_grows_with_what_was_recorded_not_with_the_number_of_tasks():
+    # A --targets file of distinct paths: each task answered once. A dense HDR
+    # histogram is 184 KiB whatever it holds; two per task would be 180 MiB here.
+    tracemalloc.start()
+    try:
+        rec = Recorder(origin=0.0)
+        for i in range(500):
+            rec.response(f"GET /p/{i}", 0.0, response(sent=0.0, done=0.001 + i / 1e5))
+        rec.close_interval(1.0)
+        rec.settle_all()
+        held, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert len(rec.tasks) == 500 and rec.total("response").get_total_count() == 500
+    assert held < 5 * 2**20, f"{held / 2**20:.0f} MiB for 500 responses"
 
 
 def test_warmup_arrivals_are_not_counted():

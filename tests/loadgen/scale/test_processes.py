@@ -110,6 +110,8 @@ def test_a_shard_that_dies_is_reported_and_the_others_data_kept(target, tmp_path
     assert run["asked_rps"] == pytest.approx(RPS) and run["lost_rps"] == pytest.approx(RPS / 2)
     headline = proc.stdout.splitlines()[0]
     assert f"of {RPS:.1f}/s asked: {RPS / 2:.1f}/s lost with shards" in headline, headline
+    page = (tmp_path / "report.html").read_text()
+    assert f"(of {RPS:.1f}/s asked: {RPS / 2:.1f}/s lost with shards)" in page
     warned = " ".join(proc.stderr.split())
     assert f"warning: asked {RPS:.1f}/s; {RPS / 2:.1f}/s of it was lost" in warned
 

@@ -4,6 +4,7 @@ import base64
 import collections
 import json
 import random
+import tracemalloc
 
 import pytest
 
@@ -211,6 +212,21 @@ def test_each_request_is_a_new_one():
     first, second = task(), task()
     first.headers["X-A"] = "changed"
     assert second.headers == {"X-A": "1"} and first is not second
+
+
+def test_a_file_of_many_distinct_paths_costs_little_memory_per_target():
+    text = "".join(f"GET /p/{i}\n\n" for i in range(20_000))
+    tracemalloc.start()
+    try:
+        klass = targets_scenario(parse(text), "t.txt")
+        picker = TaskPicker(new_scenario(klass, random.Random(0)))
+        held, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert len(picker.names) == 20_000
+    # The targets, their tasks and the picker: a few hundred bytes each (a
+    # function and a closure per target made it over a kilobyte).
+    assert held / 20_000 < 600, f"{held / 20_000:.0f} bytes per target"
 
 
 def test_targets_travel_as_plain_data_to_a_shard(bodies):

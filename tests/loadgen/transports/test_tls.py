@@ -95,3 +95,10 @@ def test_a_server_requiring_a_client_certificate_is_a_tls_error_saying_so(certs)
         loop.run(first_answer(url, ClientOptions(ca_cert=str(certs.ca_pem))))
     assert info.value.kind == TLS, info.value
     assert "the server asked for a client certificate" in str(info.value)
+    # TLS 1.2: a handshake failure alert, which may mean this or no cipher in common.
+    tls12 = certs.server_context(client_cert_required=True)
+    tls12.maximum_version = ssl.TLSVersion.TLSv1_2
+    with mtls_server(tls12) as url, pytest.raises(ClientError) as info:
+        loop.run(first_answer(url, ClientOptions(ca_cert=str(certs.ca_pem))))
+    assert info.value.kind == TLS, info.value
+    assert "it may require a client certificate (give --client-cert)" in str(info.value)
