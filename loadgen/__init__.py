@@ -16,7 +16,7 @@ default mix inside Locust's gevent-patched process).
 
 from loadgen.core.session import Session
 from loadgen.scenario import Scenario, task
-from loadgen.transports.base import ClientError, Failed, Request, Response
+from loadgen.transports.models import ClientError, Failed, Request, Response
 
 __version__ = "0.1.0"
 

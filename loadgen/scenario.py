@@ -44,7 +44,7 @@ from pathlib import Path
 from typing import Any, ClassVar, TypeVar, overload
 
 from loadgen.data import NO_DATA, Data, DataFile
-from loadgen.transports.base import Request
+from loadgen.transports.models import Request
 
 OneShotFn = Callable[[], Request]
 # A drawn task: its name, its function, and whether it is a one-shot (OneShotFn).

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import NoReturn, TypeVar
 
 from loadgen.report.slo import SLO, SLOError, check_tasks, parse_slo
-from loadgen.transports.base import check_request
+from loadgen.transports.models import check_request
 
 _T = TypeVar("_T")
 _PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ms|s|m|h)")

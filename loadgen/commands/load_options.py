@@ -35,8 +35,9 @@ from loadgen.report.secrets import redact_env, redact_url
 from loadgen.scale.scaled import Scale
 from loadgen.scenario import DEFAULT_SCENARIO, Scenario, load_scenario
 from loadgen.scenarios.targets import TargetsScenario, parse_targets, targets_scenario
-from loadgen.transports.base import DEFAULT_MAX_BODY, ClientOptions, size_text
+from loadgen.transports.base import ClientOptions
 from loadgen.transports.factory import CLIENTS
+from loadgen.transports.models import DEFAULT_MAX_BODY, size_text
 from loadgen.transports.tls import tls_context
 
 

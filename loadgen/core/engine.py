@@ -39,8 +39,9 @@ from loadgen.core.results import RunResult
 from loadgen.core.session import Session
 from loadgen.measure.recorder import Interval, Recorder
 from loadgen.scenario import TaskPicker, new_scenario
-from loadgen.transports.base import Client, ClientError, Request
+from loadgen.transports.base import Client
 from loadgen.transports.factory import make_client
+from loadgen.transports.models import ClientError, Request
 
 # How long after start() the first arrival is due: time to get the loop going.
 _LEAD = 0.05

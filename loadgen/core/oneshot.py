@@ -34,15 +34,14 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from loadgen.transports.base import (
+from loadgen.transports.base import Client, Sent
+from loadgen.transports.models import (
     CONNECT_TIMEOUT,
     TIMEOUT,
     Check,
-    Client,
     ClientError,
     Request,
     Response,
-    Sent,
     apply_check,
     still_arriving,
 )

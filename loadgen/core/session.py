@@ -28,10 +28,10 @@ from typing import TYPE_CHECKING, Any
 
 from loadgen.core.cookies import Cookies, set_cookie_values
 from loadgen.core.flight import Runner, current_runner
-from loadgen.transports.base import (
+from loadgen.transports.base import Client
+from loadgen.transports.models import (
     JSON_HEADERS,
     Check,
-    Client,
     ClientError,
     Request,
     Response,

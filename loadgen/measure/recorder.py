@@ -31,7 +31,7 @@ from typing import Any
 from hdrh.histogram import HdrHistogram
 
 from loadgen.measure.histogram import SparseHistogram, decode, merged, new_histogram, record
-from loadgen.transports.base import Failed, Response
+from loadgen.transports.models import Failed, Response
 
 EXCEPTION = "exception"  # the task's own code raised
 CHECK = "check"  # a response the scenario's check found wrong (it was answered, and timed)

@@ -39,7 +39,7 @@ from typing import Any, ClassVar
 from urllib.parse import quote, unquote, urlsplit
 
 from loadgen.scenario import Scenario, task
-from loadgen.transports.base import Request, check_request
+from loadgen.transports.models import Request, check_request
 
 # A target's line: a method (Vegeta's rule: capitals, then a space) and its URL.
 _TARGET = re.compile(r"[A-Z]+\s")

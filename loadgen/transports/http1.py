@@ -35,7 +35,8 @@ from urllib.parse import unquote, urlsplit
 
 import httptools
 
-from loadgen.transports.base import (
+from loadgen.transports.base import ClientOptions, Parkable, Waiter
+from loadgen.transports.models import (
     BODY_ARRIVING,
     CLOSED,
     CONNECT,
@@ -46,11 +47,8 @@ from loadgen.transports.base import (
     SERVER_CLOSED,
     TLS,
     ClientError,
-    ClientOptions,
-    Parkable,
     Request,
     Response,
-    Waiter,
     check_request,
     too_large,
 )

@@ -27,7 +27,8 @@ from typing import Any
 
 import httpx
 
-from loadgen.transports.base import (
+from loadgen.transports.base import ClientOptions, Sent, Waiter
+from loadgen.transports.models import (
     BODY_ARRIVING,
     CONNECT,
     CONNECT_TIMEOUT,
@@ -37,11 +38,8 @@ from loadgen.transports.base import (
     TIMEOUT,
     TLS,
     ClientError,
-    ClientOptions,
     Request,
     Response,
-    Sent,
-    Waiter,
     too_large,
 )
 from loadgen.transports.tls import describe, tls_context

@@ -17,7 +17,8 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from loadgen.transports.base import ClientError, Request, Response, Waiter
+from loadgen.transports.base import Waiter
+from loadgen.transports.models import ClientError, Request, Response
 
 
 @dataclass(frozen=True)

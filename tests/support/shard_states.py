@@ -6,7 +6,7 @@ import random
 from loadgen.core.results import RunResult
 from loadgen.measure.recorder import Recorder
 from loadgen.scale.shard import ShardJob, shard_state
-from loadgen.transports.base import Response
+from loadgen.transports.models import Response
 
 SCENARIO = "tests.support.scenarios:Get"
 

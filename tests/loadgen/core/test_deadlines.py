@@ -10,9 +10,9 @@ from loadgen.core.deadlines import Deadlines
 from loadgen.core.flight import Flight
 from loadgen.core.session import Session
 from loadgen.measure.recorder import Recorder
-from loadgen.transports.base import TIMEOUT, ClientError
 from loadgen.transports.http1 import FastClient
 from loadgen.transports.mock import MockClient, Reply
+from loadgen.transports.models import TIMEOUT, ClientError
 from tests.support.http_server import raw_server, silent
 
 pytestmark = pytest.mark.anyio

@@ -21,7 +21,9 @@ from loadgen.core.rates import ConstantRate
 from loadgen.data import DataFile
 from loadgen.report.summary import build_summary
 from loadgen.scenario import Scenario, task
-from loadgen.transports.base import (
+from loadgen.transports.http1 import FastClient
+from loadgen.transports.mock import MockClient, Reply
+from loadgen.transports.models import (
     CONNECT_TIMEOUT,
     RESET,
     SERVER_CLOSED,
@@ -29,8 +31,6 @@ from loadgen.transports.base import (
     Failed,
     Request,
 )
-from loadgen.transports.http1 import FastClient
-from loadgen.transports.mock import MockClient, Reply
 from tests.loadgen.transports.test_http1 import full_backlog
 from tests.support.http_server import OK, raw_server, read_request
 

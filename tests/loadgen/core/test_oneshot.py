@@ -14,7 +14,9 @@ import pytest
 from loadgen.core.deadlines import Deadlines
 from loadgen.core.oneshot import OneShot
 from loadgen.measure.recorder import Recorder
-from loadgen.transports.base import (
+from loadgen.transports.http1 import FastClient
+from loadgen.transports.mock import MockClient, Reply
+from loadgen.transports.models import (
     CONNECT,
     CONNECT_TIMEOUT,
     SERVER_CLOSED,
@@ -22,8 +24,6 @@ from loadgen.transports.base import (
     Failed,
     Request,
 )
-from loadgen.transports.http1 import FastClient
-from loadgen.transports.mock import MockClient, Reply
 from tests.loadgen.core.test_deadlines import checking
 from tests.loadgen.transports.test_http1 import full_backlog
 from tests.support.http_server import OK, json_response, raw_server, read_request, replying

@@ -12,8 +12,8 @@ import pytest
 
 from loadgen.core.session import Session
 from loadgen.measure.recorder import Recorder
-from loadgen.transports.base import Request
 from loadgen.transports.http1 import FastClient
+from loadgen.transports.models import Request
 from tests.support.http_server import json_response, logins, raw_server, read_request
 
 pytestmark = pytest.mark.anyio

@@ -14,7 +14,7 @@ from loadgen.measure.recorder import (
     Recorder,
     merge_recorders,
 )
-from loadgen.transports.base import Failed, Response
+from loadgen.transports.models import Failed, Response
 from tests.support.shard_states import latencies, recorder
 
 

@@ -77,7 +77,7 @@ def test_connect_time_names_the_handshakes_a_connection_took():
 
 def test_phases_unloaded_service_busy_seconds_and_retry_after_are_in_the_summary():
     from loadgen.report.summary import check_summary, phases_note
-    from loadgen.transports.base import Response
+    from loadgen.transports.models import Response
 
     rec = recorder([[0.004, 0.002, 0.010]])  # service = half of each: 1 to 5 ms
     head = b"HTTP/1.1 429 Slow down\r\nRetry-After: 3\r\n\r\n"

@@ -10,7 +10,7 @@ from loadgen.core.engine import Engine
 from loadgen.core.rates import ConstantRate
 from loadgen.report.summary import build_summary
 from loadgen.scenario import Scenario, task
-from loadgen.transports.base import Request
+from loadgen.transports.models import Request
 from tests.support.http_server import server_process
 
 

@@ -17,7 +17,7 @@ from loadgen.scenarios.targets import (
     parse_targets,
     targets_scenario,
 )
-from loadgen.transports.base import Request
+from loadgen.transports.models import Request
 
 HOST = "http://127.0.0.1:8000"
 

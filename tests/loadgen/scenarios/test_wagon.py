@@ -7,7 +7,7 @@ import pytest
 from starlette.responses import JSONResponse
 
 from loadgen.scenarios.wagon import ADD_RANGE, FIB_RANGE, FIBONACCI, ResultIs, WagonMix
-from loadgen.transports.base import Response, apply_check
+from loadgen.transports.models import Response, apply_check
 from server import fibonacci, legacy
 
 

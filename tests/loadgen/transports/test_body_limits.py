@@ -16,9 +16,10 @@ from loadgen.core.deadlines import Deadlines
 from loadgen.core.oneshot import OneShot
 from loadgen.core.session import Session
 from loadgen.measure.recorder import Recorder
-from loadgen.transports.base import BODY_TOO_LARGE, TIMEOUT, ClientError, ClientOptions, Request
+from loadgen.transports.base import ClientOptions
 from loadgen.transports.http1 import FastClient
 from loadgen.transports.httpx_client import HttpxClient
+from loadgen.transports.models import BODY_TOO_LARGE, TIMEOUT, ClientError, Request
 from tests.loadgen.core.test_deadlines import checking
 from tests.support.http_server import OK, raw_server, read_request, replying
 

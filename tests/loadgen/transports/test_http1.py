@@ -10,7 +10,9 @@ import pytest
 
 from loadgen.core.session import Session
 from loadgen.measure.recorder import Recorder
-from loadgen.transports.base import (
+from loadgen.transports.base import ClientOptions
+from loadgen.transports.http1 import FastClient, _ends_at_eof
+from loadgen.transports.models import (
     CLOSED,
     CONNECT,
     CONNECT_TIMEOUT,
@@ -20,10 +22,8 @@ from loadgen.transports.base import (
     TIMEOUT,
     TLS,
     ClientError,
-    ClientOptions,
     Request,
 )
-from loadgen.transports.http1 import FastClient, _ends_at_eof
 from server.launch import free_port
 from tests.support.http_server import OK, raw_server, read_request, replying, silent, slow_body
 

@@ -7,8 +7,8 @@ import pytest
 
 from loadgen.core.session import Session
 from loadgen.measure.recorder import Recorder
-from loadgen.transports.base import CONNECT, CONNECT_TIMEOUT, PROTOCOL, SERVER_CLOSED, ClientError
 from loadgen.transports.httpx_client import HttpxClient
+from loadgen.transports.models import CONNECT, CONNECT_TIMEOUT, PROTOCOL, SERVER_CLOSED, ClientError
 from server.launch import free_port
 from tests.loadgen.transports.test_http1 import full_backlog
 from tests.support.http_server import OK, raw_server, replying, slow_body

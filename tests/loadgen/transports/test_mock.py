@@ -5,8 +5,8 @@ import asyncio
 import pytest
 
 from loadgen.core.flight import Flight
-from loadgen.transports.base import TIMEOUT, ClientError, Request
 from loadgen.transports.mock import MockClient, Reply
+from loadgen.transports.models import TIMEOUT, ClientError, Request
 
 pytestmark = pytest.mark.anyio
 

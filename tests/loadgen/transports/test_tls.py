@@ -9,8 +9,9 @@ import threading
 import pytest
 
 from loadgen.core import loop
-from loadgen.transports.base import TLS, ClientError, ClientOptions
+from loadgen.transports.base import ClientOptions
 from loadgen.transports.http1 import FastClient
+from loadgen.transports.models import TLS, ClientError
 from loadgen.transports.tls import describe, tls_context
 
 

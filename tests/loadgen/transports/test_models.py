@@ -2,7 +2,7 @@
 
 import pytest
 
-from loadgen.transports.base import Failed, Headers, Request, Response, apply_check
+from loadgen.transports.models import Failed, Headers, Request, Response, apply_check
 
 
 class Sink:
