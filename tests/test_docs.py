@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from loadgen.commands.argtypes import UsageError
 from loadgen.commands.main import COMMANDS
+from loadgen.commands.options.argtypes import UsageError
 from tests.support.cli import ROOT, loadgen
 
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]

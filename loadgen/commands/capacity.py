@@ -21,15 +21,6 @@ from urllib.parse import urlsplit
 from rich.console import Console
 from rich.table import Table
 
-from loadgen.commands.argtypes import (
-    Parser,
-    UsageError,
-    check_slo_tasks,
-    out_dir,
-    positive_duration,
-    positive_float,
-    slo,
-)
 from loadgen.commands.capacity_search import (
     FAIL,
     INTERRUPTED,
@@ -40,16 +31,24 @@ from loadgen.commands.capacity_search import (
     Verdict,
     search,
 )
-from loadgen.commands.exitcode import CommandFailed, ExitCode
-from loadgen.commands.load_options import LoadOptions, add_load_options, check_load_options, target
-from loadgen.commands.run import nothing_answered
-from loadgen.commands.scale_options import add_spread_options
-from loadgen.commands.server_sampling import (
-    Sampling,
+from loadgen.commands.options.argtypes import (
+    Parser,
+    UsageError,
+    check_slo_tasks,
+    out_dir,
+    positive_duration,
+    positive_float,
+    slo,
+)
+from loadgen.commands.options.exitcode import CommandFailed, ExitCode
+from loadgen.commands.options.load_options import LoadOptions, add_load_options, check_load_options
+from loadgen.commands.options.scale_options import add_spread_options
+from loadgen.commands.options.server_sampling import (
     add_server_signal_options,
     check_server_signal_options,
-    sampling,
 )
+from loadgen.commands.run import nothing_answered
+from loadgen.commands.target import Sampling, sampling, target
 from loadgen.core.rates import ConstantRate
 from loadgen.measure.histogram import ms
 from loadgen.measure.numbers import json_text

@@ -13,8 +13,8 @@ from collections.abc import Sequence
 
 from rich.table import Table
 
-from loadgen.commands.argtypes import Parser, UsageError, out_dir
-from loadgen.commands.exitcode import ExitCode
+from loadgen.commands.options.argtypes import Parser, UsageError, out_dir
+from loadgen.commands.options.exitcode import ExitCode
 from loadgen.report.comparison import (
     Comparable,
     delta,

@@ -13,8 +13,8 @@ import os
 import sys
 from collections.abc import Sequence
 
-from loadgen.commands.argtypes import UsageError
-from loadgen.commands.exitcode import CommandFailed, ExitCode
+from loadgen.commands.options.argtypes import UsageError
+from loadgen.commands.options.exitcode import CommandFailed, ExitCode
 from loadgen.scale.errors import ScaleError, ShardsLost
 
 # name → (module, one-line summary). Each module has a function of that name,

@@ -14,8 +14,8 @@ import argparse
 from collections.abc import Sequence
 from pathlib import Path
 
-from loadgen.commands.argtypes import Parser, UsageError, out_dir
-from loadgen.commands.exitcode import ExitCode
+from loadgen.commands.options.argtypes import Parser, UsageError, out_dir
+from loadgen.commands.options.exitcode import ExitCode
 from loadgen.report.publish import publish
 from loadgen.report.terminal import make_console, print_shard_notes
 from loadgen.scale.merge import merge_states

@@ -16,8 +16,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from loadgen.commands.argtypes import Parser, UsageError, check_slo_tasks, slo
-from loadgen.commands.exitcode import ExitCode
+from loadgen.commands.options.argtypes import Parser, UsageError, check_slo_tasks, slo
+from loadgen.commands.options.exitcode import ExitCode
 from loadgen.commands.run import nothing_answered
 from loadgen.measure.histogram import summary_ms
 from loadgen.report.run_data import RunData

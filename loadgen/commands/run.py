@@ -10,7 +10,8 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from loadgen.commands.argtypes import (
+from loadgen.commands.main import subcommands_epilog
+from loadgen.commands.options.argtypes import (
     Parser,
     check_slo_tasks,
     out_dir,
@@ -19,15 +20,14 @@ from loadgen.commands.argtypes import (
     slo,
     stages_spec,
 )
-from loadgen.commands.exitcode import ExitCode
-from loadgen.commands.load_options import add_load_options, check_load_options, target
-from loadgen.commands.main import subcommands_epilog
-from loadgen.commands.scale_options import add_scale_options, check_scale_options
-from loadgen.commands.server_sampling import (
+from loadgen.commands.options.exitcode import ExitCode
+from loadgen.commands.options.load_options import add_load_options, check_load_options
+from loadgen.commands.options.scale_options import add_scale_options, check_scale_options
+from loadgen.commands.options.server_sampling import (
     add_server_signal_options,
     check_server_signal_options,
-    sampling,
 )
+from loadgen.commands.target import sampling, target
 from loadgen.core.config import DURATION_S
 from loadgen.core.rates import NAMED_PROFILES, ConstantRate, RateProfile, ramp, stages
 from loadgen.report.progress import Progress

@@ -1,6 +1,9 @@
-"""The embedded target: the bundled server on a free loopback port.
+"""The target: the service under test, `--host` or the bundled server.
 
-Used when no `--host` is given, so `loadgen --rps 100` works out of the box.
+`target(args)` gives it for the duration of a run, and `sampling(args,
+target)` samples its signals (and the machine's) beside the run. The embedded target is the
+bundled server on a free loopback port, used when no `--host` is given, so
+`loadgen --rps 100` works out of the box.
 `gunicorn` (default) runs uvicorn workers under gunicorn, the exercise's
 task 2; `uvicorn` is one uvicorn process, task 1.
 The server runs in its own process group (a Ctrl-C meant for loadgen must not
@@ -16,14 +19,22 @@ while a blocking handler holds the loop: the seconds that explain a run.
 
 from __future__ import annotations
 
+import argparse
+import contextlib
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import IO
 
-from loadgen.commands.exitcode import CommandFailed
+from loadgen.commands.options.argtypes import UsageError
+from loadgen.commands.options.exitcode import CommandFailed
+from loadgen.commands.options.load_options import server_log_dir
+from loadgen.measure.sampler_process import SamplerProcess
+from loadgen.report.server_signals import ServerSignals
 from server.launch import (
     free_port,
     port_in_use,
@@ -155,3 +166,62 @@ class EmbeddedServer:
         lines = (self.log_dir / "console.log").read_text(errors="replace").strip().splitlines()
         last = [ln for ln in lines if ln.strip()][-1:]
         return f" ({last[0].strip()})" if last else ""
+
+
+@dataclass
+class Target:
+    """Where the load goes, and what is known of the server behind it."""
+
+    url: str
+    pid: int | None = None  # the embedded server's root process
+    log_dir: Path | None = None  # where the embedded server writes its logs
+    metrics_url: str | None = None  # the embedded server's off-loop /metrics (METRICS_PORT)
+
+
+@contextlib.contextmanager
+def target(args: argparse.Namespace) -> Iterator[Target]:
+    """The target: --host, or the embedded server for the duration of the block."""
+    if args.host:
+        yield Target(args.host)
+        return
+    server = EmbeddedServer(
+        args.server_workers, dict(args.server_env), server_log_dir(args), args.server
+    )
+    with server:
+        yield Target(server.url, server.pid, server.log_dir, server.metrics_url)
+
+
+class Sampling:
+    """The sampler of one command, and its signals so far."""
+
+    def __init__(self, sampler: SamplerProcess) -> None:
+        self.sampler = sampler
+
+    def sample_now(self) -> None:
+        """A sample now, so that the seconds just run are described (a capacity level's end)."""
+        self.sampler.sample_now()
+
+    def signals(self) -> ServerSignals:
+        """The samples so far; `sources` is [] when only the machine was sampled."""
+        s = self.sampler
+        return ServerSignals(list(s.samples), s.sources, dict(s.missing), s.interval, s.cores)
+
+
+@contextlib.contextmanager
+def sampling(args: argparse.Namespace, target: Target) -> Iterator[Sampling]:
+    """Sample the target's signals (if any) and the machine's for the duration of the block."""
+    if target.pid is not None:  # the embedded server
+        # gunicorn writes its errors to error.log; one uvicorn to its console.
+        name = "console.log" if args.server == "uvicorn" else "error.log"
+        log = target.log_dir / name if target.log_dir is not None else None
+        metrics_url = target.metrics_url or f"{target.url}/metrics"
+        sampler = SamplerProcess(pid=target.pid, metrics_url=metrics_url, error_log=log)
+    elif args.server_metrics or args.server_pid:
+        try:
+            sampler = SamplerProcess(pid=args.server_pid, metrics_url=args.server_metrics)
+        except ValueError as e:  # the process went away since the options were checked
+            raise UsageError(f"--server-pid: {e}") from None
+    else:
+        sampler = SamplerProcess()  # the machine only
+    with sampler:
+        yield Sampling(sampler)

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import yaml
 
+from loadgen.commands.options.scale_options import check_scale_options
 from loadgen.commands.run import parser
-from loadgen.commands.scale_options import check_scale_options
 
 K8S = Path(__file__).resolve().parents[2] / "infra" / "k8s"
 

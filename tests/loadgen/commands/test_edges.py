@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from loadgen.commands.argtypes import start_time
 from loadgen.commands.main import main
+from loadgen.commands.options.argtypes import start_time
 from server.launch import free_port
 from tests.support.cli import ROOT, loadgen
 

@@ -202,7 +202,7 @@ IDLE = "import time; print('ready', flush=True); time.sleep(60)"
 
 @pytest.mark.slow
 def test_a_server_pid_that_listens_on_no_port_or_is_init_is_doubted():
-    from loadgen.commands.server_sampling import not_a_server
+    from loadgen.commands.options.server_sampling import not_a_server
 
     assert "PID 1" in not_a_server(1)
     with child(IDLE) as idle:

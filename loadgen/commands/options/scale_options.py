@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from loadgen.commands.argtypes import UsageError, process_count, shard_spec, start_time
+from loadgen.commands.options.argtypes import UsageError, process_count, shard_spec, start_time
 from loadgen.scale.scaled import Scale
 
 

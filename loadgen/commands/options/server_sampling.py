@@ -1,4 +1,4 @@
-"""Which of the target's own signals a load command samples, and the options saying so.
+"""The options saying which of the target's own signals a load command samples.
 
 The embedded server is always sampled: its process tree, its `/metrics` and
 its error log. A `--host` target only when asked: `--server-metrics URL` (a
@@ -6,7 +6,7 @@ Prometheus endpoint) and `--server-pid PID` (a process on this machine, its
 children counted as workers). The machine and loadgen's own CPU are sampled
 on every run, with or without a source of the target's: "was it me?" (loadgen
 out of CPU, or the machine busy with other work) needs them whatever the
-target is. See measure/sampler.py.
+target is. See measure/sampler.py; `commands/target.py` starts the sampling.
 
 A `--server-pid` that does not look like a server (PID 1, the init of the
 machine or container; or a process none of whose tree listens on a TCP port)
@@ -20,16 +20,12 @@ from __future__ import annotations
 import argparse
 import contextlib
 import sys
-from collections.abc import Iterator
 from urllib.parse import urlsplit
 
 import psutil
 
-from loadgen.commands.argtypes import UsageError, positive_int
-from loadgen.commands.load_options import Target
-from loadgen.measure.sampler_process import SamplerProcess
+from loadgen.commands.options.argtypes import UsageError, positive_int
 from loadgen.report.secrets import redact_url
-from loadgen.report.server_signals import ServerSignals
 
 
 def add_server_signal_options(p: argparse.ArgumentParser) -> None:
@@ -95,39 +91,3 @@ def not_a_server(pid: int) -> str | None:
         return f"({process.name()}) listens on no TCP port"
     except (psutil.AccessDenied, psutil.NoSuchProcess):
         return None
-
-
-class Sampling:
-    """The sampler of one command, and its signals so far."""
-
-    def __init__(self, sampler: SamplerProcess) -> None:
-        self.sampler = sampler
-
-    def sample_now(self) -> None:
-        """A sample now, so that the seconds just run are described (a capacity level's end)."""
-        self.sampler.sample_now()
-
-    def signals(self) -> ServerSignals:
-        """The samples so far; `sources` is [] when only the machine was sampled."""
-        s = self.sampler
-        return ServerSignals(list(s.samples), s.sources, dict(s.missing), s.interval, s.cores)
-
-
-@contextlib.contextmanager
-def sampling(args: argparse.Namespace, target: Target) -> Iterator[Sampling]:
-    """Sample the target's signals (if any) and the machine's for the duration of the block."""
-    if target.pid is not None:  # the embedded server
-        # gunicorn writes its errors to error.log; one uvicorn to its console.
-        name = "console.log" if args.server == "uvicorn" else "error.log"
-        log = target.log_dir / name if target.log_dir is not None else None
-        metrics_url = target.metrics_url or f"{target.url}/metrics"
-        sampler = SamplerProcess(pid=target.pid, metrics_url=metrics_url, error_log=log)
-    elif args.server_metrics or args.server_pid:
-        try:
-            sampler = SamplerProcess(pid=args.server_pid, metrics_url=args.server_metrics)
-        except ValueError as e:  # the process went away since the options were checked
-            raise UsageError(f"--server-pid: {e}") from None
-    else:
-        sampler = SamplerProcess()  # the machine only
-    with sampler:
-        yield Sampling(sampler)

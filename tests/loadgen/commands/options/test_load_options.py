@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from loadgen.commands.argtypes import UsageError
-from loadgen.commands.load_options import check_url
+from loadgen.commands.options.argtypes import UsageError
+from loadgen.commands.options.load_options import check_url
 from tests.support.cli import loadgen, summary
 from tests.support.http_server import server_process
 
@@ -269,7 +269,7 @@ def test_max_body_and_framing_header_misuse_is_one_line_and_exit_2(capsys, argv,
      ("1.5k", 1500), ("2 GiB", 2 << 30)],
 )  # fmt: skip
 def test_sizes_read_as_people_write_them(text, size):
-    from loadgen.commands.argtypes import byte_size
+    from loadgen.commands.options.argtypes import byte_size
 
     assert byte_size(text) == size
 

@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from loadgen.commands.argtypes import process_count, shard_spec, start_time
 from loadgen.commands.main import main
+from loadgen.commands.options.argtypes import process_count, shard_spec, start_time
 
 
 def test_option_values():

@@ -8,16 +8,14 @@ rates they ask for and what they make of the results.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import random
 import sys
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from loadgen.commands.argtypes import (
+from loadgen.commands.options.argtypes import (
     UsageError,
     byte_size,
     duration,
@@ -372,34 +370,9 @@ def check_url(url: str) -> str:
     return url.rstrip("/")
 
 
-@dataclass
-class Target:
-    """Where the load goes, and what is known of the server behind it."""
-
-    url: str
-    pid: int | None = None  # the embedded server's root process
-    log_dir: Path | None = None  # where the embedded server writes its logs
-    metrics_url: str | None = None  # the embedded server's off-loop /metrics (METRICS_PORT)
-
-
 def server_log_dir(args: argparse.Namespace) -> Path | None:
     """Where the embedded server's logs are kept: --server-log-dir, else DIR/server-logs
     with --out; None: a temporary directory, gone after the run."""
     out = getattr(args, "out", None)
     log_dir: Path | None = args.server_log_dir
     return log_dir if log_dir is not None or out is None else out / "server-logs"
-
-
-@contextlib.contextmanager
-def target(args: argparse.Namespace) -> Iterator[Target]:
-    """The target: --host, or the embedded server for the duration of the block."""
-    if args.host:
-        yield Target(args.host)
-        return
-    from loadgen.commands.target import EmbeddedServer  # imports the server package: on use
-
-    server = EmbeddedServer(
-        args.server_workers, dict(args.server_env), server_log_dir(args), args.server
-    )
-    with server:
-        yield Target(server.url, server.pid, server.log_dir, server.metrics_url)

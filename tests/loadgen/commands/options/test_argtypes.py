@@ -1,6 +1,6 @@
 import pytest
 
-from loadgen.commands.argtypes import parse_duration
+from loadgen.commands.options.argtypes import parse_duration
 
 
 @pytest.mark.parametrize(
@@ -31,7 +31,7 @@ def test_an_out_directory_may_not_be_a_file_or_under_one(tmp_path):
 
     import pytest
 
-    from loadgen.commands.argtypes import out_dir
+    from loadgen.commands.options.argtypes import out_dir
 
     (tmp_path / "file").write_text("x")
     assert out_dir(str(tmp_path / "new" / "deeper")) == tmp_path / "new" / "deeper"
