@@ -3,7 +3,7 @@
     locust -f locust.py -H http://127.0.0.1:8000            # web UI on :8089
     locust -f locust.py -H http://127.0.0.1:8000 --headless -u 50 -r 10 -t 1m
 
-Task weights, request-body ranges and think time come from loadgen/scenarios/wagon.py,
+Task weights, request-body ranges and think time come from loadgen/scenario/bundled/wagon.py,
 which loadgen's default scenario (WagonMix) also reads, so the two tools replay
 the same mix. That module is standard library only, so it imports inside
 Locust's gevent-patched process and inside the locustio/locust image: Locust
@@ -18,7 +18,7 @@ it to 0.05 so a few-second run still sends enough requests to check the mix.
 import os
 import random
 
-from loadgen.scenarios.wagon import ADD_RANGE, FIB_RANGE, TASK_WEIGHTS, WAIT_TIME
+from loadgen.scenario.bundled.wagon import ADD_RANGE, FIB_RANGE, TASK_WEIGHTS, WAIT_TIME
 from locust import FastHttpUser, between, task
 
 _WAIT_SCALE = float(os.environ.get("LOCUST_WAIT_SCALE") or 1)

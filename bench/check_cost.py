@@ -36,7 +36,7 @@ from generator_max import (
 )
 
 SCENARIOS = {
-    "default mix, checked": "loadgen.scenarios.wagon:WagonMix",
+    "default mix, checked": "loadgen.scenario.bundled.wagon:WagonMix",
     "the same, unchecked": f"{ROOT / 'bench' / 'wagon_mix.py'}:Unchecked",
 }
 

@@ -1,7 +1,7 @@
 """The default Wagon mix without its checks, beside it: what checking costs (check_cost.py)."""
 
 from loadgen import Request, task
-from loadgen.scenarios.wagon import ADD_RANGE, FIB_RANGE, TASK_WEIGHTS, WagonMix
+from loadgen.scenario.bundled.wagon import ADD_RANGE, FIB_RANGE, TASK_WEIGHTS, WagonMix
 
 
 class Unchecked(WagonMix):

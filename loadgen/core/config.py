@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final
 
 from loadgen.core.rates import RateProfile
-from loadgen.data import DataFile
+from loadgen.scenario.data import DataFile
 from loadgen.transports.base import ClientOptions
 
 if TYPE_CHECKING:
@@ -39,4 +39,4 @@ class RunConfig:
     shard: tuple[int, int] = (0, 1)  # (index, count): this process's share of the arrivals
     start_at: float | None = None  # wall-clock epoch of the first arrival; None: now
     client_options: ClientOptions = field(default_factory=ClientOptions)  # headers, TLS
-    data: DataFile | None = None  # --data: the rows; each shard takes its share (data.py)
+    data: DataFile | None = None  # --data: the rows; each shard takes its share (scenario/data.py)

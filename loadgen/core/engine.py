@@ -38,7 +38,8 @@ from loadgen.core.pacer import make_pacer, shard_seed
 from loadgen.core.results import RunResult
 from loadgen.core.session import Session
 from loadgen.measure.recorder import Interval, Recorder
-from loadgen.scenario import TaskPicker, new_scenario
+from loadgen.scenario.base import new_scenario
+from loadgen.scenario.picker import TaskPicker
 from loadgen.transports.base import Client
 from loadgen.transports.factory import make_client
 from loadgen.transports.models import ClientError, Request

@@ -32,12 +32,13 @@ from loadgen.core.config import RunConfig
 from loadgen.core.engine import Engine
 from loadgen.core.rates import profile_from_description
 from loadgen.core.results import RunResult
-from loadgen.data import DataFile, load_data
 from loadgen.measure.numbers import finite_numbers, json_text
 from loadgen.measure.recorder import Recorder
 from loadgen.measure.tick import Tick, tick
-from loadgen.scenario import Scenario, load_scenario
-from loadgen.scenarios.targets import TargetsScenario, from_plain
+from loadgen.scenario.base import Scenario
+from loadgen.scenario.data import DataFile, load_data
+from loadgen.scenario.loading import load_scenario
+from loadgen.scenario.targets_file import TargetsScenario, from_plain
 from loadgen.transports.base import ClientOptions
 
 SCHEMA = "loadgen.state/1"

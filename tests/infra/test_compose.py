@@ -145,7 +145,7 @@ def test_locust_master_and_worker_run_the_mounted_locustfile_against_webapi(
     assert published(master) == {8089: 8089}
 
     for service in (master, worker):
-        # The whole checkout, so that locust.py's `import loadgen.scenarios.wagon` resolves.
+        # The whole checkout, so that locust.py's `import loadgen.scenario.bundled.wagon` resolves.
         mount = checkout_mount(service)
         assert option(_locust_argv(service), "-f") == f"{mount}/locust.py"
 
@@ -193,7 +193,7 @@ LOCUST_IMAGE_BOOTSTRAP = (
 @pytest.mark.parametrize("role", ["master", "worker"])
 def test_locust_containers_load_the_mounted_locustfile(role: str, tmp_path: Path) -> None:
     """The service's command and environment, the mount mapped to the checkout,
-    `--list` to stop once the locustfile (and loadgen.scenarios.wagon with it) is loaded."""
+    `--list` to stop once the locustfile (and loadgen.scenario.bundled.wagon with it) is loaded."""
     service = load_compose(TASK_2)["services"][role]
     mount = checkout_mount(service)
     environment = service.get("environment", {})
@@ -217,7 +217,7 @@ def test_locust_containers_load_the_mounted_locustfile(role: str, tmp_path: Path
 def test_the_shared_mix_imports_with_the_standard_library_alone() -> None:
     """The locust image has Locust's dependencies, not this project's."""
     code = (
-        "import sys; before = set(sys.modules); import loadgen.scenarios.wagon; "
+        "import sys; before = set(sys.modules); import loadgen.scenario.bundled.wagon; "
         "print(sorted({m.split('.')[0] for m in set(sys.modules) - before}))"
     )
     result = subprocess.run(

@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from loadgen.scenarios.wagon import ADD_RANGE, FIB_RANGE, TASK_WEIGHTS, WAIT_TIME, WagonMix
+from loadgen.scenario.bundled.wagon import ADD_RANGE, FIB_RANGE, TASK_WEIGHTS, WAIT_TIME, WagonMix
 from server.launch import free_port, start_gunicorn, stop_gunicorn, wait_until_serving
 from tests.infra.helpers import INFRA, REPO, clean_env, stop_group
 from tests.infra.mix import Call, summarise

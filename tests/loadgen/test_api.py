@@ -58,7 +58,7 @@ def test_importing_it_loads_only_the_standard_library():
     # locust.py imports the default mix inside Locust's gevent-patched process,
     # and the locustio/locust image has none of loadgen's dependencies.
     code = (
-        "import sys; before = set(sys.modules); import loadgen.scenarios.wagon; "
+        "import sys; before = set(sys.modules); import loadgen.scenario.bundled.wagon; "
         "print(sorted({m.split('.')[0] for m in set(sys.modules) - before}))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

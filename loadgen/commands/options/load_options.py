@@ -28,11 +28,12 @@ from loadgen.commands.options.argtypes import (
 from loadgen.core import config as defaults
 from loadgen.core.config import RunConfig
 from loadgen.core.rates import RateProfile
-from loadgen.data import DataFile, load_data
 from loadgen.report.secrets import redact_env, redact_url
 from loadgen.scale.scaled import Scale
-from loadgen.scenario import DEFAULT_SCENARIO, Scenario, load_scenario
-from loadgen.scenarios.targets import TargetsScenario, parse_targets, targets_scenario
+from loadgen.scenario.base import Scenario
+from loadgen.scenario.data import DataFile, load_data
+from loadgen.scenario.loading import DEFAULT_SCENARIO, load_scenario
+from loadgen.scenario.targets_file import TargetsScenario, parse_targets, targets_scenario
 from loadgen.transports.base import ClientOptions
 from loadgen.transports.factory import CLIENTS
 from loadgen.transports.models import DEFAULT_MAX_BODY, size_text

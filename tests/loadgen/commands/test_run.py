@@ -13,7 +13,7 @@ import pytest
 from hdrh.histogram import HdrHistogram
 from hdrh.log import HistogramLogReader
 
-from loadgen.scenarios.wagon import TASK_WEIGHTS
+from loadgen.scenario.bundled.wagon import TASK_WEIGHTS
 from server.launch import free_port
 from tests.support.cli import loadgen as run_cli
 

@@ -18,9 +18,9 @@ import pytest
 from loadgen.core.config import RunConfig
 from loadgen.core.engine import Engine
 from loadgen.core.rates import ConstantRate
-from loadgen.data import DataFile
 from loadgen.report.summary import build_summary
 from loadgen.scenario import Scenario, task
+from loadgen.scenario.data import DataFile
 from loadgen.transports.http1 import FastClient
 from loadgen.transports.mock import MockClient, Reply
 from loadgen.transports.models import (

@@ -57,7 +57,7 @@ def test_loading_a_shipped_scenario_leaves_no_temporary_directory(tmp_path, monk
 
 
 def test_a_job_carries_the_data_file_s_path_and_each_shard_reads_its_rows(tmp_path):
-    from loadgen.data import load_data
+    from loadgen.scenario.data import load_data
 
     rows = tmp_path / "rows.csv"
     rows.write_text("i\n" + "".join(f"{i}\n" for i in range(5)))
@@ -80,7 +80,7 @@ def test_a_job_carries_the_data_file_s_path_and_each_shard_reads_its_rows(tmp_pa
 
 
 def test_a_job_carries_the_targets_themselves(tmp_path):
-    from loadgen.scenarios.targets import parse_targets, targets_scenario
+    from loadgen.scenario.targets_file import parse_targets, targets_scenario
 
     (tmp_path / "body.json").write_bytes(b'{"a": 1, "b": 2}')
     text = "POST /addNumbers\nContent-Type: application/json\n@body.json\n\n# weight: 2\nGET /\n"

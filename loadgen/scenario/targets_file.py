@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 from urllib.parse import quote, unquote, urlsplit
 
-from loadgen.scenario import Scenario, task
+from loadgen.scenario.base import Scenario, task
 from loadgen.transports.models import Request, check_request
 
 # A target's line: a method (Vegeta's rule: capitals, then a space) and its URL.

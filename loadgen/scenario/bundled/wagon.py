@@ -12,7 +12,8 @@ fails (an error of kind `check`), as one answering 500 does (`http_500`).
 
 from typing import Final
 
-from loadgen import Request, Response, Scenario, task
+from loadgen.scenario.base import Scenario, task
+from loadgen.transports.models import Request, Response
 
 # Relative weights of the three tasks (Locust's @task(weight) semantics).
 TASK_WEIGHTS: Final[dict[str, int]] = {"index": 1, "compute_addition": 3, "compute_fib": 2}

@@ -8,8 +8,9 @@ import tracemalloc
 
 import pytest
 
-from loadgen.scenario import TaskPicker, new_scenario
-from loadgen.scenarios.targets import (
+from loadgen.scenario.base import new_scenario
+from loadgen.scenario.picker import TaskPicker
+from loadgen.scenario.targets_file import (
     Target,
     TargetsError,
     TargetsScenario,

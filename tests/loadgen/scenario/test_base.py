@@ -3,14 +3,16 @@ import random
 
 import pytest
 
-from loadgen.data import DataFile, load_data
-from loadgen.scenario import Scenario, TaskPicker, load_scenario, new_scenario, task
-from loadgen.scenarios.wagon import TASK_WEIGHTS, WagonMix
+from loadgen.scenario.base import Scenario, new_scenario, task
+from loadgen.scenario.bundled.wagon import TASK_WEIGHTS, WagonMix
+from loadgen.scenario.data import DataFile, load_data
+from loadgen.scenario.loading import load_scenario
+from loadgen.scenario.picker import TaskPicker
 
 
 def test_default_scenario_has_the_wagon_weights():
     assert WagonMix.task_weights() == TASK_WEIGHTS
-    assert load_scenario("loadgen.scenarios.wagon:WagonMix") is WagonMix
+    assert load_scenario("loadgen.scenario.bundled.wagon:WagonMix") is WagonMix
 
 
 def test_picker_follows_weights():
@@ -88,7 +90,7 @@ def test_load_scenario_from_a_file(tmp_path):
     [
         ("nocolon", "module:Class"),
         ("no_such_module_xyz:Mix", "failed to load: ModuleNotFoundError"),
-        ("loadgen.scenarios.wagon:Nope", "not a loadgen Scenario"),
+        ("loadgen.scenario.bundled.wagon:Nope", "not a loadgen Scenario"),
         ("loadgen.scenario:Scenario", "no @task"),
         ("missing_file.py:Mix", "not found"),
     ],

@@ -6,7 +6,7 @@ import random
 import pytest
 from starlette.responses import JSONResponse
 
-from loadgen.scenarios.wagon import ADD_RANGE, FIB_RANGE, FIBONACCI, ResultIs, WagonMix
+from loadgen.scenario.bundled.wagon import ADD_RANGE, FIB_RANGE, FIBONACCI, ResultIs, WagonMix
 from loadgen.transports.models import Response, apply_check
 from server import fibonacci, legacy
 

@@ -5,7 +5,7 @@ import random
 
 import pytest
 
-from loadgen.data import NO_DATA, Data, DataFile, load_data
+from loadgen.scenario.data import NO_DATA, Data, DataFile, load_data
 
 
 def write(tmp_path, name, text):

@@ -1,0 +1,1 @@
+"""The scenarios shipped with loadgen: `wagon`, the default mix (`WagonMix`)."""

@@ -1,1 +1,0 @@
-"""Scenarios shipped with loadgen (the default mix among them)."""
