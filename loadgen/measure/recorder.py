@@ -24,13 +24,11 @@ from __future__ import annotations
 
 import time
 from collections import Counter, deque
-from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
 
 from hdrh.histogram import HdrHistogram
 
-from loadgen.measure.histogram import SparseHistogram, decode, merged, new_histogram, record
+from loadgen.measure.histogram import SparseHistogram, merged, new_histogram, record
 from loadgen.transports.models import Failed, Response
 
 EXCEPTION = "exception"  # the task's own code raised
@@ -122,6 +120,17 @@ class _Open:
 
 
 class Recorder:
+    """What a run measured, as it is measured: each arrival (its send lag),
+    each response (its response and service times, per task, into the open
+    second's histograms), each error by kind, each new connection's time, and
+    the first byte and body phases.
+
+    `close_interval` ends a second (at the engine's tick); `settle` folds its
+    histograms into the tasks' run totals, one at a time, between arrivals.
+    A finished run's recorder is read by the reports; `recorder_state.py`
+    writes it as a shard's state and merges shards' recorders.
+    """
+
     def __init__(self, origin: float) -> None:
         self.origin = origin  # perf_counter() at the start of measurement
         self.tasks: dict[str, TaskStats] = {}
@@ -162,7 +171,7 @@ class Recorder:
         self.in_flight -= 1
 
     def response(self, task: str, start: float, response: Response) -> None:
-        stats = self.tasks.get(task) or self._task(task)
+        stats = self.tasks.get(task) or self.task(task)
         stats.requests += 1
         stats.bytes_received += response.nbytes
         iv = self._open
@@ -199,12 +208,12 @@ class Recorder:
         """A request is sent once more: the transport found it unanswered on a
         connection the server had closed. Counted, never hidden: the target
         received it twice, or half of it."""
-        self._task(task).retries += 1
+        self.task(task).retries += 1
 
     def check_failed(self, task: str, reason: str) -> None:
         """A response of `task`, recorded already, was wrong: an error of kind
         `check` (not another request), its reason tallied."""
-        stats = self._task(task)
+        stats = self.task(task)
         stats.errors[CHECK] += 1
         self._open.errors[CHECK] += 1
         tally(stats.checks, reason)
@@ -218,12 +227,12 @@ class Recorder:
             return
         if self.first_exception is None:
             self.first_exception = f"{task}: {type(exc).__name__}: {exc}"
-        self._task(task).errors[EXCEPTION] += 1
+        self.task(task).errors[EXCEPTION] += 1
         self._open.errors[EXCEPTION] += 1
 
     def error(self, task: str, kind: str, detail: str = "") -> None:
         """A request that got no response; `detail` of the first of its kind is kept to show."""
-        stats = self._task(task)
+        stats = self.task(task)
         stats.requests += 1
         stats.errors[kind] += 1
         self._open.errors[kind] += 1
@@ -269,7 +278,7 @@ class Recorder:
         if self.pending:
             interval, tag, h = self.pending.popleft()
             kind, _, task = tag.partition(":")
-            getattr(self._task(task), kind).add(h)
+            getattr(self.task(task), kind).add(h)
             interval.histograms[tag] = h.encode()
         return bool(self.pending)
 
@@ -293,174 +302,9 @@ class Recorder:
             total.update(s.errors)
         return total
 
-    # -- state (shards are merged from it) --------------------------------
-    def to_state(self) -> dict[str, Any]:
-        """Everything measured, JSON-able: HDR payloads as their base64 text, counters as-is.
-
-        Meant for a finished run (the engine closes the last interval), so
-        the open interval and the live in-flight count are not part of it.
-        """
-        self.settle_all()
-        return {
-            "arrivals": self.arrivals,
-            "max_in_flight": self.max_in_flight,
-            "first_exception": self.first_exception,
-            "error_details": self.error_details,
-            "send_lag": self.send_lag.encode().decode("ascii"),
-            "connect": self.connect.encode().decode("ascii"),
-            "phases": {
-                "first_byte": self.first_byte.encode().decode("ascii"),
-                "body": self.body.encode().decode("ascii"),
-            },
-            "retry_after": {
-                "responses": self.retry_after_responses,
-                "values": dict(self.retry_after),
-            },
-            "connection_waits": self.connection_waits,
-            "tasks": {
-                name: {
-                    "requests": s.requests,
-                    "retries": s.retries,
-                    "bytes_received": s.bytes_received,
-                    "errors": dict(s.errors),
-                    "checks": dict(s.checks),
-                    "response": s.response.encode().decode("ascii"),
-                    "service": s.service.encode().decode("ascii"),
-                }
-                for name, s in self.tasks.items()
-            },
-            "intervals": [
-                {
-                    "start": iv.start,
-                    "end": iv.end,
-                    "arrivals": iv.arrivals,
-                    "responses": iv.responses,
-                    "errors": iv.errors,
-                    "histograms": {t: p.decode("ascii") for t, p in iv.histograms.items()},
-                    "maxima": iv.maxima,
-                    "busy": iv.busy,
-                }
-                for iv in self.intervals
-            ],
-        }
-
-    @classmethod
-    def from_state(cls, state: dict[str, Any]) -> Recorder:
-        """The recorder `to_state` described (its origin is meaningless: the run is over)."""
-        rec = cls(0.0)
-        rec.arrivals = state["arrivals"]
-        rec.max_in_flight = state["max_in_flight"]
-        rec.first_exception = state["first_exception"]
-        rec.error_details = dict(state.get("error_details", {}))
-        rec.send_lag = decode(state["send_lag"])
-        if "connect" in state:
-            rec.connect = decode(state["connect"])
-        if "phases" in state:
-            rec.first_byte = decode(state["phases"]["first_byte"])
-            rec.body = decode(state["phases"]["body"])
-        retry_after = state.get("retry_after", {})
-        rec.retry_after_responses = retry_after.get("responses", 0)
-        rec.retry_after = Counter(retry_after.get("values", {}))
-        rec.connection_waits = state.get("connection_waits", 0)
-        for name, t in state["tasks"].items():
-            rec.tasks[name] = TaskStats(
-                response=SparseHistogram.of(decode(t["response"])),
-                service=SparseHistogram.of(decode(t["service"])),
-                requests=t["requests"],
-                errors=Counter(t["errors"]),
-                bytes_received=t["bytes_received"],
-                retries=t.get("retries", 0),
-                checks=Counter(t.get("checks", {})),
-            )
-        for iv in state["intervals"]:
-            histograms = {tag: p.encode("ascii") for tag, p in iv["histograms"].items()}
-            rec.intervals.append(
-                Interval(
-                    iv["start"],
-                    iv["end"],
-                    iv["arrivals"],
-                    iv["responses"],
-                    dict(iv["errors"]),
-                    histograms,
-                    dict(iv["maxima"]),
-                    iv.get("busy", 0.0),
-                )
-            )
-        return rec
-
-    def _task(self, name: str) -> TaskStats:
+    def task(self, name: str) -> TaskStats:
+        """`name`'s run totals, made empty the first time it is asked for."""
         stats = self.tasks.get(name)
         if stats is None:
             stats = self.tasks[name] = TaskStats()
         return stats
-
-
-def merge_recorders(recorders: Iterable[Recorder]) -> Recorder:
-    """One recorder holding the sum of others (shards of one run): exact, histogram by histogram.
-
-    Interval k of every shard covers the same second (shards share a start
-    instant and close intervals on the second), so intervals merge by position.
-    `max_in_flight` is the sum of the shards' maxima: an upper bound on the
-    generator's concurrent total, which no shard saw.
-    """
-    merged = Recorder(0.0)
-    intervals: list[_IntervalSum] = []
-    for rec in recorders:
-        merged.arrivals += rec.arrivals
-        merged.max_in_flight += rec.max_in_flight
-        merged.first_exception = merged.first_exception or rec.first_exception
-        merged.error_details = {**rec.error_details, **merged.error_details}
-        merged.send_lag.add(rec.send_lag)
-        merged.connect.add(rec.connect)
-        merged.first_byte.add(rec.first_byte)
-        merged.body.add(rec.body)
-        merged.retry_after_responses += rec.retry_after_responses
-        for value, count in rec.retry_after.most_common():
-            tally_retry_after(merged.retry_after, value, count)
-        merged.connection_waits += rec.connection_waits
-        for name, stats in rec.tasks.items():
-            merged._task(name).add(stats)
-        for k, iv in enumerate(rec.intervals):
-            if k == len(intervals):
-                intervals.append(_IntervalSum(iv.start, iv.end))
-            intervals[k].add(iv)
-    merged.intervals = [iv.close() for iv in intervals]
-    return merged
-
-
-class _IntervalSum:
-    """Interval k of several recorders, being added up."""
-
-    def __init__(self, start: float, end: float) -> None:
-        self.start, self.end = start, end
-        self.arrivals = self.responses = 0
-        self.busy = 0.0
-        self.errors: Counter[str] = Counter()
-        self.histograms: dict[str, SparseHistogram] = {}
-        self.maxima: dict[str, int] = {}
-
-    def add(self, iv: Interval) -> None:
-        self.start = min(self.start, iv.start)
-        self.end = max(self.end, iv.end)
-        self.arrivals += iv.arrivals
-        self.responses += iv.responses
-        self.busy += iv.busy
-        self.errors.update(iv.errors)
-        for tag, payload in iv.histograms.items():
-            h = self.histograms.get(tag)
-            if h is None:
-                h = self.histograms[tag] = SparseHistogram()
-            h.add(decode(payload))
-            self.maxima[tag] = max(self.maxima.get(tag, 0), iv.maxima[tag])
-
-    def close(self) -> Interval:
-        return Interval(
-            self.start,
-            self.end,
-            self.arrivals,
-            self.responses,
-            dict(self.errors),
-            {tag: h.encode() for tag, h in self.histograms.items()},
-            self.maxima,
-            self.busy,
-        )

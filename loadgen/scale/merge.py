@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from loadgen.core.results import MergedResult, RunResult
-from loadgen.measure.recorder import Recorder, merge_recorders
+from loadgen.measure.recorder_state import from_state, merge_recorders
 from loadgen.scale.shard import ShardJob
 from loadgen.scenario import Scenario
 
@@ -184,7 +184,7 @@ def _merged_result(chosen: list[dict[str, Any]], lead: ShardJob, count: int) -> 
     config.start_at = min(starts, default=None)
     return MergedResult(
         config=config,
-        recorder=merge_recorders(Recorder.from_state(s["recorder"]) for s in chosen),
+        recorder=merge_recorders(from_state(s["recorder"]) for s in chosen),
         started_at=min(starts, default=0.0),
         elapsed=max((s["elapsed"] for s in chosen), default=0.0),
         interrupted=any(s["interrupted"] for s in chosen),

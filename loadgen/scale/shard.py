@@ -33,7 +33,7 @@ from loadgen.core.engine import Engine
 from loadgen.core.rates import profile_from_description
 from loadgen.core.results import RunResult
 from loadgen.measure.numbers import finite_numbers, json_text
-from loadgen.measure.recorder import Recorder
+from loadgen.measure.recorder_state import from_state, to_state
 from loadgen.measure.tick import Tick, tick
 from loadgen.scenario.base import Scenario
 from loadgen.scenario.data import DataFile, load_data
@@ -217,7 +217,7 @@ def shard_state(job: ShardJob, result: RunResult, **extra: Any) -> dict[str, Any
         "task_names": result.task_names,
         "unsent": result.unsent,
         "stop_signal": result.stop_signal,
-        "recorder": result.recorder.to_state(),
+        "recorder": to_state(result.recorder),
         **extra,
     }
 
@@ -274,7 +274,7 @@ def check_state(state: Any) -> None:
     if not isinstance(job.meta, dict):
         raise ValueError("job: meta is not an object")
     try:
-        Recorder.from_state(state["recorder"])  # every histogram decodes
+        from_state(state["recorder"])  # every histogram decodes
     except Exception as e:  # a key, a type, or a histogram that is not one
         raise ValueError(f"recorder: {type(e).__name__}: {e}") from None
 

@@ -12,14 +12,17 @@ from loadgen.measure.recorder import (
     OTHER_REASONS,
     OTHER_RETRY_AFTER,
     Recorder,
-    merge_recorders,
 )
+from loadgen.measure.recorder_state import from_state, merge_recorders, to_state
 from loadgen.transports.models import Failed, Response
-from tests.support.shard_states import latencies, recorder
 
 
 def response(status=200, start=0.0, sent=0.5, done=1.0, nbytes=10):
     return Response(status, b"", sent, done, nbytes)
+
+
+def phased(status=200, sent=1.0, first=1.25, done=2.0, head=b""):
+    return Response(status, b"", sent, done, 10, head, first)
 
 
 def test_response_and_service_time_and_non_2xx():
@@ -98,27 +101,9 @@ def test_waits_for_a_connection_count_in_the_measured_window_only():
     rec.waited_for_connection()
     rec.waited_for_connection()
     assert rec.connection_waits == 2
-    back = Recorder.from_state(json.loads(json.dumps(rec.to_state())))
+    back = from_state(json.loads(json.dumps(to_state(rec))))
     assert back.connection_waits == 2
     assert merge_recorders([rec, back]).connection_waits == 4
-
-
-def test_recorder_state_round_trips_through_json():
-    rec = recorder([latencies(300, 2), latencies(200, 3)], errors=["timeout", "http_503"])
-    rec.exception("get", RuntimeError("boom"))
-    back = Recorder.from_state(json.loads(json.dumps(rec.to_state())))
-    assert back.arrivals == rec.arrivals == 500
-    assert back.max_in_flight == rec.max_in_flight
-    assert back.first_exception == "get: RuntimeError: boom"
-    assert back.send_lag.equals(rec.send_lag)
-    for kind in ("response", "service"):
-        assert back.total(kind).equals(rec.total(kind))
-    assert back.tasks["get"].errors == {"timeout": 1, "http_503": 1, "exception": 1}
-    assert back.tasks["get"].requests == rec.tasks["get"].requests
-    assert back.tasks["get"].bytes_received == 500 * 7
-    assert [(iv.start, iv.end, iv.arrivals, iv.histograms, iv.maxima) for iv in back.intervals] == [
-        (iv.start, iv.end, iv.arrivals, iv.histograms, iv.maxima) for iv in rec.intervals
-    ]
 
 
 def test_closing_a_second_is_cheap_and_its_histograms_settle_one_at_a_time():
@@ -175,28 +160,6 @@ def test_check_reasons_are_bounded_per_task_whatever_they_say():
     assert list(long.tasks["t"].checks) == ["y" * MAX_REASON_CHARS]
 
 
-def test_check_reasons_travel_with_the_state_and_merge_within_the_bound():
-    shards = []
-    for shard in range(3):
-        rec = Recorder(origin=0.0)
-        rec.response("add", 0.0, response())
-        for i in range(15):  # each shard its own 15 reasons, and one they share
-            rec.check_failed("add", f"shard {shard} reason {i}")
-        rec.check_failed("add", "shared")
-        rec.close_interval(1.0)
-        shards.append(Recorder.from_state(json.loads(json.dumps(rec.to_state()))))
-    assert shards[0].tasks["add"].checks["shared"] == 1
-    merged = merge_recorders(shards).tasks["add"]
-    assert merged.errors == {"check": 48} and sum(merged.checks.values()) == 48
-    assert len(merged.checks) == MAX_CHECK_REASONS + 1
-    assert merged.checks["shared"] == 3  # a reason with a line of its own keeps it
-    assert merged.checks[OTHER_REASONS] == 48 - 3 - (MAX_CHECK_REASONS - 1)
-
-
-def phased(status=200, sent=1.0, first=1.25, done=2.0, head=b""):
-    return Response(status, b"", sent, done, 10, head, first)
-
-
 def test_phases_are_timed_run_wide_when_the_client_tells_the_first_byte():
     rec = Recorder(origin=0.0)
     rec.response("a", 0.0, phased(sent=1.0, first=1.25, done=2.0))
@@ -232,33 +195,3 @@ def test_retry_after_of_refusals_is_tallied_within_a_bound():
     assert rec.retry_after["1"] == 3  # 429s at i = 1 and 13, and the 503
     assert rec.retry_after[OTHER_RETRY_AFTER] == 2  # "10" and "11": past the bound
     assert sum(rec.retry_after.values()) == 16
-
-
-def test_phases_busy_and_retry_after_travel_with_the_state_and_add_up_when_merged():
-    def one() -> Recorder:
-        rec = Recorder(origin=0.0)
-        rec.response("a", 0.0, phased(sent=0.1, first=0.2, done=0.4))
-        head = b"HTTP/1.1 429 X\r\nRetry-After: 2\r\n\r\n"
-        rec.response("a", 0.0, phased(status=429, sent=0.5, first=0.6, done=0.6, head=head))
-        rec.close_interval(1.0)
-        return Recorder.from_state(json.loads(json.dumps(rec.to_state())))
-
-    back = one()
-    assert back.first_byte.get_total_count() == back.body.get_total_count() == 2
-    assert abs(back.intervals[0].busy - 0.4) < 1e-9
-    assert (back.retry_after_responses, dict(back.retry_after)) == (1, {"2": 1})
-    total = merge_recorders([back, one()])
-    assert total.first_byte.get_total_count() == 4
-    assert abs(total.intervals[0].busy - 0.8) < 1e-9
-    assert (total.retry_after_responses, dict(total.retry_after)) == (2, {"2": 2})
-
-
-def test_a_state_written_before_phases_busy_and_retry_after_still_loads():
-    rec = recorder([latencies(50, 1)])
-    state = rec.to_state()
-    del state["phases"], state["retry_after"]
-    for iv in state["intervals"]:
-        del iv["busy"]
-    back = Recorder.from_state(state)
-    assert back.first_byte.get_total_count() == 0 and back.retry_after_responses == 0
-    assert back.intervals[0].busy == 0.0
