@@ -10,8 +10,8 @@ import asyncio
 import time
 from typing import Any, Protocol
 
-# How often the engine checks deadlines: the precision of a timeout.
-TICK = 0.01
+# How often the engine checks deadlines, in seconds: the precision of a timeout.
+CHECK_EVERY_S = 0.01
 
 
 class Expiring(Protocol):
@@ -24,15 +24,15 @@ class Expiring(Protocol):
 
 
 class Deadlines:
-    """Per-request timeouts as a coarse timing wheel, checked every `TICK` by the engine.
+    """Per-request timeouts as a coarse timing wheel, checked every `CHECK_EVERY_S` by the engine.
 
     A timer per request (call_later, then cancel) costs a heap push, a libuv
     timer and a cancellation on every request, almost all of them never firing.
     Here a request costs a list append: at each check, sessions whose request
-    already finished are dropped, those still in flight get one more tick to
+    already finished are dropped, those still in flight get one more check to
     finish, the few still in flight after it go into the wheel bucket of their
     deadline, and buckets whose time has come expire what is still in flight.
-    The extra tick matters: a session put in the wheel stays referenced until
+    The extra check matters: a session put in the wheel stays referenced until
     its deadline (seconds), and at high rates the many requests caught in flight
     by a check would pile up by the ten thousand, each young-GC pass walking them.
     """
@@ -41,15 +41,15 @@ class Deadlines:
         self._new: list[Expiring] = []  # added since the last check
         self._young: list[Expiring] = []  # in flight at the last check
         self._wheel: dict[int, list[Expiring]] = {}
-        self._checked = int(now / TICK)  # buckets up to this one were expired
+        self._checked = int(now / CHECK_EVERY_S)  # buckets up to this one were expired
 
     def add(self, session: Expiring) -> None:
         self._new.append(session)
 
     async def check(self) -> None:
-        """Expire overdue requests every `TICK`, until cancelled."""
+        """Expire overdue requests every `CHECK_EVERY_S`, until cancelled."""
         while True:
-            await asyncio.sleep(TICK)
+            await asyncio.sleep(CHECK_EVERY_S)
             self.expire(time.perf_counter())
 
     def expire(self, now: float) -> None:
@@ -60,13 +60,13 @@ class Deadlines:
                 self._bucket(session)
         for session in self._new:
             if session._waiting is not None:
-                if session._deadline <= now + TICK:
-                    self._bucket(session)  # a short timeout: no tick to spare
+                if session._deadline <= now + CHECK_EVERY_S:
+                    self._bucket(session)  # a short timeout: no check to spare
                 else:
                     young.append(session)
         self._new = []
         self._young = young
-        last = int(now / TICK)
+        last = int(now / CHECK_EVERY_S)
         for k in range(self._checked + 1, last + 1):
             for session in self._wheel.pop(k, ()):
                 runner = session._waiting
@@ -81,7 +81,7 @@ class Deadlines:
     def _bucket(self, session: Expiring) -> None:
         # The first bucket whose time is at or after the deadline, and after
         # the last one checked (a deadline is always in the future when added).
-        k = max(int(session._deadline / TICK) + 1, self._checked + 1)
+        k = max(int(session._deadline / CHECK_EVERY_S) + 1, self._checked + 1)
         bucket = self._wheel.get(k)
         if bucket is None:
             self._wheel[k] = [session]

@@ -136,7 +136,7 @@ class Engine:
         dispatch = self._dispatcher(loop, client, picker, rng, recorder, deadlines)
         end = cfg.warmup + cfg.duration
         issuer = self._issuer = Issuer(pacer, t0, cfg.warmup, end, dispatch)
-        ticker = loop.create_task(self._tick())
+        closer = loop.create_task(self._close_seconds())
         expirer = loop.create_task(deadlines.check())  # until the run is over
         signals = self._install_signals(loop)
         early = self.stopped_before() if self.stopped_before is not None else None
@@ -153,7 +153,7 @@ class Engine:
                     await self._drained
         finally:
             issuer.stop()
-            ticker.cancel()
+            closer.cancel()
             expirer.cancel()
             for sig, previous in signals.items():
                 loop.remove_signal_handler(sig)
@@ -276,7 +276,7 @@ class Engine:
         if not self._running and drained is not None and not drained.done():
             drained.set_result(None)
 
-    async def _tick(self) -> None:
+    async def _close_seconds(self) -> None:
         """Close an interval every second of measurement, when no arrival did first."""
         while True:
             await asyncio.sleep(max(self._next_close - time.perf_counter(), 0))
@@ -285,7 +285,7 @@ class Engine:
     def _roll(self, now: float) -> None:
         """Close every interval that ends at or before `now`, each on its exact second.
 
-        Called by the ticker and, with its intended time, by each arrival: loop
+        Called by `_close_seconds` and, with its intended time, by each arrival: loop
         timers fire up to a millisecond late, and an arrival due on the second
         belongs to the interval it starts, whichever of the two runs first.
         """

@@ -3,7 +3,7 @@
 It is a loop callback that re-arms itself, not a Task: arrivals are dispatched
 from plain callbacks, so flights (see `flight.py`) start outside any Task.
 
-Waking on time: event-loop timers tick in whole milliseconds (libuv and epoll
+Waking on time: event-loop timers count in whole milliseconds (libuv and epoll
 alike), which alone would make every arrival up to 1 ms late. So the issuer
 sleeps on a timer until `SPIN` before the next arrival, then re-runs on every
 loop iteration (serving I/O in between) until it is due. When behind schedule
@@ -59,14 +59,14 @@ class Issuer:
         self.unsent = 0  # measured arrivals due and never sent (see the module's doc)
 
     def start(self) -> None:
-        self._handle = self._loop.call_soon(self._tick)
+        self._handle = self._loop.call_soon(self._issue_due)
 
     def stop(self) -> None:
         """Issue nothing more; `done` resolves now. What was due and unsent is counted."""
         if self.done.done():
             return
         if self._handle is not None:
-            self._handle.cancel()  # the pending re-arm (or the running tick: harmless)
+            self._handle.cancel()  # the pending re-arm (or the running pass: harmless)
             self._handle = None
         now = time.perf_counter() - self._t0
         self._count_unsent(self._next, min(now, self._end))
@@ -78,7 +78,7 @@ class Issuer:
             missed = self._pacer.between(max(first, self._warmup), until)
             self.unsent += max(1 if first >= self._warmup else 0, round(missed))
 
-    def _tick(self) -> None:
+    def _issue_due(self) -> None:
         perf_counter = time.perf_counter
         dispatch = self._dispatch
         t0, end, warmup = self._t0, self._end, self._warmup
@@ -99,7 +99,7 @@ class Issuer:
                 return  # stopped from inside that dispatch
             burst -= 1
             if burst == 0:
-                self._handle = self._loop.call_soon(self._tick)
+                self._handle = self._loop.call_soon(self._issue_due)
                 return
             now = perf_counter()
         # The window's end is waited for like an arrival: a loop timer alone
@@ -109,6 +109,6 @@ class Issuer:
             self.stop()
             return
         if delay > SPIN:
-            self._handle = self._loop.call_later(delay - SPIN, self._tick)
+            self._handle = self._loop.call_later(delay - SPIN, self._issue_due)
         else:
-            self._handle = self._loop.call_soon(self._tick)
+            self._handle = self._loop.call_soon(self._issue_due)

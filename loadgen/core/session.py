@@ -8,7 +8,7 @@ the request was written to the socket (what closed-loop tools report).
 
 The per-request timeout runs from the same start: a request times out when
 its response time would exceed `timeout`. Under the engine, timeouts are
-enforced by `Deadlines` (deadlines.py: checked every `TICK`, so a request is
+enforced by `Deadlines` (deadlines.py: checked every `CHECK_EVERY_S`, so a request is
 cancelled within about 10 ms after its deadline) rather than by one loop
 timer per request; a session made without it (tests, embedding) uses a timer.
 

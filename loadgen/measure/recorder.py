@@ -125,7 +125,7 @@ class Recorder:
     second's histograms), each error by kind, each new connection's time, and
     the first byte and body phases.
 
-    `close_interval` ends a second (at the engine's tick); `settle` folds its
+    `close_interval` ends a second (when the engine closes one); `settle` folds its
     histograms into the tasks' run totals, one at a time, between arrivals.
     A finished run's recorder is read by the reports; `recorder_state.py`
     writes it as a shard's state and merges shards' recorders.

@@ -1,4 +1,4 @@
-"""Per-request timeouts through the engine's coarse deadline wheel (session.Deadlines)."""
+"""Per-request timeouts through the engine's coarse deadline wheel (deadlines.Deadlines)."""
 
 import asyncio
 import contextlib
@@ -20,7 +20,7 @@ pytestmark = pytest.mark.anyio
 
 @contextlib.asynccontextmanager
 async def checking(deadlines: Deadlines):
-    """What the engine does: check the deadlines every TICK."""
+    """What the engine does: check the deadlines every CHECK_EVERY_S."""
     task = asyncio.get_running_loop().create_task(deadlines.check())
     try:
         yield
@@ -34,7 +34,7 @@ def wheel_session(client, rec, deadlines, timeout, start=None):
     return Session(client, rec, "t", start, timeout=timeout, measured=True, deadlines=deadlines)
 
 
-async def test_a_silent_server_times_out_within_a_tick_or_two_of_the_deadline():
+async def test_a_silent_server_times_out_within_a_check_or_two_of_the_deadline():
     async with raw_server(silent) as url:
         client = FastClient(url, 1)
         rec = Recorder(0.0)
