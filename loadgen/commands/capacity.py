@@ -67,7 +67,7 @@ from loadgen.report.usl import (
     unloaded_concurrency,
 )
 from loadgen.scale.scaled import Scale, run_scaled
-from loadgen.scale.signals import CatchStops
+from loadgen.scale.stops import CatchStops
 
 # The default SLO; --slo replaces it.
 DEFAULT_SLOS = ("p99<=100ms", "errors<1%", "achieved>=99%")

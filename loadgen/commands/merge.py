@@ -20,7 +20,7 @@ from loadgen.report.publish import publish
 from loadgen.report.terminal import make_console, print_shard_notes
 from loadgen.scale.merge import merge_states
 from loadgen.scale.shard import STATE_FILE, ShardJob, read_state
-from loadgen.scale.signals import CatchStops
+from loadgen.scale.stops import CatchStops
 
 
 def parser() -> argparse.ArgumentParser:

@@ -34,7 +34,7 @@ from loadgen.report.progress import Progress
 from loadgen.report.publish import publish
 from loadgen.report.terminal import make_console, print_shard_notes
 from loadgen.scale.scaled import run_scaled
-from loadgen.scale.signals import CatchStops
+from loadgen.scale.stops import CatchStops
 
 # A --start-at further than this ahead is said, with when the run starts.
 FAR_START_S = 5.0

@@ -39,7 +39,7 @@ from typing import Any
 from loadgen.measure.tick import Tick
 from loadgen.scale.errors import ScaleError
 from loadgen.scale.shard import ShardJob, ShardOutcome, run_job
-from loadgen.scale.signals import CatchStops
+from loadgen.scale.stops import CatchStops
 from loadgen.scale.ticks import ShardTicks
 
 # Time from submission to the common start: tasks must reach their workers.
@@ -143,11 +143,11 @@ def _follow(
     """Until every shard is done (or `deadline`): pass on ticks and Ctrl-C, notice
     workers that leave. Returns why each lost shard was lost."""
     lost: dict[int, str] = {}
-    with CatchStops() as signals:
+    with CatchStops() as caught:
         stopped = False
         while not all(f.done() for f in futures) and time.time() < deadline:
             time.sleep(_POLL_S)
-            if signals.received and not stopped:
+            if caught.received and not stopped:
                 stop.set()
                 stopped = True
             for index, t in ticks_q.get(batch=True):

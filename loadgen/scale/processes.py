@@ -39,7 +39,7 @@ from typing import IO, Any
 from loadgen.core.engine import STOP_SIGNALS
 from loadgen.measure.tick import Tick
 from loadgen.scale.shard import ShardJob, ShardOutcome, run_job
-from loadgen.scale.signals import CatchStops
+from loadgen.scale.stops import CatchStops
 from loadgen.scale.ticks import ShardTicks
 
 # Each worker's environment says which shard it is, e.g. LOADGEN_SHARD=1/4.
