@@ -16,7 +16,7 @@ client can't take submissions (httpx). A failure the transport calls
 `retryable` (a stale pooled connection, nothing answered) is submitted once
 more, and the retry counted, as the session does.
 
-Timeouts come from the engine's deadline wheel (`session.Deadlines`), as for
+Timeouts come from the engine's deadline wheel (`deadlines.Deadlines`), as for
 sessions; a timed-out one-shot drops its connection (the stream is unknown).
 One that expires while its connection is still being opened is a
 `connect_timeout` (the SYN unanswered), not a `timeout`; one that expires

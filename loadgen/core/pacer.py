@@ -8,7 +8,7 @@ them, so a stalled server cannot hide its stall by slowing the generator down
 
 Both pacers use the time-rescaling theorem: if E₁ < E₂ < … are the arrival
 "counts" on a unit-rate axis, then tₙ = Λ⁻¹(Eₙ) are arrivals of a process with
-rate r(t) (Λ is the profile's cumulative rate, see `profile.py`).
+rate r(t) (Λ is the profile's cumulative rate, see `rates.py`).
 
 - Constant: Eₙ = φ + n·k, so the n-th arrival is at Λ⁻¹(φ + n·k). With a
   constant rate λ this is tₙ = (φ + n·k)/λ: exactly evenly spaced. The phase φ

@@ -96,6 +96,8 @@ class DataFile:
         rows = self.rows[index::count]
         if not rows:
             raise ValueError(self.too_few(count))
+        # The seed keeps the name of the module this was (loadgen/data.py), so that a
+        # seeded run draws the rows it always drew.
         rng = random.Random() if seed is None else random.Random(f"loadgen.data:{seed}:{index}")
         return Data(rows, rng, self.path)
 
