@@ -11,7 +11,7 @@ import pytest
 from loadgen.core.session import Session
 from loadgen.measure.recorder import Recorder
 from loadgen.transports.base import ClientOptions
-from loadgen.transports.http1 import FastClient, _ends_at_eof
+from loadgen.transports.http1 import FastClient
 from loadgen.transports.models import (
     CLOSED,
     CONNECT,
@@ -255,20 +255,6 @@ async def test_requests_beyond_the_connection_cap_wait_their_turn():
         assert client.connections_opened == 3
         assert len(waits) == 12 - 3  # each beyond the cap said it waited
         await client.aclose()
-
-
-@pytest.mark.parametrize(
-    ("first", "eof"),
-    [
-        (b"HTTP/1.0 200 OK\r\nServer: x\r\n\r\nhel", True),
-        (b"HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nhel", False),
-        (b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhel", False),
-        (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhel", False),
-        (b"HTTP/1.0 200 OK\r\nServer: x\r\n", False),  # head cut short: not trusted
-    ],
-)
-def test_only_a_complete_head_without_length_or_chunking_ends_at_eof(first, eof):
-    assert _ends_at_eof(first) is eof
 
 
 async def test_garbage_after_a_complete_response_keeps_the_response_and_frees_the_connection():
