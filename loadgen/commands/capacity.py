@@ -82,6 +82,7 @@ def _percent(text: str) -> float:
 
 
 def parser() -> argparse.ArgumentParser:
+    """`loadgen capacity`'s arguments (tests/test_docs.py parses the docs' examples with it)."""
     p = Parser(
         prog="loadgen capacity",
         description="Find the highest arrival rate the target sustains: step the rate up "
@@ -238,6 +239,9 @@ def capacity_json(result: Capacity, slos: list[str]) -> dict[str, Any]:
 
 
 def capacity(argv: Sequence[str]) -> ExitCode:
+    """Run the search, report each level and the answer, and write the files when
+    asked; the exit status says whether a limit was found and why not.
+    """
     args = parser().parse_args(argv)
     if args.factor <= 1:
         raise UsageError("--factor must be greater than 1")

@@ -33,6 +33,10 @@ INTERRUPTED: Verdict = "interrupted"  # cut short by Ctrl-C: judged by no one
 
 @dataclass
 class Level:
+    """One rate the search tried: its verdict, why it failed or saturated, and its
+    run's summary.
+    """
+
     rps: float
     verdict: Verdict
     reasons: list[str] = field(default_factory=list)  # why it failed or saturated
@@ -41,6 +45,11 @@ class Level:
 
 @dataclass
 class Capacity:
+    """The search's answer: every level, the highest rate sustained and the lowest
+    above it that failed, or why there is no answer (the generator fell behind,
+    a stop, a target that answered nothing).
+    """
+
     levels: list[Level]
     sustained: float | None  # highest rate that passed
     failed: float | None  # lowest rate above it that failed
@@ -70,6 +79,7 @@ class Capacity:
         return self.sustained is not None and self.failed is not None
 
     def describe(self) -> str:
+        """The answer in one line, for the terminal."""
         if self.unanswered_at is not None:
             floor = f"; it sustained at least {self.sustained:g}/s" if self.sustained else ""
             return (

@@ -27,6 +27,7 @@ from loadgen.report.terminal import make_console
 
 
 def parser() -> argparse.ArgumentParser:
+    """`loadgen compare`'s arguments (tests/test_docs.py parses the docs' examples with it)."""
     p = Parser(
         prog="loadgen compare",
         description="Compare runs (loadgen --out directories or Locust --csv prefixes); "
@@ -71,6 +72,7 @@ def rows(runs: Sequence[Comparable]) -> list[tuple[str, list[str]]]:
 
 
 def compare(argv: Sequence[str]) -> ExitCode:
+    """Print the runs side by side and, unless --no-html, write compare.html."""
     args = parser().parse_args(argv)
     if len(args.runs) < 2:
         raise UsageError("compare needs at least two runs")

@@ -48,11 +48,15 @@ LOADS = ("run", "capacity")
 
 
 def subcommands_epilog() -> str:
+    """The list of commands shown under `loadgen --help`."""
     lines = [f"  {name:<9} {summary}" for name, (_, summary) in COMMANDS.items()]
     return "commands (loadgen COMMAND --help for each):\n" + "\n".join(lines)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """The `loadgen` entry point: runs the command named first (`run` when none is),
+    and says misuse and early interruptions in one line with their exit status.
+    """
     argv = list(sys.argv[1:] if argv is None else argv)
     name = argv.pop(0) if argv and argv[0] in COMMANDS else "run"
     if name == "run" and argv and not argv[0].startswith("-"):

@@ -24,6 +24,7 @@ from loadgen.scale.stops import CatchStops
 
 
 def parser() -> argparse.ArgumentParser:
+    """`loadgen merge`'s arguments (tests/test_docs.py parses the docs' examples with it)."""
     p = Parser(
         prog="loadgen merge",
         description="Merge the output directories of `loadgen --shard I/N --out DIR` runs "
@@ -42,6 +43,9 @@ def parser() -> argparse.ArgumentParser:
 
 
 def merge(argv: Sequence[str]) -> ExitCode:
+    """Read the shard states, merge them, write OUT's files and report; exit 1
+    (after writing) when the merge is incomplete or dubious.
+    """
     args = parser().parse_args(argv)
     states, labels = [], []
     for d in args.dirs:

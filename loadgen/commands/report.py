@@ -27,6 +27,7 @@ from loadgen.report.terminal import make_console, render_slos, render_summary
 
 
 def parser() -> argparse.ArgumentParser:
+    """`loadgen report`'s arguments (tests/test_docs.py parses the docs' examples with it)."""
     p = Parser(
         prog="loadgen report",
         description="Re-render a run's terminal summary and report.html from its saved files.",
@@ -49,6 +50,9 @@ def recompute_latencies(run: RunData) -> None:
 
 
 def report(argv: Sequence[str]) -> ExitCode:
+    """Load the run, recompute its latencies, judge the SLOs given, and print and
+    write the report again.
+    """
     args = parser().parse_args(argv)
     try:
         run = load_run(args.run)

@@ -47,6 +47,7 @@ bundled server on a free loopback port and tests that."""
 
 
 def parser() -> argparse.ArgumentParser:
+    """`loadgen run`'s arguments (tests/test_docs.py parses the docs' examples with it)."""
     p = Parser(
         prog="loadgen",
         description=DESCRIPTION,
@@ -114,6 +115,10 @@ def rate_profile(args: argparse.Namespace) -> RateProfile:
 
 
 def run(argv: Sequence[str]) -> ExitCode:
+    """Send the load to the target (the bundled server without --host), write and
+    print the report; the exit status says whether the run completed and met its
+    SLOs, or what stopped it.
+    """
     args = parser().parse_args(argv)
     load = check_load_options(args)
     check_server_signal_options(args)

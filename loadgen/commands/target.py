@@ -52,6 +52,10 @@ class TargetError(CommandFailed):
 
 
 class EmbeddedServer:
+    """The bundled server on free loopback ports for the duration of a block (see
+    the module's doc); `url` and `metrics_url` are set on entering it.
+    """
+
     def __init__(
         self,
         workers: int = 2,

@@ -26,6 +26,10 @@ WARMUP_S: Final = 0.0
 
 @dataclass
 class RunConfig:
+    """One run (or one shard of it) as the engine takes it: the target, the load asked
+    for (profile, duration, arrival process), the scenario, and how requests are sent.
+    """
+
     target: str
     profile: RateProfile
     duration: float

@@ -44,6 +44,7 @@ class Deadlines:
         self._checked = int(now / CHECK_EVERY_S)  # buckets up to this one were expired
 
     def add(self, session: Expiring) -> None:
+        """Watch the request `session` has just put in flight (its `_deadline` set)."""
         self._new.append(session)
 
     async def check(self) -> None:

@@ -110,6 +110,9 @@ class Engine:
         self._settling = False  # a _settle step is scheduled
 
     async def run(self) -> RunResult:
+        """Send the load until its window ends or a stop comes, let what is in flight
+        finish, and return what was measured.
+        """
         cfg = self.config
         loop = asyncio.get_running_loop()
         client = self.client or make_client(

@@ -57,6 +57,10 @@ def current_runner() -> Runner | None:
 
 
 class Flight:
+    """One arrival's coroutine, stepped by hand (see the module's doc); `on_done` is
+    called once when it ends, with the exception it ended with (or None).
+    """
+
     __slots__ = ("_awaiting", "_coro", "_loop", "_must_cancel", "_on_done", "_suspended", "context")
 
     def __init__(
@@ -75,6 +79,7 @@ class Flight:
         self._must_cancel = False
 
     def start(self) -> None:
+        """Run the coroutine now, up to its first suspension."""
         self._step(None, None)
 
     # -- what a suspended flight is resumed through (the Future's names) -------
@@ -83,11 +88,13 @@ class Flight:
         return not self._suspended
 
     def set_result(self, value: Any) -> None:
+        """Resume the suspended coroutine with `value` (how a `Parkable` completes it)."""
         if self._suspended:
             self._suspended = False
             self._step(value, None)
 
     def set_exception(self, exc: BaseException) -> None:
+        """Resume the suspended coroutine by raising `exc` in it."""
         if self._suspended:
             self._suspended = False
             self._step(None, exc)
@@ -107,6 +114,7 @@ class Flight:
         return True
 
     def uncancel(self) -> int:
+        """As Task's; a flight counts no cancellation requests: always 0."""
         return 0
 
     # -- stepping -------------------------------------------------------------

@@ -32,6 +32,10 @@ BURST = 64
 
 
 class Issuer:
+    """The arrival timer: dispatches the pacer's arrivals at their intended times
+    (see the module's doc); `done` resolves when the window is over or it is stopped.
+    """
+
     def __init__(
         self,
         pacer: Pacer,
@@ -59,6 +63,7 @@ class Issuer:
         self.unsent = 0  # measured arrivals due and never sent (see the module's doc)
 
     def start(self) -> None:
+        """Start dispatching, from the loop's next iteration."""
         self._handle = self._loop.call_soon(self._issue_due)
 
     def stop(self) -> None:

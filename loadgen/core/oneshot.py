@@ -52,6 +52,10 @@ if TYPE_CHECKING:
 
 
 class OneShot:
+    """One arrival of a one-request task, in flight with no coroutine: it is the
+    connection's waiter, the deadline wheel's entry and the engine's runner at once.
+    """
+
     __slots__ = (
         "_client",
         "_deadline",
@@ -106,9 +110,11 @@ class OneShot:
 
     # -- as the connection's waiter ---------------------------------------
     def done(self) -> bool:
+        """False while its request is in flight (what a connection asks of its waiter)."""
         return self._waiting is None
 
     def set_result(self, response: Response) -> None:
+        """Its response came: record it, run its check, and tell the engine it is over."""
         self._waiting = None
         if self.measured:
             self._recorder.response(self.name, self.start, response)
@@ -132,6 +138,9 @@ class OneShot:
         self._recorder.check_failed(self.name, reason)
 
     def set_exception(self, error: BaseException) -> None:
+        """Its request failed: record the error, or submit it once more if the
+        transport calls the failure retryable.
+        """
         self._waiting = None
         assert isinstance(error, ClientError) and self._client is not None
         if not error.retryable or self._retried:
@@ -157,6 +166,7 @@ class OneShot:
 
     # -- as the engine's runner (a second Ctrl-C) ---------------------------
     def cancel(self, msg: object = None) -> bool:
+        """Abandon the request (a second Ctrl-C): it is over, and no error of the target's."""
         sent, self._waiting = self._waiting, None
         if sent is None:
             return False
@@ -165,6 +175,7 @@ class OneShot:
         return True
 
     def uncancel(self) -> int:
+        """As Task's; a one-shot counts no cancellation requests: always 0."""
         return 0
 
     def _fail(self, kind: str, detail: str = "") -> None:

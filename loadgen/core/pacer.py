@@ -48,6 +48,7 @@ class ConstantPacer:
         self.stride = stride
 
     def offsets(self) -> Iterator[float]:
+        """tₙ for n = 0, 1, 2, …, until the profile ends (Λ⁻¹ is +inf)."""
         time_of, phase, stride, isinf = self.profile.time_of, self.phase, self.stride, math.isinf
         n = 0
         while True:
@@ -77,6 +78,7 @@ class PoissonPacer:
         self.scale = scale
 
     def offsets(self) -> Iterator[float]:
+        """tₙ from the running sum of the exponential draws, until the profile ends."""
         e = 0.0
         while True:
             e += self.rng.expovariate(1.0 / self.scale)

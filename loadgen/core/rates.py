@@ -55,19 +55,24 @@ class ConstantRate:
         self.rps = rps
 
     def rate(self, t: float) -> float:
+        """λ, at any time."""
         return self.rps
 
     def arrivals(self, t: float) -> float:
+        """λ·t (none before the start)."""
         return self.rps * max(t, 0.0)
 
     def time_of(self, n: float) -> float:
+        """n / λ."""
         return n / self.rps
 
     @property
     def length(self) -> float | None:
+        """None: a constant rate never ends (the run's duration does)."""
         return None
 
     def describe(self) -> dict[str, Any]:
+        """`{"kind": "constant", "rps": λ}`."""
         return {"kind": "constant", "rps": self.rps}
 
     def __repr__(self) -> str:
@@ -124,6 +129,7 @@ class Piecewise:
         self._total_t, self._total_n = t, n
 
     def rate(self, t: float) -> float:
+        """The linear rate of the segment holding `t`; 0 before the start and after the end."""
         if t < 0 or t >= self._total_t:
             return 0.0
         i = bisect.bisect_right(self._t, t) - 1
@@ -131,6 +137,7 @@ class Piecewise:
         return seg.start + (seg.end - seg.start) * (t - self._t[i]) / seg.duration
 
     def arrivals(self, t: float) -> float:
+        """The whole segments before `t`, plus Λ(s) of the one holding it."""
         if t <= 0:
             return 0.0
         if t >= self._total_t:
@@ -140,6 +147,7 @@ class Piecewise:
         return self._n[i] + seg.start * s + (seg.end - seg.start) * s * s / (2 * seg.duration)
 
     def time_of(self, n: float) -> float:
+        """The root above, in the segment where the n-th arrival falls; +inf past the last."""
         if n <= 0:
             return 0.0
         if n >= self._total_n:
@@ -158,9 +166,13 @@ class Piecewise:
 
     @property
     def length(self) -> float | None:
+        """The segments' durations added up."""
         return self._total_t
 
     def describe(self) -> dict[str, Any]:
+        """The kind and each segment as [duration, start, end], as
+        `profile_from_description` reads them back.
+        """
         return {
             "kind": self.kind,
             "segments": [[s.duration, s.start, s.end] for s in self.segments],

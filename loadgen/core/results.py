@@ -14,6 +14,10 @@ from loadgen.measure.recorder import Recorder
 
 @dataclass
 class RunResult:
+    """One engine's run: its recorder, when measurement started and for how long,
+    and what kept it short of what was asked (a stop, arrivals never sent).
+    """
+
     config: RunConfig
     recorder: Recorder
     started_at: float  # wall-clock (epoch seconds) start of measurement
@@ -52,4 +56,7 @@ class MergedResult(RunResult):
     share: float = 1.0  # the fraction of shards merged
 
     def expected_arrivals(self, start: float, end: float) -> float:
+        """As one shard's, times `share`: what the merged shards were asked, not
+        the lost ones.
+        """
         return super().expected_arrivals(start, end) * self.share

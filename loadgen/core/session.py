@@ -46,6 +46,10 @@ if TYPE_CHECKING:
 
 
 class Session:
+    """What a task's requests go through: one arrival's timing, timeout, headers and
+    cookies (see the module's doc). The engine makes one per arrival.
+    """
+
     __slots__ = (
         "_client",
         "_deadline",
@@ -212,6 +216,7 @@ class Session:
     def get(
         self, path: str, *, headers: dict[str, str] | None = None
     ) -> Coroutine[Any, Any, Response]:
+        """A GET of `path` (see `request`)."""
         # Hands back request()'s coroutine rather than awaiting it in one of
         # its own: one fewer coroutine frame per request.
         return self.request("GET", path, headers=headers)
@@ -224,6 +229,7 @@ class Session:
         body: bytes | None = None,
         headers: dict[str, str] | None = None,
     ) -> Coroutine[Any, Any, Response]:
+        """A POST of `path` with a JSON value or a raw body (see `request`)."""
         return self.request("POST", path, json=json, body=body, headers=headers)
 
     def _expire(self, runner: Runner) -> None:

@@ -31,6 +31,9 @@ SUMMARY_PERCENTILES: dict[str, float] = {"p50": 50.0, "p90": 90.0, "p99": 99.0, 
 
 
 def new_histogram() -> HdrHistogram:
+    """An empty dense histogram of the one layout all of loadgen's share (µs, 1 µs
+    to 1 h, 3 significant digits), so that any two add exactly.
+    """
     h = HdrHistogram(LOWEST_US, HIGHEST_US, SIGNIFICANT_DIGITS)
     # hdrh's histogram and its encoder refer to each other: a cycle, which only
     # the cycle collector frees, and the engine runs it rarely. The encoder's
@@ -112,6 +115,7 @@ class SparseHistogram:
         return sparse
 
     def get_total_count(self) -> int:
+        """hdrh's: how many values were recorded."""
         return self.total_count
 
     def get_max_value(self) -> int:
@@ -137,6 +141,7 @@ class SparseHistogram:
         self.max_value = max(self.max_value, other.max_value)
 
     def dense(self) -> HdrHistogram:
+        """The same counts in an hdrh histogram (to encode, or for hdrh's readers)."""
         h = new_histogram()
         _add_sparse(h, self)
         return h
@@ -172,6 +177,7 @@ def merged(histograms: Iterable[Histogram]) -> HdrHistogram:
 
 
 def decode(payload: str | bytes) -> HdrHistogram:
+    """A dense histogram from an HDR payload (what `encode` and the interval log hold)."""
     h = new_histogram()
     h.decode_and_add(payload)
     return h
@@ -237,6 +243,7 @@ class Distribution:
 
     @classmethod
     def of(cls, h: Histogram) -> Distribution:
+        """`h`'s buckets, read once."""
         return cls(buckets(h), h.get_total_count())
 
     def percentiles_us(self, quantiles: Iterable[float]) -> dict[float, int]:

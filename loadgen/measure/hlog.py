@@ -27,6 +27,9 @@ LEGEND = '"StartTimestamp","Interval_Length","Interval_Max","Interval_Compressed
 
 
 def write_hlog(out: TextIO, start_epoch: float, intervals: Iterable[Interval]) -> None:
+    """The log of `intervals` into `out`: the headers, the legend, then one line per
+    interval and tag (`response:TASK`, `service:TASK`).
+    """
     iso = dt.datetime.fromtimestamp(start_epoch, dt.UTC).isoformat()
     out.write("#[Histogram log format version 1.2]\n")
     out.write(f"#[StartTime: {start_epoch:.3f} (seconds since epoch), {iso}]\n")
@@ -42,6 +45,8 @@ def write_hlog(out: TextIO, start_epoch: float, intervals: Iterable[Interval]) -
 
 @dataclass
 class LoggedInterval:
+    """One line of an interval log: its tag, start and length (s), and its histogram."""
+
     tag: str
     start: float
     length: float

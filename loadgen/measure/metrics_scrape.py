@@ -35,6 +35,10 @@ class ScrapeError(Exception):
 
 @dataclass
 class Scrape:
+    """What one scrape of a Prometheus endpoint read, as read: the counters and
+    gauges the server signals use. `since` makes an interval of two.
+    """
+
     requests: dict[tuple[str, str], float] = field(default_factory=dict)  # (handler, status)
     durations: dict[str, tuple[float, float]] = field(default_factory=dict)  # handler → (s, n)
     in_progress: float | None = None

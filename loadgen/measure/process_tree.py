@@ -29,6 +29,8 @@ _MB = 1024 * 1024
 
 @dataclass
 class WorkerSample:
+    """One worker's share of a sample: its CPU, memory and CPU waited for."""
+
     cpu: float | None  # % of one core since the last sample; None on a worker's first
     rss_mb: float
     # % of one core spent runnable but waiting for a CPU since the last sample;
@@ -55,6 +57,10 @@ def run_queue_ns(pid: int) -> int | None:
 
 
 class ProcessTree:
+    """A local server's processes (its root and the workers under it), sampled:
+    CPU, memory and CPU waited for per worker, and how often workers restarted.
+    """
+
     def __init__(self, pid: int) -> None:
         """Raises ValueError when no process `pid` exists (or it cannot be read)."""
         try:

@@ -171,6 +171,10 @@ class Recorder:
         self.in_flight -= 1
 
     def response(self, task: str, start: float, response: Response) -> None:
+        """A response of `task`'s, whose arrival was due at `start`: its response
+        and service times into the open second, its bytes, its first-byte and
+        body times, and its status as an error if it is not 2xx.
+        """
         stats = self.tasks.get(task) or self.task(task)
         stats.requests += 1
         stats.bytes_received += response.nbytes
@@ -297,6 +301,7 @@ class Recorder:
         return {n: {"response": t.response, "service": t.service} for n, t in self.tasks.items()}
 
     def errors(self) -> Counter[str]:
+        """Errors by kind, all tasks together."""
         total: Counter[str] = Counter()
         for s in self.tasks.values():
             total.update(s.errors)

@@ -51,6 +51,10 @@ _ERROR_LINE = re.compile(rb"\b(ERROR|CRITICAL)\b")
 
 
 class ServerSampler:
+    """The sources of one run's signals (see the module's doc); each `sample()`
+    covers the interval since the previous one.
+    """
+
     def __init__(
         self,
         *,

@@ -28,6 +28,10 @@ ANSWER_TIMEOUT_S = 5.0
 
 
 class SamplerProcess:
+    """The sampling process, started on entering the block and stopped on leaving
+    it; `samples` collects what it sent meanwhile.
+    """
+
     def __init__(
         self,
         *,

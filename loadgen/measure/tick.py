@@ -12,6 +12,7 @@ Tick = dict[str, float]
 
 
 def tick(iv: Interval, rec: Recorder) -> Tick:
+    """The second `iv` that just closed, as a `Tick`; `rec` gives the run's totals so far."""
     worst = max((v for tag, v in iv.maxima.items() if tag.startswith("response:")), default=0)
     return {
         "second": round(iv.end),  # intervals close on the second: shards' ticks line up by it

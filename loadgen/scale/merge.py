@@ -27,6 +27,10 @@ START_SPREAD_NOTE_S = 1.0
 
 @dataclass
 class Merged:
+    """Shard states merged into one run: its result, and what each shard gave or
+    why it is missing.
+    """
+
     result: MergedResult
     count: int
     shards: list[dict[str, Any]]  # one per shard index, present or not
@@ -35,6 +39,7 @@ class Merged:
 
     @property
     def missing(self) -> list[int]:
+        """The indexes of the shards not in the merge."""
         return [s["index"] for s in self.shards if s["status"] != "ok"]
 
     def meta(self) -> dict[str, Any]:

@@ -27,6 +27,10 @@ from loadgen.scale.shard import ShardJob, shard_state, write_state
 
 @dataclass
 class Scale:
+    """How a run is split: over local processes or a Dask cluster, this process's
+    shard of it, and the wall-clock time its shards start at.
+    """
+
     processes: int | None
     dask: str | None
     shard: tuple[int, int]
@@ -53,11 +57,16 @@ class Scale:
 
 @dataclass
 class ScaledRun:
+    """A run's result however it ran, with the merge when shards ran elsewhere, or
+    the job when this process ran one shard of several.
+    """
+
     result: RunResult
     merged: Merged | None = None  # when shards ran elsewhere
     job: ShardJob | None = None  # when this process ran one shard of several
 
     def meta(self) -> dict[str, Any]:
+        """What summary.json's `run` says about the shards (nothing for a run here)."""
         return self.merged.meta() if self.merged is not None else {}
 
     @property
@@ -72,6 +81,7 @@ class ScaledRun:
 
     @property
     def shards_lost(self) -> bool:
+        """Some shard of a spread run did not come back."""
         return self.merged is not None and bool(self.merged.missing)
 
     def write(self, out: Path) -> None:

@@ -96,6 +96,10 @@ class ShardJob:
 
     @classmethod
     def from_config(cls, config: RunConfig, scenario: str, meta: dict[str, Any]) -> ShardJob:
+        """The job of `config`'s shard. `scenario` is as given on the command line
+        (a file scenario's source, or a targets file's requests, travel with it);
+        `meta` is summary.json's run parameters.
+        """
         module, _, _ = scenario.rpartition(":")
         targets = None
         source = None
@@ -118,9 +122,11 @@ class ShardJob:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> ShardJob:
+        """A job back from `to_dict`'s data."""
         return cls(**d)
 
     def to_dict(self) -> dict[str, Any]:
+        """As plain data, to cross a pipe, Dask or a file."""
         return asdict(self)
 
     def longest(self) -> float:
@@ -128,6 +134,7 @@ class ShardJob:
         return self.warmup + self.duration + self.timeout + EXIT_GRACE_S
 
     def shard(self, index: int, count: int, start_at: float | None) -> ShardJob:
+        """The same job as shard `index` of `count`, starting at `start_at`."""
         return replace(self, index=index, count=count, start_at=start_at)
 
     def config(self, scenario: type[Scenario] | None = None) -> RunConfig:
@@ -159,6 +166,9 @@ class ShardJob:
         return data
 
     def load_scenario(self, data: DataFile | None = None) -> type[Scenario]:
+        """The scenario class: the targets file's, or imported from its module or
+        file (from the source the job carries when the file here is missing or differs).
+        """
         if self.targets is not None:
             return from_plain(self.targets)
         module, _, klass = self.scenario.rpartition(":")
@@ -223,6 +233,7 @@ def shard_state(job: ShardJob, result: RunResult, **extra: Any) -> dict[str, Any
 
 
 def write_state(out: Path, state: dict[str, Any]) -> Path:
+    """`state` as `out`/shard-state.json, what `loadgen merge` reads; returns its path."""
     out.mkdir(parents=True, exist_ok=True)
     path = out / STATE_FILE
     path.write_text(json_text(state) + "\n")

@@ -18,6 +18,10 @@ from loadgen.core.engine import STOP_SIGNALS
 
 
 class CatchStops:
+    """Within the block, the stop signals are recorded (`received`, `first()`) and
+    passed to `on_signal` instead of ending the process.
+    """
+
     def __init__(self) -> None:
         self.received: list[int] = []
         self._previous: dict[int, Any] = {}

@@ -30,6 +30,7 @@ class ShardTicks:
         self.on_tick = on_tick
 
     def add(self, shard: int, t: Tick) -> None:
+        """Shard `shard`'s tick; passes on each second that is now complete."""
         self.pending.setdefault(t["second"], {})[shard] = t
         self._complete()
 

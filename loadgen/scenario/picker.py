@@ -48,6 +48,9 @@ class TaskPicker:
         self._tasks = tasks
 
     def pick(self, rng: random.Random) -> Picked:
+        """The next arrival's task, drawn by weight: its name, its bound method, and
+        whether it is a one-shot.
+        """
         table = self._table
         if table is not None:
             return table[int(rng.random() * self.total)]

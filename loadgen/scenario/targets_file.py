@@ -83,6 +83,7 @@ class Target:
 
     @classmethod
     def from_plain(cls, d: dict[str, Any]) -> Target:
+        """A target back from `to_plain`'s data."""
         body = d.get("body")
         return cls(
             method=d["method"],

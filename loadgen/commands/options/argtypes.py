@@ -50,11 +50,17 @@ class UsageError(Exception):
 
 
 class Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors are `UsageError`s: one line and exit status 2,
+    not the usage text.
+    """
+
     def error(self, message: str) -> NoReturn:
+        """Raise `message` as a UsageError (`main` says it)."""
         raise UsageError(message)
 
 
 def positive_float(text: str) -> float:
+    """A finite number above 0."""
     try:
         value = float(text)
     except ValueError:
@@ -65,6 +71,7 @@ def positive_float(text: str) -> float:
 
 
 def positive_int(text: str) -> int:
+    """A whole number, at least 1."""
     try:
         value = int(text)
     except ValueError:
@@ -75,10 +82,12 @@ def positive_int(text: str) -> int:
 
 
 def duration(text: str) -> float:
+    """A time as people type it (see `parse_duration`)."""
     return _parsed(parse_duration, text)
 
 
 def positive_duration(text: str) -> float:
+    """A duration longer than zero."""
     value = duration(text)
     if value <= 0:
         raise argparse.ArgumentTypeError(f"must be longer than zero, got {text!r}")
@@ -110,6 +119,7 @@ def header(text: str) -> tuple[str, str]:
 
 
 def env_pair(text: str) -> tuple[str, str]:
+    """`--server-env KEY=VALUE`, split at the first `=`; the value may be empty."""
     key, sep, value = text.partition("=")
     if not sep or not key:
         raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")

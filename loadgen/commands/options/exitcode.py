@@ -6,6 +6,8 @@ from enum import IntEnum
 
 
 class ExitCode(IntEnum):
+    """loadgen's exit statuses; `main` returns one as the process's."""
+
     OK = 0
     # The run could not be completed as asked: a shard was lost, a merge is
     # incomplete, the bundled server did not start. What was measured is written.

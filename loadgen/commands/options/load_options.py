@@ -41,6 +41,10 @@ from loadgen.transports.tls import tls_context
 
 
 def add_load_options(p: argparse.ArgumentParser) -> None:
+    """The options of every command that sends load: the target, how requests are
+    sent (arrivals, connections, timeout, client, headers, TLS), what is sent
+    (scenario, targets file, data) and the embedded server.
+    """
     p.add_argument(
         "--host",
         metavar="URL",
@@ -185,6 +189,7 @@ class LoadOptions:
     data: DataFile | None = None
 
     def config(self, url: str, profile: RateProfile, seconds: float) -> RunConfig:
+        """A run of these options against `url`, at `profile`, for `seconds`."""
         options = {name: getattr(self.args, name) for name in _AS_IN_CONFIG}
         return RunConfig(
             target=url,

@@ -11,6 +11,7 @@ from loadgen.scale.scaled import Scale
 
 
 def add_scale_options(p: argparse.ArgumentParser) -> None:
+    """--processes, --dask, --shard and --start-at (the run command's)."""
     g = add_spread_options(p)
     g.add_argument(
         "--shard",
@@ -48,6 +49,9 @@ def add_spread_options(p: argparse.ArgumentParser) -> argparse._ArgumentGroup:
 
 
 def check_scale_options(args: argparse.Namespace) -> Scale:
+    """How the run is split, checked: a shard split again, a shard with nowhere to
+    write its state, or a start in the past is a UsageError.
+    """
     shard = args.shard or (0, 1)
     if args.shard and (args.processes or args.dask):
         raise UsageError("--shard runs one shard here: it cannot be split again by "

@@ -29,6 +29,7 @@ from loadgen.report.secrets import redact_url
 
 
 def add_server_signal_options(p: argparse.ArgumentParser) -> None:
+    """--server-metrics and --server-pid: what of a --host target is sampled."""
     group = p.add_argument_group(
         "server signals (the embedded server is always sampled; a --host target when asked)"
     )

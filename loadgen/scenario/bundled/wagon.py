@@ -71,15 +71,18 @@ class WagonMix(Scenario):
 
     @task(TASK_WEIGHTS["index"])
     def index(self) -> Request:
+        """The landing page (GET /)."""
         return Request("GET", "/")
 
     @task(TASK_WEIGHTS["compute_addition"])
     def compute_addition(self) -> Request:
+        """Two random numbers added; the check expects their sum."""
         a = self.rng.randint(*ADD_RANGE)
         b = self.rng.randint(*ADD_RANGE)
         return Request.json("POST", "/addNumbers", {"a": a, "b": b}, _SUM_CHECKS[a + b])
 
     @task(TASK_WEIGHTS["compute_fib"])
     def compute_fib(self) -> Request:
+        """A random Fibonacci number computed; the check expects its value."""
         n = self.rng.randint(*FIB_RANGE)
         return Request.json("POST", "/computeFib", {"iteration": n}, _FIB_CHECKS[n])
