@@ -57,6 +57,7 @@ from loadgen.report.html import render_capacity
 from loadgen.report.publish import publish
 from loadgen.report.secrets import redact_url
 from loadgen.report.slo import SLO, Outcome, parse_slo
+from loadgen.report.summary_contract import Summary
 from loadgen.report.terminal import make_console
 from loadgen.report.usl import (
     concurrency,
@@ -125,7 +126,7 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
-def judge(summary: dict[str, Any], outcomes: Sequence[Outcome]) -> tuple[Verdict, list[str]]:
+def judge(summary: Summary, outcomes: Sequence[Outcome]) -> tuple[Verdict, list[str]]:
     """Pass, fail, or saturated (the generator, not the target, decided the outcome).
 
     `outcomes` are the level's SLO verdicts. Response time = the generator's
@@ -202,7 +203,7 @@ def _n(value: float | None) -> str:
 def capacity_json(result: Capacity, slos: list[str]) -> dict[str, Any]:
     """The search as `capacity.json`: the answer, each level (with the server's
     concurrency, N and N₀, by Little's law) and the USL fitted to the levels."""
-    levels = [
+    levels: list[dict[str, Any]] = [
         {
             "target_rps": lv.rps,
             "verdict": lv.verdict,
@@ -219,6 +220,7 @@ def capacity_json(result: Capacity, slos: list[str]) -> dict[str, Any]:
             "diagnosis": lv.summary.get("diagnosis", []),
         }
         for lv in result.levels
+        if lv.summary is not None
     ]
     # A level cut short by the user measured part of a level: not a point.
     points = [
@@ -274,7 +276,7 @@ def capacity(argv: Sequence[str]) -> ExitCode:
                 _print_level(console, level)
                 if level.verdict == INTERRUPTED:
                     raise _Stopped(sig)
-                silence = nothing_answered(level.summary)
+                silence = level.summary is not None and nothing_answered(level.summary)
                 if silence:
                     raise _Unanswered(f"at {rps:g}/s, {silence}")
                 time.sleep(args.cooldown)
@@ -350,7 +352,8 @@ def first_failure(result: Capacity) -> str | None:
     where = f"{first.rps:g}/s"
     if first is result.levels[0]:
         where = f"the first level ({where})"
-    return f"fails at {where}: {headline(first.summary.get('diagnosis', []))}"
+    found = first.summary.get("diagnosis", []) if first.summary is not None else []
+    return f"fails at {where}: {headline(found)}"
 
 
 def _level(
@@ -383,6 +386,8 @@ def _level(
 
 def _print_level(console: Console, level: Level) -> None:
     summary = level.summary
+    if summary is None:
+        return
     lat = summary["latency_ms"]["response"]
     console.print(
         f"  {level.rps:>10.1f}/s  p99 {ms(lat['p99']):>9} ms  "

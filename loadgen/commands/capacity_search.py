@@ -22,7 +22,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Literal
+
+from loadgen.report.summary_contract import Summary
 
 Verdict = Literal["pass", "fail", "saturated", "interrupted"]
 PASS: Verdict = "pass"
@@ -40,7 +42,7 @@ class Level:
     rps: float
     verdict: Verdict
     reasons: list[str] = field(default_factory=list)  # why it failed or saturated
-    summary: dict[str, Any] = field(default_factory=dict)
+    summary: Summary | None = None  # None: made without a run (a search's tests)
 
 
 @dataclass

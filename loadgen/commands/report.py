@@ -14,7 +14,6 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 from loadgen.commands.options.argtypes import Parser, UsageError, check_slo_tasks, slo
 from loadgen.commands.options.exitcode import ExitCode
@@ -23,6 +22,7 @@ from loadgen.measure.histogram import summary_ms
 from loadgen.report.run_data import RunData
 from loadgen.report.run_dir import load_run, write_report
 from loadgen.report.summary import judge_slos
+from loadgen.report.summary_contract import Summary
 from loadgen.report.terminal import make_console, render_slos, render_summary
 
 
@@ -45,8 +45,14 @@ def recompute_latencies(run: RunData) -> None:
     s = run.summary
     for task, by_kind in run.histograms.items():
         if task in s["tasks"]:
-            s["tasks"][task]["latency_ms"] = {k: summary_ms(h) for k, h in by_kind.items()}
-    s["latency_ms"] = {k: summary_ms(run.total(k)) for k in ("response", "service")}
+            s["tasks"][task]["latency_ms"] = {
+                "response": summary_ms(by_kind["response"]),
+                "service": summary_ms(by_kind["service"]),
+            }
+    s["latency_ms"] = {
+        "response": summary_ms(run.total("response")),
+        "service": summary_ms(run.total("service")),
+    }
 
 
 def report(argv: Sequence[str]) -> ExitCode:
@@ -75,7 +81,7 @@ def report(argv: Sequence[str]) -> ExitCode:
     return ExitCode.OK if passed else ExitCode.SLO_FAILED
 
 
-def incomplete(summary: dict[str, Any]) -> str | None:
+def incomplete(summary: Summary) -> str | None:
     """Why the run that wrote `summary` exited 1 (None: it did not, for this reason)."""
     missing = summary["run"].get("missing_shards")
     if missing:

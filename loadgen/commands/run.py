@@ -8,7 +8,6 @@ import datetime as dt
 import sys
 import time
 from collections.abc import Sequence
-from typing import Any
 
 from loadgen.commands.main import subcommands_epilog
 from loadgen.commands.options.argtypes import (
@@ -32,6 +31,7 @@ from loadgen.core.config import DURATION_S
 from loadgen.core.rates import NAMED_PROFILES, ConstantRate, RateProfile, ramp, stages
 from loadgen.report.progress import Progress
 from loadgen.report.publish import publish
+from loadgen.report.summary_contract import Summary
 from loadgen.report.terminal import make_console, print_shard_notes
 from loadgen.scale.scaled import run_scaled
 from loadgen.scale.stops import CatchStops
@@ -189,7 +189,7 @@ def _stopped_before_the_run(sig: int) -> ExitCode:
     return ExitCode.stopped_by(sig)
 
 
-def nothing_answered(summary: dict[str, Any]) -> str | None:
+def nothing_answered(summary: Summary) -> str | None:
     """Said when not one request got a response, whatever the cause (the target
     down, every task raising before it sent, no arrival due): the run measured
     nothing of the target, and exits 1."""

@@ -18,7 +18,7 @@ import weakref
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TypeAlias
+from typing import Literal, TypeAlias, TypedDict
 
 from hdrh.histogram import HdrHistogram
 
@@ -28,6 +28,21 @@ SIGNIFICANT_DIGITS = 3
 
 # The summary's percentile keys and the quantiles behind them.
 SUMMARY_PERCENTILES: dict[str, float] = {"p50": 50.0, "p90": 90.0, "p99": 99.0, "p99.9": 99.9}
+# A latency block's keys (`summary_ms`), in the order views show them.
+LatencyKey = Literal["p50", "p90", "p99", "p99.9", "max", "mean"]
+LATENCY_KEYS: tuple[LatencyKey, ...] = ("p50", "p90", "p99", "p99.9", "max", "mean")
+# A latency block of the summary (ms; None for each when nothing was timed).
+LatencyMs = TypedDict(
+    "LatencyMs",
+    {
+        "p50": float | None,
+        "p90": float | None,
+        "p99": float | None,
+        "p99.9": float | None,
+        "max": float | None,
+        "mean": float | None,
+    },
+)
 
 
 def new_histogram() -> HdrHistogram:
@@ -298,24 +313,30 @@ def percentiles(h: Histogram, quantiles: Iterable[float]) -> dict[float, float]:
     return {q: raw[q] / 1000.0 for q in qs}
 
 
-def summary_ms(h: Histogram) -> dict[str, float | None]:
+def summary_ms(h: Histogram) -> LatencyMs:
     """p50/p90/p99/p99.9/max/mean in milliseconds, the summary.json latency block.
 
     None for each (null in JSON, "n/a" on screen) when nothing was timed: a
     run whose every request failed has no latency, not a latency of 0. All of
     them from one read of the counts (`Distribution`).
     """
-    keys = [*SUMMARY_PERCENTILES, "max", "mean"]
     if h.get_total_count() == 0:
-        return dict.fromkeys(keys)
+        return no_latency()
     dist = Distribution.of(h)
-    values = dist.percentiles_us(SUMMARY_PERCENTILES.values())
-    out: dict[str, float | None] = {
-        key: round(values[q] / 1000.0, 3) for key, q in SUMMARY_PERCENTILES.items()
+    at = dist.percentiles_us(SUMMARY_PERCENTILES.values())
+    return {
+        "p50": round(at[50.0] / 1000.0, 3),
+        "p90": round(at[90.0] / 1000.0, 3),
+        "p99": round(at[99.0] / 1000.0, 3),
+        "p99.9": round(at[99.9] / 1000.0, 3),
+        "max": round(h.get_max_value() / 1000.0, 3),
+        "mean": round(dist.mean_us() / 1000.0, 3),
     }
-    out["max"] = round(h.get_max_value() / 1000.0, 3)
-    out["mean"] = round(dist.mean_us() / 1000.0, 3)
-    return out
+
+
+def no_latency() -> LatencyMs:
+    """The latency block of nothing timed: None for each."""
+    return {"p50": None, "p90": None, "p99": None, "p99.9": None, "max": None, "mean": None}
 
 
 def percentile_distribution(h: Histogram, scale: float = 1000.0, ticks: int = 5) -> bytes:

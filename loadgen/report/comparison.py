@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import csv
 import itertools
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from html import escape
 from pathlib import Path
@@ -32,6 +33,7 @@ from loadgen.report.plots import (
 from loadgen.report.run_data import rate_intervals
 from loadgen.report.run_dir import load_run
 from loadgen.report.summary import behind_reasons, spectrum
+from loadgen.report.summary_contract import latency_values
 
 # Locust's percentile columns, as (our key, its column, quantile).
 _LOCUST_COLUMNS = [
@@ -55,8 +57,8 @@ class Comparable:
     requests: int
     achieved_rps: float
     errors: int
-    response: dict[str, float] | None  # None: not measurable by this tool
-    service: dict[str, float]
+    response: Mapping[str, float | None] | None  # None: not measurable by this tool
+    service: Mapping[str, float | None]
     spectra: dict[str, list[tuple[float, float]]]  # kind → (percentile, ms)
     notes: list[str] = field(default_factory=list)
     # (seconds since the start, responses per second), when the run logged it
@@ -101,8 +103,8 @@ def _from_loadgen(path: Path, label: str) -> Comparable:
         requests=s["requests"],
         achieved_rps=s["achieved_rps"],
         errors=s["errors"]["total"],
-        response=s["latency_ms"]["response"],
-        service=s["latency_ms"]["service"],
+        response=latency_values(s["latency_ms"]["response"]),
+        service=latency_values(s["latency_ms"]["service"]),
         spectra={k: spectrum(run.total(k)) for k in ("response", "service")},
         notes=[f"behind: {'; '.join(behind_reasons(s))}"] if s["generator"]["behind"] else [],
         throughput=[(iv["t"], iv["responses"] / iv["length"]) for iv in rate_intervals(s)],

@@ -25,7 +25,8 @@ from __future__ import annotations
 
 import statistics
 from dataclasses import dataclass
-from typing import Any
+
+from loadgen.report.summary_contract import Summary, TimelineEntry
 
 SHORTFALL = 0.9
 QUEUED_FACTOR = 3.0
@@ -62,7 +63,7 @@ class Concurrency:
         return max(0.0, 1.0 - self.unloaded_ms / self.mean_service_ms)
 
 
-def steady_seconds(summary: dict[str, Any]) -> list[dict[str, Any]]:
+def steady_seconds(summary: Summary) -> list[TimelineEntry]:
     """The seconds under load but the first (the pool opening, the queue building)
     and a last partial one; all loaded seconds when fewer than three would be left."""
     loaded = [e for e in summary["timeline"] if e.get("target", 0) > 0]
@@ -70,7 +71,7 @@ def steady_seconds(summary: dict[str, Any]) -> list[dict[str, Any]]:
     return steady if len(steady) >= 3 else loaded
 
 
-def unloaded_ms(summary: dict[str, Any]) -> float | None:
+def unloaded_ms(summary: Summary) -> float | None:
     """S₀: each task's fastest service time, weighted by its share of requests."""
     weighted, total = 0.0, 0
     for task in summary["tasks"].values():
@@ -82,7 +83,7 @@ def unloaded_ms(summary: dict[str, Any]) -> float | None:
     return weighted / total if total else None
 
 
-def read(summary: dict[str, Any]) -> Concurrency:
+def read(summary: Summary) -> Concurrency:
     """The run's concurrency (see the module docstring)."""
     seconds = steady_seconds(summary)
     # Requests turned away at the door (refused, reset) never reached the
@@ -105,8 +106,8 @@ def read(summary: dict[str, Any]) -> Concurrency:
         and mean >= QUEUED_FACTOR * s0
         and mean - s0 >= QUEUED_MS
     )
-    cap = summary["run"].get("connections")
-    full = bool(cap) and in_service is not None and in_service >= FULL_POOL * cap
+    cap = summary["run"].get("connections") or 0
+    full = cap > 0 and in_service is not None and in_service >= FULL_POOL * cap
     timeouts = summary["errors"]["by_kind"].get("timeout", 0) / (summary["requests"] or 1)
     saturated = (
         (offered > 0 and throughput < SHORTFALL * offered)

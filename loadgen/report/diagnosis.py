@@ -27,7 +27,6 @@ it (`inferred`), and `none` says which signals were not there to see.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from loadgen.report.concurrency import read
 from loadgen.report.findings.answers import client_errors, rate_limited, server_errors
@@ -47,6 +46,7 @@ from loadgen.report.findings.server import (
     server_cpu,
     worker_restarts,
 )
+from loadgen.report.summary_contract import FindingEntry, Summary
 from loadgen.report.usl import n_text
 
 __all__ = [
@@ -79,7 +79,7 @@ FINDINGS = (
 # Findings that say why the server stopped keeping up, better than its concurrency.
 _EXPLAINS_SATURATION = ("server_cpu", "event_loop_blocked")
 
-_Rule = Callable[[dict[str, Any]], Finding | None]
+_Rule = Callable[[Summary], Finding | None]
 _SERVER_RULES: tuple[_Rule, ...] = (
     server_cpu,
     event_loop_blocked,
@@ -93,7 +93,7 @@ _SERVER_RULES: tuple[_Rule, ...] = (
 )
 
 
-def findings(summary: dict[str, Any]) -> list[Finding]:
+def diagnose(summary: Summary) -> list[Finding]:
     """The run's findings, most explanatory first (see the module docstring)."""
     found = [f for rule in _SERVER_RULES if (f := rule(summary)) is not None]
     c = read(summary)
@@ -113,12 +113,7 @@ def findings(summary: dict[str, Any]) -> list[Finding]:
     return [*target, *(f for f in found if f.context)]
 
 
-def diagnose(summary: dict[str, Any]) -> list[dict[str, Any]]:
-    """The findings as `summary.json` holds them."""
-    return [f.to_dict() for f in findings(summary)]
-
-
-def headline(found: list[dict[str, Any]], advice: bool = True) -> str:
+def headline(found: list[FindingEntry], advice: bool = True) -> str:
     """The top finding of the target in one line, `class (N ≈ n): summary — advice`
     (N where it measured the server's concurrency); else what `none` said: the
     run's conditions (machine_busy) are never the headline."""
@@ -131,7 +126,7 @@ def headline(found: list[dict[str, Any]], advice: bool = True) -> str:
     return f"{name}: {top['summary']}{said}"
 
 
-def how_sure(finding: dict[str, Any]) -> str:
+def how_sure(finding: FindingEntry) -> str:
     """What a finding rests on, said where it is not the target's own signals."""
     if finding.get("context"):
         return " (the run's conditions, not the target)"
@@ -140,7 +135,7 @@ def how_sure(finding: dict[str, Any]) -> str:
     return ""
 
 
-def _nothing(summary: dict[str, Any]) -> Finding:
+def _nothing(summary: Summary) -> Finding:
     server = summary.get("server", {})
     seen = []
     workers = server.get("workers", {})

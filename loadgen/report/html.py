@@ -40,6 +40,7 @@ from loadgen.report.summary import (
     task_groups,
     task_rows,
 )
+from loadgen.report.summary_contract import LATENCY_KINDS, Summary, TimelineEntry
 from loadgen.report.usl import describe as describe_usl
 from loadgen.report.usl import n_text
 
@@ -116,7 +117,7 @@ def _task_spectra_groups(run: RunData) -> list[tuple[str, dict[str, Histogram]]]
     return groups
 
 
-def _throughput_charts(summary: dict[str, Any]) -> str:
+def _throughput_charts(summary: Summary) -> str:
     # Seconds after sending stopped (a long drain) are kept: their target is 0 (see
     # summary.py), so target and achieved fall together while responses trickle in.
     timeline = rate_intervals(summary)
@@ -169,7 +170,7 @@ def _throughput_charts(summary: dict[str, Any]) -> str:
     )
 
 
-def _held_chart(timeline: list[dict[str, Any]]) -> str:
+def _held_chart(timeline: list[TimelineEntry]) -> str:
     """Requests the target held at once, each second (Little's law): flat while it
     keeps up, climbing while it queues. Each answer's service time is booked to
     the second it came back, so a growing queue shows a second or so late.
@@ -185,11 +186,11 @@ def _held_chart(timeline: list[dict[str, Any]]) -> str:
     )
 
 
-def _latency_table(summary: dict[str, Any]) -> str:
+def _latency_table(summary: Summary) -> str:
     head = "".join(f"<th>{s}</th>" for s in LATENCY_STATS)
     rows = []
     for name, t in task_rows(summary):
-        for kind in ("response", "service"):
+        for kind in LATENCY_KINDS:
             lat = t["latency_ms"][kind]
             cells = "".join(f"<td>{ms(lat[s])}</td>" for s in LATENCY_STATS)
             first = kind == "response"
@@ -202,12 +203,12 @@ def _latency_table(summary: dict[str, Any]) -> str:
     )
 
 
-def _asked(summary: dict[str, Any]) -> str:
+def _asked(summary: Summary) -> str:
     note = asked_note(summary)
     return f' <span class="warn">({escape(note)})</span>' if note else ""
 
 
-def _verdict(summary: dict[str, Any]) -> str:
+def _verdict(summary: Summary) -> str:
     gen = summary["generator"]
     errors = summary["errors"]
     by_kind = ", ".join(f"{k} {v}" for k, v in errors["by_kind"].items()) or "none"
@@ -251,7 +252,7 @@ def _verdict(summary: dict[str, Any]) -> str:
     return "".join(parts)
 
 
-def _checks_table(summary: dict[str, Any]) -> str:
+def _checks_table(summary: Summary) -> str:
     """Failed checks by task and reason, the most frequent first (nothing: none failed)."""
     rows = []
     for task, failed, reasons in failed_checks(summary):
@@ -268,7 +269,7 @@ def _checks_table(summary: dict[str, Any]) -> str:
     )
 
 
-def _diagnosis(summary: dict[str, Any]) -> str:
+def _diagnosis(summary: Summary) -> str:
     """The findings, most explanatory first (absent from summaries older than them)."""
     items = []
     for f in summary.get("diagnosis", []):
@@ -286,7 +287,7 @@ def _diagnosis(summary: dict[str, Any]) -> str:
     return f'<h2>Diagnosis</h2><ul class="diag">{"".join(items)}</ul>' if items else ""
 
 
-def _server_section(summary: dict[str, Any]) -> str:
+def _server_section(summary: Summary) -> str:
     """The target's own signals: in words, then CPU and loop lag on the latency's time axis."""
     server = summary.get("server")
     if server is None:
@@ -300,9 +301,10 @@ def _server_section(summary: dict[str, Any]) -> str:
             Series(
                 f"worker {pid}",
                 [
-                    (t, w[pid]["cpu"])
+                    (t, cpu)
                     for t, s in seconds
-                    if (w := s.get("workers", {})).get(pid, {}).get("cpu") is not None
+                    if (w := s.get("workers", {}).get(pid)) is not None
+                    and (cpu := w.get("cpu")) is not None
                 ],
                 step=True,
             )

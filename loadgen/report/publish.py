@@ -24,15 +24,18 @@ from rich.console import Console
 from loadgen.core.results import RunResult
 from loadgen.report.diagnosis import diagnose
 from loadgen.report.run_dir import write_run
-from loadgen.report.server_signals import NO_SOURCES, ServerSignals, attach
+from loadgen.report.server_signals import NO_SOURCES, ServerSignals
 from loadgen.report.slo import SLO, Outcome
 from loadgen.report.summary import build_summary, judge_slos
+from loadgen.report.summary_contract import Summary
 from loadgen.report.terminal import render_slos, render_summary
 
 
 @dataclass
 class Published:
-    summary: dict[str, Any]
+    """What publishing a run gave: its summary, its SLO verdicts, what was not written."""
+
+    summary: Summary
     outcomes: list[Outcome]
     # What a stop while writing left out, in one line (None: nothing was).
     not_written: str | None = None
@@ -63,9 +66,7 @@ def publish(
     With `quiet` the summary is not printed; SLO verdicts always are (they
     were asked for, and they explain an exit status).
     """
-    summary = build_summary(result, meta)
-    attach(summary, server, server_note)
-    summary["diagnosis"] = diagnose(summary)
+    summary = summarize(result, meta, server, server_note)
     outcomes = judge_slos(slos, summary, result.recorder.histograms())
     not_written = None
     if out is not None:
@@ -75,3 +76,16 @@ def publish(
             render_summary(summary, console)
         render_slos(outcomes, console)
     return Published(summary, outcomes, not_written)
+
+
+def summarize(
+    result: RunResult,
+    meta: dict[str, Any],
+    server: ServerSignals | None = None,
+    server_note: str = NO_SOURCES,
+) -> Summary:
+    """A finished run's whole summary: what was measured, with the target's side
+    beside it (`build_summary`), and the diagnosis read from them both."""
+    summary = build_summary(result, meta, server, server_note)
+    summary["diagnosis"] = [f.to_json() for f in diagnose(summary)]
+    return summary

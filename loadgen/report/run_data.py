@@ -12,14 +12,14 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
 
 from hdrh.histogram import HdrHistogram
 
 from loadgen.measure.histogram import Histogram, SparseHistogram, merged, new_histogram, percentiles
 from loadgen.measure.recorder import Recorder
+from loadgen.report.summary_contract import LATENCY_KINDS, Summary, TimelineEntry
 
-KINDS = ("response", "service")
+KINDS: tuple[str, ...] = LATENCY_KINDS  # histogram kinds, keys of RunData.histograms
 # Per-second plots are bucketed to at most this many points (long runs).
 MAX_POINTS = 600
 SECOND_STATS = (50.0, 90.0, 99.0)
@@ -30,7 +30,7 @@ MIN_RATE_INTERVAL_S = 0.5
 
 @dataclass
 class RunData:
-    summary: dict[str, Any]
+    summary: Summary
     histograms: dict[str, dict[str, Histogram]]  # task → kind → run total
     # (start s, kind → {"p50", "p90", "p99", "max"} ms), one per second or bucket
     seconds: list[tuple[float, dict[str, dict[str, float]]]]
@@ -39,12 +39,12 @@ class RunData:
         return merged(by_kind[kind] for by_kind in self.histograms.values())
 
 
-def rate_intervals(summary: dict[str, Any]) -> list[dict[str, Any]]:
+def rate_intervals(summary: Summary) -> list[TimelineEntry]:
     """The timeline's entries long enough to plot as per-second rates."""
     return [e for e in summary.get("timeline", []) if e["length"] >= MIN_RATE_INTERVAL_S]
 
 
-def concurrency(entry: dict[str, Any]) -> float | None:
+def concurrency(entry: TimelineEntry) -> float | None:
     """The mean number of requests the server held at once over a timeline entry.
 
     Little's law, L = λ·W: with λ = responses / length and W their mean service
@@ -58,7 +58,7 @@ def concurrency(entry: dict[str, Any]) -> float | None:
 
 
 def from_intervals(
-    summary: dict[str, Any], intervals: Iterable[tuple[str, float, HdrHistogram]]
+    summary: Summary, intervals: Iterable[tuple[str, float, HdrHistogram]]
 ) -> RunData:
     """From (tag "kind:task", start s, histogram) triples."""
     totals: dict[str, dict[str, Histogram]] = defaultdict(
@@ -93,7 +93,7 @@ def _seconds(
     return seconds
 
 
-def from_recorder(summary: dict[str, Any], recorder: Recorder) -> RunData:
+def from_recorder(summary: Summary, recorder: Recorder) -> RunData:
     """The same as `from_intervals` of the recorder's intervals, with the task
     totals the recorder already holds (the sums of its intervals: `settle`
     folds each one in) rather than copies of them, one per task."""

@@ -23,7 +23,6 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from loadgen.core.results import RunResult
 from loadgen.measure.histogram import Histogram, merged, percentile_distribution
@@ -32,7 +31,8 @@ from loadgen.measure.numbers import finite_numbers, json_text
 from loadgen.measure.recorder import Recorder
 from loadgen.report.html import render_html
 from loadgen.report.run_data import RunData, from_intervals, from_recorder
-from loadgen.report.summary import OTHERS, check_summary, task_groups, timed_responses
+from loadgen.report.summary import OTHERS, task_groups, timed_responses
+from loadgen.report.summary_contract import Summary, check_summary
 
 # A run directory's layout.
 SUMMARY = "summary.json"
@@ -103,7 +103,7 @@ def write_report(out: Path, run: RunData) -> Path:
     return path
 
 
-def hgrm_groups(summary: dict[str, Any], rec: Recorder) -> dict[str, dict[str, Histogram]]:
+def hgrm_groups(summary: Summary, rec: Recorder) -> dict[str, dict[str, Histogram]]:
     """Group → kind → histogram, for a `<kind>-<group>.hgrm` file each: the tasks
     the tables show one by one, then the rest merged as OTHERS (`task_groups`)."""
     shown, rest = task_groups(summary["tasks"])
@@ -118,7 +118,7 @@ def hgrm_groups(summary: dict[str, Any], rec: Recorder) -> dict[str, dict[str, H
 
 def write_run(
     out: Path,
-    summary: dict[str, Any],
+    summary: Summary,
     result: RunResult,
     stopped: Callable[[], bool] = lambda: False,
 ) -> Written:

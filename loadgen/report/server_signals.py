@@ -30,15 +30,31 @@ from __future__ import annotations
 import math
 import statistics
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
+
+from loadgen.report.summary_contract import (
+    Endpoint,
+    LoopLag,
+    Machine,
+    MachineSecond,
+    Server,
+    ServerSecond,
+    Summary,
+    WorkerTotals,
+)
+
+# One sample as the sampling process sent it (see measure/sampler.py): `at`,
+# and the fields of `MachineSecond` and `ServerSecond`, as JSON gave them.
+Sample = dict[str, Any]
 
 
 @dataclass
 class ServerSignals:
     """What the sampler gathered, as the report needs it (plain data)."""
 
-    samples: list[dict[str, Any]] = field(default_factory=list)
+    samples: list[Sample] = field(default_factory=list)
     sources: list[str] = field(default_factory=list)
     missing: dict[str, str] = field(default_factory=dict)  # source → first reason
     interval: float = 1.0
@@ -51,7 +67,7 @@ NO_SOURCES = (
 )
 
 
-def attach(summary: dict[str, Any], signals: ServerSignals | None, note: str = NO_SOURCES) -> None:
+def attach(summary: Summary, signals: ServerSignals | None, note: str = NO_SOURCES) -> None:
     """Add `timeline[].server` and `server` to a summary (see the module docstring);
     without signals, `note` says why there are none."""
     timeline = summary["timeline"]
@@ -74,7 +90,7 @@ def attach(summary: dict[str, Any], signals: ServerSignals | None, note: str = N
 _MACHINE_KEYS = ("machine", "generator_cpu", "generator_cpu_max")
 
 
-def _place(summary: dict[str, Any], signals: ServerSignals) -> None:
+def _place(summary: Summary, signals: ServerSignals) -> None:
     """Each sample on the timeline second it describes: the machine's part as
     `machine`, the server's as `server`."""
     start = summary["run"]["started_at_epoch"]
@@ -91,18 +107,21 @@ def _place(summary: dict[str, Any], signals: ServerSignals) -> None:
         if entry is None:
             continue
         if "machine" in sample:  # levels: the later sample of a second stands
-            entry["machine"] = {
+            machine = {
                 **sample["machine"],
                 **{k: sample[k] for k in _MACHINE_KEYS[1:] if k in sample},
             }
+            entry["machine"] = cast(MachineSecond, machine)  # the sampler's fields
         if set(sample) <= {"at", "missing", *_MACHINE_KEYS}:
             continue  # every server source missed: nothing of the server's
         previous = entry.get("server")
-        server = {k: v for k, v in sample.items() if k not in ("at", "missing", "machine")}
+        server = cast(  # the sampler's fields (measure/sampler.py)
+            ServerSecond, {k: v for k, v in sample.items() if k not in ("at", "missing", "machine")}
+        )
         entry["server"] = server if previous is None else _fold(previous, server)
 
 
-def machine_totals(seconds: list[dict[str, Any]]) -> dict[str, Any]:
+def machine_totals(seconds: list[MachineSecond]) -> Machine | None:
     """The run's machine block: medians over its sampled seconds (a level, not a peak:
     one busy second is not a busy machine), and who else used the CPU.
 
@@ -115,18 +134,24 @@ def machine_totals(seconds: list[dict[str, Any]]) -> dict[str, Any]:
     All CPU figures in % of one core.
     """
     if not seconds:
-        return {}
-    out: dict[str, Any] = {"seconds_sampled": len(seconds)}
-    for key in ("cpu", "steal", "generator_cpu", "generator_cpu_max"):
-        values = [s[key] for s in seconds if s.get(key) is not None]
-        if values:
-            out[f"{key}_median"] = round(statistics.median(values), 1)
+        return None
     others = [sum(o["cpu"] for o in s.get("others", [])) for s in seconds]
-    out["others_median"] = round(statistics.median(others), 1)
-    for key in ("cores", "memory_limit_mb"):
-        values = [s[key] for s in seconds if s.get(key)]
-        if values:
-            out[key] = values[-1]
+    out: Machine = {
+        "seconds_sampled": len(seconds),
+        "others_median": round(statistics.median(others), 1),
+    }
+    if (cpu := _median(s.get("cpu") for s in seconds)) is not None:
+        out["cpu_median"] = cpu
+    if (steal := _median(s.get("steal") for s in seconds)) is not None:
+        out["steal_median"] = steal
+    if (ours := _median(s.get("generator_cpu") for s in seconds)) is not None:
+        out["generator_cpu_median"] = ours
+    if (busiest := _median(s.get("generator_cpu_max") for s in seconds)) is not None:
+        out["generator_cpu_max_median"] = busiest
+    if cores := [c for s in seconds if (c := s.get("cores"))]:
+        out["cores"] = cores[-1]
+    if limits := [m for s in seconds if (m := s.get("memory_limit_mb"))]:
+        out["memory_limit_mb"] = limits[-1]
     by_pid: dict[int, dict[str, Any]] = {}
     for s in seconds:
         for o in s.get("others", []):
@@ -140,12 +165,17 @@ def machine_totals(seconds: list[dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
-def _fold(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
+def _median(values: Iterable[float | None]) -> float | None:
+    """The median of the values given (None: none was), to one decimal."""
+    known = [v for v in values if v is not None]
+    return round(statistics.median(known), 1) if known else None
+
+
+def _fold(a: ServerSecond, b: ServerSecond) -> ServerSecond:
     """Two samples of one second as one: counts add, peaks keep the larger, levels the later."""
-    out = {**a, **b}
-    for key in ("error_log_errors",):
-        if key in a and key in b:
-            out[key] = a[key] + b[key]
+    out: ServerSecond = {**a, **b}
+    if "error_log_errors" in a and "error_log_errors" in b:
+        out["error_log_errors"] = a["error_log_errors"] + b["error_log_errors"]
     if "requests" in a and "requests" in b:
         requests: dict[str, dict[str, float]] = defaultdict(dict)
         for part in (a["requests"], b["requests"]):
@@ -166,9 +196,9 @@ def _fold(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def totals(seconds: list[dict[str, Any]], signals: ServerSignals) -> dict[str, Any]:
+def totals(seconds: list[ServerSecond], signals: ServerSignals) -> Server:
     """The run's server block from its per-second entries."""
-    out: dict[str, Any] = {
+    out: Server = {
         "sources": signals.sources,
         "missing": dict(signals.missing),
         "seconds_sampled": len(seconds),
@@ -196,14 +226,14 @@ def totals(seconds: list[dict[str, Any]], signals: ServerSignals) -> dict[str, A
     return out
 
 
-def _workers(seconds: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
+def _workers(seconds: list[ServerSecond]) -> dict[str, WorkerTotals]:
     cpu: dict[str, list[float]] = defaultdict(list)
     rss: dict[str, float] = {}
     for s in seconds:
         for pid, w in s.get("workers", {}).items():
-            if w["cpu"] is not None:
-                cpu[pid].append(w["cpu"])
-            rss[pid] = max(rss.get(pid, 0.0), w["rss_mb"])
+            if (used := w.get("cpu")) is not None:
+                cpu[pid].append(used)
+            rss[pid] = max(rss.get(pid, 0.0), w.get("rss_mb", 0.0))
     return {
         pid: {
             "cpu_peak": max(cpu[pid], default=0.0),
@@ -214,14 +244,14 @@ def _workers(seconds: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
     }
 
 
-def _loop_lag(seconds: list[dict[str, Any]]) -> dict[str, Any]:
+def _loop_lag(seconds: list[ServerSecond]) -> LoopLag | None:
     worst = [ms for s in seconds for ms in s.get("loop_lag_max_ms", {}).values()]
     buckets: dict[str, float] = defaultdict(float)
     for s in seconds:
         for bound, n in s.get("loop_lag_buckets_ms", {}).items():
             buckets[bound] += n
     if not worst and not buckets:
-        return {}
+        return None
     p99 = lag_percentile(buckets, 99.0)
     if p99 is not None and math.isinf(p99):  # past the last bound: the worst seen says more
         p99 = max(worst, default=None)
@@ -244,7 +274,7 @@ def lag_percentile(buckets: dict[str, float], q: float) -> float | None:
     return math.inf
 
 
-def _endpoints(seconds: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+def _endpoints(seconds: list[ServerSecond]) -> dict[str, Endpoint]:
     requests: dict[str, float] = defaultdict(float)
     errors: dict[str, float] = defaultdict(float)
     weighted: dict[str, float] = defaultdict(float)
@@ -255,8 +285,9 @@ def _endpoints(seconds: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
             n = sum(by_status.values())
             requests[handler] += n
             errors[handler] += sum(v for k, v in by_status.items() if k.startswith("5"))
-            if handler in s.get("server_ms", {}):
-                weighted[handler] += s["server_ms"][handler] * n
+            server_ms = s.get("server_ms", {})
+            if handler in server_ms:
+                weighted[handler] += server_ms[handler] * n
                 timed[handler] += n
     return {
         handler: {
@@ -268,7 +299,7 @@ def _endpoints(seconds: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     }
 
 
-def describe(server: dict[str, Any]) -> list[str]:
+def describe(server: Server) -> list[str]:
     """The server block in a few lines of text, for the terminal and the HTML report."""
     if "note" in server:
         return [server["note"]]
@@ -285,8 +316,8 @@ def describe(server: dict[str, Any]) -> list[str]:
         )
     lag = server.get("loop_lag_ms")
     if lag:
-        p99 = f"p99 ≤ {lag['p99']:g} ms, " if lag.get("p99") is not None else ""
-        worst = f"max {lag['max']:g} ms" if lag.get("max") is not None else "max unknown"
+        p99 = f"p99 ≤ {lag['p99']:g} ms, " if lag["p99"] is not None else ""
+        worst = f"max {lag['max']:g} ms" if lag["max"] is not None else "max unknown"
         lines.append(f"event-loop lag {p99}{worst}")
     endpoints = server.get("endpoints")
     if endpoints:
@@ -301,7 +332,7 @@ def describe(server: dict[str, Any]) -> list[str]:
     if "generator_cpu_mean" in server:
         lines.append(
             f"loadgen CPU: mean {server['generator_cpu_mean']:.0f} % of a core "
-            f"({server['cores']} cores here)"
+            f"({server.get('cores', 1)} cores here)"
         )
     for source, reason in server.get("missing", {}).items():
         lines.append(f"samples missing ({source}): {reason}")

@@ -23,7 +23,8 @@ import operator
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+
+from loadgen.report.summary_contract import LatencyKind, Summary, latency_stat
 
 # (task or None, "response" | "service", percentile 0–100) → milliseconds
 PercentileOf = Callable[[str | None, str, float], float]
@@ -70,11 +71,11 @@ class SLO:
     op: str
     threshold: float  # ms for latency, a fraction for % values, else a count or req/s
     task: str | None = None
-    kind: str = "response"
+    kind: LatencyKind = "response"
     stat: str = ""  # latency: "p99.9", "max", "mean"
     percent: bool = False
 
-    def measure(self, summary: dict[str, Any], percentile_of: PercentileOf | None = None) -> float:
+    def measure(self, summary: Summary, percentile_of: PercentileOf | None = None) -> float:
         """The measured value, in the threshold's unit; NaN when there is nothing to judge.
 
         NaN fails every comparison, so an SLO cannot pass vacuously: a task
@@ -97,10 +98,11 @@ class SLO:
             target = summary["target_rps"]
             return summary["achieved_rps"] / target if target else 1.0
         latency = scope["latency_ms"][self.kind]
-        if not latency.get("max"):  # no timed response: at least 1 µs when there is one
+        if not latency["max"]:  # no timed response: at least 1 µs when there is one
             return math.nan
-        if self.stat in latency:
-            return float(latency[self.stat])
+        value = latency_stat(latency, self.stat)
+        if value is not None:
+            return float(value)
         if percentile_of is None:
             raise SLOError(f"{self.text}: {self.stat} needs the run's histograms")
         return percentile_of(self.task, self.kind, float(self.stat[1:]))
@@ -153,7 +155,7 @@ def parse_slo(text: str) -> SLO:
         op,
         value * _UNITS_MS[unit or "ms"],
         task,
-        (m["kind"] or "response").lower(),
+        "service" if (m["kind"] or "").lower() == "service" else "response",
         stat,
     )
 
@@ -174,7 +176,7 @@ class Outcome:
 
 
 def evaluate(
-    slos: Sequence[SLO], summary: dict[str, Any], percentile_of: PercentileOf | None = None
+    slos: Sequence[SLO], summary: Summary, percentile_of: PercentileOf | None = None
 ) -> list[Outcome]:
     outcomes = []
     for slo in slos:

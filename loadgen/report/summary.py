@@ -1,8 +1,10 @@
-"""The run summary: one plain dict, the `summary.json` contract.
+"""The run summary: building it, and reading it the way every view does.
 
-Everything the terminal report, the HTML report and `loadgen compare` show
-comes from this dict (plus the interval log), so a saved run renders the same
-as a live one. Times are in milliseconds.
+`build_summary` makes a finished run's summary (its fields: `summary_contract.py`),
+with the target's side beside it when it was sampled. Everything the terminal
+report, the HTML report and `loadgen compare` show comes from it (plus the
+interval log), so a saved run renders the same as a live one. Times are in
+milliseconds.
 
 Generator health: the run is flagged `behind` when arrivals fell short of the
 target (achieved < 99 % of it), were dispatched late (send-lag p99 > 1 ms) or
@@ -14,19 +16,37 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
-from typing import Any
-
-from hdrh.histogram import HdrHistogram
+from typing import Any, TypedDict, cast
 
 from loadgen.core.results import RunResult
-from loadgen.measure.histogram import Histogram, merged, min_ms, ms, percentiles, summary_ms
+from loadgen.measure.histogram import (
+    LATENCY_KEYS,
+    Histogram,
+    LatencyMs,
+    merged,
+    min_ms,
+    ms,
+    no_latency,
+    percentiles,
+    summary_ms,
+)
 from loadgen.measure.recorder import CHECK, EXCEPTION, TaskStats
 from loadgen.report.secrets import redact_url
+from loadgen.report.server_signals import NO_SOURCES, ServerSignals, attach
 from loadgen.report.slo import SLO, Outcome, PercentileOf, evaluate
+from loadgen.report.summary_contract import (
+    SCHEMA,
+    Latencies,
+    OthersEntry,
+    Phase,
+    RunInfo,
+    Spread,
+    Summary,
+    TaskEntry,
+)
 
-SCHEMA = "loadgen.summary/1"
 # The latency statistics of every latency block, in the order views show them.
-LATENCY_STATS = ("p50", "p90", "p99", "p99.9", "max", "mean")
+LATENCY_STATS = LATENCY_KEYS
 BEHIND_ACHIEVED_RATIO = 0.99
 BEHIND_LAG_P99_MS = 1.0
 # Past this share of requests sent twice, the retries are worth a warning.
@@ -39,8 +59,15 @@ TOP_TASKS = 20
 OTHERS = "others"
 
 
-def build_summary(result: RunResult, meta: dict[str, Any]) -> dict[str, Any]:
-    """The summary of a finished run; `meta` adds the run's other parameters."""
+def build_summary(
+    result: RunResult,
+    meta: dict[str, Any],
+    server: ServerSignals | None = None,
+    server_note: str = NO_SOURCES,
+) -> Summary:
+    """The summary of a finished run, `meta` its other parameters; with the target's
+    side (`server`, per second and in total) beside it, else `server_note` saying why
+    there is none. The diagnosis, read from all of it, is added by `publish`."""
     rec = result.recorder
     elapsed = result.elapsed
     target_rps, achieved = _rates(result)
@@ -54,7 +81,7 @@ def build_summary(result: RunResult, meta: dict[str, Any]) -> dict[str, Any]:
         for name in sorted(rec.tasks, key=_task_order(result.task_names))
     }
     response, service = rec.total("response"), rec.total("service")
-    return {
+    summary: Summary = {
         "schema": SCHEMA,
         "target": redact_url(result.config.target),
         "arrival": result.config.arrival,
@@ -88,12 +115,10 @@ def build_summary(result: RunResult, meta: dict[str, Any]) -> dict[str, Any]:
         # transfer, not processing).
         "phases_ms": {"first_byte": _phase(rec.first_byte), "body": _phase(rec.body)},
         "tasks": tasks,
-        # The tasks past the TOP_TASKS busiest, as one (only when there are more).
-        **_others_entry(tasks, rec.tasks),
         "generator": {
-            "send_lag_ms": {k: lag[k] for k in ("p50", "p99", "max")},
+            "send_lag_ms": _spread(lag),
             # Opening each new connection, TCP and TLS handshakes (not by every client).
-            "connect_ms": {k: connect[k] for k in ("p50", "p99", "max")},
+            "connect_ms": _spread(connect),
             "max_in_flight": rec.max_in_flight,
             "connections_opened": result.connections_opened,
             # Requests that waited for a free connection, the pool at --connections.
@@ -102,7 +127,7 @@ def build_summary(result: RunResult, meta: dict[str, Any]) -> dict[str, Any]:
             "behind": bool(behind),
         },
         "run": {
-            **{k: v for k, v in meta.items() if k not in ("target", "arrival")},
+            **_run_meta(meta),
             "started_at": dt.datetime.fromtimestamp(result.started_at, dt.UTC).isoformat(),
             "started_at_epoch": round(result.started_at, 3),
             "planned_duration_s": result.config.duration,
@@ -128,6 +153,17 @@ def build_summary(result: RunResult, meta: dict[str, Any]) -> dict[str, Any]:
             for iv in rec.intervals
         ],
     }
+    others = _others_entry(tasks, rec.tasks)
+    if others is not None:  # the tasks past the TOP_TASKS busiest, as one
+        summary["tasks_others"] = others
+    attach(summary, server, server_note)
+    return summary
+
+
+def _run_meta(meta: dict[str, Any]) -> RunInfo:
+    """The run's parameters as the commands gave them (`target` and `arrival`
+    have their own keys). They are the commands' to name: `RunInfo` lists them."""
+    return cast(RunInfo, {k: v for k, v in meta.items() if k not in ("target", "arrival")})
 
 
 def _rates(result: RunResult) -> tuple[float, float]:
@@ -149,7 +185,7 @@ def _rates(result: RunResult) -> tuple[float, float]:
     return target, target * result.recorder.arrivals / result.target_arrivals
 
 
-def _task_entry(stats: TaskStats) -> dict[str, Any]:
+def _task_entry(stats: TaskStats) -> TaskEntry:
     return {
         "requests": stats.requests,
         "retries": stats.retries,
@@ -165,7 +201,7 @@ def _task_entry(stats: TaskStats) -> dict[str, Any]:
     }
 
 
-def task_groups(tasks: Mapping[str, Mapping[str, Any]]) -> tuple[list[str], list[str]]:
+def task_groups(tasks: Mapping[str, TaskEntry]) -> tuple[list[str], list[str]]:
     """The tasks the per-task views show one by one, and the rest they show as one row.
 
     All of them when there are TOP_TASKS or fewer; else the TOP_TASKS with the
@@ -176,30 +212,42 @@ def task_groups(tasks: Mapping[str, Mapping[str, Any]]) -> tuple[list[str], list
     names = list(tasks)
     if len(names) <= TOP_TASKS:
         return names, []
-    busiest = sorted(names, key=lambda n: -int(tasks[n]["requests"]))[:TOP_TASKS]
+    busiest = sorted(names, key=lambda n: -tasks[n]["requests"])[:TOP_TASKS]
     shown = set(busiest)
     return [n for n in names if n in shown], [n for n in names if n not in shown]
 
 
 def _others_entry(
-    tasks: Mapping[str, Mapping[str, Any]], stats: Mapping[str, TaskStats]
-) -> dict[str, Any]:
-    """{"tasks_others": entry} for the tasks past the busiest (nothing when none are):
-    a task entry of them all merged, and how many they are (`tasks`)."""
+    tasks: Mapping[str, TaskEntry], stats: Mapping[str, TaskStats]
+) -> OthersEntry | None:
+    """The tasks past the busiest (None when none are): a task entry of them all
+    merged, and how many they are (`tasks`)."""
     _, rest = task_groups(tasks)
     if not rest:
-        return {}
+        return None
     total = TaskStats()
     for name in rest:
         total.add(stats[name])
     entry = _task_entry(total)
-    del entry["service_min_ms"]  # the fastest of unlike tasks says nothing of any
-    return {"tasks_others": {"tasks": len(rest), **entry}}
+    return {
+        "tasks": len(rest),
+        "requests": entry["requests"],
+        "retries": total.retries,
+        "errors": entry["errors"],
+        "errors_by_kind": entry["errors_by_kind"],
+        "bytes_received": total.bytes_received,
+        "latency_ms": entry["latency_ms"],
+        # no service_min_ms: the fastest of unlike tasks says nothing of any
+    }
 
 
-def _phase(h: HdrHistogram) -> dict[str, float | None]:
+def _spread(latency: LatencyMs) -> Spread:
+    return {"p50": latency["p50"], "p99": latency["p99"], "max": latency["max"]}
+
+
+def _phase(h: Histogram) -> Phase:
     stats = summary_ms(h)
-    return {k: stats[k] for k in PHASE_STATS}
+    return {"p50": stats["p50"], "p99": stats["p99"], "max": stats["max"], "mean": stats["mean"]}
 
 
 def error_rate(errors: int, requests: int) -> float:
@@ -209,21 +257,21 @@ def error_rate(errors: int, requests: int) -> float:
     return round(errors / requests, 6)
 
 
-def timed_responses(task: dict[str, Any]) -> int:
+def timed_responses(task: TaskEntry) -> int:
     """A summary task's responses that were timed: its requests but those that got
     no response (every error kind but `http_<code>`, `check` and the task's own
     `exception`)."""
-    errors: dict[str, int] = task["errors_by_kind"]
+    errors = task["errors_by_kind"]
     not_requests = (EXCEPTION, CHECK)  # errors of the task's own code, or of its verdict
     unanswered = sum(
         n for k, n in errors.items() if not k.startswith("http_") and k not in not_requests
     )
-    return int(task["requests"]) - unanswered
+    return task["requests"] - unanswered
 
 
-def failed_checks(summary: dict[str, Any]) -> list[tuple[str, int, list[tuple[str, int]]]]:
+def failed_checks(summary: Summary) -> list[tuple[str, int, list[tuple[str, int]]]]:
     """(task, failed checks, [(reason, count)] most frequent first) for each task that had any."""
-    checks: dict[str, dict[str, int]] = summary["errors"].get("checks", {})
+    checks = summary["errors"].get("checks", {})
     return [(task, sum(reasons.values()), _by_count(reasons)) for task, reasons in checks.items()]
 
 
@@ -243,7 +291,7 @@ def _behind(target_rps: float, achieved: float, lag_p99: float | None, unsent: i
     return reasons
 
 
-def behind_reasons(summary: dict[str, Any]) -> list[str]:
+def behind_reasons(summary: Summary) -> list[str]:
     """Why a summary's generator fell behind, in words the reports show."""
     gen = summary["generator"]
     return _behind(
@@ -254,7 +302,7 @@ def behind_reasons(summary: dict[str, Any]) -> list[str]:
     )
 
 
-def asked_note(summary: dict[str, Any]) -> str | None:
+def asked_note(summary: Summary) -> str | None:
     """With shards lost, what the whole run was asked and what went with them (None: none lost)."""
     run = summary.get("run", {})
     if not run.get("lost_rps"):
@@ -262,7 +310,7 @@ def asked_note(summary: dict[str, Any]) -> str | None:
     return f"of {run['asked_rps']:.1f}/s asked: {run['lost_rps']:.1f}/s lost with shards"
 
 
-def connect_note(summary: dict[str, Any]) -> str | None:
+def connect_note(summary: Summary) -> str | None:
     """The time to open a connection, in words the reports show (None: none timed)."""
     connect = summary["generator"].get("connect_ms", {})
     if connect.get("max") is None:
@@ -274,19 +322,19 @@ def connect_note(summary: dict[str, Any]) -> str | None:
     )
 
 
-def phases_note(summary: dict[str, Any]) -> str | None:
+def phases_note(summary: Summary) -> str | None:
     """Time to first byte and body receive, in words the reports show (None: not timed)."""
     phases = summary.get("phases_ms", {})
-    first, body = phases.get("first_byte", {}), phases.get("body", {})
-    if first.get("p50") is None:
+    first, body = phases.get("first_byte"), phases.get("body")
+    if first is None or body is None or first["p50"] is None:
         return None
     return (
         f"time to first byte p50 {ms(first['p50'], 3)} ms, p99 {ms(first['p99'], 3)} ms; "
-        f"body p50 {ms(body.get('p50'), 3)} ms, p99 {ms(body.get('p99'), 3)} ms"
+        f"body p50 {ms(body['p50'], 3)} ms, p99 {ms(body['p99'], 3)} ms"
     )
 
 
-def retries_note(summary: dict[str, Any]) -> tuple[str, bool] | None:
+def retries_note(summary: Summary) -> tuple[str, bool] | None:
     """What the reports say of retries (None: there were none), and whether to warn."""
     retries, requests = summary.get("retries", 0), summary["requests"]
     if not retries:
@@ -300,7 +348,15 @@ def retries_note(summary: dict[str, Any]) -> tuple[str, bool] | None:
     return text, share > RETRIES_WARN_RATIO
 
 
-def task_rows(summary: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+class Row(TypedDict):
+    """A row of the per-task tables: a task, the others together, or the total."""
+
+    requests: int
+    errors: int
+    latency_ms: Latencies
+
+
+def task_rows(summary: Summary) -> list[tuple[str, Row]]:
     """(name, entry) for each task shown (`task_groups`), then one row "others (N
     tasks)" for the rest, if any, then the run's total as a last row named "total".
 
@@ -309,15 +365,15 @@ def task_rows(summary: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
     """
     tasks = summary["tasks"]
     shown, rest = task_groups(tasks)
-    rows = [(name, tasks[name]) for name in shown]
+    rows: list[tuple[str, Row]] = [(name, tasks[name]) for name in shown]
     if rest:
-        others = summary.get("tasks_others") or {
+        others: Row = summary.get("tasks_others") or {
             "requests": sum(tasks[n]["requests"] for n in rest),
             "errors": sum(tasks[n]["errors"] for n in rest),
-            "latency_ms": dict.fromkeys(("response", "service"), dict.fromkeys(LATENCY_STATS)),
+            "latency_ms": {"response": no_latency(), "service": no_latency()},
         }
         rows.append((others_label(len(rest)), others))
-    total = {
+    total: Row = {
         "requests": summary["requests"],
         "errors": summary["errors"]["total"],
         "latency_ms": summary["latency_ms"],
@@ -350,7 +406,7 @@ def percentile_lookup(histograms: Mapping[str, Mapping[str, Histogram]]) -> Perc
 
 def judge_slos(
     slos: Sequence[SLO],
-    summary: dict[str, Any],
+    summary: Summary,
     histograms: Mapping[str, Mapping[str, Histogram]],
 ) -> list[Outcome]:
     """Judge a run by its SLOs and keep the verdicts in its summary (`slo`).
@@ -381,69 +437,3 @@ def spectrum(h: Histogram, points: int = 50) -> list[tuple[float, float]]:
     pairs = [(q, values[q]) for q in qs]
     pairs.append((100.0 * (1.0 - 1.0 / (10 * count)), h.get_max_value() / 1000.0))
     return pairs
-
-
-# The summary.json contract's shape, as read back (`check_summary`): a type, a
-# dict of required keys (more are allowed), {str: shape} for a dict of any
-# keys, or [shape] for a list of them.
-_NUMBER = (int, float)
-_LATENCY = dict.fromkeys(LATENCY_STATS, (*_NUMBER, type(None)))
-_SHAPE: Any = {
-    "schema": str,
-    "target": str,
-    "arrival": str,
-    "target_rps": _NUMBER,
-    "duration_s": _NUMBER,
-    "requests": int,
-    "arrivals": int,
-    "achieved_rps": _NUMBER,
-    "throughput_rps": _NUMBER,
-    "errors": {"total": int, "rate": _NUMBER, "by_kind": {str: int}},
-    "latency_ms": {"response": _LATENCY, "service": _LATENCY},
-    "tasks": {
-        str: {
-            "requests": int,
-            "errors": int,
-            "errors_by_kind": {str: int},
-            "latency_ms": {"response": _LATENCY, "service": _LATENCY},
-        }
-    },
-    "generator": {
-        "send_lag_ms": {k: (*_NUMBER, type(None)) for k in ("p50", "p99", "max")},
-        "max_in_flight": int,
-        "connections_opened": int,
-        "behind": bool,
-    },
-    "run": dict,
-    "timeline": [{"t": _NUMBER, "length": _NUMBER, "arrivals": int, "responses": int}],
-}
-
-
-def check_summary(summary: Any) -> None:
-    """Raise ValueError, naming the first key that is missing or of the wrong type,
-    unless `summary` has the shape `build_summary` gives."""
-    if not isinstance(summary, dict) or summary.get("schema") != SCHEMA:
-        raise ValueError(f"not a loadgen summary (no schema {SCHEMA!r})")
-    _check(summary, _SHAPE, "")
-
-
-def _check(value: Any, shape: Any, where: str) -> None:
-    if isinstance(shape, list):
-        if not isinstance(value, list):
-            raise ValueError(f"{where or 'it'} is not a list")
-        for i, item in enumerate(value):
-            _check(item, shape[0], f"{where}[{i}]")
-    elif isinstance(shape, dict):
-        if not isinstance(value, dict):
-            raise ValueError(f"{where or 'it'} is not an object")
-        if list(shape) == [str]:
-            for key, item in value.items():
-                _check(item, shape[str], f"{where}.{key}" if where else key)
-            return
-        for key, inner in shape.items():
-            path = f"{where}.{key}" if where else key
-            if key not in value:
-                raise ValueError(f"{path} is missing")
-            _check(value[key], inner, path)
-    elif not isinstance(value, shape) or (shape is not bool and isinstance(value, bool)):
-        raise ValueError(f"{where} has the wrong type ({type(value).__name__})")

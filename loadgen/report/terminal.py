@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import os
 import sys
-from typing import Any, TextIO, cast
+from typing import TextIO, cast
 
 from rich.console import Console
 from rich.markup import escape
@@ -24,6 +24,7 @@ from loadgen.report.summary import (
     retries_note,
     task_rows,
 )
+from loadgen.report.summary_contract import LatencyKind, Summary
 
 _COLUMNS = tuple(stat for stat in LATENCY_STATS if stat != "mean")
 # Not a terminal (a pipe, a CI log): lines as wide as they are, never wrapped.
@@ -94,7 +95,7 @@ class _Closable(io.TextIOBase):
         os.close(devnull)
 
 
-def _latency_table(summary: dict[str, Any], kind: str, title: str) -> Table:
+def _latency_table(summary: Summary, kind: LatencyKind, title: str) -> Table:
     table = Table(title=title, title_justify="left", box=None, pad_edge=False)
     table.add_column("task")
     table.add_column("requests", justify="right")
@@ -115,12 +116,12 @@ def _latency_table(summary: dict[str, Any], kind: str, title: str) -> Table:
     return table
 
 
-def _asked(summary: dict[str, Any]) -> str:
+def _asked(summary: Summary) -> str:
     note = asked_note(summary)
     return f" [red]({note})[/red]" if note else ""
 
 
-def render_summary(summary: dict[str, Any], console: Console) -> None:
+def render_summary(summary: Summary, console: Console) -> None:
     run = summary.get("run", {})
     gen = summary["generator"]
     errors = summary["errors"]
@@ -184,7 +185,7 @@ def render_summary(summary: dict[str, Any], console: Console) -> None:
     render_server(summary, console)
 
 
-def check_lines(summary: dict[str, Any], top: int = _TOP_REASONS) -> list[str]:
+def check_lines(summary: Summary, top: int = _TOP_REASONS) -> list[str]:
     """Each task's failed checks in one line, its `top` reasons first:
     `compute_addition 40: 38× "wrong result", 2× "status 201, expected 200"`."""
     lines = []
@@ -197,7 +198,7 @@ def check_lines(summary: dict[str, Any], top: int = _TOP_REASONS) -> list[str]:
     return lines
 
 
-def render_server(summary: dict[str, Any], console: Console) -> None:
+def render_server(summary: Summary, console: Console) -> None:
     """The target's own signals, then the diagnosis (both absent from older summaries)."""
     if "server" not in summary:
         return

@@ -60,6 +60,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from loadgen.report.summary import timed_responses
+from loadgen.report.summary_contract import Summary
 
 # Levels at concurrencies within this relative distance count as one N.
 DISTINCT_N = 0.05
@@ -73,40 +74,40 @@ LINEAR = 0.02
 ROUNDING = 1e-9
 
 
-def served_rps(summary: Mapping[str, Any]) -> float:
+def served_rps(summary: Summary) -> float:
     """Responses per second while the load was on (the module's docstring)."""
-    end = float(summary.get("duration_s") or 0.0)
-    inside = [s for s in summary.get("timeline") or [] if s["t"] + s["length"] <= end + 1e-3]
-    length = sum(float(s["length"]) for s in inside)
+    end = summary["duration_s"]
+    inside = [s for s in summary["timeline"] if s["t"] + s["length"] <= end + 1e-3]
+    length = sum(s["length"] for s in inside)
     if length <= 0:
         return float(summary["throughput_rps"])
-    return round(sum(int(s["responses"]) for s in inside) / length, 3)
+    return round(sum(s["responses"] for s in inside) / length, 3)
 
 
-def concurrency(summary: Mapping[str, Any]) -> float | None:
+def concurrency(summary: Summary) -> float | None:
     """N = X × mean service time (Little's law); None: nothing timed."""
-    mean: float | None = summary["latency_ms"]["service"].get("mean")
+    mean = summary["latency_ms"]["service"]["mean"]
     if mean is None:
         return None
     return round(served_rps(summary) * mean / 1000, 3)
 
 
-def unloaded_concurrency(summary: Mapping[str, Any]) -> float | None:
+def unloaded_concurrency(summary: Summary) -> float | None:
     """N₀ = X × Σ_tasks share_task × fastest service time_task; None where the
     summary has no per-task fastest time (an older one) or nothing was timed."""
-    tasks = summary.get("tasks", {})
+    tasks = summary["tasks"]
     if not tasks or not all("service_min_ms" in t for t in tasks.values()):
         return None
-    timed = {name: timed_responses(t) for name, t in tasks.items()}
-    total = sum(n for name, n in timed.items() if tasks[name]["service_min_ms"] is not None)
+    # Each task's timed responses and its fastest service time (s), where it has one.
+    timed = [
+        (timed_responses(t), fastest / 1000)
+        for t in tasks.values()
+        if (fastest := t.get("service_min_ms")) is not None
+    ]
+    total = sum(n for n, _ in timed)
     if total <= 0:
         return None
-    fastest = sum(
-        n * tasks[name]["service_min_ms"] / 1000
-        for name, n in timed.items()
-        if tasks[name]["service_min_ms"] is not None
-    )
-    return round(served_rps(summary) * float(fastest) / total, 3)
+    return round(served_rps(summary) * sum(n * s0 for n, s0 in timed) / total, 3)
 
 
 @dataclass(frozen=True)

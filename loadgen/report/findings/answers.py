@@ -16,22 +16,22 @@
 from __future__ import annotations
 
 import statistics
-from typing import Any
 
 from loadgen.report.findings.finding import Finding, pct
+from loadgen.report.summary_contract import Summary, TimelineEntry
 
 CLIENT_ERROR_SHARE = 0.01
 REFUSALS = ("http_429",)
 
 
-def _refused_503(summary: dict[str, Any]) -> int:
+def _refused_503(summary: Summary) -> int:
     """The 503 answers that carried Retry-After (those beyond the 429s that did)."""
     by_kind = summary["errors"]["by_kind"]
     carried = int(summary["errors"].get("retry_after", {}).get("responses", 0))
     return min(int(by_kind.get("http_503", 0)), max(carried - int(by_kind.get("http_429", 0)), 0))
 
 
-def rate_limited(summary: dict[str, Any]) -> Finding | None:
+def rate_limited(summary: Summary) -> Finding | None:
     by_kind = summary["errors"]["by_kind"]
     refused = by_kind.get("http_429", 0) + _refused_503(summary)
     if not refused:
@@ -63,11 +63,11 @@ def rate_limited(summary: dict[str, Any]) -> Finding | None:
     )
 
 
-def _refusals(second: dict[str, Any]) -> int:
+def _refusals(second: TimelineEntry) -> int:
     return sum(second.get("errors", {}).get(k, 0) for k in REFUSALS)
 
 
-def client_errors(summary: dict[str, Any]) -> Finding | None:
+def client_errors(summary: Summary) -> Finding | None:
     by_task = {
         name: {
             k: n
@@ -98,7 +98,7 @@ def client_errors(summary: dict[str, Any]) -> Finding | None:
     )
 
 
-def server_errors(summary: dict[str, Any]) -> Finding | None:
+def server_errors(summary: Summary) -> Finding | None:
     excused = _refused_503(summary)  # refusals, said by rate_limited
     by_task = {
         name: {k: n for k, n in t["errors_by_kind"].items() if k.startswith("http_5")}
@@ -131,8 +131,8 @@ def server_errors(summary: dict[str, Any]) -> Finding | None:
         code = _single_code(by_task) or "5xx"
         short = f"task {name} gets {code} for {pct(share)} of its requests"
     advice = "fix the exception behind them (the server's error log has it)"
-    embedded = summary["run"].get("embedded_server") or {}
-    if embedded.get("log_dir"):
+    embedded = summary["run"].get("embedded_server")
+    if embedded is not None and embedded.get("log_dir"):
         # One uvicorn logs its errors to its console; gunicorn to error.log.
         log = "console.log" if embedded.get("server") == "uvicorn" else "error.log"
         short += f" (see {embedded['log_dir']}/{log})"

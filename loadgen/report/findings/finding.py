@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import statistics
-from dataclasses import asdict, dataclass
-from typing import Any
+from dataclasses import dataclass
+
+from loadgen.report.summary_contract import FindingEntry, ServerSecond, Summary
 
 
 @dataclass
 class Finding:
+    """One finding: what stood out, its weight, its evidence and what to do about it."""
+
     finding: str  # one of diagnosis.FINDINGS
     weight: float  # how much of the outcome it explains, 0–1
     summary: str  # a short phrase: "both workers at 98 % CPU"
@@ -20,14 +23,20 @@ class Finding:
     confidence: str = "measured"
     context: bool = False  # about the run's conditions, not the target: never replaces `none`
 
-    def to_dict(self) -> dict[str, Any]:
-        out = {**asdict(self), "weight": round(self.weight, 3)}
-        if self.concurrency is None:
-            del out["concurrency"]
-        else:
+    def to_json(self) -> FindingEntry:
+        """The finding as summary.json keeps it (no `concurrency` or `context` unless set)."""
+        out: FindingEntry = {
+            "finding": self.finding,
+            "weight": round(self.weight, 3),
+            "summary": self.summary,
+            "evidence": self.evidence,
+            "advice": self.advice,
+            "confidence": self.confidence,
+        }
+        if self.concurrency is not None:
             out["concurrency"] = round(self.concurrency, 1)
-        if not self.context:
-            del out["context"]
+        if self.context:
+            out["context"] = True
         return out
 
 
@@ -42,12 +51,12 @@ def seconds_text(ms: float) -> str:
     return f"{ms / 1000:.3g} s" if ms < 100_000 else f"{ms / 1000:.0f} s"
 
 
-def phases_text(summary: dict[str, Any]) -> str:
+def phases_text(summary: Summary) -> str:
     """Where a request's time went once sent: waiting for the first byte (the
     server's queue and processing) or receiving the body (transfer); "" when not timed."""
     phases = summary.get("phases_ms", {})
-    first = phases.get("first_byte", {}).get("p50")
-    body = phases.get("body", {}).get("p50")
+    first = phases["first_byte"]["p50"] if "first_byte" in phases else None
+    body = phases["body"]["p50"] if "body" in phases else None
     if first is None or body is None:
         return ""
     where = (
@@ -60,17 +69,17 @@ def phases_text(summary: dict[str, Any]) -> str:
     )
 
 
-def loaded_server_seconds(summary: dict[str, Any]) -> list[dict[str, Any]]:
+def loaded_server_seconds(summary: Summary) -> list[ServerSecond]:
     """The timeline's sampled server seconds while load was being sent."""
     return [e["server"] for e in summary["timeline"] if e.get("target", 0) > 0 and "server" in e]
 
 
-def worker_cpu_median(summary: dict[str, Any]) -> float | None:
+def worker_cpu_median(summary: Summary) -> float | None:
     """The server's workers' CPU together (% of one core), median loaded second;
     None when not sampled."""
     totals = []
     for s in loaded_server_seconds(summary):
-        cpus = [w["cpu"] for w in s.get("workers", {}).values() if w["cpu"] is not None]
+        cpus = [c for w in s.get("workers", {}).values() if (c := w.get("cpu")) is not None]
         if cpus:
             totals.append(sum(cpus))
     if not totals:

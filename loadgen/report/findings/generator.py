@@ -21,23 +21,22 @@ machine is the timer's noise: said in `none`'s evidence, not a finding.
 
 from __future__ import annotations
 
-from typing import Any
-
 from loadgen.report.findings.finding import Finding
 from loadgen.report.summary import BEHIND_ACHIEVED_RATIO, behind_reasons
+from loadgen.report.summary_contract import Summary
 
 GENERATOR_BUSY = 85.0  # % of one core
 OTHERS_BUSY = 50.0  # % of one core
 STEAL_BUSY = 10.0  # % of one core
 
 
-def couldnt_send(summary: dict[str, Any]) -> bool:
+def couldnt_send(summary: Summary) -> bool:
     """The rate asked for was not sent: arrivals short of the target, or never sent."""
     short = summary["achieved_rps"] < BEHIND_ACHIEVED_RATIO * summary["target_rps"]
     return short or bool(summary["generator"].get("unsent"))
 
 
-def _weight(summary: dict[str, Any]) -> float:
+def _weight(summary: Summary) -> float:
     if couldnt_send(summary):
         return 1.0
     lag = summary["generator"]["send_lag_ms"]["p99"] or 0.0
@@ -49,7 +48,7 @@ def _weight(summary: dict[str, Any]) -> float:
 LATE_MATTERS = 0.1
 
 
-def lateness(summary: dict[str, Any]) -> tuple[str, bool] | None:
+def lateness(summary: Summary) -> tuple[str, bool] | None:
     """What the reports say of a run flagged `behind` (None: it was not), and
     whether to warn: only when loadgen's lateness weighs in the run (it could
     not send the rate, or its lag is a tenth of the response p99 or more) —
@@ -71,7 +70,7 @@ def lateness(summary: dict[str, Any]) -> tuple[str, bool] | None:
     )
 
 
-def machine_busy(summary: dict[str, Any]) -> Finding | None:
+def machine_busy(summary: Summary) -> Finding | None:
     machine = summary.get("machine", {})
     others = machine.get("others_median", 0.0)
     steal = machine.get("steal_median", 0.0)
@@ -103,7 +102,7 @@ def machine_busy(summary: dict[str, Any]) -> Finding | None:
     )
 
 
-def generator_saturated(summary: dict[str, Any]) -> Finding | None:
+def generator_saturated(summary: Summary) -> Finding | None:
     if not summary["generator"]["behind"]:
         return None
     machine = summary.get("machine", {})
@@ -126,7 +125,7 @@ def generator_saturated(summary: dict[str, Any]) -> Finding | None:
     )
 
 
-def _advice(summary: dict[str, Any], busiest: float | None) -> str:
+def _advice(summary: Summary, busiest: float | None) -> str:
     processes = summary["run"].get("processes") or 1
     cores = summary.get("machine", {}).get("cores") or summary.get("server", {}).get("cores", 1)
     if busiest is not None and busiest >= GENERATOR_BUSY and processes < cores:

@@ -23,9 +23,9 @@ import statistics
 from collections import defaultdict
 from dataclasses import dataclass
 from itertools import accumulate
-from typing import Any
 
 from loadgen.report.findings.finding import Finding
+from loadgen.report.summary_contract import Summary, TimelineEntry
 
 HORIZON_S = 3600.0
 STEADY_R2 = 0.8
@@ -52,7 +52,7 @@ def fit(xs: list[float], ys: list[float]) -> Line:
     return Line(slope, slope * slope * sxx / syy if syy else 0.0)
 
 
-def memory_growth(summary: dict[str, Any]) -> Finding | None:
+def memory_growth(summary: Summary) -> Finding | None:
     seconds = [e for e in summary["timeline"] if e.get("target", 0) > 0 and "server" in e]
     series: dict[str, list[tuple[float, float, float]]] = defaultdict(list)
     served = list(accumulate(e["responses"] for e in seconds))
@@ -104,7 +104,7 @@ def _per_request(points: list[tuple[float, float, float]]) -> float | None:
 
 
 def _tracks(
-    seconds: list[dict[str, Any]], points: list[tuple[float, float, float]], line: Line
+    seconds: list[TimelineEntry], points: list[tuple[float, float, float]], line: Line
 ) -> str:
     rates = [e["responses"] / e["length"] for e in seconds if e["length"] > 0]
     mean = statistics.fmean(rates) if rates else 0.0

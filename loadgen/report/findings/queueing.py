@@ -27,8 +27,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from loadgen.report.concurrency import DOOR_KINDS, Concurrency
 from loadgen.report.findings.finding import (
     Finding,
@@ -37,6 +35,7 @@ from loadgen.report.findings.finding import (
     seconds_text,
     worker_cpu_median,
 )
+from loadgen.report.summary_contract import Summary
 from loadgen.report.usl import n_text
 
 SATURATED_WEIGHT = 0.5
@@ -47,11 +46,11 @@ SLOW_CONNECT_MS = 1000.0
 DOOR_ONLY = ("connect", "connect_timeout")  # failed before a connection was had
 
 
-def waited_share(summary: dict[str, Any]) -> float:
+def waited_share(summary: Summary) -> float:
     return float(summary["generator"].get("connection_waits", 0)) / (summary["requests"] or 1)
 
 
-def server_queue(summary: dict[str, Any], c: Concurrency) -> Finding | None:
+def server_queue(summary: Summary, c: Concurrency) -> Finding | None:
     """concurrency_limit or serialized (see the module docstring)."""
     if not c.saturated or c.server_n is None or c.unloaded_ms is None:
         return None
@@ -104,7 +103,7 @@ def server_queue(summary: dict[str, Any], c: Concurrency) -> Finding | None:
     )
 
 
-def connection_limit(summary: dict[str, Any], c: Concurrency) -> Finding | None:
+def connection_limit(summary: Summary, c: Concurrency) -> Finding | None:
     share = waited_share(summary)
     if share < CONNECTION_WAIT_SHARE or c.queued:
         return None
@@ -128,7 +127,7 @@ def connection_limit(summary: dict[str, Any], c: Concurrency) -> Finding | None:
     )
 
 
-def connection_refused(summary: dict[str, Any]) -> Finding | None:
+def connection_refused(summary: Summary) -> Finding | None:
     by_kind = summary["errors"]["by_kind"]
     counts = {k: by_kind[k] for k in DOOR_KINDS if by_kind.get(k)}
     share = sum(counts.values()) / (summary["requests"] or 1)
@@ -164,7 +163,7 @@ def connection_refused(summary: dict[str, Any]) -> Finding | None:
     return Finding("connection_refused", min(weight, 1.0), short, "; ".join(parts), advice)
 
 
-def timeouts(summary: dict[str, Any]) -> Finding | None:
+def timeouts(summary: Summary) -> Finding | None:
     n = summary["errors"]["by_kind"].get("timeout", 0)
     if not n:
         return None

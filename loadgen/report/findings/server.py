@@ -30,7 +30,6 @@
 from __future__ import annotations
 
 import statistics
-from typing import Any
 
 from loadgen.report.concurrency import read
 from loadgen.report.findings.finding import (
@@ -40,13 +39,14 @@ from loadgen.report.findings.finding import (
     seconds_text,
 )
 from loadgen.report.findings.generator import OTHERS_BUSY, STEAL_BUSY
+from loadgen.report.summary_contract import Server, Summary
 
 CPU_BUSY = 0.85
 LOOP_BLOCKED_MS = 50.0
 LOOP_BLOCKED_FACTOR = 10.0
 
 
-def cpu_share(summary: dict[str, Any]) -> float | None:
+def cpu_share(summary: Summary) -> float | None:
     """The median second's share of the CPU the workers could have used (None: not sampled)."""
     cores = summary.get("server", {}).get("cores", 1)
     shares = []
@@ -58,22 +58,22 @@ def cpu_share(summary: dict[str, Any]) -> float | None:
     return statistics.median(shares) if shares else None
 
 
-def demand_share(summary: dict[str, Any]) -> float | None:
+def demand_share(summary: Summary) -> float | None:
     """The median second's CPU the workers used or waited for, per worker, in cores
     (None: the wait was not sampled)."""
     shares = []
     for s in loaded_server_seconds(summary):
         wanted = [
-            w["cpu"] + w["cpu_wait"]
+            cpu + wait
             for w in s.get("workers", {}).values()
-            if w["cpu"] is not None and w.get("cpu_wait") is not None
+            if (cpu := w.get("cpu")) is not None and (wait := w.get("cpu_wait")) is not None
         ]
         if wanted:
             shares.append(sum(wanted) / (100 * len(wanted)))
     return statistics.median(shares) if shares else None
 
 
-def server_cpu(summary: dict[str, Any]) -> Finding | None:
+def server_cpu(summary: Summary) -> Finding | None:
     server = summary.get("server", {})
     share = cpu_share(summary)
     if share is None:
@@ -120,7 +120,7 @@ def server_cpu(summary: dict[str, Any]) -> Finding | None:
     return Finding("server_cpu", min(share, 1.0), short, evidence, advice)
 
 
-def _starved_of_cpu(summary: dict[str, Any]) -> Finding | None:
+def _starved_of_cpu(summary: Summary) -> Finding | None:
     """CPU work that did not get the CPU (see the module docstring)."""
     c = read(summary)
     wanted = demand_share(summary)
@@ -144,23 +144,24 @@ def _starved_of_cpu(summary: dict[str, Any]) -> Finding | None:
     )
 
 
-def endpoint_times(server: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """The server's endpoints whose mean server time was measured."""
-    return {h: e for h, e in server.get("endpoints", {}).items() if e.get("server_ms") is not None}
+def endpoint_times(server: Server) -> dict[str, float]:
+    """Each endpoint's mean server time (ms), for those where it was measured."""
+    endpoints = server.get("endpoints", {})
+    return {h: ms for h, e in endpoints.items() if (ms := e["server_ms"]) is not None}
 
 
-def slow_alone(endpoints: dict[str, dict[str, Any]]) -> str | None:
+def slow_alone(endpoints: dict[str, float]) -> str | None:
     """The endpoint whose mean server time is LOOP_BLOCKED_FACTOR times every other's,
     if one is: a server merely overloaded slows its endpoints alike, one doing slow
     work on its loop stands out, however slow the queue made every request."""
     if len(endpoints) < 2:
         return None
-    times = sorted(endpoints.items(), key=lambda kv: -kv[1]["server_ms"])
+    times = sorted(endpoints.items(), key=lambda kv: -kv[1])
     (slowest, top), (_, second) = times[0], times[1]
-    return slowest if top["server_ms"] >= LOOP_BLOCKED_FACTOR * second["server_ms"] else None
+    return slowest if top >= LOOP_BLOCKED_FACTOR * second else None
 
 
-def _starved(summary: dict[str, Any]) -> bool:
+def _starved(summary: Summary) -> bool:
     """Were the workers or the machine out of CPU (a late loop's other cause)?"""
     share = cpu_share(summary)
     wanted = demand_share(summary)
@@ -173,7 +174,7 @@ def _starved(summary: dict[str, Any]) -> bool:
     )
 
 
-def event_loop_blocked(summary: dict[str, Any]) -> Finding | None:
+def event_loop_blocked(summary: Summary) -> Finding | None:
     server = summary.get("server", {})
     lag = server.get("loop_lag_ms", {})
     worst = lag.get("max")
@@ -196,13 +197,14 @@ def event_loop_blocked(summary: dict[str, Any]) -> Finding | None:
     where = f" in {alone}" if alone else ""
     short = f"the event loop is blocked up to {seconds_text(worst)}{where}"
     evidence = f"event-loop lag max {seconds_text(worst)}"
-    if lag.get("p99") is not None:
-        evidence += f", p99 ≤ {seconds_text(lag['p99'])}"
+    p99 = lag.get("p99")
+    if p99 is not None:
+        evidence += f", p99 ≤ {seconds_text(p99)}"
     evidence += f", against a median service time of {seconds_text(service_p50)}"
     if alone:
-        others = max(e["server_ms"] for h, e in endpoints.items() if h != alone)
+        others = max(ms for h, ms in endpoints.items() if h != alone)
         evidence += (
-            f"; {alone} takes {seconds_text(endpoints[alone]['server_ms'])} on average in the "
+            f"; {alone} takes {seconds_text(endpoints[alone])} on average in the "
             f"server, every other endpoint at most {seconds_text(others)}"
         )
     advice = (
@@ -214,7 +216,7 @@ def event_loop_blocked(summary: dict[str, Any]) -> Finding | None:
     return Finding("event_loop_blocked", weight, short, evidence, advice)
 
 
-def worker_restarts(summary: dict[str, Any]) -> Finding | None:
+def worker_restarts(summary: Summary) -> Finding | None:
     server = summary.get("server", {})
     restarts = server.get("restarts", 0)
     if not restarts:

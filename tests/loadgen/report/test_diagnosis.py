@@ -6,9 +6,9 @@ from loadgen.report.diagnosis import (
     CPU_BUSY,
     FINDINGS,
     LOOP_BLOCKED_MS,
-    diagnose,
     headline,
 )
+from tests.support.diagnosis import diagnosed
 
 BASE = {
     "target_rps": 100.0,
@@ -60,11 +60,11 @@ def second(cpus, generator=10.0, lag=None):
 
 
 def kinds(s):
-    return [f["finding"] for f in diagnose(s)]
+    return [f["finding"] for f in diagnosed(s)]
 
 
 def test_a_healthy_run_has_nothing_to_say():
-    found = diagnose(summary([second([20, 25])] * 3, workers={"0": {"cpu_peak": 25.0}}))
+    found = diagnosed(summary([second([20, 25])] * 3, workers={"0": {"cpu_peak": 25.0}}))
     assert [f["finding"] for f in found] == ["none"]
     assert "CPU peaked at 25 %" in found[0]["evidence"]
     assert all(f["finding"] in FINDINGS for f in found)
@@ -72,7 +72,7 @@ def test_a_healthy_run_has_nothing_to_say():
 
 def test_both_workers_on_a_core_each_near_full_are_server_cpu():
     s = summary([second([97, 95])] * 5, generator_cpu_mean=10.0)
-    [f] = diagnose(s)
+    [f] = diagnosed(s)
     assert f["finding"] == "server_cpu"
     assert f["summary"] == "both workers at 96 % CPU"
     assert f["advice"].startswith("add cores or machines")
@@ -82,12 +82,12 @@ def test_both_workers_on_a_core_each_near_full_are_server_cpu():
 def test_workers_sharing_the_cores_loadgen_left_are_server_cpu_too():
     # Two workers on the one core loadgen left them: half a core each is all there is.
     s = summary([second([48, 47], generator=100.0)] * 5, generator_cpu_mean=100.0)
-    [f] = diagnose(s)
+    [f] = diagnosed(s)
     assert f["finding"] == "server_cpu"
     assert "of the CPU left to them" in f["summary"]
     assert "run it elsewhere" in f["advice"]
     # 1.5 cores left, two workers at 72 % each: they share them, no core each to speak of
-    [f] = diagnose(summary([second([72, 72], generator=50.0)] * 5, generator_cpu_mean=50.0))
+    [f] = diagnosed(summary([second([72, 72], generator=50.0)] * 5, generator_cpu_mean=50.0))
     assert f["summary"] == "2 workers using 96 % of the CPU left to them"
 
 
@@ -105,7 +105,7 @@ def test_a_blocked_loop_names_the_slowest_endpoint():
         loop_lag_ms={"p99": 2500.0, "max": 1900.0},
         endpoints=endpoints,
     )
-    [f] = diagnose(s)
+    [f] = diagnosed(s)
     assert f["finding"] == "event_loop_blocked"
     assert f["summary"] == "the event loop is blocked up to 1.9 s in /computeFib"
     assert f["weight"] == 0.5  # one second of two
@@ -134,7 +134,7 @@ def test_one_endpoint_slow_alone_is_a_block_however_slow_the_queue_made_every_re
         "/addNumbers": {"requests": 712, "errors_5xx": 0, "server_ms": 0.23},
         "/computeFib": {"requests": 492, "errors_5xx": 0, "server_ms": 10.4},
     }
-    [f] = diagnose(s)
+    [f] = diagnosed(s)
     assert f["summary"] == "the event loop is blocked up to 268 ms in /computeFib"
     # Its worker out of CPU too: the CPU goes to that endpoint's work, said in the advice.
     s["timeline"] = [
@@ -147,7 +147,7 @@ def test_one_endpoint_slow_alone_is_a_block_however_slow_the_queue_made_every_re
             "server": second([97, 96]),
         }
     ] * 3
-    cpu = next(f for f in diagnose(s) if f["finding"] == "server_cpu")
+    cpu = next(f for f in diagnosed(s) if f["finding"] == "server_cpu")
     assert cpu["advice"] == "make the work in /computeFib cheaper, or add cores or machines"
 
 
@@ -159,7 +159,7 @@ def test_server_errors_by_task_and_endpoint_with_the_error_log():
     s["tasks"]["compute_addition"]["errors_by_kind"] = {"http_500": 195}
     s["errors"] = {"total": 195, "by_kind": {"http_500": 195}}
     s["run"]["embedded_server"] = {"log_dir": "out/server-logs"}
-    [f] = diagnose(s)
+    [f] = diagnosed(s)
     assert f["finding"] == "server_errors"
     assert f["summary"] == (
         "/addNumbers returns 500 for 39 % of its requests (see out/server-logs/error.log)"
@@ -168,7 +168,7 @@ def test_server_errors_by_task_and_endpoint_with_the_error_log():
     assert "195 ERROR lines in the error log" in f["evidence"]
     assert round(f["weight"], 3) == 0.195
     s["run"]["embedded_server"]["server"] = "uvicorn"  # one uvicorn logs errors to its console
-    assert diagnose(s)[0]["summary"].endswith("(see out/server-logs/console.log)")
+    assert diagnosed(s)[0]["summary"].endswith("(see out/server-logs/console.log)")
 
 
 def test_findings_are_ordered_by_how_much_they_explain():
@@ -184,7 +184,7 @@ def test_a_generator_that_could_not_send_comes_first_whatever_else():
     s["generator"]["behind"] = True
     s["achieved_rps"] = 90.0
     s["generator"]["send_lag_ms"]["p99"] = 30.0
-    found = diagnose(s)
+    found = diagnosed(s)
     assert [f["finding"] for f in found] == ["generator_saturated", "server_cpu"]
     assert found[0]["weight"] == 1.0
     assert "send-lag p99 30.000 ms > 1 ms" in found[0]["evidence"]
@@ -195,7 +195,7 @@ def test_a_generator_that_sent_it_all_a_little_late_explains_its_share_of_the_p9
     s["generator"]["behind"] = True
     s["generator"]["send_lag_ms"]["p99"] = 2.0
     s["latency_ms"]["response"] = {"p99": 126.0}  # 2 ms of it loadgen's
-    found = diagnose(s)
+    found = diagnosed(s)
     assert [f["finding"] for f in found] == ["server_cpu", "generator_saturated"]
     assert found[1]["weight"] == round(2.0 / 126.0, 3)
     s["latency_ms"]["response"] = {"p99": 2.0}  # all of it loadgen's
@@ -207,17 +207,17 @@ def test_waits_for_a_connection_past_one_percent_are_the_connection_limit():
     s["generator"]["connection_waits"] = 9
     assert kinds(s) == ["none"]
     s["generator"]["connection_waits"] = 150
-    [f] = diagnose(s)
+    [f] = diagnosed(s)
     assert f["finding"] == "connection_limit"
     assert "all --connections 512 busy" in f["evidence"]
 
 
 def test_the_headline_a_person_can_act_on():
     s = summary([second([99, 98])] * 5, generator_cpu_mean=5.0)
-    assert headline(diagnose(s)) == "server_cpu: both workers at 98 % CPU — add cores or machines"
-    assert headline(diagnose(summary())) == "nothing stood out"
+    assert headline(diagnosed(s)) == "server_cpu: both workers at 98 % CPU — add cores or machines"
+    assert headline(diagnosed(summary())) == "nothing stood out"
     s = summary()
     s["errors"] = {"total": 10, "by_kind": {"check": 2, "http_400": 8}}
-    [f] = diagnose(s)
+    [f] = diagnosed(s)
     assert f["finding"] == "none" and f["evidence"].endswith("10 errors, http_400 8, check 2")
     assert headline([f]) == "nothing stood out but the errors"  # never a plain all-clear

@@ -1,6 +1,6 @@
 """What the answers' statuses say: refusals, server errors, wrong requests."""
 
-from loadgen.report.diagnosis import diagnose
+from tests.support.diagnosis import diagnosed
 from tests.support.summaries import run
 
 
@@ -8,7 +8,7 @@ def test_429s_are_a_rate_limit_with_when_it_began_and_retry_after():
     s = run(offered=300, errors={"http_429": 1080}, workers=[10])
     s["timeline"][0]["errors"] = {}  # the bucket was full for the first second
     s["errors"]["retry_after"] = {"responses": 1080, "values": {"1": 1080}}
-    f = diagnose(s)[0]
+    f = diagnosed(s)[0]
     assert f["finding"] == "rate_limited"
     assert f["summary"] == "the server refused 36 % of requests with 429: a rate limit"
     assert "refusals began at 300 requests/s (second 1)" in f["evidence"]
@@ -19,14 +19,14 @@ def test_429s_are_a_rate_limit_with_when_it_began_and_retry_after():
 def test_a_503_with_retry_after_is_a_refusal_not_a_server_error():
     s = run(errors={"http_503": 300}, workers=[10])
     s["errors"]["retry_after"] = {"responses": 300, "values": {"2": 300}}
-    assert [f["finding"] for f in diagnose(s)] == ["rate_limited"]
+    assert [f["finding"] for f in diagnosed(s)] == ["rate_limited"]
     s["errors"]["retry_after"] = {"responses": 0, "values": {}}
-    assert [f["finding"] for f in diagnose(s)] == ["server_errors"]
+    assert [f["finding"] for f in diagnosed(s)] == ["server_errors"]
 
 
 def test_wrong_requests_are_client_errors():
-    f = diagnose(run(errors={"http_404": 1000}))[0]
+    f = diagnosed(run(errors={"http_404": 1000}))[0]
     assert f["finding"] == "client_errors"
     assert f["summary"] == "task get gets 404 for 100 % of its requests"
     # A few in many are not what the run is about.
-    assert diagnose(run(errors={"http_404": 5}))[0]["finding"] == "none"
+    assert diagnosed(run(errors={"http_404": 5}))[0]["finding"] == "none"

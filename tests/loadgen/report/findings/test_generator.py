@@ -1,7 +1,8 @@
 """Was it loadgen or the machine? Told by loadgen's own CPU and the others'."""
 
-from loadgen.report.diagnosis import diagnose, headline
+from loadgen.report.diagnosis import headline
 from loadgen.report.server_signals import machine_totals
+from tests.support.diagnosis import diagnosed
 from tests.support.summaries import run
 
 
@@ -32,17 +33,17 @@ def with_machine(s, m):
 
 def test_loadgen_out_of_cpu_is_generator_saturated_advising_processes():
     s = with_machine(late(run(), achieved=80.0), machine(97.0))
-    f = diagnose(s)[0]
+    f = diagnosed(s)[0]
     assert f["finding"] == "generator_saturated"
     assert "busiest process at 97 % of a core" in f["evidence"]
     assert "--processes 2" in f["advice"]
     s["run"]["processes"] = 2  # more processes than cores would not help
-    assert "--processes" not in diagnose(s)[0]["advice"]
+    assert "--processes" not in diagnosed(s)[0]["advice"]
 
 
 def test_late_with_cpu_to_spare_beside_a_hog_is_the_machine():
     s = with_machine(late(run()), machine(16.0, others=98.0))
-    found = diagnose(s)
+    found = diagnosed(s)
     assert "generator_saturated" not in [f["finding"] for f in found]
     busy = next(f for f in found if f["finding"] == "machine_busy")
     assert "burn (pid 4242, 98 %)" in busy["evidence"]
@@ -51,21 +52,21 @@ def test_late_with_cpu_to_spare_beside_a_hog_is_the_machine():
 
 def test_a_busy_machine_never_hides_that_the_target_was_healthy():
     s = with_machine(run(service_ms=20.0), machine(16.0, others=98.0))  # not late at all
-    found = diagnose(s)
+    found = diagnosed(s)
     assert [f["finding"] for f in found] == ["none", "machine_busy"]
     assert headline(found) == "nothing stood out"  # the machine is no headline
 
 
 def test_late_with_cpu_to_spare_on_a_quiet_machine_is_timer_noise():
     s = with_machine(late(run(service_ms=20.0), lag_p99=1.3), machine(16.0))
-    found = diagnose(s)
+    found = diagnosed(s)
     assert [f["finding"] for f in found] == ["none"]
     assert "had CPU to spare" in found[0]["evidence"]
 
 
 def test_a_late_send_beside_refusals_is_not_the_first_thing_to_say():
     s = with_machine(late(run(errors={"http_429": 360}), lag_p99=1.3), machine(97.0))
-    assert diagnose(s)[0]["finding"] == "rate_limited"
+    assert diagnosed(s)[0]["finding"] == "rate_limited"
 
 
 def test_lateness_warns_only_when_it_weighs_in_the_run():

@@ -1,12 +1,12 @@
 """Where requests waited: in the server (its concurrency by Little's law), in
 loadgen's pool, at the server's door, or for ever."""
 
-from loadgen.report.diagnosis import diagnose
+from tests.support.diagnosis import diagnosed
 from tests.support.summaries import run
 
 
 def top(summary):
-    return diagnose(summary)[0]
+    return diagnosed(summary)[0]
 
 
 def test_a_pool_of_8_with_idle_cpu_is_a_concurrency_limit_of_8():
@@ -18,7 +18,7 @@ def test_a_pool_of_8_with_idle_cpu_is_a_concurrency_limit_of_8():
     assert f["summary"] == "the server handles about 8 requests at a time and its CPU is 6 % busy"
     assert "raise that pool (about 8 now)" in f["advice"]
     assert f["confidence"] == "measured"
-    assert "connection_limit" not in [g["finding"] for g in diagnose(s)]
+    assert "connection_limit" not in [g["finding"] for g in diagnosed(s)]
 
 
 def test_without_the_servers_cpu_it_says_what_it_could_not_see():
@@ -36,26 +36,26 @@ def test_one_at_a_time_is_serialized():
 
 
 def test_a_busy_cpu_explains_the_saturation_without_a_concurrency_finding():
-    found = diagnose(run(offered=500, answered=250, service_ms=400, unloaded_ms=4, workers=[99]))
+    found = diagnosed(run(offered=500, answered=250, service_ms=400, unloaded_ms=4, workers=[99]))
     assert [f["finding"] for f in found] == ["server_cpu"]
 
 
 def test_the_connection_cap_is_the_limit_only_when_the_server_had_room():
     # --connections 4, 50 ms each: 80/s at most, the server answering each in 50 ms.
     s = run(offered=200, answered=80, service_ms=50, unloaded_ms=49, connections=4, waits=1200)
-    found = diagnose(s)
+    found = diagnosed(s)
     assert found[0]["finding"] == "connection_limit"
     assert "stayed near its unloaded one" in found[0]["evidence"]
     assert "concurrency_limit" not in [f["finding"] for f in found]
     # The server queueing (600 ms against 50 ms unloaded) fills any number of
     # connections: the finding is the server's, never loadgen's cap.
     s = run(offered=320, answered=160, service_ms=600, unloaded_ms=50, connections=100, waits=1200)
-    assert [f["finding"] for f in diagnose(s)][:1] == ["concurrency_limit"]
-    assert "connection_limit" not in [f["finding"] for f in diagnose(s)]
+    assert [f["finding"] for f in diagnosed(s)][:1] == ["concurrency_limit"]
+    assert "connection_limit" not in [f["finding"] for f in diagnosed(s)]
 
 
 def test_a_healthy_run_has_no_queueing_finding():
-    assert [f["finding"] for f in diagnose(run(workers=[20]))] == ["none"]
+    assert [f["finding"] for f in diagnosed(run(workers=[20]))] == ["none"]
 
 
 def test_refused_connections_and_slow_connects_are_the_servers_door():
@@ -97,7 +97,7 @@ def test_the_evidence_says_whether_the_time_went_before_the_first_byte_or_to_the
 def test_connections_closed_after_errors_are_not_the_door():
     # Every connect succeeded; the server closed some after its 500s (as uvicorn does).
     s = run(errors={"reset": 30, "http_500": 400}, workers=[5])
-    found = diagnose(s)
+    found = diagnosed(s)
     assert found[0]["finding"] == "server_errors"
     closed = next(f for f in found if f["finding"] == "connection_refused")
     assert closed["summary"] == "the server closed 3 % of connections mid-request, beside its 5xx"
@@ -107,6 +107,6 @@ def test_connections_closed_after_errors_are_not_the_door():
 def test_a_timeout_with_its_body_still_arriving_is_the_transfer_not_a_stuck_server():
     s = run(errors={"timeout": 100})
     s["errors"]["first"] = {"timeout": "the body was still arriving (65536 bytes so far)"}
-    f = next(f for f in diagnose(s) if f["finding"] == "timeouts")
+    f = next(f for f in diagnosed(s) if f["finding"] == "timeouts")
     assert f["summary"] == "10 % of requests timed out while their bodies were still arriving"
     assert "not its processing" in f["advice"]
