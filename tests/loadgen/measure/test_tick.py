@@ -1,0 +1,66 @@
+"""A tick: one closed second of a run as a few plain numbers (the progress line's)."""
+
+import json
+
+import pytest
+
+from loadgen.measure.histogram import new_histogram
+from loadgen.measure.recorder import Recorder
+from loadgen.measure.tick import tick
+from loadgen.transports.models import Response
+
+ORIGIN = 100.0  # perf_counter() at the start of measurement
+
+
+def response(intended, sent, done, status=200):
+    """A response to an arrival due at ORIGIN + `intended` (times in seconds after ORIGIN)."""
+    return ORIGIN + intended, Response(status, b"", ORIGIN + sent, ORIGIN + done, 10)
+
+
+def test_a_second_in_numbers():
+    rec = Recorder(ORIGIN)
+    for _ in range(4):
+        rec.arrival(0.0, measured=True)
+    rec.arrival(0.0, measured=False)  # a warm-up arrival: in flight, not counted
+    rec.response("a", *response(0.1, 0.1, 0.3))  # 200 ms
+    rec.response("b", *response(0.2, 0.6, 0.65, status=503))  # 450 ms, most of it waited
+    rec.error("a", "timeout")
+    for _ in range(3):
+        rec.departure()
+    t = tick(rec.close_interval(ORIGIN + 1.0004), rec)
+    assert t["second"] == 1 and t["end"] == t["length"] == pytest.approx(1.0004)
+    assert t["arrivals"] == 4 and t["total_arrivals"] == 4
+    assert t["responses"] == 2  # the 503 is a response, and an error
+    assert t["errors"] == 2  # http_503 and timeout
+    assert t["in_flight"] == 2  # five dispatched, three done
+    # The worst response time of the second, as its histogram holds it (µs).
+    assert t["max_us"] == new_histogram().get_highest_equivalent_value(450_000)
+
+
+def test_the_worst_is_of_response_times_not_service_times():
+    rec = Recorder(ORIGIN)
+    # A response timed from a later start than its send (a session's next call):
+    # its service time (900 ms) exceeds its response time (100 ms).
+    rec.response("a", *response(0.9, 0.1, 1.0))
+    t = tick(rec.close_interval(ORIGIN + 1.0), rec)
+    assert t["max_us"] == new_histogram().get_highest_equivalent_value(100_000)
+
+
+def test_totals_run_on_across_seconds_and_a_quiet_second_is_zeros():
+    rec = Recorder(ORIGIN)
+    rec.arrival(0.0, measured=True)
+    first = tick(rec.close_interval(ORIGIN + 1.0), rec)
+    quiet = tick(rec.close_interval(ORIGIN + 2.0), rec)
+    assert first["total_arrivals"] == quiet["total_arrivals"] == 1
+    assert quiet["second"] == 2 and quiet["length"] == pytest.approx(1.0)
+    assert quiet["arrivals"] == quiet["responses"] == quiet["errors"] == quiet["max_us"] == 0
+    assert quiet["in_flight"] == 1  # still waiting for its answer
+
+
+def test_a_tick_is_plain_data_that_crosses_a_pipe():
+    rec = Recorder(ORIGIN)
+    rec.arrival(0.001, measured=True)
+    rec.response("a", *response(0.0, 0.0, 0.02))
+    t = tick(rec.close_interval(ORIGIN + 1.0), rec)
+    assert json.loads(json.dumps(t)) == t
+    assert all(type(v) in (int, float) for v in t.values())
