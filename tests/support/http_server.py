@@ -5,6 +5,9 @@ In the test's own event loop, `raw_server(handler)` serves connections with
 `logins()` a site with logins (a cookie and a token), `wrong_answers` one
 that answers every JSON request with a wrong number.
 
+`server_thread(handler)` serves the same on an event loop of its own in a
+thread, for code under test that runs its own loop in the test's thread.
+
 In a process of its own (when the test's loop must not be the server's, or
 loadgen runs as another process), `server_process()` runs this file:
 
@@ -30,6 +33,7 @@ import ssl
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
@@ -61,6 +65,30 @@ async def raw_server(handler: Handler, tls: ssl.SSLContext | None = None) -> Asy
         server.close()
         with contextlib.suppress(Exception):
             await asyncio.wait_for(server.wait_closed(), 1)
+
+
+@contextlib.contextmanager
+def server_thread(handler: Handler) -> Iterator[str]:
+    """`raw_server(handler)` on an event loop of its own in a thread; yields its base URL."""
+    ready, url = threading.Event(), []
+    loop = asyncio.new_event_loop()
+    stop = loop.create_future()
+
+    async def serve() -> None:
+        async with raw_server(handler) as base:
+            url.append(base)
+            ready.set()
+            await stop
+
+    thread = threading.Thread(target=loop.run_until_complete, args=(serve(),), daemon=True)
+    thread.start()
+    try:
+        assert ready.wait(10), "the test server did not start"
+        yield url[0]
+    finally:
+        loop.call_soon_threadsafe(stop.set_result, None)
+        thread.join(10)
+        loop.close()
 
 
 def replying(

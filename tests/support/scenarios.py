@@ -1,4 +1,5 @@
-"""Scenarios for the scale-out tests: one GET per arrival, and one whose shard 1 dies."""
+"""Scenarios for the scale-out tests: one GET per arrival, one whose shard 1 dies, and
+one no worker can create."""
 
 import os
 
@@ -24,4 +25,17 @@ class ShardOneDies(Scenario):
             self.sent += 1
             if self.sent > 100:
                 os._exit(3)
+        await s.get("/")
+
+
+class EveryShardFails(Scenario):
+    """Cannot be created in a worker of a multi-process run (only workers have `LOADGEN_SHARD`)."""
+
+    def __init__(self, rng):
+        super().__init__(rng)
+        if os.environ.get("LOADGEN_SHARD"):
+            raise RuntimeError("not in a worker")
+
+    @task(1)
+    async def get(self, s):
         await s.get("/")
