@@ -52,6 +52,7 @@ from loadgen.commands.target import Sampling, sampling, target
 from loadgen.core.rates import ConstantRate
 from loadgen.measure.histogram import ms
 from loadgen.measure.numbers import json_text
+from loadgen.report.concurrency import concurrency, served_rps, unloaded_concurrency
 from loadgen.report.diagnosis import headline
 from loadgen.report.html import render_capacity
 from loadgen.report.publish import publish
@@ -59,14 +60,7 @@ from loadgen.report.secrets import redact_url
 from loadgen.report.slo import SLO, Outcome, parse_slo
 from loadgen.report.summary_contract import Summary
 from loadgen.report.terminal import make_console
-from loadgen.report.usl import (
-    concurrency,
-    describe,
-    fit_json,
-    n_text,
-    served_rps,
-    unloaded_concurrency,
-)
+from loadgen.report.usl import describe, fit_json, n_text
 from loadgen.scale.scaled import Scale, run_scaled
 from loadgen.scale.stops import CatchStops
 

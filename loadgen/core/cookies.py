@@ -23,6 +23,8 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 
+from loadgen.transports.models import ByName
+
 # Lower-cased, the header name as it starts a line of a response head.
 _SET_COOKIE = b"\r\nset-cookie:"
 
@@ -55,7 +57,7 @@ class _Cookie:
         self.expires = expires  # time.time() it ends at; None: with the session
 
 
-class Cookies:
+class Cookies(ByName):
     """One session's cookie jar: `s.cookies["session"]`, `s.cookies.get(name)`, `set`."""
 
     __slots__ = ("_jar",)
@@ -70,15 +72,6 @@ class Cookies:
         now = time.time()
         found = [c for c in self._jar.values() if c.name == name and not _ended(c, now)]
         return max(found, key=lambda c: len(c.path)).value if found else default
-
-    def __getitem__(self, name: str) -> str:
-        value = self.get(name)
-        if value is None:
-            raise KeyError(name)
-        return value
-
-    def __contains__(self, name: object) -> bool:
-        return isinstance(name, str) and self.get(name) is not None
 
     def __iter__(self) -> Iterator[str]:
         """The names of the live cookies."""

@@ -9,7 +9,7 @@ readings of it, per steady second of a run:
   included. When the target queues, L fills whatever the client offers
   (every connection busy).
 - `server_n`, N = X · S₀, with S₀ the unloaded service time (each task's
-  fastest answer, weighted by its share of requests): how many requests the
+  fastest answer, weighted by its share of the timed responses): how many requests the
   server must have been *working on* at once to answer X per second when
   each takes S₀. When the server stops keeping up and N sits on a plateau,
   N is its concurrency: a pool of workers, threads or connections to a
@@ -19,6 +19,33 @@ The run counts as saturated when its throughput fell short of the offered
 rate (X < SHORTFALL · offered), or requests waited inside the target (mean
 service time QUEUED_FACTOR × S₀ and QUEUED_MS over it) while every
 connection loadgen allowed was in use, or requests timed out.
+
+A capacity level is read the same way, once per level rather than per
+second; these are the points the USL is fitted to (`usl.py`).
+
+**Throughput while loaded.** A level's `throughput_rps` counts every response,
+the drain after its last arrival too, over the level's length: past the limit
+the backlog still comes back, and it equals the offered rate. What the server
+could do is X = the responses of the timeline's seconds inside the level,
+over their length (`served_rps`); the summary's figure where there is no
+such second (a level under 1 s, an older summary).
+
+**Concurrency.** Little's law, L = X · W: the requests a server holds at once
+is its throughput X times the mean time W each spends there. From the client,
+W is the service time (written to the socket → response read), so per level
+
+    N  = X × mean service time                                  (`concurrency`)
+    N₀ = X × Σ_tasks share_task × fastest service time_task     (`unloaded_concurrency`)
+
+share_task being the task's part of the timed responses. N counts requests
+queued inside the server as well as those being worked on; N₀ prices each
+response at its task's fastest (unloaded) service time, so it counts only the
+work. Past the limit of a server that handles P requests at a time (a pool of
+workers, threads, dependency connections), throughput stops following the
+offered rate and N₀ sits on a plateau near P while N keeps climbing with the
+queue. (The timeline's `busy_s`, service times summed by the second a response
+came back in, is not used: while a queue grows, the responses back within the
+level are the early, short ones, and it undercounts.)
 """
 
 from __future__ import annotations
@@ -26,6 +53,7 @@ from __future__ import annotations
 import statistics
 from dataclasses import dataclass
 
+from loadgen.report.summary import timed_responses
 from loadgen.report.summary_contract import Summary, TimelineEntry
 
 SHORTFALL = 0.9
@@ -72,15 +100,18 @@ def steady_seconds(summary: Summary) -> list[TimelineEntry]:
 
 
 def unloaded_ms(summary: Summary) -> float | None:
-    """S₀: each task's fastest service time, weighted by its share of requests."""
-    weighted, total = 0.0, 0
-    for task in summary["tasks"].values():
-        fastest = task.get("service_min_ms")
-        if fastest is None:
-            continue
-        weighted += fastest * task["requests"]
-        total += task["requests"]
-    return weighted / total if total else None
+    """S₀: each task's fastest service time, weighted by its share of the timed
+    responses; None where the summary has none (an older one, or nothing timed)."""
+    tasks = summary["tasks"]
+    if not tasks or not all("service_min_ms" in t for t in tasks.values()):
+        return None
+    timed = [
+        (timed_responses(t), fastest)
+        for t in tasks.values()
+        if (fastest := t.get("service_min_ms")) is not None
+    ]
+    total = sum(n for n, _ in timed)
+    return sum(n * fastest for n, fastest in timed) / total if total > 0 else None
 
 
 def read(summary: Summary) -> Concurrency:
@@ -119,3 +150,28 @@ def read(summary: Summary) -> Concurrency:
 
 def _median(values: list[float]) -> float:
     return statistics.median(values) if values else 0.0
+
+
+def served_rps(summary: Summary) -> float:
+    """Responses per second while the load was on (the module's docstring)."""
+    end = summary["duration_s"]
+    inside = [s for s in summary["timeline"] if s["t"] + s["length"] <= end + 1e-3]
+    length = sum(s["length"] for s in inside)
+    if length <= 0:
+        return float(summary["throughput_rps"])
+    return round(sum(s["responses"] for s in inside) / length, 3)
+
+
+def concurrency(summary: Summary) -> float | None:
+    """N = X × mean service time (Little's law); None: nothing timed."""
+    mean = summary["latency_ms"]["service"]["mean"]
+    if mean is None:
+        return None
+    return round(served_rps(summary) * mean / 1000, 3)
+
+
+def unloaded_concurrency(summary: Summary) -> float | None:
+    """N₀ = X × S₀ (`unloaded_ms`); None where the summary has no per-task fastest
+    time (an older one) or nothing was timed."""
+    s0 = unloaded_ms(summary)
+    return None if s0 is None else round(served_rps(summary) * s0 / 1000, 3)

@@ -15,7 +15,8 @@ from html import escape
 from typing import Any
 
 from loadgen.measure.histogram import Histogram, merged, ms
-from loadgen.report.diagnosis import headline, how_sure, lateness
+from loadgen.report.diagnosis import headline, how_sure
+from loadgen.report.notes import Note, notes
 from loadgen.report.plots import (
     CHART_CSS,
     PALETTE,
@@ -31,11 +32,8 @@ from loadgen.report.slo import SLO, SLOError, parse_slo
 from loadgen.report.summary import (
     LATENCY_STATS,
     asked_note,
-    connect_note,
     failed_checks,
     others_label,
-    phases_note,
-    retries_note,
     spectrum,
     task_groups,
     task_rows,
@@ -223,25 +221,8 @@ def _verdict(summary: Summary) -> str:
         f"max {ms(lag['max'], 3)} ms; max in flight {gen['max_in_flight']}; "
         f"connections opened {gen['connections_opened']}.</p>",
     ]
-    late = lateness(summary)
-    if late is not None:
-        text, warn = late
-        look = ' class="warn"' if warn else ""
-        parts.append(f"<p{look}>{escape(text[0].upper() + text[1:])}.</p>")
-    connect = connect_note(summary)
-    if connect is not None:
-        parts.append(f"<p>Connect: {escape(connect)}.</p>")
-    phases = phases_note(summary)
-    if phases is not None:
-        parts.append(f"<p>Phases: {escape(phases)}.</p>")
-    parts.extend(f"<p>First of its kind: {escape(d)}</p>" for d in errors.get("first", {}).values())
+    parts.extend(_note(n) for n in notes(summary))
     parts.append(_checks_table(summary))
-    if (summary.get("run", {}).get("tls") or {}).get("verify") is False:
-        parts.append('<p class="warn">TLS certificates were not verified (--insecure).</p>')
-    retries = retries_note(summary)
-    if retries is not None:
-        text, warn = retries
-        parts.append(f'<p class="{"warn" if warn else "sub"}">{escape(text)}.</p>')
     for result in summary.get("slo", []):
         css = "pass" if result["passed"] else "fail"
         verdict = "pass" if result["passed"] else "FAIL"
@@ -250,6 +231,13 @@ def _verdict(summary: Summary) -> str:
             f"(measured {escape(result['measured'])})</p>"
         )
     return "".join(parts)
+
+
+def _note(note: Note) -> str:
+    """A note as a paragraph: "Connect: …." (a warning stands out)."""
+    look = ' class="warn"' if note.level == "warning" else ""
+    said = f"{note.label}: {note.text}" if note.label else note.text
+    return f"<p{look}>{escape(said[0].upper() + said[1:].rstrip('.'))}.</p>"
 
 
 def _checks_table(summary: Summary) -> str:

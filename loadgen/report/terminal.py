@@ -12,16 +12,14 @@ from rich.markup import escape
 from rich.table import Table
 
 from loadgen.measure.histogram import ms
-from loadgen.report.diagnosis import how_sure, lateness
+from loadgen.report.diagnosis import how_sure
+from loadgen.report.notes import Note, notes
 from loadgen.report.server_signals import describe
 from loadgen.report.slo import Outcome
 from loadgen.report.summary import (
     LATENCY_STATS,
     asked_note,
-    connect_note,
     failed_checks,
-    phases_note,
-    retries_note,
     task_rows,
 )
 from loadgen.report.summary_contract import LatencyKind, Summary
@@ -121,6 +119,14 @@ def _asked(summary: Summary) -> str:
     return f" [red]({note})[/red]" if note else ""
 
 
+def _label(note: Note) -> str:
+    if note.level == "warning":
+        return "[bold yellow]warning:[/bold yellow]"
+    if note.level == "note":
+        return f"[yellow]{note.label or 'note'}:[/yellow]"
+    return f"{note.label}:"
+
+
 def render_summary(summary: Summary, console: Console) -> None:
     run = summary.get("run", {})
     gen = summary["generator"]
@@ -151,30 +157,10 @@ def render_summary(summary: Summary, console: Console) -> None:
         f"max {ms(lag['max'], 3)} ms; max in flight {gen['max_in_flight']}; "
         f"connections opened {gen['connections_opened']}"
     )
-    late = lateness(summary)
-    if late is not None:
-        text, warn = late
-        label = "[bold yellow]warning:[/bold yellow]" if warn else "[yellow]note:[/yellow]"
-        console.print(f"{label} {text}")
-    connect = connect_note(summary)
-    if connect is not None:
-        console.print(f"connect: {connect}")
-    phases = phases_note(summary)
-    if phases is not None:
-        console.print(f"phases: {phases}")
-    for detail in errors.get("first", {}).values():
-        console.print(f"[yellow]first of its kind:[/yellow] {detail}")
+    for note in notes(summary):
+        console.print(f"{_label(note)} {escape(note.text)}", highlight=False)
     for line in check_lines(summary):
         console.print(f"[yellow]failed checks:[/yellow] {escape(line)}", highlight=False)
-    if (run.get("tls") or {}).get("verify") is False:
-        console.print(
-            "[bold yellow]warning:[/bold yellow] TLS certificates were not verified (--insecure)"
-        )
-    retries = retries_note(summary)
-    if retries is not None:
-        text, warn = retries
-        label = "[bold yellow]warning:[/bold yellow]" if warn else "[yellow]note:[/yellow]"
-        console.print(f"{label} {text}")
     if errors["by_kind"].get("timeout") or errors["by_kind"].get("connect_timeout"):
         console.print(
             "[yellow]note:[/yellow] timed-out requests are counted as errors, "

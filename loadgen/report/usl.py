@@ -1,28 +1,5 @@
-"""The server's concurrency by Little's law, and the Universal Scalability Law fitted to it.
-
-**Throughput while loaded.** A level's `throughput_rps` counts every response,
-the drain after its last arrival too, over the level's length: past the limit
-the backlog still comes back, and it equals the offered rate. What the server
-could do is X = the responses of the timeline's seconds inside the level,
-over their length (`served_rps`); the summary's figure where there is no
-such second (a level under 1 s, an older summary).
-
-**Concurrency.** Little's law, L = X · W: the requests a server holds at once
-is its throughput X times the mean time W each spends there. From the client,
-W is the service time (written to the socket → response read), so per level
-
-    N  = X × mean service time                                  (`concurrency`)
-    N₀ = X × Σ_tasks share_task × fastest service time_task     (`unloaded_concurrency`)
-
-share_task being the task's part of the timed responses. N counts requests
-queued inside the server as well as those being worked on; N₀ prices each
-response at its task's fastest (unloaded) service time, so it counts only the
-work. Past the limit of a server that handles P requests at a time (a pool of
-workers, threads, dependency connections), throughput stops following the
-offered rate and N₀ sits on a plateau near P while N keeps climbing with the
-queue. (The timeline's `busy_s`, service times summed by the second a response
-came back in, is not used: while a queue grows, the responses back within the
-level are the early, short ones, and it undercounts.)
+"""The Universal Scalability Law fitted to capacity's levels: throughput against
+the server's concurrency N (by Little's law: see `concurrency.py`).
 
 **The USL** (Gunther): throughput as a function of concurrency N,
 
@@ -59,9 +36,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from loadgen.report.summary import timed_responses
-from loadgen.report.summary_contract import Summary
-
 # Levels at concurrencies within this relative distance count as one N.
 DISTINCT_N = 0.05
 MIN_DISTINCT = 4
@@ -72,42 +46,6 @@ MAX_RMS_ERROR = 0.15
 # (1 + σ(N − 1) + κN(N − 1) within 2 % of 1) is linear scaling: no limit in sight.
 LINEAR = 0.02
 ROUNDING = 1e-9
-
-
-def served_rps(summary: Summary) -> float:
-    """Responses per second while the load was on (the module's docstring)."""
-    end = summary["duration_s"]
-    inside = [s for s in summary["timeline"] if s["t"] + s["length"] <= end + 1e-3]
-    length = sum(s["length"] for s in inside)
-    if length <= 0:
-        return float(summary["throughput_rps"])
-    return round(sum(s["responses"] for s in inside) / length, 3)
-
-
-def concurrency(summary: Summary) -> float | None:
-    """N = X × mean service time (Little's law); None: nothing timed."""
-    mean = summary["latency_ms"]["service"]["mean"]
-    if mean is None:
-        return None
-    return round(served_rps(summary) * mean / 1000, 3)
-
-
-def unloaded_concurrency(summary: Summary) -> float | None:
-    """N₀ = X × Σ_tasks share_task × fastest service time_task; None where the
-    summary has no per-task fastest time (an older one) or nothing was timed."""
-    tasks = summary["tasks"]
-    if not tasks or not all("service_min_ms" in t for t in tasks.values()):
-        return None
-    # Each task's timed responses and its fastest service time (s), where it has one.
-    timed = [
-        (timed_responses(t), fastest / 1000)
-        for t in tasks.values()
-        if (fastest := t.get("service_min_ms")) is not None
-    ]
-    total = sum(n for n, _ in timed)
-    if total <= 0:
-        return None
-    return round(served_rps(summary) * sum(n * s0 for n, s0 in timed) / total, 3)
 
 
 @dataclass(frozen=True)

@@ -265,7 +265,26 @@ def apply_check(check: Check, response: Response) -> None:
             response.fail(str(e) or "Failed")
 
 
-class Headers:
+class ByName:
+    """`x[name]` (KeyError when absent) and `name in x` for a class whose `get(name)`
+    finds a value by name, None when there is none: headers, a session's cookies."""
+
+    __slots__ = ()
+
+    def get(self, name: str, default: str | None = None) -> str | None:
+        raise NotImplementedError
+
+    def __getitem__(self, name: str) -> str:
+        value = self.get(name)
+        if value is None:
+            raise KeyError(name)
+        return value
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and self.get(name) is not None
+
+
+class Headers(ByName):
     """Header fields by name, case-insensitive; a name may come more than once."""
 
     __slots__ = ("_fields",)
@@ -285,15 +304,6 @@ class Headers:
             if sep:
                 fields.append((name.decode("latin-1").strip(), value.decode("latin-1").strip()))
         return cls(fields)
-
-    def __getitem__(self, name: str) -> str:
-        value = self.get(name)
-        if value is None:
-            raise KeyError(name)
-        return value
-
-    def __contains__(self, name: object) -> bool:
-        return isinstance(name, str) and self.get(name) is not None
 
     def get(self, name: str, default: str | None = None) -> str | None:
         """The first value of `name`, or `default`."""
