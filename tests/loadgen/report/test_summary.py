@@ -9,7 +9,7 @@ from tests.support.shard_states import job, recorder
 
 def test_timeline_target_is_the_profile_per_second_and_nothing_during_the_drain():
     # 100/s for 2 s, then a 3-second drain (requests stuck until their timeout):
-    # the ticker keeps closing one-second intervals while they finish.
+    # the engine's closer of seconds keeps closing one-second intervals while they finish.
     rec = recorder([[0.001] * 100, [0.001] * 100, [], [], [2.5]])
     config = job(0, 1, profile={"kind": "constant", "rps": 100.0}, duration=2.0).config()
     result = RunResult(config, rec, 1000.0, 2.0, False, 1, ["get"])
