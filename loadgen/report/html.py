@@ -28,6 +28,7 @@ from loadgen.report.plots import (
 )
 from loadgen.report.run_data import KINDS, RunData, concurrency, rate_intervals
 from loadgen.report.server_signals import describe
+from loadgen.report.setup import setup_lines
 from loadgen.report.slo import SLO, SLOError, parse_slo
 from loadgen.report.summary import (
     LATENCY_STATS,
@@ -54,6 +55,8 @@ td:first-child, th:first-child, .k { text-align: left; }
 .charts { display: flex; flex-wrap: wrap; }
 pre { background: #f6f6f6; padding: 8px; overflow-x: auto; font-size: 12px; }
 ul.diag { padding-left: 20px; } ul.diag li { margin: 4px 0; }
+table.setup td { border: 0; padding: 1px 10px 1px 0; text-align: left; color: #333; }
+table.setup td.k { color: #777; }
 """
 
 
@@ -80,8 +83,10 @@ def _spectrum_charts(run: RunData) -> str:
         for name, hs in groups
         for kind in ("response", "service")
     ]
-    # All on one kind of y axis, as the tasks are compared with each other.
-    log = wants_log(ms for _, points, _ in spectra for _, ms in points)
+    # All on one y axis, kind and range, as the tasks are compared with each other.
+    values = [ms for _, points, _ in spectra for _, ms in points]
+    log = wants_log(values)
+    extent = (min(values), max(values)) if values else ()
     for name, _ in groups:
         series = [
             Series(f"{kind} time", points, dashed=kind == "service")
@@ -97,6 +102,7 @@ def _spectrum_charts(run: RunData) -> str:
                 y_label="ms",
                 x_ticks=spectrum_ticks(max_x),
                 log_y=log,
+                y_extent=extent,
             )
         )
     return "".join(charts)
@@ -148,11 +154,11 @@ def _throughput_charts(summary: Summary) -> str:
             step=True,
         ),
     ]
-    kinds = sorted({k for e in timeline for k in e["errors"]})
+    kinds = sorted({k for e in timeline for k in e.get("errors", {})})
     errors = [
-        Series(kind, steps([e["errors"].get(kind, 0) for e in timeline]), step=True)
+        Series(kind, steps([e.get("errors", {}).get(kind, 0) for e in timeline]), step=True)
         for kind in kinds
-    ] or [Series("no errors", steps([0.0] * len(timeline)), step=True)]
+    ]
     # Rates stay linear: they are read by difference (target minus achieved),
     # which a log axis shrinks as the rate grows.
     return (
@@ -163,7 +169,13 @@ def _throughput_charts(summary: Summary) -> str:
             y_label="per second",
             log_y=False,
         )
-        + line_chart("Errors by kind", errors, x_label="seconds", y_label="per second", log_y=False)
+        + (
+            line_chart(
+                "Errors by kind", errors, x_label="seconds", y_label="per second", log_y=False
+            )
+            if errors
+            else '<p class="sub errors-none">Errors by kind: none in any second.</p>'
+        )
         + _held_chart(timeline)
     )
 
@@ -199,6 +211,15 @@ def _latency_table(summary: Summary) -> str:
         "<table><tr><th>task</th><th>requests</th><th>errors</th><th>time (ms)</th>"
         f"{head}</tr>{''.join(rows)}</table>"
     )
+
+
+def _setup(summary: Summary) -> str:
+    """What was run: the target and how it was started, the rate as asked, when."""
+    rows = "".join(
+        f'<tr><td class="k">{escape(label)}</td><td>{escape(text)}</td></tr>'
+        for label, text in setup_lines(summary)
+    )
+    return f'<table class="setup">{rows}</table>'
 
 
 def _asked(summary: Summary) -> str:
@@ -343,18 +364,20 @@ def _server_section(summary: Summary) -> str:
 {lines}<div class="charts">{"".join(charts)}</div>"""
 
 
-def render_html(run: RunData, title: str = "loadgen report") -> str:
+def render_html(run: RunData, name: str = "") -> str:
+    """The run's page; `name` (its directory's) titles it."""
     s = run.summary
     params = s.get("run", {})
     run_params = json.dumps(params, indent=2, default=str)
+    title = f"loadgen report: {name}" if name else "loadgen report"
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{escape(title)}: {escape(s["target"])}</title>
+<title>{escape(title)}</title>
 <style>{PAGE_CSS}{CHART_CSS}</style></head>
 <body>
 <h1>{escape(title)}</h1>
-<div class="sub">{escape(s["target"])} · started {escape(str(params.get("started_at", "")))}</div>
+{_setup(s)}
 {_verdict(s)}
 {_diagnosis(s)}
 <h2>Latency over time</h2>

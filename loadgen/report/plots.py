@@ -194,6 +194,7 @@ def line_chart(
     hlines: Sequence[tuple[float, str]] = (),
     vlines: Sequence[tuple[float, str]] = (),
     x_extent: Sequence[float] = (),
+    y_extent: Sequence[float] = (),
 ) -> str:
     """An SVG line chart; series are drawn in order, so the last one is on top.
 
@@ -201,7 +202,8 @@ def line_chart(
     False, or None for `wants_log` over that axis' values (x defaults to linear:
     it is usually time). `hlines` are labelled dashed reference lines (an SLO
     threshold), `vlines` labelled markers (a limit found); the axes reach them,
-    and the x axis reaches `x_extent` too (charts stacked on one x scale).
+    and the x axis reaches `x_extent` too (charts stacked on one x scale), the
+    y axis `y_extent` (charts compared by eye on one y scale).
     """
     left, right, bottom = 62, 34, 44
     pw = width - left - right
@@ -213,6 +215,7 @@ def line_chart(
     xs += [x for x in x_extent if _finite(x)]
     ys = [y for s in series for _, y in s.points if _finite(y)]
     ys += [y for y, _ in hlines if _finite(y)]
+    ys += [y for y in y_extent if _finite(y)]
 
     if x_ticks:
         # The axis reaches the last point even past the last tick: on the spectrum

@@ -99,7 +99,7 @@ def write_hgrm(path: Path, h: Histogram) -> None:
 
 def write_report(out: Path, run: RunData) -> Path:
     path = out / REPORT
-    path.write_text(render_html(run))
+    path.write_text(render_html(run, name=out.resolve().name))
     return path
 
 

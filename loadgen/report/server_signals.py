@@ -253,9 +253,14 @@ def _loop_lag(seconds: list[ServerSecond]) -> LoopLag | None:
     if not worst and not buckets:
         return None
     p99 = lag_percentile(buckets, 99.0)
-    if p99 is not None and math.isinf(p99):  # past the last bound: the worst seen says more
-        p99 = max(worst, default=None)
-    return {"p99": p99, "max": max(worst, default=None)}
+    highest = max(worst, default=None)
+    if p99 is not None and highest is not None and p99 > highest:
+        # The bucket's bound is above every lag measured (past the last bound,
+        # or a coarse bucket): the p99 is at most the worst seen, which says more.
+        p99 = highest
+    elif p99 is not None and math.isinf(p99):
+        p99 = None  # past the last bound and no worst measured: unknown
+    return {"p99": p99, "max": highest}
 
 
 def lag_percentile(buckets: dict[str, float], q: float) -> float | None:

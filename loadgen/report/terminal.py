@@ -161,11 +161,6 @@ def render_summary(summary: Summary, console: Console) -> None:
         console.print(f"{_label(note)} {escape(note.text)}", highlight=False)
     for line in check_lines(summary):
         console.print(f"[yellow]failed checks:[/yellow] {escape(line)}", highlight=False)
-    if errors["by_kind"].get("timeout") or errors["by_kind"].get("connect_timeout"):
-        console.print(
-            "[yellow]note:[/yellow] timed-out requests are counted as errors, "
-            "not in the latency percentiles"
-        )
     if run.get("exception"):
         console.print(f"[yellow]first task exception:[/yellow] {run['exception']}")
     render_server(summary, console)

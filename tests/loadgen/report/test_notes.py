@@ -30,3 +30,18 @@ def test_each_note_in_order_with_its_level():
     ]
     assert said[2].text == "connection reset by peer"
     assert "not verified" in said[3].text and "sent a second time" in said[4].text
+
+
+def test_each_error_kind_of_the_client_is_said_for_what_it_means_and_where_it_came_from():
+    summary = run(errors={"reset": 130, "http_500": 20, "timeout": 5})
+    summary["requests"] = 1000
+    summary["errors"]["first"] = {"reset": "Connection reset by peer"}
+    said = {n.label: n.text for n in notes(summary)}
+    assert "http_500" not in said  # an answer, said by the findings and the tables
+    assert said["reset"].startswith("130 (13 % of requests): the server reset the connection")
+    assert "beside 20 5xx answers" in said["reset"]
+    assert said["reset"].endswith("the first said: Connection reset by peer")
+    assert said["timeout"].startswith("5 (0.50 % of requests): no complete answer within --timeout")
+    summary["server"] = {"sources": ["process tree"], "restarts": 2}
+    restarted = {n.label: n.text for n in notes(summary)}
+    assert "2 workers restarted during the run" in restarted["reset"]

@@ -84,6 +84,14 @@ def test_a_lag_past_the_last_bucket_reports_the_worst_seen_instead():
     assert s["server"]["loop_lag_ms"] == {"p99": 12_500.0, "max": 12_500.0}
 
 
+def test_a_p99_bucket_above_the_worst_lag_seen_says_the_worst_seen():
+    # Before: "p99 ≤ 500 ms, max 250 ms", a p99 over the max.
+    s = summary(1)
+    lag = {"loop_lag_buckets_ms": {"100": 0, "500": 2, "+Inf": 2}, "loop_lag_max_ms": {"7": 250.0}}
+    attach(s, signals(sample(0.9, **lag)))
+    assert s["server"]["loop_lag_ms"] == {"p99": 250.0, "max": 250.0}
+
+
 def test_without_sources_the_note_says_how_to_get_them():
     s = summary()
     attach(s, None)

@@ -1,0 +1,100 @@
+"""How a run was made, in words: what every view shows above its numbers.
+
+A number means little without what produced it: which target and how it was
+started (the bundled server, its kind, workers and environment, or a
+`--host`), the rate profile as it was asked (a ramp shows as a ramp, not as
+its mean), the scenario and client, and when. report.html's header and
+`loadgen compare`'s side-by-side columns read the same lines.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any
+
+from loadgen.report.summary_contract import Summary
+
+# Stages past this many are summed up rather than listed.
+MAX_STEPS_SHOWN = 6
+
+
+def setup_lines(summary: Summary) -> list[tuple[str, str]]:
+    """(label, text) pairs: target, rate, scenario, started."""
+    run = summary["run"]
+    lines = [("target", f"{summary['target']} ({started_how(summary)})")]
+    profile = run.get("rate_profile")
+    rate = rate_text(profile) if profile else f"{summary['target_rps']:g}/s"
+    arrival = summary.get("arrival")
+    lines.append(("rate", f"{rate}, {arrival} arrivals" if arrival else rate))
+    scenario = run.get("scenario")
+    if scenario:
+        client = run.get("client")
+        connections = run.get("connections")
+        how = ", ".join(
+            part
+            for part in (
+                f"client {client}" if client else "",
+                f"{connections} connections" if connections else "",
+            )
+            if part
+        )
+        lines.append(("scenario", f"{scenario}" + (f"; {how}" if how else "")))
+    lines.append(("started", started_text(summary)))
+    return lines
+
+
+def started_how(summary: Summary) -> str:
+    """How the target was started: the bundled server (kind, workers, env) or `--host`."""
+    server = summary["run"].get("embedded_server")
+    if server is None:
+        return "given by --host"
+    workers = server.get("workers")
+    parts = [str(server.get("server", "bundled"))]
+    if workers:
+        parts.append(f"{workers} worker{'s' if workers != 1 else ''}")
+    env = server.get("env") or {}
+    parts.extend(f"{name}={value}" for name, value in env.items())
+    return "the bundled server: " + ", ".join(parts)
+
+
+def rate_text(profile: Mapping[str, Any]) -> str:
+    """A rate profile as asked: "100/s", "ramp 10 → 500/s over 60 s", or its stages."""
+    kind = profile.get("kind")
+    if kind == "constant":
+        return f"{profile['rps']:g}/s"
+    segments = profile.get("segments") or []
+    steps = [_segment_text(d, a, b) for d, a, b in segments]
+    if kind == "ramp" and len(steps) == 1:
+        return f"ramp {steps[0]}"
+    if len(steps) > MAX_STEPS_SHOWN:
+        total = sum(d for d, _, _ in segments)
+        peak = max(max(a, b) for _, a, b in segments)
+        shown = ", ".join(steps[:MAX_STEPS_SHOWN])
+        return f"{kind}: {shown}, … ({len(steps)} steps over {total:g} s, peak {peak:g}/s)"
+    return f"{kind}: " + ", ".join(steps) if steps else str(kind)
+
+
+def _segment_text(duration: float, start: float, end: float) -> str:
+    if start == end:
+        return f"{start:g}/s for {duration:g} s"
+    return f"{start:g} → {end:g}/s over {duration:g} s"
+
+
+def started_text(summary: Summary) -> str:
+    """When the run started (UTC) and how long it measured, its warm-up aside."""
+    run = summary["run"]
+    epoch = run.get("started_at_epoch")
+    when = (
+        dt.datetime.fromtimestamp(epoch, dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+        if epoch is not None
+        else str(run.get("started_at", "unknown"))
+    )
+    measured = summary.get("duration_s")
+    text = when if measured is None else f"{when}, {measured:g} s measured"
+    warmup = run.get("warmup_s")
+    if warmup:
+        text += f" after a {warmup:g} s warm-up"
+    if run.get("interrupted"):
+        text += " (interrupted)"
+    return text

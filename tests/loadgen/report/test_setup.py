@@ -1,0 +1,47 @@
+"""How a run was made, in words: the target and how it started, the rate as asked, when."""
+
+from loadgen.report.setup import rate_text, setup_lines, started_how
+from tests.support.summaries import run
+
+
+def test_a_rate_profile_reads_as_it_was_asked():
+    assert rate_text({"kind": "constant", "rps": 100.0}) == "100/s"
+    assert rate_text({"kind": "ramp", "segments": [[60.0, 10.0, 500.0]]}) == (
+        "ramp 10 → 500/s over 60 s"
+    )
+    stages = {"kind": "stages", "segments": [[30.0, 100.0, 100.0], [30.0, 200.0, 200.0]]}
+    assert rate_text(stages) == "stages: 100/s for 30 s, 200/s for 30 s"
+    many = {"kind": "stages", "segments": [[10.0, float(r), float(r)] for r in range(1, 9)]}
+    assert rate_text(many).endswith("… (8 steps over 80 s, peak 8/s)")
+
+
+def test_the_target_says_how_it_was_started():
+    summary = run()
+    summary["run"]["embedded_server"] = {
+        "server": "gunicorn",
+        "workers": 2,
+        "env": {"LEGACY_BUGS": "1"},
+        "log_dir": None,
+    }
+    assert started_how(summary) == "the bundled server: gunicorn, 2 workers, LEGACY_BUGS=1"
+    summary["run"]["embedded_server"] = None
+    assert started_how(summary) == "given by --host"
+
+
+def test_the_lines_name_target_rate_scenario_and_start():
+    summary = run()
+    summary["run"].update(
+        rate_profile={"kind": "ramp", "segments": [[10.0, 1.0, 50.0]]},
+        scenario="loadgen.scenario.bundled.wagon:WagonMix",
+        client="fast",
+        connections=64,
+        started_at_epoch=1796518800.0,
+        warmup_s=2.0,
+    )
+    lines = dict(setup_lines(summary))
+    assert list(lines) == ["target", "rate", "scenario", "started"]
+    assert lines["rate"].startswith("ramp 1 → 50/s over 10 s")
+    assert lines["scenario"].endswith("client fast, 64 connections")
+    assert (
+        lines["started"].startswith("2026-12-06 01:00:00 UTC") and "2 s warm-up" in lines["started"]
+    )
