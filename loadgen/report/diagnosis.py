@@ -76,6 +76,8 @@ FINDINGS = (
     "connection_limit",
     "none",
 )
+# Past this share of requests answered 4xx, client_errors heads the findings.
+WRONG_REQUESTS_FIRST = 0.5
 # Findings that say why the server stopped keeping up, better than its concurrency.
 _EXPLAINS_SATURATION = ("server_cpu", "event_loop_blocked")
 
@@ -107,6 +109,11 @@ def diagnose(summary: Summary) -> list[Finding]:
     # loadgen's own first in a tie: the stable sort keeps them ahead.
     ours = [f for f in (generator_saturated(summary), machine_busy(summary)) if f is not None]
     found = sorted([*ours, *found], key=lambda f: -f.weight)
+    # Most requests refused as wrong (4xx): the run measured how fast the server
+    # says no, whoever was late; the requests are the first thing to fix.
+    wrong = next((f for f in found if f.finding == "client_errors"), None)
+    if wrong is not None and wrong.weight >= WRONG_REQUESTS_FIRST:
+        found = [wrong, *(f for f in found if f is not wrong)]
     # The run's conditions come after what the target showed, however much
     # they weigh: they say how far to trust it, not why the target broke.
     target = [f for f in found if not f.context] or [_nothing(summary)]

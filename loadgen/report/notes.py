@@ -97,8 +97,8 @@ def error_notes(summary: Summary) -> list[Note]:
         text = f"{n} ({pct(n / requests)} of requests): {meaning}"
         if kind in _TORN_DOWN:
             text += _where_from(summary)
-        if first.get(kind):
-            text += f"; the first said: {first[kind]}"
+        if first.get(kind):  # said as the client put it, its kind once
+            text += f"; the first said: {first[kind].removeprefix(f'{kind}: ')}"
         out.append(Note(kind, text, "note"))
     for kind, detail in first.items():  # a kind said but not counted (an older summary)
         if kind not in errors["by_kind"]:

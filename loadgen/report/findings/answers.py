@@ -120,16 +120,19 @@ def server_errors(summary: Summary) -> Finding | None:
         parts.append(f"server: {handler} answered {e['errors_5xx']} with 5xx")
     if "error_log_errors" in server:
         parts.append(f"{server['error_log_errors']} ERROR lines in the error log")
-    if endpoints:
-        handler, e = max(endpoints.items(), key=lambda kv: kv[1]["errors_5xx"])
-        share = e["errors_5xx"] / max(e["requests"], 1)
-        code = _single_code(by_task)
-        short = f"{handler} returns {code or '5xx'} for {pct(share)} of its requests"
-    else:
+    # One percentage per fact: the client's share of the busiest task's requests,
+    # as its evidence says it (the server counts only what reached it, so its
+    # share of the same failures differs when connections were torn down too).
+    code = _single_code(by_task) or "5xx"
+    if by_task:
         name, codes = max(by_task.items(), key=lambda kv: sum(kv[1].values()))
         share = sum(codes.values()) / (summary["tasks"][name]["requests"] or 1)
-        code = _single_code(by_task) or "5xx"
         short = f"task {name} gets {code} for {pct(share)} of its requests"
+    if endpoints:
+        handler, e = max(endpoints.items(), key=lambda kv: kv[1]["errors_5xx"])
+        if not by_task:
+            share = e["errors_5xx"] / max(e["requests"], 1)
+        short = f"{handler} returns {code} for {pct(share)} of its requests"
     advice = "fix the exception behind them (the server's error log has it)"
     embedded = summary["run"].get("embedded_server")
     if embedded is not None and embedded.get("log_dir"):

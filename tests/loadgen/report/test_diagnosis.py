@@ -171,6 +171,31 @@ def test_server_errors_by_task_and_endpoint_with_the_error_log():
     assert diagnosed(s)[0]["summary"].endswith("(see out/server-logs/console.log)")
 
 
+def test_one_fact_one_percentage_when_the_server_counted_fewer_of_them():
+    # The client asked 500; 50 never reached the server (connections torn down), so
+    # its /metrics say 150 of 450 where the client saw 150 of 500. Before: a headline
+    # of 33 % above a detail of 30 %.
+    s = summary(endpoints={"/addNumbers": {"requests": 450, "errors_5xx": 150, "server_ms": 0.5}})
+    s["tasks"]["compute_addition"]["errors_by_kind"] = {"http_500": 150, "reset": 50}
+    s["errors"] = {"total": 200, "by_kind": {"http_500": 150, "reset": 50}}
+    found = next(f for f in diagnosed(s) if f["finding"] == "server_errors")
+    assert found["summary"] == "/addNumbers returns 500 for 30 % of its requests"
+    assert "task compute_addition: 500 for 30 % of its requests (150)" in found["evidence"]
+    assert "33 %" not in found["summary"] + found["evidence"]
+
+
+def test_every_request_answered_404_is_the_top_finding_whatever_the_generator_did():
+    s = summary()
+    for task in s["tasks"].values():
+        task["errors_by_kind"] = {"http_404": task["requests"]}
+    s["errors"] = {"total": 1000, "by_kind": {"http_404": 1000}}
+    s["generator"]["behind"] = True  # late, but with CPU to spare
+    s["generator"]["send_lag_ms"]["p99"] = 3.0
+    found = diagnosed(s)
+    assert found[0]["finding"] == "client_errors", found
+    assert headline(found).startswith("client_errors")
+
+
 def test_findings_are_ordered_by_how_much_they_explain():
     s = summary([second([30, 30])] * 4, restarts=1, workers={"0": {}, "1": {}, "2": {}})
     s["tasks"]["index"]["errors_by_kind"] = {"http_502": 10}
