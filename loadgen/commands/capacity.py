@@ -227,6 +227,8 @@ def capacity_json(result: Capacity, slos: list[str]) -> dict[str, Any]:
         "failed_rps": result.failed,
         "saturated_at_rps": result.saturated_at,
         "found": result.found,
+        # Rates whose runs disagreed (a busy machine, or a limit right there).
+        "noisy": [{"rps": r, "passed": p, "runs": n} for r, p, n in result.noisy],
         "answer": result.describe(),
         "why": first_failure(result),
         "levels": levels,

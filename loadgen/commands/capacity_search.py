@@ -10,6 +10,16 @@ open-model run judged pass / fail / saturated:
    F − L ≤ precision · L. The limit lies in [L, F): the answer is L, its
    uncertainty F − L.
 
+3. Confirmation: a noisy machine (a laptop, a CI runner) can fail one level
+   and pass a higher one. Each bracket's ends, L and F, run once more
+   (`CONFIRM_RUNS`); when a verdict changes, every level between the rates
+   that stayed clean runs once more too. The answer is then read from all
+   the runs: L is the highest rate below which every run passed, F the lowest
+   above it where every run failed, and a rate between them whose runs
+   disagree (or a pass above a failure) makes the answer "noisy": the limit
+   is somewhere in [L, F), and `Capacity.describe` says which levels
+   disagreed and the spread of their p99.
+
 A level where the *generator* fell behind (it could not send the target
 rate, or sent it late) says nothing about the target: the search stops and
 reports the generator's saturation, never mistaking it for the server's
@@ -31,6 +41,8 @@ PASS: Verdict = "pass"
 FAIL: Verdict = "fail"
 SATURATED: Verdict = "saturated"
 INTERRUPTED: Verdict = "interrupted"  # cut short by Ctrl-C: judged by no one
+# Each end of the bracket runs this many times more before the answer stands.
+CONFIRM_RUNS = 1
 
 
 @dataclass
@@ -58,6 +70,8 @@ class Capacity:
     saturated_at: float | None = None  # rate at which the generator fell behind
     interrupted: bool = False  # stopped by the user before an answer
     unanswered_at: float | None = None  # the level at which the target answered nothing
+    # Rates whose runs disagreed, or passed above a failure: (rate, passes, runs).
+    noisy: list[tuple[float, int, int]] = field(default_factory=list)
 
     @classmethod
     def stopped(cls, levels: list[Level]) -> Capacity:
@@ -106,10 +120,47 @@ class Capacity:
         if self.failed is None:
             return f"no limit found up to {self.sustained:g}/s (raise --max-rps)"
         width = self.failed - self.sustained
-        return (
+        answer = (
             f"sustains {self.sustained:g}/s; fails at {self.failed:g}/s "
             f"(limit in [{self.sustained:g}, {self.failed:g}), ±{width / 2:g}/s)"
         )
+        return answer + self.how_sure()
+
+    def how_sure(self) -> str:
+        """How far the runs agree: each end's runs, and the levels that disagreed."""
+        if self.sustained is None or self.failed is None:
+            return ""
+        passed, runs = self._count(self.sustained, PASS)
+        failed, runs_failed = self._count(self.failed, FAIL)
+        ends = (
+            f"{self.sustained:g}/s passed {passed} of {runs} runs, "
+            f"{self.failed:g}/s failed {failed} of {runs_failed}"
+        )
+        if not self.noisy:
+            return f"; {ends}"
+        disagreed = ", ".join(
+            f"{rate:g}/s passed {passes} of {runs}{self._spread(rate)}"
+            for rate, passes, runs in self.noisy
+        )
+        return f"; {ends}; noisy between them ({disagreed}): a busy machine, or a limit right there"
+
+    def _count(self, rate: float, verdict: Verdict) -> tuple[int, int]:
+        """The runs at `rate` with `verdict`, and all its judged runs."""
+        judged = [lv.verdict for lv in self.levels if lv.rps == rate and lv.verdict in (PASS, FAIL)]
+        return judged.count(verdict), len(judged)
+
+    def _spread(self, rate: float) -> str:
+        """The p99 of the runs at `rate`, low to high ("" without summaries)."""
+        p99s = sorted(
+            p99
+            for lv in self.levels
+            if lv.rps == rate
+            and lv.summary is not None
+            and (p99 := lv.summary["latency_ms"]["response"]["p99"]) is not None
+        )
+        if len(p99s) < 2:
+            return ""
+        return f", p99 {p99s[0]:.3g}–{p99s[-1]:.3g} ms"
 
 
 def search(
@@ -153,4 +204,63 @@ def search(
             passed = mid
         else:
             failed = mid
-    return Capacity(levels, passed, failed)
+    return _confirmed(levels, run, passed, failed)
+
+
+def _confirmed(
+    levels: list[Level], run: Callable[[float], Level], passed: float, failed: float
+) -> Capacity:
+    """Run the bracket's ends again (and, if a verdict changed, the levels between
+    the rates that stayed clean), then answer from every run (see the module's doc)."""
+    for rate in (failed, passed):
+        for _ in range(CONFIRM_RUNS):
+            if run(rate).verdict == SATURATED:
+                return Capacity(levels, passed, failed, saturated_at=rate)
+    sustained, first_failed = _bounds(levels)
+    if (sustained, first_failed) != (passed, failed):  # a verdict changed: look between
+        for rate in _rates_between(levels, sustained, first_failed):
+            if run(rate).verdict == SATURATED:
+                return Capacity(levels, sustained, first_failed, saturated_at=rate)
+        sustained, first_failed = _bounds(levels)
+    return Capacity(levels, sustained, first_failed, noisy=_noisy(levels, sustained, first_failed))
+
+
+def _verdicts(levels: list[Level]) -> dict[float, list[Verdict]]:
+    by_rate: dict[float, list[Verdict]] = {}
+    for lv in levels:
+        if lv.verdict in (PASS, FAIL):
+            by_rate.setdefault(lv.rps, []).append(lv.verdict)
+    return dict(sorted(by_rate.items()))
+
+
+def _bounds(levels: list[Level]) -> tuple[float | None, float | None]:
+    """The highest rate at and below which every run passed, and the lowest rate
+    above it where every run failed (else where any did)."""
+    sustained: float | None = None
+    by_rate = _verdicts(levels)
+    for rate, verdicts in by_rate.items():
+        if any(v != PASS for v in verdicts):
+            break
+        sustained = rate
+    above = [r for r in by_rate if sustained is None or r > sustained]
+    failed = next((r for r in above if all(v == FAIL for v in by_rate[r])), None)
+    if failed is None:  # no clean failure: the lowest that failed at all bounds it
+        failed = next((r for r in above if FAIL in by_rate[r]), None)
+    return sustained, failed
+
+
+def _rates_between(levels: list[Level], low: float | None, high: float | None) -> list[float]:
+    """The rates already run strictly between `low` and `high` (the uncertain zone)."""
+    return [r for r in _verdicts(levels) if (low is None or r > low) and (high is None or r < high)]
+
+
+def _noisy(
+    levels: list[Level], low: float | None, high: float | None
+) -> list[tuple[float, int, int]]:
+    """Where the runs disagreed: each rate between the bounds, and the upper bound
+    itself when not every run there failed, with its passes and runs."""
+    by_rate = _verdicts(levels)
+    rates = _rates_between(levels, low, high)
+    if high is not None and PASS in by_rate.get(high, []):
+        rates.append(high)
+    return [(r, by_rate[r].count(PASS), len(by_rate[r])) for r in rates]

@@ -83,3 +83,41 @@ def test_bad_parameters(kwargs):
     args = {"start": 10, "factor": 2, "precision": 0.05, "max_rps": 100} | kwargs
     with pytest.raises(ValueError):
         search(target(1)[0], **args)
+
+
+def noisy_target(verdicts: dict[float, list[str]], limit: float):
+    """A target whose verdict at a rate comes from `verdicts[rate]` in turn (a noisy
+    machine), else pass below `limit` and fail above."""
+    calls = []
+
+    def measure(rps: float) -> Level:
+        calls.append(rps)
+        queued = verdicts.get(rps)
+        verdict = queued.pop(0) if queued else (PASS if rps <= limit else FAIL)
+        return Level(rps, verdict)
+
+    return measure, calls
+
+
+def test_each_end_of_the_bracket_is_run_again_and_a_steady_answer_says_so():
+    measure, calls = target(limit=300)
+    result = search(measure, start=50, factor=2, precision=0.1)
+    assert calls[-2:] == [325, 300]  # the bracket's ends, once more each
+    assert result.sustained == 300 and result.failed == 325 and not result.noisy
+    assert "300/s passed 2 of 2 runs, 325/s failed 2 of 2" in result.describe()
+
+
+def test_a_w_shaped_search_retests_around_the_limit_and_says_how_sure_it_is():
+    # A busy machine: 1 600/s failed once (p99 58 ms), then passed; 2 000/s passed
+    # once then failed; the true limit is near 2 000/s.
+    measure, calls = noisy_target({1600.0: [FAIL, PASS], 3200.0: [FAIL]}, limit=1900)
+    result = search(measure, start=100, factor=2, precision=0.05)
+    # ladder 100 … 1 600 fails; bisection within [800, 1 600); then the re-runs
+    assert calls[:5] == [100, 200, 400, 800, 1600]
+    assert result.noisy and result.noisy[0][0] == 1600.0
+    assert result.sustained is not None and result.sustained < 1600
+    assert result.failed == 1600.0  # failed once: it bounds the limit, noisily
+    said = result.describe()
+    assert "1600/s failed 1 of 2" in said
+    assert "noisy between them (1600/s passed 1 of 2)" in said
+    assert "a busy machine, or a limit right there" in said
