@@ -15,6 +15,7 @@ import argparse
 import socket
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -35,13 +36,14 @@ from loadgen.commands.options.argtypes import (
     Parser,
     UsageError,
     check_slo_tasks,
-    out_dir,
     positive_duration,
     positive_float,
     slo,
 )
 from loadgen.commands.options.exitcode import CommandFailed, ExitCode
+from loadgen.commands.options.groups import hide, option_groups
 from loadgen.commands.options.load_options import LoadOptions, add_load_options, check_load_options
+from loadgen.commands.options.output import add_output_options, print_link, run_directory
 from loadgen.commands.options.scale_options import add_spread_options
 from loadgen.commands.options.server_sampling import (
     add_server_signal_options,
@@ -77,33 +79,47 @@ def _percent(text: str) -> float:
 
 
 def parser() -> argparse.ArgumentParser:
-    """`loadgen capacity`'s arguments (tests/test_docs.py parses the docs' examples with it)."""
+    """`loadgen capacity`'s arguments (tests/test_docs.py parses the docs' examples with it).
+
+    Its --help lists its own options; those it shares with `loadgen run` (load,
+    target, scenario, TLS, server sampling, scale-out) work the same and are
+    listed there, not twice."""
     p = Parser(
         prog="loadgen capacity",
+        usage="loadgen capacity [--host URL] [OPTIONS]",
         description="Find the highest arrival rate the target sustains: step the rate up "
-        "geometrically until a level fails its SLO, then bisect.",
+        "geometrically until a level fails its SLO, then bisect.\n\n"
+        "The options of a run (--host, --scenario, --connections, --processes, TLS ...) "
+        "work here too: see loadgen run --help.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("--start", type=positive_float, default=10.0, help="first level, req/s (10)")
-    p.add_argument("--factor", type=positive_float, default=2.0, help="ladder step factor (2)")
-    p.add_argument(
+    search = p.add_argument_group("search (the levels)")
+    search.add_argument(
+        "--start", type=positive_float, default=10.0, help="first level, req/s (10)"
+    )
+    search.add_argument(
+        "--factor", type=positive_float, default=2.0, help="ladder step factor (2)"
+    )
+    search.add_argument(
         "--precision",
         type=_percent,
         default=0.05,
         help="stop bisecting when the bracket is this narrow, relative (default 5%%)",
     )
-    p.add_argument(
+    search.add_argument(
         "--max-rps", type=positive_float, default=100_000.0, help="never ask for more (100000)"
     )
-    p.add_argument(
+    search.add_argument(
         "--level", type=positive_duration, default=10.0, help="length of each level (10s)"
     )
-    p.add_argument(
+    search.add_argument(
         "--cooldown",
         type=positive_duration,
         default=1.0,
         help="pause between levels so the target drains (1s)",
     )
-    p.add_argument(
+    g = option_groups(p)
+    g.slo.add_argument(
         "--slo",
         type=slo,
         action="append",
@@ -111,12 +127,11 @@ def parser() -> argparse.ArgumentParser:
         help="what a passing level meets, repeatable (see loadgen run --help); "
         "default: " + " ".join(DEFAULT_SLOS).replace("%", "%%"),
     )
-    p.add_argument(
-        "--out", type=out_dir, metavar="DIR", help="capacity.json and each level's files"
-    )
-    add_load_options(p)
-    add_server_signal_options(p)
-    add_spread_options(p)
+    add_output_options(g.output, "capacity.json, capacity.html and each level's run files")
+    add_load_options(g)
+    add_server_signal_options(g.sampling)
+    add_spread_options(g.scale)
+    hide(g.load, g.target, g.scenario, g.tls, g.sampling, g.scale)
     return p
 
 
@@ -367,7 +382,7 @@ def _level(
     config = load.config(url, ConstantRate(rps), args.level)
     meta = {"rate_profile": config.profile.describe(), **load.meta(), **scale.meta()}
     scaled = run_scaled(scale, config, args.scenario, meta, stopped_before=stopped_before)
-    out = None if args.out is None else args.out / "levels" / f"{rps:.1f}rps"
+    out = None if args.out is None else level_dir(args.out, rps)
     sampled.sample_now()  # so the level's last second has the server's side too
     published = publish(
         scaled.result, {**meta, **scaled.meta()}, slos, out=out, server=sampled.signals()
@@ -378,6 +393,17 @@ def _level(
     elif scaled.shards_lost:  # a generator shard was lost: the level is void
         verdict, reasons = SATURATED, ["a generator shard was lost", *reasons]
     return Level(rps, verdict, reasons, published.summary), scaled.result.stop_signal
+
+
+def level_dir(out: Path, rps: float) -> Path:
+    """Where a level's files go: `levels/<rate>rps`, and `-2`, `-3` … for the
+    same rate run again (the confirmation runs): no run's files replace another's."""
+    base = out / "levels" / f"{rps:.1f}rps"
+    path, n = base, 1
+    while path.exists():
+        n += 1
+        path = base.with_name(f"{base.name}-{n}")
+    return path
 
 
 def _print_level(console: Console, level: Level) -> None:

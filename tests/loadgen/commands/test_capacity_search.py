@@ -121,3 +121,15 @@ def test_a_w_shaped_search_retests_around_the_limit_and_says_how_sure_it_is():
     assert "1600/s failed 1 of 2" in said
     assert "noisy between them (1600/s passed 1 of 2)" in said
     assert "a busy machine, or a limit right there" in said
+
+
+def test_a_level_run_again_keeps_its_files_beside_the_first_runs(tmp_path):
+    from loadgen.commands.capacity import level_dir
+
+    first = level_dir(tmp_path, 1250.0)
+    assert first == tmp_path / "levels" / "1250.0rps"
+    first.mkdir(parents=True)
+    second = level_dir(tmp_path, 1250.0)
+    assert second.name == "1250.0rps-2"
+    second.mkdir()
+    assert level_dir(tmp_path, 1250.0).name == "1250.0rps-3"
