@@ -49,8 +49,14 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 def port_in_use(host: str, port: int) -> bool:
     """Whether something already listens on host:port (a server started there
-    would fail to bind, while the old one answered in its place)."""
+    would fail to bind, while the old one answered in its place).
+
+    Bound as the servers bind, with SO_REUSEADDR: a port whose connections a
+    stopped server left in TIME_WAIT (for a minute) is free to them, and so
+    here; one that something listens on is busy all the same.
+    """
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((host, port))
         except OSError:
@@ -176,15 +182,16 @@ def _spawn(
         stdout=stdout,
         stderr=stderr,
         start_new_session=True,
-        preexec_fn=_stop_when_parent_dies if die_with_parent else None,
+        preexec_fn=stop_when_parent_dies if die_with_parent else None,
     )
 
 
 _PR_SET_PDEATHSIG: Final = 1
 
 
-def _stop_when_parent_dies() -> None:
-    """In the child, before exec: the kernel sends it SIGTERM when its parent dies."""
+def stop_when_parent_dies() -> None:
+    """In the child, before exec (a `preexec_fn`): the kernel sends it SIGTERM
+    when its parent dies, however it dies, so no child outlives a killed parent."""
     if sys.platform.startswith("linux"):
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
