@@ -53,7 +53,7 @@ serve: $(STAMP)
 		--log-config server/logging.conf server.main:app
 
 # The bundled server on 127.0.0.1:8000 and Locust's web UI on http://127.0.0.1:8089
-# aimed at it, for comparing with loadgen (README, "Locust and containers"). Ctrl-C stops both.
+# aimed at it, for comparing with loadgen (README, "Locust and containers"). Ctrl-C or kill stops both.
 locust: $(STAMP)
 	$(BIN)/python infra/locust_ui.py $(if $(LOCUST_ARGS),-- $(LOCUST_ARGS))
 

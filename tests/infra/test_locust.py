@@ -7,15 +7,9 @@ importer), against the bundled server on a free loopback port.
 import csv
 import json
 import math
-import os
 import random
-import signal
 import subprocess
 import sys
-import urllib.error
-import urllib.request
-from collections.abc import Iterator
-from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,7 +18,7 @@ import pytest
 
 from loadgen.scenario.bundled.wagon import ADD_RANGE, FIB_RANGE, TASK_WEIGHTS, WAIT_TIME, WagonMix
 from server.launch import free_port, start_gunicorn, stop_gunicorn, wait_until_serving
-from tests.infra.helpers import INFRA, REPO, clean_env, stop_group
+from tests.infra.helpers import REPO, clean_env
 from tests.infra.mix import Call, summarise
 
 LOCUSTFILE = REPO / "locust.py"
@@ -168,90 +162,3 @@ def test_headless_run_against_legacy_bugs_fails_on_add_numbers(legacy_run: Locus
     errors = {(row["Method"], row["Name"], row["Error"]) for row in legacy_run.failures}
     assert (*add, "LocustBadStatusCode(code=500)") in errors
     assert legacy_run.returncode == 1  # Locust's exit status when requests failed
-
-
-def _answers(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=1):
-            return True
-    except (urllib.error.URLError, ConnectionError, TimeoutError):
-        return False
-
-
-@pytest.fixture
-def locust_ui(tmp_path: Path) -> Iterator[tuple["subprocess.Popen[bytes]", str, str]]:
-    """`make locust`'s script on free ports: (process, server URL, UI URL)."""
-    port, web_port = free_port(), free_port()
-    script = INFRA / "locust_ui.py"
-    proc = subprocess.Popen(
-        [sys.executable, str(script), "--port", str(port), "--web-port", str(web_port)],
-        cwd=tmp_path,
-        env={**clean_env(), "LOG_DIR": str(tmp_path / "logs")},
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        # A foreground job of its own, with SIGINT's default action even if
-        # pytest was started with SIGINT ignored (as background jobs are).
-        start_new_session=True,
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
-    )
-    try:
-        yield proc, f"http://127.0.0.1:{port}", f"http://127.0.0.1:{web_port}"
-    finally:
-        stop_group(proc)
-        # gunicorn has a session of its own; should the script have left it
-        # running, stop it here (found by its unique bind address).
-        for pid in _processes_with(f"127.0.0.1:{port}"):
-            with suppress(ProcessLookupError):
-                os.killpg(os.getpgid(pid), signal.SIGKILL)
-
-
-def _processes_with(argument: str) -> list[int]:
-    """Our user's processes with `argument` in their command line."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit() or int(entry.name) == os.getpid():
-            continue
-        try:
-            argv = (entry / "cmdline").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        if argument.encode() in argv:
-            found.append(int(entry.name))
-    return found
-
-
-@pytest.mark.slow
-def test_make_locust_serves_both_and_ctrl_c_stops_both(
-    locust_ui: tuple["subprocess.Popen[bytes]", str, str],
-) -> None:
-    proc, server, ui = locust_ui
-    wait_until_serving(server, proc)
-    wait_until_serving(ui, proc)
-    # Ctrl-C: the terminal sends SIGINT to the foreground process group.
-    os.killpg(proc.pid, signal.SIGINT)
-    assert proc.wait(30) == 0
-    assert not _answers(server + "/")
-    assert not _answers(ui + "/")
-    assert _processes_with(server.removeprefix("http://")) == []
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("busy", ["--port", "--web-port"])
-def test_make_locust_refuses_a_port_already_in_use(tmp_path: Path, busy: str) -> None:
-    import socket
-
-    with socket.socket() as taken:
-        taken.bind(("127.0.0.1", 0))
-        taken.listen()
-        port = taken.getsockname()[1]
-        ports = {"--port": str(free_port()), "--web-port": str(free_port()), busy: str(port)}
-        proc = subprocess.run(
-            [sys.executable, str(INFRA / "locust_ui.py"), *(x for kv in ports.items() for x in kv)],
-            cwd=tmp_path, env=clean_env(), capture_output=True, text=True, timeout=30,
-        )  # fmt: skip
-    assert proc.returncode == 2
-    assert proc.stdout == "" and proc.stderr == (
-        f"locust_ui: error: 127.0.0.1:{port} is in use (another server?): "
-        f"choose another with {busy}\n"
-    )
