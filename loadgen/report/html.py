@@ -493,8 +493,10 @@ def _points(levels: list[dict[str, Any]], key: str) -> list[tuple[float, float]]
 def _scaling_charts(levels: list[dict[str, Any]]) -> str:
     """Throughput and the server's concurrency against the offered rate, stacked on
     one x scale: the knee where throughput stops following, and the plateau of N₀."""
-    rates = [lv["target_rps"] for lv in levels]
-    log = wants_log(rates) and min(rates) > 0
+    # Rates on a linear axis from 0: a limit is read as a distance from nothing,
+    # and the ladder's early levels, close together there, matter least.
+    rates = [0.0, *(lv["target_rps"] for lv in levels)]
+    log = False
     knee = _knee(levels)
     marks = [] if knee is None else [(knee, f"knee: follows up to {knee:g}/s")]
     throughput = line_chart(
@@ -623,7 +625,8 @@ def render_capacity(report: dict[str, Any]) -> str:
         y_label="ms",
         width=760,
         height=340,
-        log_x=None,
+        log_x=False,
+        x_extent=(0.0,),
         hlines=[
             (slo.threshold, f"SLO {slo.stat} {_OP_SIGNS[slo.op]} {slo.threshold:g} ms")
             for slo in objectives
