@@ -1,14 +1,21 @@
 """A tick: one closed second of a run in a few plain numbers.
 
-What the live progress line shows, and what shards in other processes send
-their parent each second (a few dozen bytes), so it is plain data.
+What the progress line shows, and what shards in other processes send
+their parent each second (as JSON), so it is plain data: numbers, and the
+second's response times as the non-empty buckets of their histogram, so that
+a percentile of the run so far is exact however many shards sent them.
 """
 
 from __future__ import annotations
 
+from collections import Counter
+from typing import Any
+
+from loadgen.measure.histogram import Histogram, buckets, decode
 from loadgen.measure.recorder import Interval, Recorder
 
-Tick = dict[str, float]
+# Numbers by name, and "response_counts": [[bucket index, count], ...].
+Tick = dict[str, Any]
 
 
 def tick(iv: Interval, rec: Recorder) -> Tick:
@@ -24,4 +31,34 @@ def tick(iv: Interval, rec: Recorder) -> Tick:
         "max_us": worst,
         "total_arrivals": rec.arrivals,
         "in_flight": rec.in_flight,
+        "response_counts": response_counts(iv, rec),
     }
+
+
+def response_counts(iv: Interval, rec: Recorder) -> list[list[int]]:
+    """The response times of second `iv`, every task's together, as [bucket index, count]
+    pairs in value order (JSON keeps lists of numbers as they are, not dict keys).
+
+    Right after `close_interval` its histograms wait, sparse, in the recorder's
+    `pending` (cheap to read: no dense histogram is made on the engine's loop);
+    one settled already is decoded from its interval.
+    """
+    waiting: dict[str, Histogram] = {tag: h for i, tag, h in rec.pending if i is iv}
+    counts: Counter[int] = Counter()
+    for tag, payload in iv.histograms.items():
+        if tag.startswith("response:"):
+            h = waiting.get(tag) or decode(payload)
+            for index, n in buckets(h):
+                counts[index] += n
+    return count_pairs(counts)
+
+
+def count_pairs(counts: Counter[int]) -> list[list[int]]:
+    """Bucket counts as a tick holds them: [index, count] pairs in value order."""
+    return [[index, counts[index]] for index in sorted(counts) if counts[index]]
+
+
+def add_responses(counts: Counter[int], t: Tick) -> None:
+    """Add tick `t`'s response times to `counts` (bucket index → count)."""
+    for index, n in t["response_counts"]:
+        counts[index] += n

@@ -2,22 +2,28 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterable
 
-from loadgen.measure.tick import Tick
+from loadgen.measure.tick import Tick, add_responses, count_pairs
 
 _SUMMED = ("arrivals", "responses", "errors", "total_arrivals", "in_flight")
 
 
 def merge_ticks(ticks: Iterable[Tick]) -> Tick:
-    """The same second of several shards: counts add, the worst latency is the worst."""
+    """The same second of several shards: counts add (response times bucket by
+    bucket), the worst latency is the worst."""
     first, *rest = ticks
     out = dict(first)
+    responses: Counter[int] = Counter()
+    add_responses(responses, first)
     for t in rest:
         for key in _SUMMED:
             out[key] += t[key]
         for key in ("end", "length", "max_us"):
             out[key] = max(out[key], t[key])
+        add_responses(responses, t)
+    out["response_counts"] = count_pairs(responses)
     return out
 
 

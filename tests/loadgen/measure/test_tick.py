@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from loadgen.measure.histogram import new_histogram
+from loadgen.measure.histogram import buckets, new_histogram
 from loadgen.measure.recorder import Recorder
 from loadgen.measure.tick import tick
 from loadgen.transports.models import Response
@@ -63,4 +63,22 @@ def test_a_tick_is_plain_data_that_crosses_a_pipe():
     rec.response("a", *response(0.0, 0.0, 0.02))
     t = tick(rec.close_interval(ORIGIN + 1.0), rec)
     assert json.loads(json.dumps(t)) == t
-    assert all(type(v) in (int, float) for v in t.values())
+    numbers = {k: v for k, v in t.items() if k != "response_counts"}
+    assert all(type(v) in (int, float) for v in numbers.values())
+    assert all(type(n) is int for pair in t["response_counts"] for n in pair)
+
+
+def test_a_second_s_response_times_are_its_buckets_every_task_s_together():
+    rec = Recorder(ORIGIN)
+    for task, ms in (("a", 2), ("a", 2), ("b", 2), ("b", 40), ("a", 900)):
+        rec.response(task, *response(0.0, 0.0, ms / 1000))
+    rec.error("a", "timeout")  # no response time
+    iv = rec.close_interval(ORIGIN + 1.0)
+    t = tick(iv, rec)
+    expected = new_histogram()
+    for ms in (2, 2, 2, 40, 900):
+        expected.record_value(ms * 1000)
+    assert t["response_counts"] == [[i, n] for i, n in buckets(expected)]
+    # Read back the same once the recorder has settled (encoded) the second's histograms.
+    rec.settle_all()
+    assert tick(iv, rec)["response_counts"] == t["response_counts"]

@@ -3,21 +3,23 @@
 from loadgen.scale.ticks import ShardTicks
 
 
-def t(second, arrivals, max_us=100.0, in_flight=1.0):
+def t(second, arrivals, max_us=100.0, in_flight=1.0, counts=((7, 1),)):
     return {"second": second, "end": float(second), "length": 1.0, "arrivals": arrivals,
             "responses": arrivals, "errors": 0, "max_us": max_us, "total_arrivals": arrivals,
-            "in_flight": in_flight}  # fmt: skip
+            "in_flight": in_flight, "response_counts": [list(c) for c in counts]}  # fmt: skip
 
 
 def test_a_second_waits_for_every_live_shard_then_adds_up():
     seen = []
     ticks = ShardTicks(range(2), seen.append)
-    ticks.add(0, t(1, 10, max_us=500))
+    ticks.add(0, t(1, 10, max_us=500, counts=[(3, 4), (9, 6)]))
     assert seen == []  # shard 1 has not sent second 1 yet
-    ticks.add(1, t(1, 15, max_us=200))
+    ticks.add(1, t(1, 15, max_us=200, counts=[(1, 5), (9, 10)]))
     assert [(s["second"], s["arrivals"], s["max_us"], s["in_flight"]) for s in seen] == [
         (1, 25, 500, 2.0)  # counts add, the worst latency stays the worst
     ]
+    # Response times add up bucket by bucket, in value order: a p99 of them is exact.
+    assert seen[0]["response_counts"] == [[1, 5], [3, 4], [9, 16]]
 
 
 def test_a_lost_shard_is_no_longer_waited_for():
