@@ -4,15 +4,17 @@ Each level is an ordinary open-model run at a constant rate (same target,
 client and scenario options as `loadgen run`), judged by the SLO; `search` in
 `capacity_search.py` picks the next rate. Output: a table of levels, the answer
 with its uncertainty, why it fails there, the server's concurrency per level and
-the Universal Scalability Law fitted to it (`report/usl.py`); with --out,
-`capacity.json`, `capacity.html` (latency against throughput; throughput and
-concurrency against the offered rate) and each level's run files.
+the Universal Scalability Law fitted to it (`report/usl.py`); in its folder
+(`reports/capacity-<time>/`, or --out), `capacity.json`, `capacity.html`
+(latency against throughput; throughput and concurrency against the offered
+rate) and each level's run files.
 """
 
 from __future__ import annotations
 
 import argparse
 import socket
+import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -68,6 +70,8 @@ from loadgen.scale.stops import CatchStops
 
 # The default SLO; --slo replaces it.
 DEFAULT_SLOS = ("p99<=100ms", "errors<1%", "achieved>=99%")
+# Its folder's default name: reports/capacity-<time>/.
+PREFIX = "capacity-"
 # A level the generator could not deliver (under 99 % of the target sent)
 # cannot pass, whatever the SLO says: the target never saw the full rate.
 MIN_ACHIEVED = 0.99
@@ -87,9 +91,9 @@ def parser() -> argparse.ArgumentParser:
     p = Parser(
         prog="loadgen capacity",
         usage="loadgen capacity [--host URL] [OPTIONS]",
-        description="Find the highest arrival rate the target sustains: step the rate up "
-        "geometrically until a level fails its SLO, then bisect.\n\n"
-        "The options of a run (--host, --scenario, --connections, --processes, TLS ...) "
+        description="Find the highest arrival rate the target sustains: step the rate\n"
+        "up geometrically until a level fails its SLO, then bisect.\n\n"
+        "A run's options (--host, --scenario, --connections, --processes, TLS ...)\n"
         "work here too: see loadgen run --help.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -97,9 +101,7 @@ def parser() -> argparse.ArgumentParser:
     search.add_argument(
         "--start", type=positive_float, default=10.0, help="first level, req/s (10)"
     )
-    search.add_argument(
-        "--factor", type=positive_float, default=2.0, help="ladder step factor (2)"
-    )
+    search.add_argument("--factor", type=positive_float, default=2.0, help="ladder step factor (2)")
     search.add_argument(
         "--precision",
         type=_percent,
@@ -127,7 +129,7 @@ def parser() -> argparse.ArgumentParser:
         help="what a passing level meets, repeatable (see loadgen run --help); "
         "default: " + " ".join(DEFAULT_SLOS).replace("%", "%%"),
     )
-    add_output_options(g.output, "capacity.json, capacity.html and each level's run files")
+    add_output_options(g.output, "capacity.json, capacity.html and each level's files", PREFIX)
     add_load_options(g)
     add_server_signal_options(g.sampling)
     add_spread_options(g.scale)
@@ -252,8 +254,9 @@ def capacity_json(result: Capacity, slos: list[str]) -> dict[str, Any]:
 
 
 def capacity(argv: Sequence[str]) -> ExitCode:
-    """Run the search, report each level and the answer, and write the files when
-    asked; the exit status says whether a limit was found and why not.
+    """Run the search, report each level and the answer, write the files and end
+    with the link to capacity.html; the exit status says whether a limit was found
+    and why not.
     """
     args = parser().parse_args(argv)
     if args.factor <= 1:
@@ -265,6 +268,8 @@ def capacity(argv: Sequence[str]) -> ExitCode:
     check_server_signal_options(args)
     slos = args.slo or [parse_slo(text) for text in DEFAULT_SLOS]
     check_slo_tasks(slos, load.scenario.task_weights())
+    # Made once nothing else can be wrong: the bundled server's logs go in it.
+    args.out = run_directory(args, PREFIX)
     console = make_console(quiet=args.quiet)
     levels: list[Level] = []
     silence = ""  # why the search ended when the target answered nothing
@@ -311,16 +316,17 @@ def capacity(argv: Sequence[str]) -> ExitCode:
         if report["why"]:
             console.print(f"[bold]why:[/bold] {report['why']}", highlight=False)
         console.print(f"[bold]scaling:[/bold] {describe(report['usl'])}", highlight=False)
-        if args.out is not None:
-            args.out.mkdir(parents=True, exist_ok=True)
-            (args.out / "capacity.json").write_text(json_text(report, indent=2) + "\n")
-            (args.out / "capacity.html").write_text(render_capacity(report))
-            console.print(f"files written to {args.out}/")
+        (args.out / "capacity.json").write_text(json_text(report, indent=2) + "\n")
+        (args.out / "capacity.html").write_text(render_capacity(report))
     if stopped_by or stops.received:
-        return ExitCode.stopped_by((stopped_by or stops.received)[0])
-    if silence:
-        raise CommandFailed(silence)
-    return exit_status(result)
+        status = ExitCode.stopped_by((stopped_by or stops.received)[0])
+    elif silence:
+        print(f"loadgen: error: {silence}", file=sys.stderr)
+        status = ExitCode.INCOMPLETE
+    else:
+        status = exit_status(result)
+    print_link(console, args.out, "capacity.html")  # last of all (nothing with --quiet)
+    return status
 
 
 class _Unanswered(Exception):
@@ -376,13 +382,13 @@ def _level(
     rps: float,
     stopped_before: Callable[[], int | None],
 ) -> tuple[Level, int | None]:
-    """Run one level at `rps` and judge it (its files go under --out); and the
+    """Run one level at `rps` and judge it (its files go under the search's folder); and the
     signal that stopped it, if one did."""
     scale = Scale(args.processes, args.dask, (0, 1), None)
     config = load.config(url, ConstantRate(rps), args.level)
     meta = {"rate_profile": config.profile.describe(), **load.meta(), **scale.meta()}
     scaled = run_scaled(scale, config, args.scenario, meta, stopped_before=stopped_before)
-    out = None if args.out is None else level_dir(args.out, rps)
+    out = level_dir(args.out, rps)
     sampled.sample_now()  # so the level's last second has the server's side too
     published = publish(
         scaled.result, {**meta, **scaled.meta()}, slos, out=out, server=sampled.signals()

@@ -22,7 +22,7 @@ from loadgen.scale.errors import ScaleError, ShardsLost
 COMMANDS: dict[str, tuple[str, str]] = {
     "run": (
         "loadgen.commands.run",
-        "send load and report it (the default: `loadgen --rps 100` is `loadgen run ...`)",
+        "send load, report it, judge it by --slo (the default command)",
     ),
     "capacity": (
         "loadgen.commands.capacity",
@@ -30,7 +30,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "report": (
         "loadgen.commands.report",
-        "the terminal summary and report.html again, from a run's --out directory",
+        "the terminal summary and report.html again, from a run's folder",
     ),
     "compare": (
         "loadgen.commands.compare",
@@ -38,7 +38,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "merge": (
         "loadgen.commands.merge",
-        "put the --out directories of --shard runs back together as one run",
+        "put the folders of --shard runs back together as one run",
     ),
 }
 
@@ -46,11 +46,35 @@ COMMANDS: dict[str, tuple[str, str]] = {
 # The commands that send load (the others read files).
 LOADS = ("run", "capacity")
 
+# Three first commands, shown by `loadgen --help` (its test parses each).
+EXAMPLES = (
+    ("loadgen --rps 100 --duration 10s", "the bundled server, 100/s"),
+    ("loadgen --host http://127.0.0.1:8000 --rps 500 --slo 'p99<50ms'", ""),
+    ("loadgen capacity --host http://127.0.0.1:8000", "its top rate under an SLO"),
+)
 
-def subcommands_epilog() -> str:
-    """The list of commands shown under `loadgen --help`."""
-    lines = [f"  {name:<9} {summary}" for name, (_, summary) in COMMANDS.items()]
-    return "commands (loadgen COMMAND --help for each):\n" + "\n".join(lines)
+
+def _overview() -> str:
+    """The top of `loadgen --help`: what loadgen is, its commands and examples
+    (in its first 15 lines, before the run's options)."""
+    commands = [f"  {name:<9} {summary}" for name, (_, summary) in COMMANDS.items()]
+    width = max(len(line) for line, what in EXAMPLES if what)
+    examples = [f"  {line:<{width}}  # {what}" if what else f"  {line}" for line, what in EXAMPLES]
+    return "\n".join(
+        [
+            "An open-model HTTP load generator: finds where a web service breaks, and why.",
+            "",
+            "commands (loadgen COMMAND --help for each; none given: run):",
+            *commands,
+            "",
+            "examples:",
+            *examples,
+        ]
+    )
+
+
+OVERVIEW = _overview()
+HELP = ("-h", "--help")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -58,14 +82,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     and says misuse and early interruptions in one line with their exit status.
     """
     argv = list(sys.argv[1:] if argv is None else argv)
-    name = argv.pop(0) if argv and argv[0] in COMMANDS else "run"
+    named = bool(argv) and argv[0] in COMMANDS
+    name = argv.pop(0) if named else "run"
     if name == "run" and argv and not argv[0].startswith("-"):
         # Not an option and not a command: most likely a mistyped command.
         return _fail(f"unknown command {argv[0]!r} (commands: {', '.join(COMMANDS)})")
     _open_closed_outputs()
     try:
-        command = getattr(importlib.import_module(COMMANDS[name][0]), name)
-        return int(command(argv))
+        module = importlib.import_module(COMMANDS[name][0])
+        if not named and any(a in HELP for a in argv):
+            module.parser(overview=True).parse_args(argv)  # prints the overview, exits 0
+        return int(getattr(module, name)(argv))
     except KeyboardInterrupt:
         # Ctrl-C before a command catches stop signals itself (importing the
         # engine, a scenario file that is slow to import): nothing was sent yet.

@@ -9,18 +9,19 @@ import sys
 import time
 from collections.abc import Sequence
 
-from loadgen.commands.main import subcommands_epilog
+from loadgen.commands.main import OVERVIEW
 from loadgen.commands.options.argtypes import (
     Parser,
     check_slo_tasks,
-    out_dir,
     positive_duration,
     rate_spec,
     slo,
     stages_spec,
 )
 from loadgen.commands.options.exitcode import ExitCode
+from loadgen.commands.options.groups import option_groups
 from loadgen.commands.options.load_options import add_load_options, check_load_options
+from loadgen.commands.options.output import add_output_options, print_link, run_directory
 from loadgen.commands.options.scale_options import add_scale_options, check_scale_options
 from loadgen.commands.options.server_sampling import (
     add_server_signal_options,
@@ -29,32 +30,37 @@ from loadgen.commands.options.server_sampling import (
 from loadgen.commands.target import sampling, target
 from loadgen.core.config import DURATION_S
 from loadgen.core.rates import NAMED_PROFILES, ConstantRate, RateProfile, ramp, stages
-from loadgen.report.progress import Progress
-from loadgen.report.publish import publish
+from loadgen.report.progress import make_progress
+from loadgen.report.publish import Published, publish
+from loadgen.report.run_dir import REPORT
 from loadgen.report.summary_contract import Summary
 from loadgen.report.terminal import make_console, print_shard_notes
-from loadgen.scale.scaled import run_scaled
+from loadgen.scale.scaled import ScaledRun, run_scaled
 from loadgen.scale.stops import CatchStops
 
 # A --start-at further than this ahead is said, with when the run starts.
 FAR_START_S = 5.0
 
 DESCRIPTION = """\
-Open-model HTTP load generator. Sends requests at a target arrival rate
-whatever the server does, and measures each latency from the request's
-intended send time (no coordinated omission). Without --host it starts the
-bundled server on a free loopback port and tests that."""
+Send load at a target arrival rate whatever the server does, measure each
+latency from the request's intended send time (no coordinated omission),
+and write the run's files and page (report.html). Without --host it starts
+the bundled server on a free loopback port and tests that."""
 
 
-def parser() -> argparse.ArgumentParser:
-    """`loadgen run`'s arguments (tests/test_docs.py parses the docs' examples with it)."""
+def parser(overview: bool = False) -> argparse.ArgumentParser:
+    """`loadgen run`'s arguments (tests/test_docs.py parses the docs' examples with it);
+    with `overview`, as `loadgen --help` shows them: the commands and examples first."""
     p = Parser(
-        prog="loadgen",
-        description=DESCRIPTION,
-        epilog=subcommands_epilog(),
+        prog="loadgen" if overview else "loadgen run",
+        usage="loadgen [COMMAND] [OPTIONS]"
+        if overview
+        else "loadgen run (--rps RATE | --stages SPEC | --profile NAME) [OPTIONS]",
+        description=f"{OVERVIEW}\n\n{DESCRIPTION}" if overview else DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    rate = p.add_mutually_exclusive_group(required=True)
+    g = option_groups(p)
+    rate = g.load.add_mutually_exclusive_group(required=True)
     rate.add_argument(
         "--rps",
         type=rate_spec,
@@ -74,21 +80,16 @@ def parser() -> argparse.ArgumentParser:
         help="a named rate profile: wagon-ladder replays the exercise's 1 → 10 → 50 → 100 "
         "users (1–5 s think time) as arrival rates",
     )
-    p.add_argument(
+    g.load.add_argument(
         "--duration",
         type=positive_duration,
         help=f"how long to send: 30s, 2m, 1h30m or seconds "
         f"(default {DURATION_S:g}s; for --stages and --profile, their length)",
     )
-    add_load_options(p)
-    add_server_signal_options(p)
-    p.add_argument(
-        "--out",
-        type=out_dir,
-        metavar="DIR",
-        help="write summary.json, report.html, .hgrm and .hlog files here",
-    )
-    p.add_argument(
+    add_load_options(g)
+    add_server_signal_options(g.sampling)
+    add_output_options(g.output, "summary.json, report.html, .hgrm and .hlog files")
+    g.slo.add_argument(
         "--slo",
         type=slo,
         action="append",
@@ -98,7 +99,7 @@ def parser() -> argparse.ArgumentParser:
         "task:compute_fib:p99.9<=200ms, service:p90<10ms, errors<1%%, achieved>=99%%; "
         "any failure exits 99 (after the files are written)",
     )
-    add_scale_options(p)
+    add_scale_options(g.scale)
     return p
 
 
@@ -127,6 +128,8 @@ def run(argv: Sequence[str]) -> ExitCode:
     load.check_shards(scale)
     profile = rate_profile(args)
     seconds = args.duration or profile.length or DURATION_S
+    # Made once nothing else can be wrong: the bundled server's logs go in it.
+    args.out = run_directory(args)
     mismatch = duration_mismatch(profile, args.duration)
     if mismatch:
         make_console(stderr=True).print(f"[yellow]note:[/yellow] {mismatch}")
@@ -143,8 +146,9 @@ def run(argv: Sequence[str]) -> ExitCode:
             if stops.received:
                 return _stopped_before_the_run(stops.received[0])
             config = load.config(tgt.url, profile, seconds)
-            live = not args.quiet and console.is_terminal
-            progress = Progress(console, seconds) if live else None
+            progress = None
+            if not args.quiet:  # live on a terminal, a plain line every 10 s elsewhere
+                progress = make_progress(console, seconds, profile, config.warmup)
             with sampling(args, tgt) as sampled, progress or contextlib.nullcontext():
                 # Here, or as shards (local processes, Dask) merged into one result.
                 on_tick = progress.on_tick if progress is not None else None
@@ -153,8 +157,7 @@ def run(argv: Sequence[str]) -> ExitCode:
         # A stop from here on comes after the run: it cuts the writing short
         # (publish says what was not written), it does not make the run interrupted.
         before = stops.received[:]
-        if args.out is not None:
-            scaled.write(args.out)  # a shard's state, before summary.json says "complete"
+        scaled.write(args.out)  # a shard's state, before summary.json says "complete"
         published = publish(
             result,
             {**meta, **scaled.meta()},
@@ -167,9 +170,17 @@ def run(argv: Sequence[str]) -> ExitCode:
         )
         if published.not_written:
             make_console(stderr=True).print(published.not_written, highlight=False)
-        if args.out is not None and not args.quiet:
-            console.print(f"files written to {args.out}/")
         print_shard_notes(scaled.notes, scaled.warnings)
+    status = _status(scaled, published, before)
+    if not args.quiet:  # last of all, after the verdicts and whatever went to stderr
+        print_link(console, args.out, REPORT)
+    return status
+
+
+def _status(scaled: ScaledRun, published: Published, before: list[int]) -> ExitCode:
+    """The run's exit status, what it means said on stderr: a stop, a shard lost,
+    nothing answered, SLOs failed."""
+    result = scaled.result
     if result.interrupted or before:
         make_console(stderr=True).print(
             "interrupted: the report covers what was measured before the stop"

@@ -25,6 +25,7 @@ from loadgen.commands.options.argtypes import (
     positive_duration,
     positive_int,
 )
+from loadgen.commands.options.groups import Group, OptionGroups
 from loadgen.core import config as defaults
 from loadgen.core.config import RunConfig
 from loadgen.core.rates import RateProfile
@@ -40,25 +41,26 @@ from loadgen.transports.models import DEFAULT_MAX_BODY, size_text
 from loadgen.transports.tls import tls_context
 
 
-def add_load_options(p: argparse.ArgumentParser) -> None:
-    """The options of every command that sends load: the target, how requests are
-    sent (arrivals, connections, timeout, client, headers, TLS), what is sent
-    (scenario, targets file, data) and the embedded server.
+def add_load_options(groups: OptionGroups) -> None:
+    """The options of every command that sends load, under their headings: the
+    target and the client (`target`), how requests are sent (`load`), what is
+    sent (`scenario`), and TLS.
     """
-    p.add_argument(
+    target, load = groups.target, groups.load
+    target.add_argument(
         "--host",
         metavar="URL",
         help="target base URL, e.g. http://127.0.0.1:8000; omitted: start the bundled "
         "server on a free loopback port and test that",
     )
-    p.add_argument(
+    load.add_argument(
         "--arrival",
         choices=("constant", "poisson"),
         default=defaults.ARRIVAL,
         help="evenly spaced arrivals, or a Poisson process with the same mean "
         f"(default {defaults.ARRIVAL})",
     )
-    p.add_argument(
+    load.add_argument(
         "--connections",
         type=positive_int,
         default=defaults.CONNECTIONS,
@@ -66,29 +68,29 @@ def add_load_options(p: argparse.ArgumentParser) -> None:
         help="max open keep-alive connections; requests beyond wait for one, their latency "
         f"still counted from the intended time (default {defaults.CONNECTIONS})",
     )
-    p.add_argument(
+    load.add_argument(
         "--timeout",
         type=positive_duration,
         default=defaults.TIMEOUT_S,
         help="per-request timeout, counted from the intended send time "
         f"(default {defaults.TIMEOUT_S:g}s)",
     )
-    p.add_argument(
+    load.add_argument(
         "--warmup",
         type=duration,
         default=defaults.WARMUP_S,
         help=f"send for this long first without recording (default {defaults.WARMUP_S:g})",
     )
-    p.add_argument(
+    load.add_argument(
         "--seed", type=int, help="random seed for arrivals and request bodies (default: random)"
     )
-    p.add_argument(
+    target.add_argument(
         "--client",
         choices=CLIENTS,
         default=defaults.CLIENT,
         help="fast: our HTTP/1.1 client, http and https (default); httpx: for HTTP/2",
     )
-    p.add_argument(
+    target.add_argument(
         "--header",
         type=header,
         action="append",
@@ -97,7 +99,7 @@ def add_load_options(p: argparse.ArgumentParser) -> None:
         help="a header for every request, repeatable, e.g. 'Authorization: Bearer ...'; "
         "one named Host or User-Agent replaces loadgen's",
     )
-    p.add_argument(
+    target.add_argument(
         "--max-body",
         type=byte_size,
         default=DEFAULT_MAX_BODY,
@@ -105,7 +107,43 @@ def add_load_options(p: argparse.ArgumentParser) -> None:
         help="the most of a response body held, e.g. 512KiB; a longer one closes its "
         f"connection and is a body_too_large error (default {size_text(DEFAULT_MAX_BODY)})",
     )
-    tls = p.add_argument_group("TLS (https:// targets)")
+    _add_server_options(target)
+    _add_tls_options(groups.tls)
+    _add_scenario_options(groups.scenario)
+
+
+def _add_server_options(target: Group) -> None:
+    """The bundled server's options: used when --host is omitted."""
+    target.add_argument(
+        "--server",
+        choices=("gunicorn", "uvicorn"),
+        default="gunicorn",
+        help="without --host: the bundled server under gunicorn with uvicorn workers "
+        "(default; the exercise's task 2) or one uvicorn process (task 1)",
+    )
+    target.add_argument(
+        "--server-workers",
+        type=positive_int,
+        metavar="N",
+        help="gunicorn worker processes (default 2; uvicorn runs 1)",
+    )
+    target.add_argument(
+        "--server-env",
+        type=env_pair,
+        action="append",
+        default=[],
+        metavar="K=V",
+        help="environment for the bundled server, repeatable, e.g. LEGACY_BUGS=1",
+    )
+    target.add_argument(
+        "--server-log-dir",
+        type=out_dir,
+        metavar="DIR",
+        help="where the bundled server writes its logs (default: the run's folder's server-logs/)",
+    )
+
+
+def _add_tls_options(tls: Group) -> None:
     tls.add_argument(
         "--ca-cert",
         metavar="FILE",
@@ -120,7 +158,10 @@ def add_load_options(p: argparse.ArgumentParser) -> None:
     tls.add_argument(
         "--client-key", metavar="FILE", help="its private key, if not in the cert file"
     )
-    mix = p.add_mutually_exclusive_group()
+
+
+def _add_scenario_options(scenario: Group) -> None:
+    mix = scenario.add_mutually_exclusive_group()
     mix.add_argument(
         "--scenario",
         default=DEFAULT_SCENARIO,
@@ -135,42 +176,12 @@ def add_load_options(p: argparse.ArgumentParser) -> None:
         "targets, '# weight: N' before one to weigh it; URLs of --host's origin, or paths "
         "(GET /); - reads standard input",
     )
-    p.add_argument(
+    scenario.add_argument(
         "--data",
         metavar="FILE",
         help="rows for the scenario's tasks (self.data.next(), self.data.random()): a CSV "
         "file with a header row, or JSON Lines; read once before the run; shard I of N "
         "takes rows I, I+N, ...",
-    )
-    p.add_argument("--quiet", action="store_true", help="no progress line and no terminal summary")
-    server = p.add_argument_group("embedded server (when --host is omitted)")
-    server.add_argument(
-        "--server",
-        choices=("gunicorn", "uvicorn"),
-        default="gunicorn",
-        help="gunicorn with uvicorn workers (default; the exercise's task 2) or one "
-        "uvicorn process (task 1)",
-    )
-    server.add_argument(
-        "--server-workers",
-        type=positive_int,
-        metavar="N",
-        help="gunicorn worker processes (default 2; uvicorn runs 1)",
-    )
-    server.add_argument(
-        "--server-env",
-        type=env_pair,
-        action="append",
-        default=[],
-        metavar="K=V",
-        help="environment for the server, repeatable, e.g. LEGACY_BUGS=1",
-    )
-    server.add_argument(
-        "--server-log-dir",
-        type=out_dir,
-        metavar="DIR",
-        help="where the server writes access.log and error.log "
-        "(default: DIR/server-logs with --out, else a temporary dir)",
     )
 
 
@@ -377,8 +388,9 @@ def check_url(url: str) -> str:
 
 
 def server_log_dir(args: argparse.Namespace) -> Path | None:
-    """Where the embedded server's logs are kept: --server-log-dir, else DIR/server-logs
-    with --out; None: a temporary directory, gone after the run."""
+    """Where the embedded server's logs are kept: --server-log-dir, else the run's
+    folder's server-logs/; None (no folder: a parser's bare namespace): a temporary
+    directory, gone after the run."""
     out = getattr(args, "out", None)
     log_dir: Path | None = args.server_log_dir
     return log_dir if log_dir is not None or out is None else out / "server-logs"

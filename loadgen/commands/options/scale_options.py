@@ -7,20 +7,21 @@ import argparse
 import time
 
 from loadgen.commands.options.argtypes import UsageError, process_count, shard_spec, start_time
+from loadgen.commands.options.groups import Group
 from loadgen.scale.scaled import Scale
 
 
-def add_scale_options(p: argparse.ArgumentParser) -> None:
+def add_scale_options(group: Group) -> None:
     """--processes, --dask, --shard and --start-at (the run command's)."""
-    g = add_spread_options(p)
-    g.add_argument(
+    add_spread_options(group)
+    group.add_argument(
         "--shard",
         type=shard_spec,
         metavar="I/N",
         help="send only shard I of N (0 <= I < N), e.g. in pod I of a Kubernetes "
         "Indexed Job; needs --out; `loadgen merge` combines the shards' directories",
     )
-    g.add_argument(
+    group.add_argument(
         "--start-at",
         type=start_time,
         metavar="TIME",
@@ -29,23 +30,21 @@ def add_scale_options(p: argparse.ArgumentParser) -> None:
     )
 
 
-def add_spread_options(p: argparse.ArgumentParser) -> argparse._ArgumentGroup:
+def add_spread_options(group: Group) -> None:
     """--processes and --dask: for every command that sends load."""
-    g = p.add_argument_group("scaling out (one run split into shards, merged exactly)")
-    g.add_argument(
+    group.add_argument(
         "--processes",
         type=process_count,
         metavar="N|auto",
         help="split the run over N local worker processes (auto: one per core); "
         "with --dask, the number of shards (default: one per Dask worker)",
     )
-    g.add_argument(
+    group.add_argument(
         "--dask",
         metavar="ADDRESS",
         help="run the shards as tasks on a Dask cluster, e.g. tcp://scheduler:8786 "
         "(needs the dask extra)",
     )
-    return g
 
 
 def check_scale_options(args: argparse.Namespace) -> Scale:

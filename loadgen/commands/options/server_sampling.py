@@ -25,14 +25,12 @@ from urllib.parse import urlsplit
 import psutil
 
 from loadgen.commands.options.argtypes import UsageError, positive_int
+from loadgen.commands.options.groups import Group
 from loadgen.report.secrets import redact_url
 
 
-def add_server_signal_options(p: argparse.ArgumentParser) -> None:
+def add_server_signal_options(group: Group) -> None:
     """--server-metrics and --server-pid: what of a --host target is sampled."""
-    group = p.add_argument_group(
-        "server signals (the embedded server is always sampled; a --host target when asked)"
-    )
     group.add_argument(
         "--server-metrics",
         metavar="URL",
