@@ -9,7 +9,8 @@
   unless it spent the rest waiting for a CPU it was not given (the run
   queue, `cpu_wait`, sampled on Linux): a saturated server whose workers
   used and waited for at least 85 % of a core each wanted the CPU, and
-  other processes had it. Then the finding says so and who took it.
+  other processes had it. Then, when the server fell short or requests
+  queued inside it, the finding says so and who took it.
   Weight: that median share; for a starved server, the saturation's
   (report/findings/queueing.py).
 - event_loop_blocked: a worker's event loop ran a callback at least
@@ -124,7 +125,7 @@ def _starved_of_cpu(summary: Summary) -> Finding | None:
     """CPU work that did not get the CPU (see the module docstring)."""
     c = read(summary)
     wanted = demand_share(summary)
-    if not c.saturated or wanted is None or wanted < CPU_BUSY:
+    if not (c.saturated or c.queued) or wanted is None or wanted < CPU_BUSY:
         return None
     got = cpu_share(summary) or 0.0
     machine = summary.get("machine", {})
