@@ -13,7 +13,7 @@ docstring (docs/measuring.md has them all):
 - findings/server.py: server_cpu, event_loop_blocked, worker_restarts
 - findings/queueing.py: concurrency_limit and serialized (by Little's law,
   report/concurrency.py), connection_limit, connection_refused, timeouts
-- findings/answers.py: server_errors, rate_limited, client_errors
+- findings/answers.py: server_errors, rate_limited, client_errors, wrong_answers
 - findings/memory.py: memory_growth
 - none: nothing above stood out.
 
@@ -29,7 +29,12 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from loadgen.report.concurrency import read
-from loadgen.report.findings.answers import client_errors, rate_limited, server_errors
+from loadgen.report.findings.answers import (
+    client_errors,
+    rate_limited,
+    server_errors,
+    wrong_answers,
+)
 from loadgen.report.findings.finding import Finding, seconds_text
 from loadgen.report.findings.generator import generator_saturated, lateness, machine_busy
 from loadgen.report.findings.memory import memory_growth
@@ -69,6 +74,7 @@ FINDINGS = (
     "server_errors",
     "rate_limited",
     "client_errors",
+    "wrong_answers",
     "memory_growth",
     "worker_restarts",
     "connection_refused",
@@ -76,7 +82,7 @@ FINDINGS = (
     "connection_limit",
     "none",
 )
-# Past this share of requests answered 4xx, client_errors heads the findings.
+# Past this share of requests answered 4xx, or wrongly, that heads the findings.
 WRONG_REQUESTS_FIRST = 0.5
 # Findings that say why the server stopped keeping up, better than its concurrency.
 _EXPLAINS_SATURATION = ("server_cpu", "event_loop_blocked")
@@ -88,6 +94,7 @@ _SERVER_RULES: tuple[_Rule, ...] = (
     server_errors,
     rate_limited,
     client_errors,
+    wrong_answers,
     memory_growth,
     worker_restarts,
     connection_refused,
@@ -109,9 +116,13 @@ def diagnose(summary: Summary) -> list[Finding]:
     # loadgen's own first in a tie: the stable sort keeps them ahead.
     ours = [f for f in (generator_saturated(summary), machine_busy(summary)) if f is not None]
     found = sorted([*ours, *found], key=lambda f: -f.weight)
-    # Most requests refused as wrong (4xx): the run measured how fast the server
-    # says no, whoever was late; the requests are the first thing to fix.
-    wrong = next((f for f in found if f.finding == "client_errors"), None)
+    # Most requests refused as wrong (4xx) or answered wrongly: the run measured
+    # how fast the server says no, whoever was late; that is the first thing to fix.
+    wrong = max(
+        (f for f in found if f.finding in ("client_errors", "wrong_answers")),
+        key=lambda f: f.weight,
+        default=None,
+    )
     if wrong is not None and wrong.weight >= WRONG_REQUESTS_FIRST:
         found = [wrong, *(f for f in found if f is not wrong)]
     # The run's conditions come after what the target showed, however much

@@ -1,4 +1,4 @@
-"""What the answers' statuses say: `server_errors`, `rate_limited`, `client_errors`.
+"""What the answers say: `server_errors`, `rate_limited`, `client_errors`, `wrong_answers`.
 
 - server_errors: any 5xx answer (a server error is never normal load), but a
   503 that carries Retry-After (that is a refusal: rate_limited). By task
@@ -11,6 +11,10 @@
 - client_errors: any other 4xx for at least CLIENT_ERROR_SHARE of the
   requests: the requests are wrong (a path, a body, credentials), and what
   was measured is how fast the server says no. Weight: their share.
+- wrong_answers: answers the scenario's checks found wrong (`check` errors)
+  for at least CLIENT_ERROR_SHARE of the requests: the target answers, but
+  not what the scenario expects (another service at that address). Weight:
+  their share. Either of these at half the requests or more heads the findings.
 """
 
 from __future__ import annotations
@@ -65,6 +69,31 @@ def rate_limited(summary: Summary) -> Finding | None:
 
 def _refusals(second: TimelineEntry) -> int:
     return sum(second.get("errors", {}).get(k, 0) for k in REFUSALS)
+
+
+def wrong_answers(summary: Summary) -> Finding | None:
+    """Answers the scenario's checks found wrong (`check` errors) for at least
+    CLIENT_ERROR_SHARE of requests: the target answers, but not what the scenario
+    expects of it — another service at that address, or another version of it."""
+    checks = summary["errors"].get("checks", {})
+    total = summary["errors"]["by_kind"].get("check", 0)
+    share = total / (summary["requests"] or 1)
+    if share < CLIENT_ERROR_SHARE:
+        return None
+    reasons = sorted(
+        ((task, reason, n) for task, by in checks.items() for reason, n in by.items()),
+        key=lambda t: -t[2],
+    )
+    said = "; ".join(f"task {task}: {reason} ({n})" for task, reason, n in reasons[:3])
+    top = f" ({reasons[0][1]})" if reasons else ""
+    return Finding(
+        "wrong_answers",
+        min(share, 1.0),
+        f"{pct(share)} of the answers failed the scenario's checks{top}",
+        said or f"{total} answers failed their checks",
+        "the target answers, but not as the scenario expects: is --host the service the "
+        "scenario was written for (its paths, its version)? The latencies time wrong answers",
+    )
 
 
 def client_errors(summary: Summary) -> Finding | None:

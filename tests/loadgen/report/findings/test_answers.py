@@ -30,3 +30,18 @@ def test_wrong_requests_are_client_errors():
     assert f["summary"] == "task get gets 404 for 100 % of its requests"
     # A few in many are not what the run is about.
     assert diagnosed(run(errors={"http_404": 5}))[0]["finding"] == "none"
+
+
+def test_answers_the_checks_found_wrong_head_the_findings_when_most_are():
+    # The default mix pointed at nginx: 84 % of answers are not JSON. Before:
+    # "nothing stood out but the errors".
+    s = run(errors={"check": 840})
+    s["errors"]["checks"] = {"compute_addition": {"body is not JSON": 480},
+                             "compute_fib": {"body is not JSON": 360}}  # fmt: skip
+    s["generator"]["behind"] = True  # a little late too: still not the story
+    found = diagnosed(s)
+    assert found[0]["finding"] == "wrong_answers", found
+    said = found[0]["summary"]
+    assert said == "84 % of the answers failed the scenario's checks (body is not JSON)"
+    assert "task compute_addition: body is not JSON (480)" in found[0]["evidence"]
+    assert "is --host the service" in found[0]["advice"]
