@@ -15,6 +15,7 @@ from collections.abc import Sequence
 
 from loadgen.commands.options.argtypes import UsageError
 from loadgen.commands.options.exitcode import CommandFailed, ExitCode
+from loadgen.commands.options.output import remove_unused
 from loadgen.scale.errors import ScaleError, ShardsLost
 
 # name → (module, one-line summary). Each module has a function of that name,
@@ -107,6 +108,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(str(e), e.code)
     except ShardsLost as e:
         return _fail(str(e), ExitCode.INCOMPLETE)
+    finally:
+        remove_unused()  # a run's folder it left empty
 
 
 def _open_closed_outputs() -> None:

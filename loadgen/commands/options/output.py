@@ -13,6 +13,7 @@ is never written over without being asked to.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import re
 from pathlib import Path
@@ -29,6 +30,8 @@ RUN_FILES = ("summary.json", "capacity.json")
 # The default name: the start's local time, in characters every file system takes.
 STAMP = "%Y-%m-%dT%H-%M-%S"
 _NAME = re.compile(r"\w[\w.-]*")
+# The folders this process made, for `remove_unused`.
+_MADE: list[Path] = []
 
 
 def run_name(text: str) -> str:
@@ -88,7 +91,9 @@ def run_directory(
             f"{option}: {chosen} holds a run already ({held}): choose another, "
             "or --force to write over it"
         )
-    _make(chosen, exist_ok=True)
+    if not chosen.exists():
+        _make(chosen, exist_ok=True)
+        _MADE.append(chosen)
     return chosen
 
 
@@ -103,6 +108,7 @@ def _claim(parent: Path, name: str) -> Path:
         except FileExistsError:
             n += 1
         else:
+            _MADE.append(path)
             return path
 
 
@@ -116,6 +122,15 @@ def _make(path: Path, exist_ok: bool) -> None:
         raise UsageError(f"{path} exists and is not a directory") from None
     except OSError as e:
         raise UsageError(f"cannot make {path}: {e.strerror or e}") from None
+
+
+def remove_unused() -> None:
+    """Remove the folders this process made that are still empty: a run that ended
+    before writing anything (misuse found late, a Ctrl-C before the start) leaves
+    no empty folder behind. Never one that existed before, nor one with a file."""
+    while _MADE:
+        with contextlib.suppress(OSError):  # not empty: kept
+            _MADE.pop().rmdir()
 
 
 def page_link(directory: Path, page: str) -> str:

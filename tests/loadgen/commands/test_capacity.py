@@ -119,9 +119,11 @@ def test_inconclusive_searches_have_their_own_exit_status(tmp_path):
              "--scenario", GET_SCENARIO)  # fmt: skip
     with server_process() as url:
         # Every level passes up to --max-rps: no limit was found.
-        no_limit = capacity("--host", url, *quick, "--max-rps", "20", "--slo", "errors<1%")
+        no_limit = capacity("--host", url, *quick, "--max-rps", "20", "--slo", "errors<1%",
+                            "--out", tmp_path / "no-limit")  # fmt: skip
         # An objective the generator can never meet: it saturates before the target fails.
-        saturated = capacity("--host", url, *quick, "--slo", "achieved>=101%")
+        saturated = capacity("--host", url, *quick, "--slo", "achieved>=101%",
+                             "--out", tmp_path / "saturated")  # fmt: skip
     assert no_limit.returncode == 4, no_limit.stdout + no_limit.stderr
     assert saturated.returncode == 3, saturated.stdout + saturated.stderr
 

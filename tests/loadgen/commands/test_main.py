@@ -1,5 +1,8 @@
 """Every command's --help: exits 0, and the top-level help lists the subcommands."""
 
+import importlib
+import shlex
+
 import pytest
 
 from loadgen.commands.main import COMMANDS, main
@@ -49,3 +52,35 @@ def test_compare_loads_neither_the_engine_nor_the_server():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_the_overview_comes_first_commands_and_examples_within_15_lines(capsys):
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    top = capsys.readouterr().out.splitlines()[:15]
+    assert top[0] == "usage: loadgen [COMMAND] [OPTIONS]"
+    for command in COMMANDS:
+        assert any(line.startswith(f"  {command} ") for line in top), command
+    examples = [line.strip() for line in top if line.startswith("  loadgen ")]
+    assert len(examples) == 3
+    assert any("--host" in e and "--slo" in e for e in examples)
+    assert any(e.startswith("loadgen capacity ") for e in examples)
+    assert any("--host" not in e for e in examples)  # a run of the bundled server
+
+
+def test_the_overview_s_examples_parse(capsys):
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    top = capsys.readouterr().out.splitlines()[:15]
+    for line in (ln.split("#")[0] for ln in top if ln.startswith("  loadgen ")):
+        argv = shlex.split(line)[1:]
+        name = argv.pop(0) if argv[0] in COMMANDS else "run"
+        importlib.import_module(COMMANDS[name][0]).parser().parse_args(argv)
+
+
+def test_a_command_s_own_help_is_its_own(capsys):
+    with pytest.raises(SystemExit):
+        main(["run", "--help"])
+    text = capsys.readouterr().out
+    assert text.startswith("usage: loadgen run (--rps RATE | --stages SPEC | --profile NAME)")
+    assert "\ncommands" not in text  # the overview is loadgen --help's

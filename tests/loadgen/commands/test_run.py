@@ -561,7 +561,8 @@ def test_headers_given_on_the_command_line_arrive_on_every_request(tmp_path):
     heads = tmp_path / "heads"
     with server_process(record=heads) as url:
         headers = ("--header", "Authorization: Bearer t0k3n", "--header", "X-Env:staging")
-        proc = loadgen("--host", url, "--rps", 30, "--duration", "1s", "--quiet", *headers)
+        proc = loadgen("--host", url, "--rps", 30, "--duration", "1s", "--quiet", *headers,
+                       "--out", tmp_path / "run")  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     requests = heads.read_bytes().split(b"\r\n\r\n")[:-1]
     assert len(requests) == 30
