@@ -44,6 +44,16 @@ def setup_lines(summary: Summary) -> list[tuple[str, str]]:
     return lines
 
 
+def target_rate_text(summary: Summary) -> str:
+    """The target rate as the headlines say it: "100.0/s", or a profile that is not
+    constant as asked, with its mean ("ramp 10 → 300/s over 5 s, 155.0/s on average")."""
+    profile = summary["run"].get("rate_profile")
+    mean = f"{summary['target_rps']:.1f}/s"
+    if not profile or profile.get("kind") == "constant":
+        return mean
+    return f"{rate_text(profile)}, {mean} on average"
+
+
 def started_how(summary: Summary) -> str:
     """How the target was started: the bundled server (kind, workers, env) or `--host`."""
     server = summary["run"].get("embedded_server")

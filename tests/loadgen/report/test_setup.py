@@ -45,3 +45,14 @@ def test_the_lines_name_target_rate_scenario_and_start():
     assert (
         lines["started"].startswith("2026-12-06 01:00:00 UTC") and "2 s warm-up" in lines["started"]
     )
+
+
+def test_a_ramp_is_headlined_as_a_ramp_with_its_mean():
+    from loadgen.report.setup import target_rate_text
+
+    summary = run()
+    summary["target_rps"] = 155.0
+    summary["run"]["rate_profile"] = {"kind": "ramp", "segments": [[5.0, 10.0, 300.0]]}
+    assert target_rate_text(summary) == "ramp 10 → 300/s over 5 s, 155.0/s on average"
+    summary["run"]["rate_profile"] = {"kind": "constant", "rps": 155.0}
+    assert target_rate_text(summary) == "155.0/s"
