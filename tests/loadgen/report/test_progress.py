@@ -117,9 +117,9 @@ def recorder_seconds(latencies_ms):
 
 def test_the_plain_line_s_p99_is_the_run_s_so_far_exactly():
     rng = random.Random(7)
-    seconds = [
-        [rng.choice((1, 2, 3, 250)) * rng.randint(1, 40) for _ in range(97)] for _ in range(20)
-    ]
+    # A slow first half, a quick second: "so far" is not "the last 10 s".
+    seconds = [[rng.randint(1, 40) * (1 if i >= 10 or rng.random() < 0.9 else 250)
+                for _ in range(97)] for i in range(20)]  # fmt: skip
     rec, ticks = recorder_seconds(seconds)
     text = io.StringIO()
     progress = PlainProgress(Console(file=text, width=200), 20.0, ramp(0, 40, 20.0), 0.0)
@@ -134,6 +134,7 @@ def test_the_plain_line_s_p99_is_the_run_s_so_far_exactly():
     assert [(ln[3], ln[4]) for ln in lines] == [("10.0", "97.0"), ("30.0", "97.0")]
     exact = percentiles(rec.total("response"), [99])[99]  # every second's, as the report's
     assert float(lines[1][5]) == pytest.approx(exact, abs=0.005)
+    assert exact > 2 * merged_p99(seconds[10:])  # (what the last 10 s alone would say)
     # The first line's p99 is of its first 10 seconds alone.
     first_ten = merged_p99(seconds[:10])
     assert float(PLAIN_LINE.findall(first)[0][5]) == pytest.approx(first_ten, abs=0.005)
