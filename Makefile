@@ -16,7 +16,8 @@ $(STAMP): pyproject.toml
 	PYTHONWARNINGS=ignore $(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-# `make run ARGS="--rps 300 --duration 30s --out reports/run1"` for any other run.
+# `make run ARGS="--rps 300 --duration 30s --out reports/run1"` for any other run. Each
+# writes its folder (reports/<time>/ without --out) and ends with the link to its page.
 ARGS ?= --rps $(RPS) --duration $(DURATION)
 run: $(STAMP)
 	$(BIN)/python -m loadgen $(ARGS)
