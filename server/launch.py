@@ -1,10 +1,10 @@
 """Start the bundled server under gunicorn, the way `make serve` and the tests do.
 
 For programs that need a real server on this machine (the test suite,
-loadgen's embedded target):
+loadgen's embedded target); docs/server.md has a whole example, run by the tests:
 
     port = free_port()
-    proc = start_gunicorn(f"127.0.0.1:{port}", workers=2, log_dir=tmp,
+    proc = start_gunicorn(f"127.0.0.1:{port}", workers=2, log_dir=log_dir,
                           settings={"LEGACY_BUGS": "1"})
     try:
         wait_until_serving(f"http://127.0.0.1:{port}", proc)
