@@ -55,7 +55,8 @@ def attempt(scenario: str, url: str, rps: float, seconds: float, workdir: Path) 
     subprocess.run(
         ["taskset", "-c", GENERATOR_CORE, sys.executable, "-m", "loadgen", "--host", url,
          "--rps", str(rps), "--duration", f"{seconds}s", "--warmup", "1s",
-         "--scenario", scenario, "--connections", "256", "--out", str(out), "--quiet"],
+         "--scenario", scenario, "--connections", "256", "--out", str(out), "--force",
+         "--quiet"],
         check=True, cwd=ROOT,
     )  # fmt: skip
     s = json.loads((out / "summary.json").read_text())

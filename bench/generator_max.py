@@ -120,12 +120,12 @@ def loadgen_level(
     env: dict[str, str] | None = None,
 ) -> dict:
     """One loadgen run on `cores` (taskset list), `extra` options added (e.g. --processes);
-    `env`, if given, its whole environment."""
+    `env`, if given, its whole environment. A level tried again writes over its `out`."""
     subprocess.run(
         ["taskset", "-c", cores, sys.executable, "-m", "loadgen", "--host", url,
          "--rps", str(rps), "--duration", f"{seconds}s", "--warmup", "1s",
          "--scenario", str(ROOT / "bench" / "static_get.py") + ":" + scenario,
-         "--connections", "256", "--out", str(out), "--quiet", *extra],
+         "--connections", "256", "--out", str(out), "--force", "--quiet", *extra],
         check=True, env=env,
     )  # fmt: skip
     s = json.loads((out / "summary.json").read_text())
