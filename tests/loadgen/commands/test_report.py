@@ -27,7 +27,7 @@ def test_latencies_recomputed_from_the_interval_log_equal_the_live_run(saved_run
 
 @pytest.mark.slow
 def test_report_renders_the_same_summary_and_html(saved_run, tmp_path):
-    copy = tmp_path / "run"
+    copy = tmp_path / saved_run.name  # the page is titled with the run's folder name
     shutil.copytree(saved_run, copy)
     (copy / "report.html").unlink()
     proc = report(copy)
