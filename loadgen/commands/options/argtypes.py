@@ -224,8 +224,11 @@ def start_time(text: str) -> float:
         try:
             when = dt.datetime.fromisoformat(text)
         except ValueError:
+            # The example is tomorrow noon: one that would be taken, never a stale date.
+            tomorrow = dt.datetime.now(dt.UTC) + dt.timedelta(days=1)
             raise argparse.ArgumentTypeError(
-                f"expected epoch seconds or an ISO time like 2030-01-01T12:00:00Z, got {text!r}"
+                "expected epoch seconds or an ISO time like "
+                f"{tomorrow:%Y-%m-%d}T12:00:00Z, got {text!r}"
             ) from None
         if when.tzinfo is None:
             when = when.replace(tzinfo=dt.UTC)

@@ -38,3 +38,15 @@ def test_an_out_directory_may_not_be_a_file_or_under_one(tmp_path):
     for bad in (tmp_path / "file", tmp_path / "file" / "under"):
         with pytest.raises(argparse.ArgumentTypeError, match="not a directory"):
             out_dir(str(bad))
+
+
+def test_a_start_time_not_understood_names_an_example_that_would_be_taken():
+    import argparse
+    import re
+
+    from loadgen.commands.options.argtypes import start_time
+
+    with pytest.raises(argparse.ArgumentTypeError) as info:
+        start_time("yesterday")
+    [example] = re.findall(r"\d{4}-\d\d-\d\dT12:00:00Z", str(info.value))
+    assert start_time(example) > 0  # neither past nor more than a year ahead
