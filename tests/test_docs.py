@@ -93,6 +93,9 @@ def _read_pages() -> tuple[list[Shown], set[str], list[str]]:
     return shown, made, errors
 
 
+# When the blocks were expanded: a `$(date +%s)` in them is that moment's, and a
+# start "in 30 s" is 30 s from then, however long the tests take to reach it.
+EXPANDED_AT = time.time()
 SHOWN, WRITTEN_BY_BLOCKS, BASH_ERRORS = _read_pages()
 
 
@@ -195,7 +198,8 @@ def check_loadgen(cmd: Shown, argv: tuple[str, ...] | None = None) -> None:
         return
     start_at = getattr(args, "start_at", None)
     if start_at is not None:
-        assert 0 < start_at - time.time() < NEAR_START_S, f"{cmd}: a start its reader waits for"
+        ahead = start_at - EXPANDED_AT
+        assert 0 < ahead < NEAR_START_S, f"{cmd}: a start its reader waits for"
     missing = [] if cmd.not_run else missing_inputs(cmd, name, args)
     assert not missing, f"{cmd}: reads {missing}, neither in the checkout nor made by an example"
 

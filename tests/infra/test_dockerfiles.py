@@ -224,21 +224,17 @@ def test_compose_loadgen_command_runs_against_the_gunicorn_image(
     assert service["build"]["dockerfile"] == "infra/Dockerfile-gunicorn"
     stage = final_stage(GUNICORN)
     argv = shlex.split(service["command"])
-    out = root / "reports"
-    assert mounts(service)[option(argv, "--out")] == "./reports"
+    # No --out: each run writes reports/<time>/ under the working directory,
+    # which the compose file mounts from ./reports.
+    assert "--out" not in argv
+    assert mounts(service)[str(stage.workdir / "reports")] == "./reports"
     argv[argv.index("--host") + 1] = base
-    argv[argv.index("--out") + 1] = str(out)
     argv += ["--duration", "1s", "--quiet"]
-    env = native_env(stage, root / stage.workdir.relative_to("/"), clean_env())
-    result = subprocess.run(
-        argv,
-        cwd=root / stage.workdir.relative_to("/"),
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    workdir = root / stage.workdir.relative_to("/")
+    env = native_env(stage, workdir, clean_env())
+    result = subprocess.run(argv, cwd=workdir, env=env, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
+    [out] = (workdir / "reports").iterdir()
     summary = json.loads((out / "summary.json").read_text())
     assert summary["requests"] >= 90
     assert summary["errors"]["total"] == 0
