@@ -104,6 +104,8 @@ class Interval:
     # Σ service time (s) of its responses: busy / length is the mean number the
     # server held at once (Little's law); 0 in a state written before it was kept.
     busy: float = 0.0
+    # The worst send lag (s) of its arrivals: the live dashboard's lag per second.
+    max_lag: float = 0.0
 
 
 class _Open:
@@ -117,6 +119,7 @@ class _Open:
         self.responses = 0
         self.errors: Counter[str] = Counter()
         self.busy = 0.0  # Σ service time of its responses (s)
+        self.max_lag = 0.0  # the worst send lag of its arrivals (s)
 
 
 class Recorder:
@@ -163,7 +166,10 @@ class Recorder:
             self.max_in_flight = self.in_flight
         if measured:
             self.arrivals += 1
-            self._open.arrivals += 1
+            iv = self._open
+            iv.arrivals += 1
+            if lag > iv.max_lag:
+                iv.max_lag = lag
             record(self.send_lag, lag)
 
     def departure(self) -> None:
@@ -265,7 +271,7 @@ class Recorder:
         end = now - self.origin
         self._open = _Open(end)
         closed = Interval(
-            iv.start, end, iv.arrivals, iv.responses, dict(iv.errors), {}, {}, iv.busy
+            iv.start, end, iv.arrivals, iv.responses, dict(iv.errors), {}, {}, iv.busy, iv.max_lag
         )
         for task, (resp_h, serv_h) in iv.histograms.items():
             for kind, h in (("response", resp_h), ("service", serv_h)):

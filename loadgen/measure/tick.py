@@ -28,6 +28,8 @@ def tick(iv: Interval, rec: Recorder) -> Tick:
         "arrivals": iv.arrivals,
         "responses": iv.responses,
         "errors": sum(iv.errors.values()),
+        "errors_by_kind": dict(iv.errors),
+        "max_lag_us": round(iv.max_lag * 1_000_000),
         "max_us": worst,
         "total_arrivals": rec.arrivals,
         "in_flight": rec.in_flight,

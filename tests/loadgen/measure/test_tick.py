@@ -63,9 +63,24 @@ def test_a_tick_is_plain_data_that_crosses_a_pipe():
     rec.response("a", *response(0.0, 0.0, 0.02))
     t = tick(rec.close_interval(ORIGIN + 1.0), rec)
     assert json.loads(json.dumps(t)) == t
-    numbers = {k: v for k, v in t.items() if k != "response_counts"}
+    numbers = {k: v for k, v in t.items() if k not in ("response_counts", "errors_by_kind")}
     assert all(type(v) in (int, float) for v in numbers.values())
     assert all(type(n) is int for pair in t["response_counts"] for n in pair)
+    assert all(type(n) is int for n in t["errors_by_kind"].values())
+
+
+def test_a_tick_carries_its_second_s_errors_by_kind_and_worst_send_lag():
+    rec = Recorder(ORIGIN)
+    for lag in (0.001, 0.250, 0.002):
+        rec.arrival(lag, measured=True)
+    rec.arrival(9.0, measured=False)  # the warm-up's: not the measured second's
+    rec.error("a", "timeout")
+    rec.response("a", *response(0.0, 0.0, 0.02, status=503))
+    t = tick(rec.close_interval(ORIGIN + 1.0), rec)
+    assert t["errors_by_kind"] == {"timeout": 1, "http_503": 1}
+    assert t["max_lag_us"] == 250_000
+    quiet = tick(rec.close_interval(ORIGIN + 2.0), rec)
+    assert quiet["errors_by_kind"] == {} and quiet["max_lag_us"] == 0
 
 
 def test_a_second_s_response_times_are_its_buckets_every_task_s_together():
