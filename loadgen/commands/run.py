@@ -7,11 +7,12 @@ import contextlib
 import datetime as dt
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from loadgen.commands.main import OVERVIEW
 from loadgen.commands.options.argtypes import (
     Parser,
+    UsageError,
     check_slo_tasks,
     positive_duration,
     rate_spec,
@@ -21,7 +22,12 @@ from loadgen.commands.options.argtypes import (
 from loadgen.commands.options.exitcode import ExitCode
 from loadgen.commands.options.groups import option_groups
 from loadgen.commands.options.load_options import add_load_options, check_load_options
-from loadgen.commands.options.output import add_output_options, print_link, run_directory
+from loadgen.commands.options.output import (
+    add_dashboard_option,
+    add_output_options,
+    print_link,
+    run_directory,
+)
 from loadgen.commands.options.scale_options import add_scale_options, check_scale_options
 from loadgen.commands.options.server_sampling import (
     add_server_signal_options,
@@ -30,6 +36,8 @@ from loadgen.commands.options.server_sampling import (
 from loadgen.commands.target import sampling, target
 from loadgen.core.config import DURATION_S
 from loadgen.core.rates import NAMED_PROFILES, ConstantRate, RateProfile, ramp, stages
+from loadgen.measure.tick import Tick
+from loadgen.report.dashboard import Dashboard
 from loadgen.report.progress import make_progress
 from loadgen.report.publish import Published, publish
 from loadgen.report.run_dir import REPORT
@@ -89,6 +97,7 @@ def parser(overview: bool = False) -> argparse.ArgumentParser:
     add_load_options(g)
     add_server_signal_options(g.sampling)
     add_output_options(g.output, "summary.json, report.html, .hgrm and .hlog files")
+    add_dashboard_option(g.output)
     g.slo.add_argument(
         "--slo",
         type=slo,
@@ -138,10 +147,11 @@ def run(argv: Sequence[str]) -> ExitCode:
         make_console(stderr=True).print(f"[yellow]note:[/yellow] {note}")
     console = make_console()
     meta = {"rate_profile": profile.describe(), **load.meta(), **scale.meta()}
+    live = open_dashboard(args.dashboard, args.out.name, profile, args.warmup)
     # Outside the engine (the bundled server starting, the files being written)
     # a stop signal is recorded, never a traceback: a run not started yet is
     # not started, and a second Ctrl-C may cut the drain short, never the files.
-    with CatchStops() as stops:
+    with CatchStops() as stops, live or contextlib.nullcontext():
         with target(args) as tgt:
             if stops.received:
                 return _stopped_before_the_run(stops.received[0])
@@ -151,9 +161,15 @@ def run(argv: Sequence[str]) -> ExitCode:
                 progress = make_progress(console, seconds, profile, config.warmup)
             with sampling(args, tgt) as sampled, progress or contextlib.nullcontext():
                 # Here, or as shards (local processes, Dask) merged into one result.
-                on_tick = progress.on_tick if progress is not None else None
+                on_tick = fan_out(progress.on_tick if progress is not None else None, live)
                 scaled = run_scaled(scale, config, args.scenario, meta, on_tick, stops.first)
         result = scaled.result
+        if (
+            live is not None
+        ):  # its totals before the files: /metrics shows them while they are written
+            rec = result.recorder
+            requests = sum(s.requests for s in rec.tasks.values())
+            live.ended(requests, rec.errors(), result.interrupted or bool(stops.received))
         # A stop from here on comes after the run: it cuts the writing short
         # (publish says what was not written), it does not make the run interrupted.
         before = stops.received[:]
@@ -168,6 +184,8 @@ def run(argv: Sequence[str]) -> ExitCode:
             server=sampled.signals(),
             stopped=lambda: len(stops.received) > len(before),
         )
+        if live is not None:
+            live.report(args.out / REPORT)
         if published.not_written:
             make_console(stderr=True).print(published.not_written, highlight=False)
         print_shard_notes(scaled.notes, scaled.warnings)
@@ -175,6 +193,40 @@ def run(argv: Sequence[str]) -> ExitCode:
     if not args.quiet:  # last of all, after the verdicts and whatever went to stderr
         print_link(console, args.out, REPORT)
     return status
+
+
+def open_dashboard(
+    address: tuple[str, int] | None, run_id: str, profile: RateProfile, warmup: float
+) -> Dashboard | None:
+    """--dashboard's server, bound now (a busy port is misuse, before any load), its
+    address printed on stderr; None without --dashboard."""
+    if address is None:
+        return None
+    host, port = address
+    try:
+        live = Dashboard(host, port, run_id, profile, warmup)
+    except OSError as e:
+        raise UsageError(
+            f"--dashboard {host}:{port}: cannot listen there: {e.strerror or e}"
+        ) from None
+    print(f"live: {live.url}", file=sys.stderr, flush=True)
+    return live
+
+
+def fan_out(
+    progress: Callable[[Tick], None] | None, live: Dashboard | None
+) -> Callable[[Tick], None] | None:
+    """One tick callback for the progress line and the dashboard, whichever there are."""
+    if live is None:
+        return progress
+    if progress is None:
+        return live.on_tick
+
+    def both(t: Tick) -> None:
+        progress(t)
+        live.on_tick(t)
+
+    return both
 
 
 def _status(scaled: ScaledRun, published: Published, before: list[int]) -> ExitCode:

@@ -1,0 +1,140 @@
+"""The live dashboard (`--dashboard`): a page and Prometheus metrics while a run goes on.
+
+They are served by a process of its own (`python -m loadgen.report.dashboard_server`),
+as the sampler is: its HTTP handling never holds the GIL the engine's event
+loop needs. This is the parent's side: it binds the address here, so that a
+busy port or a bad address is a usage error before any load, and hands the
+listening socket to the child; the engine's loop then only writes each second's
+tick as one JSON line on the child's stdin. The child ends when that pipe closes:
+with the run, or with loadgen however it ends, so it never outlives it.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import os
+import secrets
+import socket
+import subprocess
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from loadgen.core.rates import RateProfile
+from loadgen.measure.tick import Tick
+
+# How long the dashboard process gets to end once its pipe is closed.
+STOP_TIMEOUT_S = 5.0
+
+
+def is_loopback(host: str) -> bool:
+    """Whether `host` is only reachable from this machine (then no token is asked)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class Dashboard:
+    """The dashboard process, started on entering the block and stopped on leaving it.
+
+    Made before the run: it binds `host:port` at once (port 0: a free one),
+    raising OSError when it cannot. `profile` and `warmup` give each second's
+    target rate, which the ticks do not carry.
+    """
+
+    def __init__(
+        self, host: str, port: int, run_id: str, profile: RateProfile, warmup: float = 0.0
+    ) -> None:
+        """OSError if the address cannot be bound (busy, not this machine's)."""
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        self._socket = socket.socket(family, socket.SOCK_STREAM)
+        try:
+            self._socket.bind((host, port))
+            self._socket.listen(64)
+        except OSError:
+            self._socket.close()
+            raise
+        self.host = host
+        self.port = self._socket.getsockname()[1]
+        self.run_id = run_id
+        self.profile = profile
+        self.warmup = warmup
+        # Anyone who can reach a non-loopback address could stop the run: they need this.
+        self.token = None if is_loopback(host) else secrets.token_urlsafe(16)
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        """The page's address, with its token when one is needed."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        query = f"?token={self.token}" if self.token else ""
+        return f"http://{host}:{self.port}/{query}"
+
+    def __enter__(self) -> Dashboard:
+        self._proc = subprocess.Popen(
+            [sys.executable, "-m", "loadgen.report.dashboard_server"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            pass_fds=(self._socket.fileno(),),
+            start_new_session=True,  # a Ctrl-C is for loadgen, which stops it in turn
+        )
+        options = {
+            "fd": self._socket.fileno(),
+            "run": self.run_id,
+            "token": self.token,
+            "loadgen_pid": os.getpid(),
+        }
+        self._send(options)
+        self._socket.close()  # the child's now: the port closes when it ends
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        proc, self._proc = self._proc, None
+        if proc is None:
+            return
+        if proc.stdin is not None:
+            proc.stdin.close()
+        try:
+            proc.wait(STOP_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+    def on_tick(self, t: Tick) -> None:
+        """Second `t` of the run, with its target rate, to the page (on the engine's
+        loop: one JSON line, every percentile is read in the other process)."""
+        start = self.warmup + t["end"] - t["length"]
+        planned = self.profile.arrivals(self.warmup + t["end"]) - self.profile.arrivals(start)
+        self._send({"tick": {**t, "target": planned / max(t["length"], 1e-9)}})
+
+    def ended(self, requests: int, errors_by_kind: Mapping[str, int], stopped: bool) -> None:
+        """The run is over: its totals (the drain's responses too, as summary.json's)."""
+        self._send(
+            {"end": {"requests": requests, "errors": dict(errors_by_kind), "stopped": stopped}}
+        )
+
+    def report(self, page: Path) -> None:
+        """Where the run's page was written, for the live page's last words."""
+        self._send({"report": str(page.resolve())})
+
+    def _send(self, message: dict[str, Any]) -> None:
+        proc = self._proc
+        if proc is None or proc.stdin is None:
+            return
+        try:
+            proc.stdin.write(json.dumps(message).encode() + b"\n")
+            proc.stdin.flush()
+        except OSError:
+            pass  # it died: the run goes on without its page

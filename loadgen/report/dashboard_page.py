@@ -1,0 +1,147 @@
+"""The live page the dashboard serves: one HTML file, its script and SVG charts inline.
+
+Nothing is fetched but the dashboard's own `/ticks` (once a second, every second
+so far: a page opened mid-run draws the history) and `/stop`; the token of the
+page's URL goes along with both. `body[data-seconds]` says how many seconds are
+drawn (the browser test reads it), `body[data-ended]` that the run is over.
+"""
+
+from __future__ import annotations
+
+PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>loadgen live</title>
+<style>
+body{font:14px system-ui,sans-serif;margin:16px;color:#222;background:#fafafa}
+h1{font-size:18px;margin:0 0 8px}
+#status{margin:6px 0 12px;padding:8px;background:#eef;border-radius:4px}
+#status.ended{background:#efe}
+.chart{background:#fff;border:1px solid #ddd;border-radius:4px;margin:0 0 12px;padding:6px}
+.chart h2{font-size:14px;margin:0 0 4px}
+.legend span{margin-right:12px;white-space:nowrap}
+.legend i{display:inline-block;width:12px;height:3px;vertical-align:middle;margin-right:4px}
+svg text{font-size:11px;fill:#555}
+button{font-size:14px;padding:4px 12px}
+</style></head>
+<body data-seconds="0">
+<h1>loadgen live: <span id="run">…</span></h1>
+<div id="status">waiting for the first second… <button id="stop">stop the run</button></div>
+<div id="charts"></div>
+<script>
+"use strict";
+const token = new URLSearchParams(location.search).get("token");
+const q = token ? "?token=" + encodeURIComponent(token) : "";
+const COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2"];
+const W = 1180, H = 220, L = 60, R = 10, T = 10, B = 24;
+const CHARTS = [
+  ["rates", "offered vs achieved rate, responses (per second)", s => ({
+    "target": s.target, "achieved": s.achieved, "responses": s.responses})],
+  ["latency", "response time per second, ms (exact, from each second's histogram)", s => ({
+    "p50": s.latency_ms["0.5"], "p90": s.latency_ms["0.9"],
+    "p99": s.latency_ms["0.99"], "max": s.latency_ms["1"]})],
+  ["errors", "errors per second, by kind", s => s.errors],
+  ["inflight", "in flight", s => ({"in flight": s.in_flight})],
+  ["lag", "send lag, worst of each second, ms", s => ({"send lag": s.lag_ms})],
+];
+const NS = "http://www.w3.org/2000/svg";
+function el(name, attrs, parent) {
+  const e = document.createElementNS(NS, name);
+  for (const k in attrs) e.setAttribute(k, attrs[k]);
+  if (parent) parent.appendChild(e);
+  return e;
+}
+function draw(id, title, pick, seconds) {
+  let box = document.getElementById(id);
+  if (!box) {
+    box = document.createElement("div");
+    box.className = "chart"; box.id = id;
+    box.innerHTML = "<h2></h2><div class=legend></div>";
+    box.querySelector("h2").textContent = title;
+    document.getElementById("charts").appendChild(box);
+  }
+  const old = box.querySelector("svg");
+  if (old) old.remove();
+  const svg = el("svg", {width: W, height: H, viewBox: `0 0 ${W} ${H}`}, box);
+  const series = {};
+  seconds.forEach((s, i) => {
+    const values = pick(s) || {};
+    for (const name in values) {
+      if (!(name in series)) series[name] = [];
+      const v = values[name];
+      if (v !== null && v !== undefined) series[name].push([s.end, v]);
+    }
+  });
+  const all = Object.values(series).flat();
+  const xs = seconds.map(s => s.end);
+  const x0 = Math.min(0, ...xs), x1 = Math.max(1, ...xs);
+  const positive = all.map(p => p[1]).filter(v => v > 0);
+  const lo = Math.min(...positive), hi = Math.max(1e-9, ...all.map(p => p[1]));
+  const log = id === "latency" && positive.length && hi / lo >= 100;  // spans decades
+  const f = log ? v => Math.log10(Math.max(v, lo)) : v => v;
+  const y0 = log ? Math.floor(f(lo)) : 0, y1 = log ? Math.ceil(f(hi)) : hi * 1.1;
+  const px = x => L + (x - x0) / (x1 - x0) * (W - L - R);
+  const py = y => H - B - (f(y) - y0) / Math.max(y1 - y0, 1e-9) * (H - T - B);
+  el("line", {x1: L, y1: H - B, x2: W - R, y2: H - B, stroke: "#999"}, svg);
+  el("line", {x1: L, y1: T, x2: L, y2: H - B, stroke: "#999"}, svg);
+  const ticks = log ? Array.from({length: y1 - y0 + 1}, (_, i) => 10 ** (y0 + i))
+                    : [0, y1 / 2, y1];
+  for (const v of ticks) {
+    const y = log ? H - B - (Math.log10(v) - y0) / Math.max(y1 - y0, 1e-9) * (H - T - B) : py(v);
+    el("text", {x: L - 4, y: y + 4, "text-anchor": "end"}, svg).textContent =
+      v >= 100 ? v.toFixed(0) : +v.toPrecision(2);
+    el("line", {x1: L, y1: y, x2: W - R, y2: y, stroke: "#eee"}, svg);
+  }
+  el("text", {x: W - R, y: H - 6, "text-anchor": "end"}, svg).textContent = `${x1.toFixed(0)} s`;
+  const scale = log ? " (log scale)" : "";
+  el("text", {x: L, y: H - 6}, svg).textContent = `${x0.toFixed(0)} s${scale}`;
+  const legend = box.querySelector(".legend");
+  legend.innerHTML = "";
+  Object.keys(series).forEach((name, i) => {
+    const color = COLORS[i % COLORS.length], pts = series[name];
+    el("polyline", {points: pts.map(p => `${px(p[0]).toFixed(1)},${py(p[1]).toFixed(1)}`).join(" "),
+      fill: "none", stroke: color, "stroke-width": 2, "data-series": name}, svg);
+    const last = pts.length ? pts[pts.length - 1][1] : null;
+    const span = document.createElement("span");
+    span.innerHTML = `<i style="background:${color}"></i>`;
+    span.append(`${name}: ${last === null ? "–" : +last.toPrecision(4)}`);
+    legend.appendChild(span);
+  });
+}
+let ended = false;
+async function poll() {
+  try {
+    const r = await fetch("/ticks" + q, {cache: "no-store"});
+    const data = await r.json();
+    document.getElementById("run").textContent = data.run;
+    for (const [id, title, pick] of CHARTS) draw(id, title, pick, data.seconds);
+    document.body.dataset.seconds = data.seconds.length;
+    const status = document.getElementById("status");
+    if (data.end) {
+      ended = true;
+      document.body.dataset.ended = "1";
+      status.className = "ended";
+      status.textContent = (data.end.stopped ? "the run was stopped" : "the run ended") +
+        ` after ${data.seconds.length} s. ` +
+        (data.end.report ? "Its report: " : "Its report is being written…");
+      if (data.end.report) {
+        const a = document.createElement("a");
+        a.href = "file://" + data.end.report; a.textContent = data.end.report;
+        document.body.dataset.report = data.end.report;
+        status.appendChild(a);
+      }
+    } else if (data.seconds.length) {
+      status.firstChild.textContent = `running: ${data.seconds.length} s measured `;
+    }
+  } catch (e) {
+    if (!ended) document.getElementById("status").firstChild.textContent =
+      "the dashboard is gone (loadgen ended) ";
+    return;
+  }
+  if (!ended || !document.body.dataset.report) setTimeout(poll, 1000);
+}
+document.getElementById("stop").onclick = async () => {
+  document.getElementById("stop").disabled = true;
+  await fetch("/stop" + q, {method: "POST"});
+};
+poll();
+</script></body></html>
+"""

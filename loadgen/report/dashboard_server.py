@@ -1,0 +1,210 @@
+"""The dashboard process (`dashboard.py` starts it): the live page, its ticks and `/metrics`.
+
+Its first stdin line says which listening socket it inherited, the run's id,
+the token asked of every request (None on loopback) and loadgen's pid; then a
+line a second (`{"tick": …}`), `{"end": …}` with the run's totals and
+`{"report": PATH}`. The end of stdin ends it. Each tick's percentiles are read
+here, from the second's response-time buckets: exact, and off the engine's loop.
+
+    GET /         the page (page HTML, inline JS and SVG: nothing fetched elsewhere)
+    GET /ticks    every second so far as JSON, and the end when it came
+    GET /metrics  Prometheus text exposition, labelled with the run's id
+    POST /stop    SIGINT to loadgen: the run ends as on Ctrl-C
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import signal
+import socket
+import sys
+import threading
+from collections import Counter
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+
+from loadgen.measure.histogram import Distribution
+from loadgen.measure.tick import Tick
+from loadgen.report.dashboard_page import PAGE
+
+# The latency quantiles of the last second, as /metrics labels them (1: the max).
+QUANTILES = {"0.5": 50.0, "0.9": 90.0, "0.99": 99.0}
+
+
+def second(t: Tick) -> dict[str, Any]:
+    """What the page draws of tick `t`: rates per second, latencies in ms."""
+    length = max(t["length"], 1e-9)
+    counts = [(i, n) for i, n in t["response_counts"]]
+    total = sum(n for _, n in counts)
+    values = Distribution(counts, total).percentiles_us(QUANTILES.values()) if total else {}
+    latency = {q: values[p] / 1000 for q, p in QUANTILES.items() if p in values}
+    if total:
+        latency["1"] = t["max_us"] / 1000
+    return {
+        "end": t["end"],
+        "target": t.get("target"),
+        "achieved": t["arrivals"] / length,
+        "responses": t["responses"] / length,
+        "errors": {k: n / length for k, n in t.get("errors_by_kind", {}).items()},
+        "in_flight": t["in_flight"],
+        "lag_ms": t.get("max_lag_us", 0) / 1000,
+        "latency_ms": latency,
+    }
+
+
+class Live:
+    """The run as the dashboard knows it: its seconds, totals and end (one lock)."""
+
+    def __init__(self, run_id: str) -> None:
+        self.run_id = run_id
+        self.lock = threading.Lock()
+        self.seconds: list[dict[str, Any]] = []
+        self.requests = 0
+        self.errors: Counter[str] = Counter()
+        self.end: dict[str, Any] | None = None
+
+    def add(self, message: dict[str, Any]) -> None:
+        """One line from loadgen."""
+        with self.lock:
+            if "tick" in message:
+                t = message["tick"]
+                self.seconds.append(second(t))
+                self.requests += t["responses"]
+                self.errors.update(t.get("errors_by_kind", {}))
+            elif "end" in message:
+                end = message["end"]
+                self.requests = end["requests"]  # the drain's responses, as summary.json's
+                self.errors = Counter(end["errors"])
+                self.end = {"stopped": end["stopped"], "report": None}
+            elif "report" in message and self.end is not None:
+                self.end["report"] = message["report"]
+
+    def ticks_json(self) -> bytes:
+        """GET /ticks: everything so far, so that a page opened mid-run has the history."""
+        with self.lock:
+            return json.dumps(
+                {"run": self.run_id, "seconds": self.seconds, "end": self.end}
+            ).encode()
+
+    def collect(self) -> Iterator[Metric]:
+        """The metrics, read from the latest state on each scrape."""
+        with self.lock:
+            last = self.seconds[-1] if self.seconds else None
+            run, requests, errors, ended = self.run_id, self.requests, dict(self.errors), self.end
+        c = CounterMetricFamily("loadgen_requests", "responses received so far", labels=["run"])
+        c.add_metric([run], requests)
+        yield c
+        e = CounterMetricFamily("loadgen_errors", "errors so far, by kind", labels=["run", "kind"])
+        for kind, n in sorted(errors.items()):
+            e.add_metric([run, kind], n)
+        yield e
+        gauges = {
+            "loadgen_target_rps": ("arrivals/s asked for in the last second", "target"),
+            "loadgen_achieved_rps": ("arrivals/s sent in the last second", "achieved"),
+            "loadgen_in_flight": ("requests in flight at the last second's end", "in_flight"),
+            "loadgen_send_lag_ms": ("the worst send lag of the last second", "lag_ms"),
+        }
+        for name, (doc, key) in gauges.items():
+            g = GaugeMetricFamily(name, doc, labels=["run"])
+            if last is not None and last[key] is not None:
+                g.add_metric([run], last[key])
+            yield g
+        lat = GaugeMetricFamily(
+            "loadgen_latency_ms",
+            "response time quantiles of the last second (1: its max), from its histogram",
+            labels=["run", "quantile"],
+        )
+        for q, v in (last or {}).get("latency_ms", {}).items():
+            lat.add_metric([run, q], v)
+        yield lat
+        done = GaugeMetricFamily("loadgen_run_ended", "1 once the run has ended", labels=["run"])
+        done.add_metric([run], 1 if ended else 0)
+        yield done
+
+
+def serve(
+    live: Live, listening: socket.socket, token: str | None, loadgen_pid: int
+) -> ThreadingHTTPServer:
+    """The HTTP server on the inherited socket, serving in a thread of its own."""
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(live)  # a collector: it has `collect`
+    stopping = threading.Event()
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, format: str, *args: Any) -> None:
+            return None  # quiet: loadgen's terminal is the run's
+
+        def _allowed(self) -> str | None:
+            """The request's path if its token is right (or none is asked), else None."""
+            url = urlsplit(self.path)
+            if token is not None:
+                given = parse_qs(url.query).get("token", [""])[0]
+                if not secrets.compare_digest(given, token):
+                    self._reply(403, "text/plain", b"forbidden: the URL's ?token= is needed\n")
+                    return None
+            return url.path
+
+        def _reply(self, status: int, kind: str, body: bytes) -> None:
+            self.send_response(status)
+            self.send_header("Content-Type", kind)
+            self.send_header("Content-Length", str(len(body)))
+            self.send_header("Cache-Control", "no-store")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def do_GET(self) -> None:
+            path = self._allowed()
+            if path == "/":
+                self._reply(200, "text/html; charset=utf-8", PAGE.encode())
+            elif path == "/ticks":
+                self._reply(200, "application/json", live.ticks_json())
+            elif path == "/metrics":
+                self._reply(200, "text/plain; version=0.0.4", generate_latest(registry))
+            elif path is not None:
+                self._reply(404, "text/plain", b"not found\n")
+
+        def do_POST(self) -> None:
+            path = self._allowed()
+            if path == "/stop":
+                first = not stopping.is_set()  # a second SIGINT would cut the drain short
+                stopping.set()
+                if first:
+                    os.kill(loadgen_pid, signal.SIGINT)
+                self._reply(202, "application/json", json.dumps({"stopping": True}).encode())
+            elif path is not None:
+                self._reply(404, "text/plain", b"not found\n")
+
+    server = ThreadingHTTPServer(listening.getsockname()[:2], Handler, bind_and_activate=False)
+    server.socket.close()
+    server.socket = listening
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, name="dashboard-http", daemon=True).start()
+    return server
+
+
+def main() -> None:
+    """The dashboard process: options on stdin's first line, then loadgen's lines until EOF."""
+    first = sys.stdin.readline()
+    if not first:
+        return
+    options = json.loads(first)
+    listening = socket.socket(fileno=options["fd"])
+    live = Live(options["run"])
+    server = serve(live, listening, options["token"], options["loadgen_pid"])
+    for line in sys.stdin:  # until loadgen closes the pipe (or is gone)
+        try:
+            live.add(json.loads(line))
+        except (ValueError, KeyError, TypeError):
+            continue
+    server.shutdown()
+
+
+if __name__ == "__main__":
+    main()
