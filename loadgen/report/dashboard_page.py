@@ -62,14 +62,15 @@ function draw(id, title, pick, seconds) {
   if (old) old.remove();
   const svg = el("svg", {width: W, height: H, viewBox: `0 0 ${W} ${H}`}, box);
   const series = {};
-  seconds.forEach((s, i) => {
+  for (const s of seconds) for (const name in pick(s) || {}) series[name] = [];
+  for (const s of seconds) {
     const values = pick(s) || {};
-    for (const name in values) {
-      if (!(name in series)) series[name] = [];
-      const v = values[name];
+    for (const name in series) {
+      // An error kind absent from a second had none in it; a latency absent, no response.
+      const v = name in values ? values[name] : (id === "errors" ? 0 : null);
       if (v !== null && v !== undefined) series[name].push([s.end, v]);
     }
-  });
+  }
   const all = Object.values(series).flat();
   const xs = seconds.map(s => s.end);
   const x0 = Math.min(0, ...xs), x1 = Math.max(1, ...xs);
@@ -98,7 +99,8 @@ function draw(id, title, pick, seconds) {
   Object.keys(series).forEach((name, i) => {
     const color = COLORS[i % COLORS.length], pts = series[name];
     el("polyline", {points: pts.map(p => `${px(p[0]).toFixed(1)},${py(p[1]).toFixed(1)}`).join(" "),
-      fill: "none", stroke: color, "stroke-width": 2, "data-series": name}, svg);
+      fill: "none", stroke: color, "stroke-width": 2, "data-series": name,
+      "stroke-dasharray": name === "target" ? "6 4" : "none"}, svg);
     const last = pts.length ? pts[pts.length - 1][1] : null;
     const span = document.createElement("span");
     span.innerHTML = `<i style="background:${color}"></i>`;

@@ -1,0 +1,203 @@
+"""--dashboard: real runs of the command line, their live page, /ticks and /metrics on loopback."""
+
+import json
+import re
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from loadgen.commands.options.output import dashboard_address
+from loadgen.report.dashboard_page import PAGE
+from tests.support.chromium import FLAGS, chromium_path
+from tests.support.cli import ROOT, loadgen, summary
+
+
+class Run:
+    """`python -m loadgen ARGS --out DIR` started, its stderr read as it comes."""
+
+    def __init__(self, out, *args):
+        self.out = out
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "loadgen", *map(str, args), "--out", str(out), "--quiet"],
+            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        self.stderr: list[str] = []
+        self._url = threading.Event()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self):
+        for line in self.proc.stderr:
+            self.stderr.append(line)
+            if line.startswith("live: "):
+                self._url.set()
+        self._url.set()
+
+    def url(self):
+        """The address printed on stderr (`live: URL`), waited for."""
+        assert self._url.wait(30), "no live: line"
+        found = [line.split(" ", 1)[1].strip() for line in self.stderr if line.startswith("live: ")]
+        assert found, "".join(self.stderr)
+        return found[0]
+
+    def wait(self, timeout=60):
+        self.proc.wait(timeout)
+        return self.proc.returncode
+
+    def kill(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def get(url, method="GET"):
+    with urllib.request.urlopen(urllib.request.Request(url, method=method), timeout=5) as r:
+        return r.read()
+
+
+def seconds(base):
+    return json.loads(get(f"{base}ticks"))["seconds"]
+
+
+def wait_for(check, timeout=15.0, every=0.1):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(every)
+    raise AssertionError("not in time")
+
+
+def metrics(base):
+    """/metrics parsed by prometheus_client's own parser: name → {labels: value}."""
+    out = {}
+    for family in text_string_to_metric_families(get(f"{base}metrics").decode()):
+        for s in family.samples:
+            out.setdefault(s.name, {})[tuple(sorted(s.labels.items()))] = s.value
+    return out
+
+
+@pytest.mark.slow
+def test_ticks_grow_mid_run_and_metrics_end_at_the_summary_s_count(tmp_path):
+    run = Run(tmp_path / "live", "--rps", 50, "--duration", "6s", "--dashboard")
+    try:
+        base = run.url()
+        assert re.fullmatch(r"http://127\.0\.0\.1:\d+/", base)
+        first = wait_for(lambda: seconds(base))
+        assert len(first) >= 1
+        wait_for(lambda: len(seconds(base)) > len(first))
+        s = seconds(base)[-1]
+        assert s["target"] == pytest.approx(50) and s["latency_ms"]["0.99"] > 0
+        mid = metrics(base)
+        run_label = (("run", "live"),)
+        assert mid["loadgen_target_rps"][run_label] == pytest.approx(50)
+        assert mid["loadgen_requests_total"][run_label] > 0
+        quantiles = {dict(labels)["quantile"] for labels in mid["loadgen_latency_ms"]}
+        assert quantiles == {"0.5", "0.9", "0.99", "1"}
+        # The end line comes before the files are written; it is served until loadgen exits.
+        ended = wait_for(
+            lambda: (m := metrics(base))["loadgen_run_ended"][run_label] == 1 and m, every=0.02
+        )
+        assert run.wait() == 0, "".join(run.stderr)
+    finally:
+        run.kill()
+    assert ended["loadgen_requests_total"][run_label] == summary(run.out)["requests"]
+    with pytest.raises(urllib.error.URLError):  # gone with loadgen
+        get(f"{base}ticks")
+
+
+@pytest.mark.slow
+def test_the_stop_button_ends_the_run_as_ctrl_c_does(tmp_path):
+    run = Run(tmp_path / "stopped", "--rps", 50, "--duration", "30s", "--dashboard")
+    try:
+        base = run.url()
+        wait_for(lambda: len(seconds(base)) >= 2)
+        assert json.loads(get(f"{base}stop", method="POST")) == {"stopping": True}
+        assert run.wait(30) == 130, "".join(run.stderr)
+    finally:
+        run.kill()
+    done = summary(run.out)
+    assert done["run"]["interrupted"] and 50 <= done["requests"] < 30 * 50
+    assert (run.out / "report.html").is_file()
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_chromium_draws_the_live_page(tmp_path):
+    run = Run(tmp_path / "drawn", "--rps", 50, "--duration", "8s", "--dashboard")
+    try:
+        base = run.url()
+        wait_for(lambda: len(seconds(base)) >= 2)
+        common = [chromium_path(), *FLAGS, f"--user-data-dir={tmp_path / 'profile'}",
+                  "--window-size=1280,1300", "--virtual-time-budget=3000"]  # fmt: skip
+        dom = subprocess.run([*common, "--dump-dom", base], capture_output=True, text=True,
+                             timeout=60)  # fmt: skip
+        shot = tmp_path / "live.png"
+        subprocess.run([*common, f"--screenshot={shot}", base], capture_output=True, timeout=60)
+        run.wait()
+    finally:
+        run.kill()
+    drawn = re.search(r'<body data-seconds="(\d+)"', dom.stdout)
+    assert drawn and int(drawn.group(1)) >= 1, dom.stderr[-2000:]
+    for series in ("target", "achieved", "responses", "p50", "p99", "max", "in flight"):
+        assert f'data-series="{series}"' in dom.stdout
+    assert shot.is_file()
+
+
+def test_the_page_fetches_nothing_but_its_own_dashboard():
+    assert not re.search(r"(src|href)=\"?(https?:)?//", PAGE)
+    assert set(re.findall(r'fetch\("([^"]*)"', PAGE)) == {"/ticks", "/stop"}
+
+
+def test_a_busy_port_is_one_line_and_exit_2_before_any_load(tmp_path):
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen(1)
+        port = busy.getsockname()[1]
+        proc = loadgen("--rps", 50, "--duration", "1s", "--dashboard", f"127.0.0.1:{port}",
+                       "--out", tmp_path / "busy")  # fmt: skip
+    assert proc.returncode == 2
+    assert proc.stderr.count("\n") == 1 and f"127.0.0.1:{port}" in proc.stderr, proc.stderr
+    assert "in use" in proc.stderr
+    assert not (tmp_path / "busy" / "summary.json").exists()
+
+
+@pytest.mark.parametrize("bad", ["8089", "host:", ":80", "127.0.0.1:99999", "127.0.0.1:http"])
+def test_a_bad_address_is_refused(bad):
+    with pytest.raises(Exception, match="HOST:PORT"):
+        dashboard_address(bad)
+
+
+def test_a_bad_address_on_the_command_line_exits_2(tmp_path):
+    proc = loadgen("--rps", 5, "--duration", "1s", "--dashboard", "nowhere",
+                   "--out", tmp_path / "bad")  # fmt: skip
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1, proc.stderr
+
+
+@pytest.mark.slow
+def test_another_address_needs_the_token(tmp_path):
+    run = Run(tmp_path / "token", "--rps", 5, "--duration", "4s", "--dashboard", "0.0.0.0:0")
+    try:
+        url = run.url()
+        found = re.fullmatch(r"http://0\.0\.0\.0:(\d+)/\?token=([\w-]{16,})", url)
+        assert found, url
+        base = f"http://127.0.0.1:{found.group(1)}/"
+        for path in ("", "ticks", "metrics", "ticks?token=wrong"):
+            with pytest.raises(urllib.error.HTTPError) as refused:
+                get(base + path)
+            assert refused.value.code == 403
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            get(f"{base}stop", method="POST")
+        assert refused.value.code == 403
+        assert b"loadgen live" in get(f"{base}?token={found.group(2)}")
+        assert json.loads(get(f"{base}ticks?token={found.group(2)}"))["run"] == "token"
+        assert run.wait() == 0  # the refused stop did not stop it
+    finally:
+        run.kill()
