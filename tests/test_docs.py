@@ -52,7 +52,7 @@ from tests.support.doc_examples import (
 )
 
 # "", text and json: what a command printed or wrote, shown
-LANGUAGES = {"bash", "python", "http", "csv", "text", "json", ""}
+LANGUAGES = {"bash", "python", "http", "csv", "text", "json", "yaml", ""}
 EXAMPLES = ROOT / "examples"
 # A --start-at in an example is one its reader waits for: minutes, not years.
 NEAR_START_S = 3600
@@ -390,6 +390,13 @@ def test_every_block_is_of_a_language_checked_here(page):
     for block in blocks(page):
         assert block.language in LANGUAGES, f"{page.name}: a ```{block.language} block"
         assert block.not_run is None or block.language in ("bash", "python"), block.text
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
+def test_every_yaml_block_parses(page):
+    for block in blocks(page):
+        if block.language == "yaml":
+            assert isinstance(yaml.safe_load(block.text), dict), block.text
 
 
 PATH = re.compile(
