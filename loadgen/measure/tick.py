@@ -12,7 +12,7 @@ from collections import Counter
 from typing import Any
 
 from loadgen.measure.histogram import Histogram, buckets, decode
-from loadgen.measure.recorder import Interval, Recorder
+from loadgen.measure.recorder import CHECK, EXCEPTION, Interval, Recorder
 
 # Numbers by name, and "response_counts": [[bucket index, count], ...].
 Tick = dict[str, Any]
@@ -27,6 +27,7 @@ def tick(iv: Interval, rec: Recorder) -> Tick:
         "length": iv.end - iv.start,
         "arrivals": iv.arrivals,
         "responses": iv.responses,
+        "requests": iv.responses + unanswered(iv.errors),
         "errors": sum(iv.errors.values()),
         "errors_by_kind": dict(iv.errors),
         "max_lag_us": round(iv.max_lag * 1_000_000),
@@ -35,6 +36,17 @@ def tick(iv: Interval, rec: Recorder) -> Tick:
         "in_flight": rec.in_flight,
         "response_counts": response_counts(iv, rec),
     }
+
+
+def unanswered(errors: dict[str, int]) -> int:
+    """The requests among a second's errors that got no response (a timeout, a reset):
+    with its responses, its requests as summary.json counts them. An `http_*` error
+    was a response, a `check` one too; an `exception` was the task's code, not a request."""
+    return sum(
+        n
+        for kind, n in errors.items()
+        if not kind.startswith("http_") and kind not in (CHECK, EXCEPTION)
+    )
 
 
 def response_counts(iv: Interval, rec: Recorder) -> list[list[int]]:

@@ -76,7 +76,7 @@ class Live:
             if "tick" in message:
                 t = message["tick"]
                 self.seconds.append(second(t))
-                self.requests += t["responses"]
+                self.requests += t.get("requests", t["responses"])
                 self.errors.update(t.get("errors_by_kind", {}))
             elif "end" in message:
                 end = message["end"]
@@ -98,7 +98,11 @@ class Live:
         with self.lock:
             last = self.seconds[-1] if self.seconds else None
             run, requests, errors, ended = self.run_id, self.requests, dict(self.errors), self.end
-        c = CounterMetricFamily("loadgen_requests", "responses received so far", labels=["run"])
+        c = CounterMetricFamily(
+            "loadgen_requests",
+            "requests so far (answered or not), as summary.json counts them",
+            labels=["run"],
+        )
         c.add_metric([run], requests)
         yield c
         e = CounterMetricFamily("loadgen_errors", "errors so far, by kind", labels=["run", "kind"])

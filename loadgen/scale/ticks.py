@@ -22,6 +22,7 @@ def merge_ticks(ticks: Iterable[Tick]) -> Tick:
             out[key] += t[key]
         for key in ("end", "length", "max_us"):
             out[key] = max(out[key], t[key])
+        out["requests"] = out.get("requests", 0) + t.get("requests", 0)
         out["max_lag_us"] = max(out.get("max_lag_us", 0), t.get("max_lag_us", 0))
         kinds = Counter(out.get("errors_by_kind", {}))
         kinds.update(t.get("errors_by_kind", {}))

@@ -78,6 +78,7 @@ def test_a_tick_carries_its_second_s_errors_by_kind_and_worst_send_lag():
     rec.response("a", *response(0.0, 0.0, 0.02, status=503))
     t = tick(rec.close_interval(ORIGIN + 1.0), rec)
     assert t["errors_by_kind"] == {"timeout": 1, "http_503": 1}
+    assert t["requests"] == 2  # the 503 answered, the timeout not: requests as summary.json's
     assert t["max_lag_us"] == 250_000
     quiet = tick(rec.close_interval(ORIGIN + 2.0), rec)
     assert quiet["errors_by_kind"] == {} and quiet["max_lag_us"] == 0

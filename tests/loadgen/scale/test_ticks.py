@@ -40,7 +40,8 @@ def test_without_a_listener_nothing_is_kept():
 def test_shards_errors_by_kind_add_up_and_the_worst_send_lag_stays():
     seen = []
     ticks = ShardTicks(range(2), seen.append)
-    ticks.add(0, {**t(1, 10), "errors_by_kind": {"timeout": 2}, "max_lag_us": 300})
-    ticks.add(1, {**t(1, 10), "errors_by_kind": {"timeout": 1, "reset": 4}, "max_lag_us": 90})
+    ticks.add(0, {**t(1, 10), "errors_by_kind": {"timeout": 2}, "max_lag_us": 300, "requests": 12})
+    ticks.add(1, {**t(1, 10), "errors_by_kind": {"timeout": 1, "reset": 4}, "max_lag_us": 90,
+                  "requests": 15})  # fmt: skip
     assert seen[0]["errors_by_kind"] == {"timeout": 3, "reset": 4}
-    assert seen[0]["max_lag_us"] == 300
+    assert seen[0]["max_lag_us"] == 300 and seen[0]["requests"] == 27
