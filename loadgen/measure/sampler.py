@@ -30,7 +30,6 @@ Protocol of the sampling process, one JSON object per line:
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import re
@@ -40,6 +39,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from loadgen.measure.aside import yield_the_cpu
 from loadgen.measure.machine import MachineCpu, ProcessTable, busiest, memory_limit_mb, tree
 from loadgen.measure.metrics_scrape import Scrape, ScrapeError, scrape
 from loadgen.measure.process_tree import ProcessTree
@@ -172,15 +172,9 @@ class ServerSampler:
         return sum(1 for line in data[:end].splitlines() if _ERROR_LINE.search(line))
 
 
-def _yield_the_cpu() -> None:
-    """The lowest priority: a sample is never urgent, a request always is."""
-    with contextlib.suppress(OSError):
-        os.nice(19)
-
-
 def main() -> None:
     """The sampling process: options on the first line of stdin, then commands."""
-    _yield_the_cpu()
+    yield_the_cpu()  # a sample is never urgent, a request always is
     stdin = sys.stdin.fileno()
     lines = _Lines(stdin)
     try:

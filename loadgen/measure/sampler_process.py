@@ -9,7 +9,6 @@ the run; `sample_now` asks for one at once (the end of a capacity level).
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import subprocess
@@ -21,6 +20,7 @@ from typing import Any
 
 import psutil
 
+from loadgen.measure.aside import move_off_our_cores
 from loadgen.measure.sampler import INTERVAL_S
 
 # How long to wait for the sampling process to answer before carrying on without it.
@@ -82,7 +82,7 @@ class SamplerProcess:
             stderr=subprocess.PIPE,
             start_new_session=True,  # a Ctrl-C is for loadgen, which stops it in turn
         )
-        _move_off_our_cores(self._proc.pid)
+        move_off_our_cores(self._proc.pid)
         self._send(json.dumps(options))
         threading.Thread(target=self._read, name="loadgen-sampler", daemon=True).start()
         return self
@@ -149,19 +149,3 @@ class SamplerProcess:
         with self._cond:  # it ended: nobody waits for an answer any more
             self._answered = self._asked = 1 << 30
             self._cond.notify_all()
-
-
-def _move_off_our_cores(pid: int) -> None:
-    """Run the sampling process on cores loadgen was not given, if it was confined.
-
-    loadgen pinned to some cores (taskset, a container's cpuset) pins its
-    children there too; a sample sharing the engine's core delays its sends,
-    even at the lowest priority, while on another core it costs the engine
-    nothing. With every core loadgen's, or none left that we may use, it stays.
-    """
-    if not hasattr(os, "sched_getaffinity"):  # not Linux
-        return
-    others = set(range(os.cpu_count() or 1)) - os.sched_getaffinity(0)
-    if others:
-        with contextlib.suppress(OSError):  # none of them ours to use (a cpuset)
-            os.sched_setaffinity(pid, others)

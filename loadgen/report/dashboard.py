@@ -5,25 +5,32 @@ as the sampler is: its HTTP handling never holds the GIL the engine's event
 loop needs. This is the parent's side: it binds the address here, so that a
 busy port or a bad address is a usage error before any load, and hands the
 listening socket to the child; the engine's loop then only writes each second's
-tick as one JSON line on the child's stdin. The child ends when that pipe closes:
-with the run, or with loadgen however it ends, so it never outlives it.
+tick as one JSON line, which a thread of its own writes to the child's stdin:
+a child slow to read (at the lowest priority on a busy core) fills the pipe,
+and a write to a full pipe must block that thread, never the engine. The child
+ends when that pipe closes: with the run, or with loadgen however it ends, so
+it never outlives it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import json
 import os
+import queue
 import secrets
 import socket
 import subprocess
 import sys
+import threading
 from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 from loadgen.core.rates import RateProfile
+from loadgen.measure.aside import move_off_our_cores
 from loadgen.measure.tick import Tick
 
 # How long the dashboard process gets to end once its pipe is closed.
@@ -68,6 +75,9 @@ class Dashboard:
         # Anyone who can reach a non-loopback address could stop the run: they need this.
         self.token = None if is_loopback(host) else secrets.token_urlsafe(16)
         self._proc: subprocess.Popen[bytes] | None = None
+        # Lines for the child, written by `_writer` (None: no more).
+        self._lines: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
+        self._writer: threading.Thread | None = None
 
     @property
     def url(self) -> str:
@@ -85,12 +95,15 @@ class Dashboard:
             pass_fds=(self._socket.fileno(),),
             start_new_session=True,  # a Ctrl-C is for loadgen, which stops it in turn
         )
+        move_off_our_cores(self._proc.pid)  # the page is never as urgent as a request
         options = {
             "fd": self._socket.fileno(),
             "run": self.run_id,
             "token": self.token,
             "loadgen_pid": os.getpid(),
         }
+        self._writer = threading.Thread(target=self._write, name="loadgen-dashboard", daemon=True)
+        self._writer.start()
         self._send(options)
         self._socket.close()  # the child's now: the port closes when it ends
         return self
@@ -104,8 +117,12 @@ class Dashboard:
         proc, self._proc = self._proc, None
         if proc is None:
             return
+        self._lines.put(None)
+        if self._writer is not None:
+            self._writer.join(STOP_TIMEOUT_S)
         if proc.stdin is not None:
-            proc.stdin.close()
+            with contextlib.suppress(OSError):
+                proc.stdin.close()
         try:
             proc.wait(STOP_TIMEOUT_S)
         except subprocess.TimeoutExpired:
@@ -130,11 +147,19 @@ class Dashboard:
         self._send({"report": str(page.resolve())})
 
     def _send(self, message: dict[str, Any]) -> None:
+        """Queue a line for the child: never waits for it."""
+        if self._proc is not None:
+            self._lines.put(json.dumps(message).encode() + b"\n")
+
+    def _write(self) -> None:
+        """The writer thread: each queued line to the child, until None or its end."""
         proc = self._proc
-        if proc is None or proc.stdin is None:
-            return
-        try:
-            proc.stdin.write(json.dumps(message).encode() + b"\n")
-            proc.stdin.flush()
-        except OSError:
-            pass  # it died: the run goes on without its page
+        stdin = proc.stdin if proc is not None else None
+        while (line := self._lines.get()) is not None:
+            if stdin is None:
+                continue
+            try:
+                stdin.write(line)
+                stdin.flush()
+            except OSError:
+                stdin = None  # it died: the run goes on without its page

@@ -30,6 +30,7 @@ from urllib.parse import parse_qs, urlsplit
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
+from loadgen.measure.aside import yield_the_cpu
 from loadgen.measure.histogram import Distribution
 from loadgen.measure.tick import Tick
 from loadgen.report.dashboard_page import PAGE
@@ -195,6 +196,7 @@ def serve(
 
 def main() -> None:
     """The dashboard process: options on stdin's first line, then loadgen's lines until EOF."""
+    yield_the_cpu()  # serving the page is never as urgent as sending a request
     first = sys.stdin.readline()
     if not first:
         return

@@ -1,0 +1,31 @@
+"""Keeping a helper process out of the engine's way: off its cores, at the lowest priority.
+
+loadgen's helper processes (the sampler, the live dashboard) do work that is
+never urgent beside a request that is. Pinned to some cores (taskset, a
+container's cpuset), loadgen pins its children there too, and a child sharing
+the engine's core delays its sends even at the lowest priority; on another
+core it costs the engine nothing. So a helper is moved to the cores loadgen
+was not given, when there are any, and runs at nice 19 wherever it runs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+
+
+def move_off_our_cores(pid: int) -> None:
+    """Run process `pid` on cores loadgen was not given, if it was confined (Linux).
+    With every core loadgen's, or none left that we may use, it stays."""
+    if not hasattr(os, "sched_getaffinity"):  # not Linux
+        return
+    others = set(range(os.cpu_count() or 1)) - os.sched_getaffinity(0)
+    if others:
+        with contextlib.suppress(OSError):  # none of them ours to use (a cpuset)
+            os.sched_setaffinity(pid, others)
+
+
+def yield_the_cpu() -> None:
+    """This process at the lowest priority: its work is never urgent, a request always is."""
+    with contextlib.suppress(OSError):
+        os.nice(19)
