@@ -109,10 +109,14 @@ function draw(id, title, pick, seconds) {
   });
 }
 let ended = false;
+const seen = [];  // every second so far: each poll asks only for the ones after
 async function poll() {
   try {
-    const r = await fetch("/ticks" + q, {cache: "no-store"});
+    const r = await fetch("/ticks" + (q ? q + "&" : "?") + "since=" + seen.length,
+                          {cache: "no-store"});
     const data = await r.json();
+    if (data.from === seen.length) seen.push(...data.seconds);
+    data.seconds = seen;
     document.getElementById("run").textContent = data.run;
     for (const [id, title, pick] of CHARTS) draw(id, title, pick, data.seconds);
     document.body.dataset.seconds = data.seconds.length;

@@ -87,11 +87,19 @@ class Live:
             elif "report" in message and self.end is not None:
                 self.end["report"] = message["report"]
 
-    def ticks_json(self) -> bytes:
-        """GET /ticks: everything so far, so that a page opened mid-run has the history."""
+    def ticks_json(self, since: int = 0) -> bytes:
+        """GET /ticks?since=N: the seconds from the N-th on (N = 0: all of them, so
+        that a page opened mid-run has the history), and the end when it came. A
+        page asks only for what it has not drawn: an hour's soak polled each
+        second does not send the hour each second."""
         with self.lock:
             return json.dumps(
-                {"run": self.run_id, "seconds": self.seconds, "end": self.end}
+                {
+                    "run": self.run_id,
+                    "from": since,
+                    "seconds": self.seconds[since:],
+                    "end": self.end,
+                }
             ).encode()
 
     def collect(self) -> Iterator[Metric]:
@@ -169,7 +177,9 @@ def serve(
             if path == "/":
                 self._reply(200, "text/html; charset=utf-8", PAGE.encode())
             elif path == "/ticks":
-                self._reply(200, "application/json", live.ticks_json())
+                since = parse_qs(urlsplit(self.path).query).get("since", ["0"])[0]
+                n = int(since) if since.isdigit() else 0
+                self._reply(200, "application/json", live.ticks_json(n))
             elif path == "/metrics":
                 self._reply(200, "text/plain; version=0.0.4", generate_latest(registry))
             elif path is not None:

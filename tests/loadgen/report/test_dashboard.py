@@ -250,6 +250,10 @@ def test_the_end_line_sets_the_run_s_totals_drain_and_all():
         "stopped": False,
         "report": "/tmp/r/report.html",
     }
+    # A page asks only for the seconds it has not drawn yet.
+    everything = json.loads(live.ticks_json())["seconds"]
+    later = json.loads(live.ticks_json(since=1))
+    assert later["from"] == 1 and later["seconds"] == everything[1:]
 
 
 @pytest.mark.slow
