@@ -76,7 +76,7 @@ class Dashboard:
         self.token = None if is_loopback(host) else secrets.token_urlsafe(16)
         self._proc: subprocess.Popen[bytes] | None = None
         # Lines for the child, written by `_writer` (None: no more).
-        self._lines: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
+        self._lines: queue.Queue[bytes | None] = queue.Queue()
         self._writer: threading.Thread | None = None
 
     @property
@@ -137,10 +137,13 @@ class Dashboard:
         self._send({"tick": {**t, "target": planned / max(t["length"], 1e-9)}})
 
     def ended(self, requests: int, errors_by_kind: Mapping[str, int], stopped: bool) -> None:
-        """The run is over: its totals (the drain's responses too, as summary.json's)."""
+        """The run is over: its totals (the drain's responses too, as summary.json's).
+        Waits until the child has them: the engine is done, and the page and a scrape
+        must see the end while the files are written, not only as loadgen exits."""
         self._send(
             {"end": {"requests": requests, "errors": dict(errors_by_kind), "stopped": stopped}}
         )
+        self._lines.join()
 
     def report(self, page: Path) -> None:
         """Where the run's page was written, for the live page's last words."""
@@ -156,10 +159,11 @@ class Dashboard:
         proc = self._proc
         stdin = proc.stdin if proc is not None else None
         while (line := self._lines.get()) is not None:
-            if stdin is None:
-                continue
-            try:
-                stdin.write(line)
-                stdin.flush()
-            except OSError:
-                stdin = None  # it died: the run goes on without its page
+            if stdin is not None:
+                try:
+                    stdin.write(line)
+                    stdin.flush()
+                except OSError:
+                    stdin = None  # it died: the run goes on without its page
+            self._lines.task_done()
+        self._lines.task_done()
