@@ -96,17 +96,13 @@ def with_dashboard(url: str, rps: float, seconds: float, out: Path) -> dict:
 
 def attempt(dashboard: bool, url: str, rps: float, seconds: float, workdir: Path) -> tuple:
     """One run: (achieved req/s, send-lag p99 ms, sustained), as generator_max judges it."""
-    from generator_max import loadgen_level
+    from generator_max import loadgen_level, sustained
 
     tag = "dashboard" if dashboard else "plain"
     out = workdir / f"lg-{tag}-{int(rps)}"
     if dashboard:
         s = with_dashboard(url, rps, seconds, out)
-        s["sustained"] = (
-            s["achieved_rps"] >= 0.995 * rps
-            and s["generator"]["send_lag_ms"]["p99"] <= 1.0
-            and s["errors"]["total"] == 0
-        )
+        s["sustained"] = sustained(s, rps)
     else:
         s = loadgen_level(url, rps, seconds, out, ["--force", "--warmup", f"{WARMUP_S:g}s"])
     return s["achieved_rps"], s["generator"]["send_lag_ms"]["p99"], s["sustained"]

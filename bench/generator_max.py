@@ -129,12 +129,17 @@ def loadgen_level(
         check=True, env=env,
     )  # fmt: skip
     s = json.loads((out / "summary.json").read_text())
-    s["sustained"] = (
-        s["achieved_rps"] >= 0.995 * rps
-        and s["generator"]["send_lag_ms"]["p99"] <= 1.0
-        and s["errors"]["total"] == 0
-    )
+    s["sustained"] = sustained(s, rps)
     return s
+
+
+def sustained(summary: dict, rps: float) -> bool:
+    """Whether a run held `rps`: all of it sent, on time (send-lag p99 ≤ 1 ms), no error."""
+    return bool(
+        summary["achieved_rps"] >= 0.995 * rps
+        and summary["generator"]["send_lag_ms"]["p99"] <= 1.0
+        and summary["errors"]["total"] == 0
+    )
 
 
 def loadgen_try(url: str, rps: float, seconds: float, workdir: Path) -> tuple[float, float, bool]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import subprocess
 
 
 def move_off_our_cores(pid: int) -> None:
@@ -23,6 +24,19 @@ def move_off_our_cores(pid: int) -> None:
     if others:
         with contextlib.suppress(OSError):  # none of them ours to use (a cpuset)
             os.sched_setaffinity(pid, others)
+
+
+def end_child(proc: subprocess.Popen[bytes], timeout: float) -> None:
+    """End a helper fed on its stdin: close that pipe (its cue to finish), give it
+    `timeout` seconds, then kill it: it never outlives the run."""
+    if proc.stdin is not None:
+        with contextlib.suppress(OSError):
+            proc.stdin.close()
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
 
 
 def yield_the_cpu() -> None:

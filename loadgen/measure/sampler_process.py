@@ -20,7 +20,7 @@ from typing import Any
 
 import psutil
 
-from loadgen.measure.aside import move_off_our_cores
+from loadgen.measure.aside import end_child, move_off_our_cores
 from loadgen.measure.sampler import INTERVAL_S
 
 # How long to wait for the sampling process to answer before carrying on without it.
@@ -97,13 +97,7 @@ class SamplerProcess:
         if proc is None:
             return
         self._ask("stop")  # its last sample: the seconds since the one before
-        if proc.stdin is not None:
-            proc.stdin.close()
-        try:
-            proc.wait(ANSWER_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        end_child(proc, ANSWER_TIMEOUT_S)
         if proc.returncode and not self.samples:
             stderr = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
             last = stderr.strip().splitlines()[-1:] or [f"exit status {proc.returncode}"]

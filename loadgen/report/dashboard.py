@@ -14,7 +14,6 @@ it never outlives it.
 
 from __future__ import annotations
 
-import contextlib
 import ipaddress
 import json
 import os
@@ -30,7 +29,7 @@ from types import TracebackType
 from typing import Any
 
 from loadgen.core.rates import RateProfile
-from loadgen.measure.aside import move_off_our_cores
+from loadgen.measure.aside import end_child, move_off_our_cores
 from loadgen.measure.tick import Tick
 
 # How long the dashboard process gets to end once its pipe is closed.
@@ -120,14 +119,7 @@ class Dashboard:
         self._lines.put(None)
         if self._writer is not None:
             self._writer.join(STOP_TIMEOUT_S)
-        if proc.stdin is not None:
-            with contextlib.suppress(OSError):
-                proc.stdin.close()
-        try:
-            proc.wait(STOP_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        end_child(proc, STOP_TIMEOUT_S)
 
     def on_tick(self, t: Tick) -> None:
         """Second `t` of the run, with its target rate, to the page (on the engine's
