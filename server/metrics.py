@@ -23,9 +23,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Final
 
-from fastapi import FastAPI
-from prometheus_client import Gauge, Histogram
+from fastapi import FastAPI, Response
+from prometheus_client import CONTENT_TYPE_LATEST, Gauge, Histogram, generate_latest
 from prometheus_fastapi_instrumentator import Instrumentator
+
+from server import metrics_port
 
 METRICS_PATH: Final = "/metrics"
 
@@ -65,9 +67,12 @@ def instrument(app: FastAPI) -> None:
         excluded_handlers=[f"^{METRICS_PATH}$"],
     )
     instrumentator.instrument(app, latency_lowr_buckets=LATENCY_BUCKETS)
-    # With PROMETHEUS_MULTIPROC_DIR set, expose() answers from a fresh registry
-    # holding a MultiProcessCollector: every worker's samples, whichever serves.
-    instrumentator.expose(app, endpoint=METRICS_PATH, include_in_schema=False)
+
+    # Not instrumentator.expose(): under gunicorn it reads every worker's files
+    # with a collector that fails on a file a starting worker is still creating.
+    @app.get(METRICS_PATH, include_in_schema=False)
+    def metrics() -> Response:
+        return Response(generate_latest(metrics_port.registry()), media_type=CONTENT_TYPE_LATEST)
 
 
 class LagWindow:

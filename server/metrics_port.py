@@ -18,14 +18,17 @@ gunicorn's master imports this, and a metric created in the master would be
 reported as one more worker's.
 """
 
+import glob
 import logging
 import os
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Final
 from wsgiref.simple_server import WSGIServer
 
 from prometheus_client import REGISTRY, CollectorRegistry, start_http_server
+from prometheus_client.metrics_core import Metric
 from prometheus_client.multiprocess import MultiProcessCollector
 
 logger = logging.getLogger(__name__)
@@ -40,13 +43,39 @@ def multiprocess_mode() -> bool:
     return bool(os.environ.get(MULTIPROC_DIR))
 
 
-def _registry() -> CollectorRegistry:
-    """Every worker's samples in multiprocess mode; else this process's registry."""
-    if not multiprocess_mode():
+# A worker's file holds a 4-byte length before anything else: shorter, it is being made.
+_HEADER_BYTES: Final = 8
+
+
+class SettledFilesCollector(MultiProcessCollector):
+    """MultiProcessCollector that passes over a file a worker is creating.
+
+    prometheus_client creates a worker's file empty and then sizes it; a scrape
+    that reads it in between fails on the empty header and answers 500, which a
+    scrape just after the workers start (or restart) meets. Such a file holds no
+    sample yet, so leaving it out loses nothing.
+    """
+
+    def collect(self) -> Iterable[Metric]:
+        files = []
+        for path in glob.glob(os.path.join(self._path, "*.db")):
+            try:
+                if os.path.getsize(path) >= _HEADER_BYTES:
+                    files.append(path)
+            except FileNotFoundError:
+                continue  # a dead worker's live gauge, removed since the glob
+        merged: Iterable[Metric] = self.merge(files, accumulate=True)  # type: ignore[no-untyped-call]
+        return merged
+
+
+def registry(path: str | None = None) -> CollectorRegistry:
+    """Every worker's samples in multiprocess mode (or of the files in `path`);
+    else this process's registry."""
+    if path is None and not multiprocess_mode():
         return REGISTRY
-    registry = CollectorRegistry()
-    MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
-    return registry
+    collected = CollectorRegistry()
+    SettledFilesCollector(collected, path)  # type: ignore[no-untyped-call]
+    return collected
 
 
 @dataclass
@@ -80,7 +109,7 @@ def start(host: str, port: int) -> MetricsServer | None:
     /metrics on its own port, and the off-loop one is an addition to it.
     """
     try:
-        httpd, thread = start_http_server(port, host, registry=_registry())
+        httpd, thread = start_http_server(port, host, registry=registry())
     except OSError as exc:
         logger.error("Not serving /metrics off the event loop on %s:%d: %s", host, port, exc)
         return None

@@ -15,12 +15,14 @@ from pathlib import Path
 import httpx
 import psutil
 import pytest
-from prometheus_client import REGISTRY
+from prometheus_client import REGISTRY, CollectorRegistry, generate_latest
+from prometheus_client.mmap_dict import MmapedDict, mmap_key
+from prometheus_client.multiprocess import MultiProcessCollector
 
 from server.config import Settings
 from server.launch import free_port, start_uvicorn, stop_gunicorn, wait_until_serving
 from server.metrics import LagWindow, probing_event_loop_lag
-from server.metrics_port import start
+from server.metrics_port import registry, start
 from tests.server.conftest import SETTINGS_ENV, StartServer, worker_pids
 from tests.server.test_metrics import CONTRACT, Sample, parse, total
 
@@ -105,6 +107,19 @@ def test_serves_the_registry_and_frees_its_port() -> None:
     finally:
         server.stop()
     assert not listening(port)
+
+
+def test_a_file_a_starting_worker_is_still_creating_is_passed_over(tmp_path: Path) -> None:
+    written = MmapedDict(str(tmp_path / "counter_101.db"))
+    written.write_value(mmap_key("hits", "hits_total", [], [], "hits"), 3.0, 0.0)
+    written.close()
+    # prometheus_client creates a worker's file empty, then sizes it: a scrape may come between.
+    (tmp_path / "counter_102.db").touch()
+    plain = CollectorRegistry()
+    MultiProcessCollector(plain, str(tmp_path))  # type: ignore[no-untyped-call]
+    with pytest.raises(Exception, match="buffer"):
+        generate_latest(plain)
+    assert "hits_total 3.0" in generate_latest(registry(str(tmp_path))).decode()
 
 
 def test_a_taken_port_is_logged_not_raised(caplog: pytest.LogCaptureFixture) -> None:
