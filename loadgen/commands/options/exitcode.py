@@ -1,4 +1,4 @@
-"""Exit statuses, the same for every command (docs/loadgen.md lists them)."""
+"""Exit statuses, the same for every command (docs/ci.md has their table)."""
 
 from __future__ import annotations
 
