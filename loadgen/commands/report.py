@@ -91,9 +91,8 @@ def report(argv: Sequence[str]) -> ExitCode:
     status = ExitCode.OK if passed else ExitCode.SLO_FAILED
     if failure:
         print(f"loadgen: error: {failure}", file=sys.stderr)
-        write_run_junit(args.junit, run.summary, ExitCode.INCOMPLETE, failure)
-        return ExitCode.INCOMPLETE if passed else ExitCode.SLO_FAILED
-    write_run_junit(args.junit, run.summary, status)
+        status = ExitCode.INCOMPLETE if passed else ExitCode.SLO_FAILED
+    write_run_junit(args.junit, run.summary, status, failure or "")
     return status
 
 

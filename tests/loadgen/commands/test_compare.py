@@ -177,6 +177,24 @@ def test_two_runs_of_the_same_service_do_not_trip_a_10_percent_gate(delayed_runs
     assert report["format"] == 1 and report["exit_status"] == 0 and report["failed"] == []
     p99 = report["comparisons"][0]["metrics"]["p99"]
     assert p99["unit"] == "ms" and p99["intervals"][0] >= 5 and 95 < p99["base"] < 150
+    # The keys docs/ci.md documents, no more, no fewer (format 1).
+    assert set(report) == {"format", "method", "baseline", "runs", "comparisons", "failed",
+                           "exit_status"}  # fmt: skip
+    comparison = report["comparisons"][0]
+    assert set(comparison) == {"baseline", "run", "metrics", "bounds", "failed"}
+    assert set(comparison["metrics"]) == {
+        *(f"{kind}{stat}" for kind in ("", "service:") for stat in ("p50", "p90", "p99", "max",
+                                                                      "mean")),
+        "rps", "throughput", "errors",
+    }  # fmt: skip
+    assert set(p99) == {"unit", "intervals", "base", "new", "change", "interval", "relative",
+                        "relative_interval", "p", "significant"}  # fmt: skip
+    bound = comparison["bounds"][0]
+    assert set(bound) == {"bound", "metric", "limit", "unit", "change", "crossed", "significant",
+                          "failed", "not_judged"}  # fmt: skip
+    assert set(report["baseline"]) == {"label", "path", "target", "started_at", "duration_s",
+                                       "target_rps", "achieved_rps", "throughput_rps", "requests",
+                                       "errors", "latency_ms"}  # fmt: skip
 
 
 @pytest.mark.slow
