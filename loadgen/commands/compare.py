@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from rich.console import Console
 from rich.table import Table
 
 from loadgen.commands.options.argtypes import Parser, UsageError, bound, out_dir
@@ -184,6 +185,7 @@ def compare(argv: Sequence[str]) -> ExitCode:
     for r in runs:
         for note in r.notes:
             console.print(f"[yellow]note[/yellow] {r.label}: {note}")
+    status = judge(args, runs, console) if gated else ExitCode.OK
     if page is not None:
         page.parent.mkdir(parents=True, exist_ok=True)
         try:
@@ -197,21 +199,24 @@ def compare(argv: Sequence[str]) -> ExitCode:
         console.print(
             f"{said}: {page.resolve().as_uri()}", markup=False, highlight=False, soft_wrap=True
         )
-    if not gated:
-        return ExitCode.OK
+    return status
+
+
+def judge(args: argparse.Namespace, runs: list[Comparable], console: Console) -> ExitCode:
+    """The gate (each run against the first): its verdicts printed, its JSON written,
+    each bound that failed said last on stderr; its exit status."""
     gates = [gate_against(runs[0], r, args.fail_if, args.strict) for r in runs[1:]]
     status = gate_status(gates)
     if args.fail_if:
         print_gates(console, gates, args.strict)
     if args.json is not None:
-        report = comparison_json([run_facts(r, a) for r, a in zip(runs, args.runs, strict=True)],
-                                 gates, args.strict, int(status))  # fmt: skip
-        text = json_text(report, indent=2) + "\n"
+        facts = [run_facts(r, a) for r, a in zip(runs, args.runs, strict=True)]
+        text = json_text(comparison_json(facts, gates, args.strict, int(status)), indent=2)
         if args.json == Path("-"):
-            sys.stdout.write(text)
+            sys.stdout.write(text + "\n")
         else:
             args.json.parent.mkdir(parents=True, exist_ok=True)
-            args.json.write_text(text)
+            args.json.write_text(text + "\n")
     for g in gates:
         for c in g.failed:
             print(f"loadgen: compare: regression: {g.new}: {c.bound.text}", file=sys.stderr)
@@ -232,13 +237,11 @@ def gate_status(gates: Sequence[Gate]) -> ExitCode:
     return ExitCode.OK
 
 
-def print_gates(console: Any, gates: Sequence[Gate], strict: bool) -> None:
+def print_gates(console: Console, gates: Sequence[Gate], strict: bool) -> None:
     """Each run's metrics the bounds name, then each bound's verdict."""
-    rule = (
-        "--strict: a bound crossed fails"
-        if strict
-        else ("a bound fails only when crossed beyond the noise (95% interval leaves out 0)")
-    )
+    rule = "a bound fails only when crossed beyond the noise (95% interval leaves out 0)"
+    if strict:
+        rule = "--strict: a bound crossed fails"
     for g in gates:
         console.print()
         console.print(
