@@ -31,7 +31,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from loadgen.report.run_data import RunData, rate_intervals
-from loadgen.report.significance import CONFIDENCE, RESAMPLES, Difference, Series, difference
+from loadgen.report.significance import (
+    CONFIDENCE,
+    MIN_INTERVALS,
+    RESAMPLES,
+    Difference,
+    Series,
+    difference,
+)
 
 # The JSON's layout version: a change that could break a reader raises it.
 FORMAT = 1
@@ -156,7 +163,9 @@ def series(run: RunData, metric: str, kind: str = "response") -> Series:
     """A run's metric per interval, (xᵢ, wᵢ) as `significance.Series` takes them:
     a latency statistic per second (the mean's weighted by its responses), a rate
     per timeline entry, errors per request sent. Seconds with no timed response
-    have no latency; the timeline's short drain after the run is left out."""
+    have no latency; the drain after the last arrival is left out. (A run longer
+    than MAX_POINTS seconds has its latencies in buckets of a few seconds, as its
+    page plots them: `run_data.RunData.seconds`.)"""
     if metric in LATENCY_STATS:
         # The drain after the last arrival starts at the run's end: it is not a second of load.
         end = run.summary["duration_s"]
@@ -234,8 +243,8 @@ def check(
             True,
             False,
             f"{bound.show(bound.measure(d))} is past {bound.show(bound.limit)}, but there are "
-            f"too few intervals to tell it from noise ({few}; at least 5 each; --strict "
-            "judges the change alone)",
+            f"too few intervals to tell it from noise ({few}; at least {MIN_INTERVALS} each; "
+            "--strict judges the change alone)",
         )
     return Check(bound, d, crossed, crossed and (strict or bool(d.significant)))
 
