@@ -44,6 +44,7 @@ from loadgen.commands.options.argtypes import (
 )
 from loadgen.commands.options.exitcode import CommandFailed, ExitCode
 from loadgen.commands.options.groups import hide, option_groups
+from loadgen.commands.options.junit import add_junit_option, write_capacity_junit
 from loadgen.commands.options.load_options import LoadOptions, add_load_options, check_load_options
 from loadgen.commands.options.output import add_output_options, print_link, run_directory
 from loadgen.commands.options.scale_options import add_spread_options
@@ -129,6 +130,7 @@ def parser() -> argparse.ArgumentParser:
         help="what a passing level meets, repeatable (see loadgen run --help); "
         "default: " + " ".join(DEFAULT_SLOS).replace("%", "%%"),
     )
+    add_junit_option(g.slo, "the answer and each level's SLO verdicts and verdict")
     add_output_options(g.output, "capacity.json, capacity.html and each level's files", PREFIX)
     add_load_options(g)
     add_server_signal_options(g.sampling)
@@ -325,6 +327,7 @@ def capacity(argv: Sequence[str]) -> ExitCode:
         status = ExitCode.INCOMPLETE
     else:
         status = exit_status(result)
+    write_capacity_junit(args.junit, report, result.levels, status)
     print_link(console, args.out, "capacity.html")  # last of all (nothing with --quiet)
     return status
 

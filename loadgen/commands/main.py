@@ -35,7 +35,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "compare": (
         "loadgen.commands.compare",
-        "runs (or Locust CSVs) side by side, against the first",
+        "runs (or Locust CSVs) against the first; with --fail-if, a regression gate",
     ),
     "merge": (
         "loadgen.commands.merge",

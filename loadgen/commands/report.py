@@ -2,10 +2,11 @@
 
 The latency numbers are recomputed from `intervals.hlog` (whose intervals sum
 to the run's totals), so the report is checked against, not copied from,
-`summary.json`; `--slo` judges a finished run after the fact. The exit status
-is the run's for the same facts: a run that lost shards, or in which no
-request got a response, is 1 here as it was when it ran (SLOs, when given,
-still decide between 1 and 99 as they do for `run`).
+`summary.json`; `--slo` judges a finished run after the fact (without it, the
+run is judged again by the SLOs it was run with). The exit status is the
+run's for the same facts: a run that lost shards, or in which no request got
+a response, is 1 here as it was when it ran (SLOs still decide between 1 and
+99 as they do for `run`).
 """
 
 from __future__ import annotations
@@ -17,10 +18,12 @@ from pathlib import Path
 
 from loadgen.commands.options.argtypes import Parser, UsageError, check_slo_tasks, slo
 from loadgen.commands.options.exitcode import ExitCode
+from loadgen.commands.options.junit import add_junit_option, write_run_junit
 from loadgen.commands.run import nothing_answered
 from loadgen.measure.histogram import summary_ms
 from loadgen.report.run_data import RunData
 from loadgen.report.run_dir import load_run, write_report
+from loadgen.report.slo import SLOError, parse_slo
 from loadgen.report.summary import judge_slos
 from loadgen.report.summary_contract import Summary
 from loadgen.report.terminal import make_console, render_slos, render_summary
@@ -34,9 +37,15 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument("run", type=Path, metavar="DIR", help="a directory written by --out")
     p.add_argument(
-        "--slo", type=slo, action="append", default=[], metavar="EXPR", help="judge the run"
+        "--slo",
+        type=slo,
+        action="append",
+        default=[],
+        metavar="EXPR",
+        help="judge the run by this SLO, repeatable (default: the SLOs it was run with)",
     )
     p.add_argument("--no-html", action="store_true", help="only the terminal summary")
+    add_junit_option(p, "the SLO verdicts (--slo's, else those the run was judged by)")
     return p
 
 
@@ -64,9 +73,13 @@ def report(argv: Sequence[str]) -> ExitCode:
         run = load_run(args.run)
     except ValueError as e:
         raise UsageError(str(e)) from None
-    check_slo_tasks(args.slo, run.summary["tasks"])
+    try:
+        slos = args.slo or [parse_slo(v["slo"]) for v in run.summary.get("slo", [])]
+    except SLOError as e:
+        raise UsageError(f"{args.run}: its summary's SLO: {e}") from None
+    check_slo_tasks(slos, run.summary["tasks"])
     recompute_latencies(run)
-    outcomes = judge_slos(args.slo, run.summary, run.histograms)
+    outcomes = judge_slos(slos, run.summary, run.histograms)
     console = make_console()
     render_summary(run.summary, console)
     render_slos(outcomes, console)
@@ -75,10 +88,12 @@ def report(argv: Sequence[str]) -> ExitCode:
         console.print(f"report written to {path}")
     passed = all(o.passed for o in outcomes)
     failure = incomplete(run.summary)
+    status = ExitCode.OK if passed else ExitCode.SLO_FAILED
     if failure:
         print(f"loadgen: error: {failure}", file=sys.stderr)
-        return ExitCode.INCOMPLETE if passed else ExitCode.SLO_FAILED
-    return ExitCode.OK if passed else ExitCode.SLO_FAILED
+        status = ExitCode.INCOMPLETE if passed else ExitCode.SLO_FAILED
+    write_run_junit(args.junit, run.summary, status, failure or "")
+    return status
 
 
 def incomplete(summary: Summary) -> str | None:

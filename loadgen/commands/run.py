@@ -21,6 +21,7 @@ from loadgen.commands.options.argtypes import (
 )
 from loadgen.commands.options.exitcode import ExitCode
 from loadgen.commands.options.groups import option_groups
+from loadgen.commands.options.junit import add_junit_option, write_run_junit
 from loadgen.commands.options.load_options import add_load_options, check_load_options
 from loadgen.commands.options.output import (
     add_dashboard_option,
@@ -108,6 +109,7 @@ def parser(overview: bool = False) -> argparse.ArgumentParser:
         "task:compute_fib:p99.9<=200ms, service:p90<10ms, errors<1%%, achieved>=99%%; "
         "any failure exits 99 (after the files are written)",
     )
+    add_junit_option(g.slo, "the SLO verdicts")
     add_scale_options(g.scale)
     return p
 
@@ -190,6 +192,8 @@ def run(argv: Sequence[str]) -> ExitCode:
             make_console(stderr=True).print(published.not_written, highlight=False)
         print_shard_notes(scaled.notes, scaled.warnings)
     status = _status(scaled, published, before)
+    silence = nothing_answered(published.summary) or ""
+    write_run_junit(args.junit, published.summary, status, silence)
     if not args.quiet:  # last of all, after the verdicts and whatever went to stderr
         print_link(console, args.out, REPORT)
     return status

@@ -40,7 +40,7 @@ from loadgen.report.plots import (
     spectrum_x,
     wants_log,
 )
-from loadgen.report.run_data import rate_intervals
+from loadgen.report.run_data import RunData, rate_intervals
 from loadgen.report.run_dir import load_run
 from loadgen.report.setup import setup_lines
 from loadgen.report.summary import behind_reasons, spectrum
@@ -89,6 +89,8 @@ class Comparable:
     diagnosis: list[FindingEntry] | None = None
     errors_by_kind: dict[str, int] = field(default_factory=dict)  # kind → count
     errors_over_time: dict[str, Points] = field(default_factory=dict)  # kind → per second
+    # The run's own files read back, for the regression gate (None: not loadgen's).
+    run: RunData | None = None
 
     @property
     def error_rate(self) -> float:
@@ -154,6 +156,7 @@ def _from_loadgen(path: Path, label: str) -> Comparable:
         diagnosis=s.get("diagnosis", []),
         errors_by_kind=dict(s["errors"]["by_kind"]),
         errors_over_time=errors_per_second(s),
+        run=run,
     )
 
 

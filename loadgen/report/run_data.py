@@ -32,7 +32,8 @@ MIN_RATE_INTERVAL_S = 0.5
 class RunData:
     summary: Summary
     histograms: dict[str, dict[str, Histogram]]  # task → kind → run total
-    # (start s, kind → {"p50", "p90", "p99", "max"} ms), one per second or bucket
+    # (start s, kind → {"p50", "p90", "p99", "max", "mean"} ms and "count"), one per
+    # second or bucket
     seconds: list[tuple[float, dict[str, dict[str, float]]]]
 
     def total(self, kind: str) -> HdrHistogram:
@@ -89,6 +90,8 @@ def _seconds(
             values = percentiles(h, SECOND_STATS)
             stats[kind] = {f"p{q:g}": values[q] for q in SECOND_STATS}
             stats[kind]["max"] = h.get_max_value() / 1000.0
+            stats[kind]["mean"] = h.get_mean_value() / 1000.0
+            stats[kind]["count"] = float(h.get_total_count())
         seconds.append((group[0], stats))
     return seconds
 

@@ -110,6 +110,16 @@ class SLO:
     def passes(self, measured: float) -> bool:
         return _OPS[self.op](measured, self.threshold)
 
+    def limit(self) -> str:
+        """The threshold as the SLO states it, with its comparison: `< 50ms`, `>= 99%`."""
+        if self.metric == "latency":
+            value = f"{self.threshold:g}ms"
+        elif self.percent:
+            value = f"{100 * self.threshold:g}%"
+        else:
+            value = f"{self.threshold:g}" + ("/s" if self.metric == "achieved" else "")
+        return f"{self.op} {value}"
+
     def show(self, measured: float) -> str:
         """The measured value as the SLO states it: `312.4ms`, `0.52%`, `99.8%`."""
         if math.isnan(measured):

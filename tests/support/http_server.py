@@ -12,10 +12,13 @@ In a process of its own (when the test's loop must not be the server's, or
 loadgen runs as another process), `server_process()` runs this file:
 
     python tests/support/http_server.py PORT_FILE [STALL PERIOD] [--record FILE] [--app APP]
+                                        [--delay SECONDS]
 
 which answers every request with `OK` on uvloop (writing each request's head
 to FILE with --record; with `--app logins` or `--app wrong-answers` as those
-handlers do instead) and, given STALL and PERIOD,
+handlers do instead; each answer SECONDS after its request with --delay, the
+wait an `await`, so that answers overlap as a service's waiting on a slow
+dependency do) and, given STALL and PERIOD,
 freezes its whole process for STALL seconds every PERIOD (the first freeze
 PERIOD/2 after the first request, so a run of k·PERIOD seconds starting with
 that request sees exactly k freezes). While frozen nothing in the process
@@ -92,18 +95,22 @@ def server_thread(handler: Handler) -> Iterator[str]:
 
 
 def replying(
-    *responses: bytes, close: bool = False, on_request: Callable[[bytes], None] | None = None
+    *responses: bytes,
+    close: bool = False,
+    on_request: Callable[[bytes], Awaitable[None] | None] | None = None,
 ) -> Handler:
     """A handler answering each request with the next of `responses` (cycling);
-    `close`: hang up after the first answer; `on_request(head)` is called before each."""
+    `close`: hang up after the first answer; `on_request(head)` is called before each
+    (and awaited before the answer, if it returns an awaitable)."""
 
     async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         i = 0
         try:
             while True:
                 head, _ = await read_request(reader)
-                if on_request is not None:
-                    on_request(head)
+                waited = None if on_request is None else on_request(head)
+                if waited is not None:
+                    await waited
                 writer.write(responses[i % len(responses)])
                 await writer.drain()
                 i += 1
@@ -206,15 +213,18 @@ def server_process(
     period: float | None = None,
     record: Path | None = None,
     app: str | None = None,
+    delay: float | None = None,
 ) -> Iterator[str]:
     """This file's server in a process of its own (freezing if told to, writing the
-    heads of the requests it gets to `record`, serving `APPS[app]` if given);
-    yields its URL."""
+    heads of the requests it gets to `record`, serving `APPS[app]` if given, each
+    answer `delay` seconds late); yields its URL."""
     freeze = [] if stall is None else [str(stall), str(period)]
     if record is not None:
         freeze += ["--record", str(record)]
     if app is not None:
         freeze += ["--app", app]
+    if delay is not None:
+        freeze += ["--delay", str(delay)]
     with tempfile.TemporaryDirectory() as tmp:
         port_file = Path(tmp) / "port"
         proc = subprocess.Popen([sys.executable, __file__, str(port_file), *freeze])
@@ -243,6 +253,7 @@ async def _serve(
     period: float | None,
     record: str | None,
     app: str | None = None,
+    delay: float | None = None,
 ) -> None:
     loop = asyncio.get_running_loop()
     freezes: list[float] = []  # the first request's time, then one entry per freeze
@@ -254,13 +265,14 @@ async def _serve(
         loop.call_at(freezes[0] + period * (len(freezes) + 0.5), freeze)
         freezes.append(freezes[0])
 
-    def first_request(head: bytes) -> None:
+    def first_request(head: bytes) -> Awaitable[None] | None:
         if heads is not None:
             heads.write(head)
             heads.flush()
         if period is not None and not freezes:
             freezes.append(loop.time())
             loop.call_at(freezes[0] + period / 2, freeze)
+        return None if delay is None else asyncio.sleep(delay)
 
     handler = replying(OK, on_request=first_request) if app is None else APPS[app]()
     server = await asyncio.start_server(handler, "127.0.0.1", 0, backlog=4096)
@@ -275,10 +287,13 @@ if __name__ == "__main__":
     import uvloop
 
     args = sys.argv[2:]
-    options: dict[str, str | None] = {"--record": None, "--app": None}
+    options: dict[str, str | None] = {"--record": None, "--app": None, "--delay": None}
     for option in options:
         if option in args:
             at = args.index(option)
             options[option], args = args[at + 1], args[:at] + args[at + 2 :]
     times = [float(a) for a in args[:2]] or [None, None]
-    uvloop.run(_serve(sys.argv[1], times[0], times[1], options["--record"], options["--app"]))
+    delay = None if options["--delay"] is None else float(options["--delay"])
+    uvloop.run(
+        _serve(sys.argv[1], times[0], times[1], options["--record"], options["--app"], delay)
+    )

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import NoReturn, TypeVar
 
+from loadgen.report.regression import Bound, parse_bound
 from loadgen.report.slo import SLO, SLOError, check_tasks, parse_slo
 from loadgen.transports.models import check_request
 
@@ -170,6 +171,11 @@ def stages_spec(text: str) -> list[tuple[float, float]]:
 def slo(text: str) -> SLO:
     """`--slo EXPR`: parsed when the command line is, so a typo costs no run."""
     return _parsed(parse_slo, text)
+
+
+def bound(text: str) -> Bound:
+    """`compare --fail-if BOUND`: parsed with the command line, so a typo costs nothing."""
+    return _parsed(parse_bound, text)
 
 
 def _parsed(parse: Callable[[str], _T], text: str) -> _T:

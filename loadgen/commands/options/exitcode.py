@@ -1,4 +1,4 @@
-"""Exit statuses, the same for every command (docs/loadgen.md lists them)."""
+"""Exit statuses, the same for every command (docs/ci.md has their table)."""
 
 from __future__ import annotations
 
@@ -23,6 +23,11 @@ class ExitCode(IntEnum):
     INTERRUPTED = 130  # SIGINT: Ctrl-C
     TERMINATED = 143  # SIGTERM
 
+    @property
+    def meaning(self) -> str:
+        """What the status says, in one line (docs/ci.md's table says the same)."""
+        return MEANINGS[self]
+
     @classmethod
     def stopped_by(cls, sig: int | None) -> ExitCode:
         """The status of a run a signal stopped (Ctrl-C when no signal is known)."""
@@ -30,6 +35,23 @@ class ExitCode(IntEnum):
             return cls(128 + sig) if sig is not None else cls.INTERRUPTED
         except ValueError:  # not a signal that stops a run
             return cls.INTERRUPTED
+
+
+MEANINGS = {
+    ExitCode.OK: "done as asked: every SLO met (capacity: a limit found; compare: no "
+    "--fail-if bound crossed)",
+    ExitCode.INCOMPLETE: "not completed as asked: a shard lost, no response at all, an "
+    "incomplete merge, the target not reached; what was measured is written",
+    ExitCode.USAGE: "misuse: one line on stderr, before any load is sent",
+    ExitCode.GENERATOR_SATURATED: "capacity, inconclusive: the generator fell behind "
+    "before the target failed",
+    ExitCode.NO_LIMIT_FOUND: "capacity, inconclusive: every level passed, up to --max-rps",
+    ExitCode.SLO_FAILED: "judged and failed: an SLO missed (capacity: even the first "
+    "level; compare: a --fail-if bound crossed)",
+    ExitCode.HANGUP: "stopped by SIGHUP (the terminal closed); the files cover what was measured",
+    ExitCode.INTERRUPTED: "stopped by SIGINT (Ctrl-C); the files cover what was measured",
+    ExitCode.TERMINATED: "stopped by SIGTERM; the files cover what was measured",
+}
 
 
 class CommandFailed(Exception):

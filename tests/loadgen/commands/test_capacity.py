@@ -11,6 +11,7 @@ from loadgen.commands.capacity_search import FAIL, PASS, SATURATED, Capacity, Le
 from loadgen.report.slo import evaluate, parse_slo
 from tests.support.cli import GET_SCENARIO
 from tests.support.cli import loadgen as run_cli
+from tests.support.junit_schema import check_junit, failing
 
 QUICK = ["--level", "1s", "--cooldown", "0.2s", "--start", "25", "--max-rps", "200",
          "--precision", "50%", "--seed", "4"]  # fmt: skip
@@ -120,11 +121,18 @@ def test_inconclusive_searches_have_their_own_exit_status(tmp_path):
     with server_process() as url:
         # Every level passes up to --max-rps: no limit was found.
         no_limit = capacity("--host", url, *quick, "--max-rps", "20", "--slo", "errors<1%",
-                            "--out", tmp_path / "no-limit")  # fmt: skip
+                            "--out", tmp_path / "no-limit",
+                            "--junit", tmp_path / "j.xml")  # fmt: skip
         # An objective the generator can never meet: it saturates before the target fails.
         saturated = capacity("--host", url, *quick, "--slo", "achieved>=101%",
                              "--out", tmp_path / "saturated")  # fmt: skip
     assert no_limit.returncode == 4, no_limit.stdout + no_limit.stderr
+    # In JUnit: the search's answer fails (no limit found), its one level passed.
+    junit = check_junit((tmp_path / "j.xml").read_text())
+    assert failing(junit) == ["capacity"]
+    assert "exit 4: no limit found up to 20/s" in junit.find(".//failure").get("message")
+    level = junit.findall("testsuite")[1]
+    assert [c.get("name") for c in level.iter("testcase")] == ["errors<1%", "verdict"]
     assert saturated.returncode == 3, saturated.stdout + saturated.stderr
 
 

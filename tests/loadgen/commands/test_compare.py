@@ -137,3 +137,121 @@ def test_compare_misuse(saved_run, tmp_path):
     assert one.returncode == 2 and "at least two" in one.stderr
     bad = compare(saved_run, tmp_path / "nothing")
     assert bad.returncode == 2 and "neither a loadgen run" in bad.stderr
+
+
+# The regression gate. A service whose every answer waits DELAY_S (an await, as on a
+# slow dependency), and the same made 30 % slower: its own noise (the machine's) is
+# small beside the wait, so two runs of it differ by chance alone.
+DELAY_S = 0.1
+GATE = ("--fail-if", "p50>+10%", "--fail-if", "p99>+10%", "--fail-if", "errors>+0.5pp",
+        "--fail-if", "rps<-5%")  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def delayed_runs(tmp_path_factory):
+    """Short real runs: the service twice (base, same), then 30 % slower (slower)."""
+    out = tmp_path_factory.mktemp("gate")
+
+    def run(url, name):
+        proc = run_cli("--host", url, "--scenario", "tests/support/scenarios.py:Get",
+                       "--rps", 100, "--duration", "6s", "--warmup", "1s", "--quiet",
+                       "--out", out / name)  # fmt: skip
+        assert proc.returncode == 0, proc.stderr
+        return out / name
+
+    with server_process(delay=DELAY_S) as url:
+        runs = {"base": run(url, "base"), "same": run(url, "same")}
+    with server_process(delay=1.3 * DELAY_S) as url:
+        runs["slower"] = run(url, "slower")
+    return runs
+
+
+@pytest.mark.slow
+def test_two_runs_of_the_same_service_do_not_trip_a_10_percent_gate(delayed_runs, tmp_path):
+    proc = compare(delayed_runs["base"], delayed_runs["same"], *GATE, "--no-html",
+                   "--json", tmp_path / "cmp.json")  # fmt: skip
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert re.search(r"^pass  p50>\+10%: ", proc.stdout, re.M), proc.stdout
+    assert "FAIL" not in proc.stdout and "regression" not in proc.stderr
+    report = json.loads((tmp_path / "cmp.json").read_text())
+    assert report["format"] == 1 and report["exit_status"] == 0 and report["failed"] == []
+    p99 = report["comparisons"][0]["metrics"]["p99"]
+    assert p99["unit"] == "ms" and p99["intervals"][0] >= 5 and 95 < p99["base"] < 150
+    # The keys docs/ci.md documents, no more, no fewer (format 1).
+    assert set(report) == {"format", "method", "baseline", "runs", "comparisons", "failed",
+                           "exit_status"}  # fmt: skip
+    comparison = report["comparisons"][0]
+    assert set(comparison) == {"baseline", "run", "metrics", "bounds", "failed"}
+    assert set(comparison["metrics"]) == {
+        *(f"{kind}{stat}" for kind in ("", "service:") for stat in ("p50", "p90", "p99", "max",
+                                                                      "mean")),
+        "rps", "throughput", "errors",
+    }  # fmt: skip
+    assert set(p99) == {"unit", "intervals", "base", "new", "change", "interval", "relative",
+                        "relative_interval", "p", "significant"}  # fmt: skip
+    bound = comparison["bounds"][0]
+    assert set(bound) == {"bound", "metric", "limit", "unit", "change", "crossed", "significant",
+                          "failed", "not_judged"}  # fmt: skip
+    assert set(report["baseline"]) == {"label", "path", "target", "started_at", "duration_s",
+                                       "target_rps", "achieved_rps", "throughput_rps", "requests",
+                                       "errors", "latency_ms"}  # fmt: skip
+
+
+@pytest.mark.slow
+def test_a_service_30_percent_slower_trips_it_saying_which_bound(delayed_runs, tmp_path):
+    proc = compare(delayed_runs["base"], delayed_runs["slower"], *GATE, "--no-html",
+                   "--json", "-")  # fmt: skip
+    assert proc.returncode == 99, proc.stdout + proc.stderr
+    # The JSON alone on stdout (the table and verdicts on stderr), the bound crossed said last.
+    report = json.loads(proc.stdout)
+    # Every answer 30 % slower: the median found so, beyond the noise. The p99 of
+    # each second (its slowest answer or two) may be within the noise of a busy
+    # machine's; then it is said so, not failed.
+    assert report["failed"][0] == "p50>+10%" and report["exit_status"] == 99
+    assert set(report["failed"]) <= {"p50>+10%", "p99>+10%"}
+    p50 = report["comparisons"][0]["metrics"]["p50"]
+    assert p50["significant"] and 0.2 < p50["relative"] < 0.4
+    low, high = p50["relative_interval"]
+    assert low > 0.1 and low < p50["relative"] < high
+    assert re.search(r"^FAIL  p50>\+10%: \+\d\d\.\d% \[.*\] is past \+10\.0% \(beyond the noise",
+                     proc.stderr, re.M), proc.stderr  # fmt: skip
+    assert "loadgen: compare: regression: slower: p50>+10%" in proc.stderr.splitlines()
+    assert "pass  errors>+0.5pp" in proc.stderr and "pass  rps<-5%" in proc.stderr
+
+
+@pytest.mark.slow
+def test_two_runs_of_the_bundled_server_do_not_trip_the_issue_s_gate(tmp_path):
+    """Its p99 is a few ms, so a busy machine moves it by tens of percent from one
+    run to the next: past a 10 % bound, and said to be within the noise."""
+    for name in ("a", "b"):
+        proc = run_cli("--rps", 100, "--duration", "6s", "--warmup", "1s", "--quiet",
+                       "--out", tmp_path / name)  # fmt: skip
+        assert proc.returncode == 0, proc.stderr
+    proc = compare(tmp_path / "a", tmp_path / "b", "--no-html", "--fail-if", "p99>+10%",
+                   "--fail-if", "errors>+0.5pp", "--fail-if", "rps<-5%")  # fmt: skip
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "FAIL" not in proc.stdout and re.search(r"^pass  p99>\+10%: ", proc.stdout, re.M)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--fail-if", "p99>+10pp"), "pp (percentage points) is for errors"),
+        (("--fail-if", "errors>+1%"), "errors change in percentage points"),
+        (("--fail-if", "p95>+10%"), "no metric 'p95'"),
+        (("--fail-if", "p99 up 10%"), "not a bound"),
+        (("--strict",), "--strict goes with --fail-if"),
+    ],
+)
+def test_misuse_of_the_gate_is_one_line_and_exit_2(tmp_path, args, message):
+    # Said before any run is read: these need not even exist.
+    proc = compare(tmp_path / "base", tmp_path / "new", "--no-html", *args)
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert proc.stderr.count("\n") == 1 and message in proc.stderr, proc.stderr
+
+
+@pytest.mark.slow
+def test_the_gate_needs_per_second_data_that_a_locust_csv_lacks(saved_run, locust_csv):
+    proc = compare(saved_run, locust_csv, "--no-html", "--fail-if", "p99>+10%")
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1
+    assert "need loadgen runs (their per-second data)" in proc.stderr

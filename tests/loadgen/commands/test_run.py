@@ -16,6 +16,7 @@ from hdrh.log import HistogramLogReader
 from loadgen.scenario.bundled.wagon import TASK_WEIGHTS
 from server.launch import free_port
 from tests.support.cli import loadgen as run_cli
+from tests.support.junit_schema import check_junit
 
 RPS, SECONDS = 300, 3
 
@@ -252,7 +253,8 @@ def alive(pid):
     ids=["int", "term", "hup", "int-int-0.05s", "int-int-0.4s", "int-int-0.9s"],
 )
 def test_a_stop_signal_ends_the_run_and_still_writes_the_report(tmp_path, signals, status):
-    proc = start_loaded_run(tmp_path)
+    junit = tmp_path / "junit.xml"
+    proc = start_loaded_run(tmp_path, "--slo", "p99<10s", "--junit", junit)
     pids = server_pids(tmp_path)
     started = time.monotonic()
     try:
@@ -273,6 +275,11 @@ def test_a_stop_signal_ends_the_run_and_still_writes_the_report(tmp_path, signal
     if len(signals) == 1:
         assert s["errors"]["total"] == 0  # drained, not cut off
         assert "Response time" in stdout
+        # For CI: the SLO judged on what was measured, the run itself an error, saying why.
+        root = check_junit(junit.read_text())
+        assert [c.get("name") for c in root.iter("testcase")] == ["p99<10s", "run"]
+        error = root.find(".//testcase[@name='run']/error").get("message")
+        assert error.startswith(f"exit {status}: stopped by SIG"), error
     assert pids and not any(alive(pid) for pid in pids)  # the server went with it
 
 

@@ -1,4 +1,4 @@
-"""Exit statuses: one set for every command, each in docs/loadgen.md, signals as the shell's."""
+"""Exit statuses: one set for every command, each in docs/ci.md's table, signals as the shell's."""
 
 import re
 import signal
@@ -12,8 +12,8 @@ from tests.support.cli import ROOT
 
 
 def documented_statuses():
-    """The statuses of docs/loadgen.md's table, `| 129, 130, 143 | ...` rows included."""
-    section = (ROOT / "docs" / "loadgen.md").read_text().split("## Exit statuses", 1)[1]
+    """The statuses of docs/ci.md's table, `| 129, 130, 143 | ...` rows included."""
+    section = (ROOT / "docs" / "ci.md").read_text().split("## Exit statuses", 1)[1]
     table = section[section.index("| status |") :].split("\n\n", 1)[0]
     rows = re.findall(r"^\| ([\d, ]+) \|", table, re.M)
     return {int(n) for row in rows for n in row.split(",")}
@@ -21,6 +21,10 @@ def documented_statuses():
 
 def test_every_status_is_documented_and_every_documented_one_exists():
     assert documented_statuses() == {code.value for code in ExitCode}
+
+
+def test_every_status_says_what_it_means_in_one_line():
+    assert all(code.meaning and "\n" not in code.meaning for code in ExitCode)
 
 
 def test_no_two_statuses_share_a_value_and_each_fits_an_exit_status():
