@@ -110,6 +110,7 @@ class FastClient:
     """
 
     eager = True  # awaits only its own connections and asyncio futures: flight-safe
+    http_version = "1.1"
 
     def __init__(
         self,

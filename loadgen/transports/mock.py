@@ -63,6 +63,7 @@ class MockClient:
         reply = answer if isinstance(answer, Reply) else Reply()
         self.answer: Answer = answer if callable(answer) else (lambda _: reply)
         self.sent: list[Request] = []
+        self.http_version = ""  # no wire at all
         self.connections_opened = 0  # as a pool would: the most requests at once
         self.in_flight = 0
         self._exchanges = 0

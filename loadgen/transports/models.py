@@ -34,6 +34,12 @@ CLOSED: Final = "closed"  # the client was closed before the request could be se
 # The response's body passed `ClientOptions.max_body` (`--max-body`): the
 # connection was closed rather than hold more of it (see `too_large`).
 BODY_TOO_LARGE: Final = "body_too_large"
+# HTTP/2 (http2.py): the server reset the request's stream (RST_STREAM; its error
+# code in the detail), or told the connection to go away (GOAWAY) before the
+# stream was processed; either end broke the flow-control rules (FLOW_CONTROL_ERROR).
+RST_STREAM: Final = "rst_stream"
+GOAWAY: Final = "goaway"
+FLOW_CONTROL: Final = "flow_control"
 ERROR_KINDS: Final = (
     CONNECT,
     CONNECT_TIMEOUT,
@@ -43,6 +49,9 @@ ERROR_KINDS: Final = (
     TIMEOUT,
     PROTOCOL,
     BODY_TOO_LARGE,
+    RST_STREAM,
+    GOAWAY,
+    FLOW_CONTROL,
     CLOSED,
 )
 
