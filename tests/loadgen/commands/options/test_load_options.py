@@ -308,3 +308,35 @@ async def test_a_body_past_max_body_is_body_too_large_and_a_host_header_goes_onc
         == [b"Host: example.test"]
         for h in heads
     )
+
+
+# -- --http2 ------------------------------------------------------------------------------
+
+
+def test_http2_fallback_on_a_cleartext_host_is_misuse():
+    proc = loadgen("run", "--host", "http://127.0.0.1:9", "--http2=fallback", "--rps", "1")
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines()[-1].startswith("loadgen: error: --http2=fallback")
+
+
+@pytest.mark.slow
+def test_a_run_over_http2_says_so_and_times_every_request(tmp_path):
+    from tests.support.certs import make_certs
+    from tests.support.hypercorn_server import hypercorn
+
+    certs = make_certs(tmp_path)
+    targets = tmp_path / "targets.txt"
+    targets.write_text("GET /\n")
+    with hypercorn(certs) as url:
+        proc = loadgen("run", "--host", url, "--ca-cert", certs.ca_pem, "--http2",
+                       "--rps", 1000, "--duration", "2s", "--targets", targets,
+                       "--out", tmp_path / "run")  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    s = summary(tmp_path / "run")
+    assert s["run"]["http_version"] == "2" and s["run"]["http2"] == "on"
+    assert s["run"]["connections"] == 4  # --http2's default: few connections
+    assert "HTTP/2" in proc.stdout
+    # Every arrival answered, each one's latency recorded from its intended time.
+    assert s["errors"]["total"] == 0 and s["requests"] == s["arrivals"] == 2000
+    assert s["latency_ms"]["response"]["max"] >= s["latency_ms"]["service"]["p50"]
+    assert s["generator"]["connections_opened"] <= 4
