@@ -32,6 +32,7 @@ import h2.events
 import h2.exceptions
 import h2.settings
 
+from loadgen.transports.h2_hpack import RememberingDecoder, RememberingEncoder
 from loadgen.transports.h2_stream import Stream
 from loadgen.transports.models import (
     FLOW_CONTROL,
@@ -82,11 +83,18 @@ class StreamOwner(Protocol):
 
 
 class _H2(h2.connection.H2Connection):
-    """h2's state machine, letting the streams a GOAWAY spares finish.
+    """h2's state machine, letting the streams a GOAWAY spares finish, with
+    HPACK that remembers (h2_hpack.py).
 
     h2 closes its whole connection on a GOAWAY and refuses every frame after
     it; RFC 9113 §6.8 has the streams up to its last stream id completed.
     """
+
+    def __init__(self, config: h2.config.H2Configuration) -> None:
+        super().__init__(config=config)
+        decoder = RememberingDecoder()
+        decoder.max_header_list_size = self.decoder.max_header_list_size
+        self.encoder, self.decoder = RememberingEncoder(), decoder
 
     def _receive_goaway_frame(self, frame: Any) -> Any:
         result = super()._receive_goaway_frame(frame)
@@ -108,6 +116,8 @@ class H2Connection(asyncio.Protocol):
         self.going_away = False  # GOAWAY received: no new streams
         self.alpn: str | None = None  # what TLS's ALPN agreed, None in cleartext
         self.blocked: dict[int, Stream] = {}  # streams whose body waits on a window
+        self.loop = asyncio.get_running_loop()  # protocols are made inside the loop
+        self._flush_due = False  # a write of what h2 has to send is scheduled
 
     # -- asyncio.Protocol -------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -192,7 +202,11 @@ class H2Connection(asyncio.Protocol):
         if body:
             stream.pending = body
             self._send_body(sid, stream)
-        self._flush()
+        if not self._flush_due:
+            # One write for the streams opened in this turn of the loop (a burst
+            # of arrivals, or those a read freed): one syscall, not one each.
+            self._flush_due = True
+            self.loop.call_soon(self._flush)
 
     def cancel(self, stream: Stream) -> None:
         """Its waiter gave up: reset the stream (CANCEL); the connection carries on."""
@@ -310,6 +324,7 @@ class H2Connection(asyncio.Protocol):
         self.blocked.pop(sid, None)
 
     def _flush(self) -> None:
+        self._flush_due = False
         data = self.h2.data_to_send()
         if data and self.transport is not None and not self.closed:
             self.transport.write(data)
