@@ -1,0 +1,138 @@
+"""How fast is loadgen over HTTP/2? Beside its HTTP/1.1 rate, httpx's and h2load's.
+
+Run by hand (`python bench/http2.py`, after `apt-get install nginx-light
+nghttp2-client`); prints a table. One nginx on core 1 serves a static 200
+over HTTP/1.1 (cleartext), h2c (HTTP/2 by prior knowledge) and h2 over TLS
+(a certificate of a private CA that trustme makes here); each generator runs
+on core 0, one after the other, in one go so the ratios compare like with
+like. loadgen's rates are the highest *sustained* (achieved ≥ 99.5 %,
+send-lag p99 ≤ 1 ms, no errors: the ladder of generator_max.py), best of
+`--tries`; `--http2` runs on its default 4 connections. h2load's is its
+closed-loop maximum (-c 4 -m 100: 4 connections, 100 streams each).
+
+Goals (issue 26): `--http2` sustained ≥ 0.6× loadgen's own HTTP/1.1 rate and
+≥ 20× `--client httpx` over HTTP/2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from functools import partial
+from pathlib import Path
+
+import trustme
+from generator_max import (
+    GENERATOR_CORE,
+    TARGET_CORE,
+    free_port,
+    loadgen_level,
+    sustained_max,
+    target_process,
+)
+
+# `listen ... http2` rather than `http2 on` (nginx ≥ 1.25.1): Debian 12 has 1.22.
+NGINX_H2_CONF = """worker_processes 1; daemon off; pid {d}/nginx.pid; error_log {d}/error.log;
+events {{ worker_connections 4096; }}
+http {{ access_log off; keepalive_requests 10000000;
+  server {{ listen 127.0.0.1:{plain}; location / {{ return 200 "hello"; }} }}
+  server {{ listen 127.0.0.1:{h2c} http2; location / {{ return 200 "hello"; }} }}
+  server {{ listen 127.0.0.1:{tls} ssl http2; ssl_certificate {d}/server.pem;
+    ssl_certificate_key {d}/server.key; location / {{ return 200 "hello"; }} }} }}
+"""
+
+
+@contextlib.contextmanager
+def h2_target(workdir: Path) -> Iterator[tuple[str, str, str, Path]]:
+    """nginx on the target core: (HTTP/1.1 URL, h2c URL, h2 URL, the CA's PEM to trust)."""
+    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+    if not Path(nginx).exists():
+        sys.exit("this benchmark needs nginx: apt-get install nginx-light")
+    ca = trustme.CA()
+    cert = ca.issue_cert("127.0.0.1")
+    cert.cert_chain_pems[0].write_to_path(str(workdir / "server.pem"))
+    cert.private_key_pem.write_to_path(str(workdir / "server.key"))
+    ca.cert_pem.write_to_path(str(workdir / "ca.pem"))
+    plain, h2c, tls = free_port(), free_port(), free_port()
+    conf = NGINX_H2_CONF.format(d=workdir, plain=plain, h2c=h2c, tls=tls)
+    (workdir / "nginx.conf").write_text(conf)
+    argv = [nginx, "-c", str(workdir / "nginx.conf"), "-p", str(workdir)]
+    with target_process(argv, f"http://127.0.0.1:{plain}/"):
+        yield (f"http://127.0.0.1:{plain}", f"http://127.0.0.1:{h2c}",
+               f"https://127.0.0.1:{tls}", workdir / "ca.pem")  # fmt: skip
+
+
+def attempt(extra: list[str], url: str, rps: float, seconds: float, workdir: Path) -> tuple:
+    """One loadgen run with `extra` options: (achieved req/s, send-lag p99 ms, sustained)."""
+    tag = "-".join(x.lstrip("-") for x in extra if not x.startswith("/"))
+    s = loadgen_level(url, rps, seconds, workdir / f"lg-{tag}-{int(rps)}", extra)
+    if "--http2" in extra and s["run"].get("http_version") != "2":
+        raise SystemExit(f"{url} was not spoken to in HTTP/2: {s['run'].get('http_version')}")
+    return s["achieved_rps"], s["generator"]["send_lag_ms"]["p99"], s["sustained"]
+
+
+def h2load_max(url: str, seconds: float, ca: Path) -> float | None:
+    """h2load's closed-loop maximum: 4 connections, 100 streams each."""
+    h2load = shutil.which("h2load")
+    if h2load is None:
+        return None
+    out = subprocess.run(
+        ["taskset", "-c", GENERATOR_CORE, h2load, "-c4", "-m100", "-D", str(int(seconds)),
+         "--warm-up-time=1", url + "/"],
+        check=True, capture_output=True, text=True,
+    ).stdout  # fmt: skip
+    m = re.search(r"finished in [\d.]+\w+, ([\d.]+) req/s", out)
+    return float(m.group(1)) if m else None
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--seconds", type=float, default=5.0, help="length of each measurement")
+    p.add_argument("--tries", type=int, default=3, help="runs per measurement; the best counts")
+    args = p.parse_args()
+    with tempfile.TemporaryDirectory() as tmp, h2_target(Path(tmp)) as (plain, h2c, h2, ca):
+        work = Path(tmp)
+        print(f"target: nginx on core {TARGET_CORE}, HTTP/1.1, h2c and h2; generators on core 0")
+        trust = ["--ca-cert", str(ca)]
+        http2 = ["--http2", "--connections", "4"]
+        runs = [
+            ("loadgen, HTTP/1.1", partial(attempt, []), plain, 2000.0),
+            ("loadgen --http2, h2c", partial(attempt, http2), h2c, 1000.0),
+            ("loadgen --http2, h2 (TLS)", partial(attempt, [*http2, *trust]), h2, 1000.0),
+            ("loadgen --client httpx, h2 (TLS)",
+             partial(attempt, ["--client", "httpx", "--http2", "--connections", "64", *trust]),
+             h2, 100.0),
+        ]  # fmt: skip
+        rates: dict[str, float | None] = {}
+        for name, try_one, url, start in runs:
+            rates[name], _ = sustained_max(
+                name, try_one, url, args.seconds, work, args.tries, start
+            )
+        for name, url in (("h2load -c4 -m100, h2c (closed)", h2c),
+                          ("h2load -c4 -m100, h2 (closed)", h2)):  # fmt: skip
+            got = [h2load_max(url, args.seconds, ca) for _ in range(args.tries)]
+            rates[name] = max((g for g in got if g), default=None)
+    ours = rates["loadgen --http2, h2c"] or 0.0
+    print()
+    print(f"{'generator':<36}{'req/s':>10}{'--http2 h2c ÷ it':>18}")
+    for name, rate in rates.items():
+        if rate is not None:
+            print(f"{name:<36}{rate:>10.0f}{ours / rate if rate else float('nan'):>18.2f}")
+    print()
+    h1, httpx = rates["loadgen, HTTP/1.1"] or 1.0, rates["loadgen --client httpx, h2 (TLS)"]
+    tls = rates["loadgen --http2, h2 (TLS)"] or 0.0
+    for goal, value, least in (
+        ("--http2 (h2c) ≥ 0.6× loadgen's HTTP/1.1", ours / h1, 0.6),
+        ("--http2 (h2) ≥ 20× --client httpx over h2", tls / httpx if httpx else 0.0, 20.0),
+    ):
+        print(f"goal {goal}: {'met' if value >= least else 'NOT met'} ({value:.2f})")
+
+
+if __name__ == "__main__":
+    main()
