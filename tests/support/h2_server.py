@@ -46,6 +46,7 @@ class H2Script:
     max_open: int = 0  # the most streams open at once on one connection
     connections: int = 0
     goaways: int = 0
+    resets: int = 0  # RST_STREAM received from the client
 
 
 class _ServerConnection(asyncio.Protocol):
@@ -87,6 +88,7 @@ class _ServerConnection(asyncio.Protocol):
                 self._request(event.stream_id)
             elif isinstance(event, h2.events.StreamReset):
                 self.open.discard(event.stream_id)
+                self.script.resets += 1
         self._flush()
 
     def _request(self, sid: int) -> None:

@@ -167,3 +167,33 @@ async def test_a_goaway_mid_run_retries_unprocessed_gets_once_and_never_a_post()
     assert get.retries >= 1 and get.errors.get(GOAWAY, 0) == 0
     assert server.received.count("GET") == get.requests + get.retries
     assert post.errors.get(GOAWAY, 0) >= 1
+
+
+class SessionGets(Scenario):
+    @task(1)
+    async def two_gets(self, s):
+        await s.get("/")
+        await s.get("/again")
+
+
+async def test_a_sessions_requests_go_as_streams_too():
+    async with h2_server(H2Script(delay=0.01, max_streams=4)) as server:
+        cfg = RunConfig(target=server.url, profile=ConstantRate(200.0), duration=0.5,
+                        scenario=SessionGets, connections=1, seed=1, client_options=H2)  # fmt: skip
+        result = await Engine(cfg).run()
+    stats = result.recorder.tasks["two_gets"]
+    assert stats.requests == 2 * result.recorder.arrivals == len(server.received)
+    assert not stats.errors and server.max_open <= 4
+
+
+async def test_a_timed_out_stream_is_reset_and_its_connection_carries_on():
+    async with h2_server(H2Script(delay=0.3)) as server:
+        client = Http2Client(server.url, 1, H2)
+        with pytest.raises(asyncio.TimeoutError):
+            await asyncio.wait_for(client.request("GET", "/", None, None), 0.05)
+        await asyncio.sleep(0.05)  # the RST_STREAM reaches the server
+        r = await client.request("GET", "/", None, None)
+        await client.aclose()
+    assert r.status == 200
+    assert server.connections == 1 and client.connections_opened == 1
+    assert server.resets == 1  # the abandoned stream was cancelled, not left open
