@@ -21,21 +21,13 @@ import contextlib
 import re
 import shutil
 import subprocess
-import sys
 import tempfile
 from collections.abc import Iterator
 from functools import partial
 from pathlib import Path
 
-import trustme
-from generator_max import (
-    GENERATOR_CORE,
-    TARGET_CORE,
-    free_port,
-    loadgen_level,
-    sustained_max,
-    target_process,
-)
+from generator_max import GENERATOR_CORE, TARGET_CORE, free_port, loadgen_level, sustained_max
+from https import nginx_tls
 
 # `listen ... http2` rather than `http2 on` (nginx ≥ 1.25.1): Debian 12 has 1.22.
 NGINX_H2_CONF = """worker_processes 1; daemon off; pid {d}/nginx.pid; error_log {d}/error.log;
@@ -51,21 +43,10 @@ http {{ access_log off; keepalive_requests 10000000;
 @contextlib.contextmanager
 def h2_target(workdir: Path) -> Iterator[tuple[str, str, str, Path]]:
     """nginx on the target core: (HTTP/1.1 URL, h2c URL, h2 URL, the CA's PEM to trust)."""
-    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
-    if not Path(nginx).exists():
-        sys.exit("this benchmark needs nginx: apt-get install nginx-light")
-    ca = trustme.CA()
-    cert = ca.issue_cert("127.0.0.1")
-    cert.cert_chain_pems[0].write_to_path(str(workdir / "server.pem"))
-    cert.private_key_pem.write_to_path(str(workdir / "server.key"))
-    ca.cert_pem.write_to_path(str(workdir / "ca.pem"))
-    plain, h2c, tls = free_port(), free_port(), free_port()
-    conf = NGINX_H2_CONF.format(d=workdir, plain=plain, h2c=h2c, tls=tls)
-    (workdir / "nginx.conf").write_text(conf)
-    argv = [nginx, "-c", str(workdir / "nginx.conf"), "-p", str(workdir)]
-    with target_process(argv, f"http://127.0.0.1:{plain}/"):
-        yield (f"http://127.0.0.1:{plain}", f"http://127.0.0.1:{h2c}",
-               f"https://127.0.0.1:{tls}", workdir / "ca.pem")  # fmt: skip
+    ports = {"plain": free_port(), "h2c": free_port(), "tls": free_port()}
+    with nginx_tls(workdir, NGINX_H2_CONF, ports) as ca:
+        yield (f"http://127.0.0.1:{ports['plain']}", f"http://127.0.0.1:{ports['h2c']}",
+               f"https://127.0.0.1:{ports['tls']}", ca)  # fmt: skip
 
 
 def attempt(extra: list[str], url: str, rps: float, seconds: float, workdir: Path) -> tuple:
@@ -77,7 +58,7 @@ def attempt(extra: list[str], url: str, rps: float, seconds: float, workdir: Pat
     return s["achieved_rps"], s["generator"]["send_lag_ms"]["p99"], s["sustained"]
 
 
-def h2load_max(url: str, seconds: float, ca: Path) -> float | None:
+def h2load_max(url: str, seconds: float) -> float | None:
     """h2load's closed-loop maximum: 4 connections, 100 streams each."""
     h2load = shutil.which("h2load")
     if h2load is None:
@@ -116,7 +97,7 @@ def main() -> None:
             )
         for name, url in (("h2load -c4 -m100, h2c (closed)", h2c),
                           ("h2load -c4 -m100, h2 (closed)", h2)):  # fmt: skip
-            got = [h2load_max(url, args.seconds, ca) for _ in range(args.tries)]
+            got = [h2load_max(url, args.seconds) for _ in range(args.tries)]
             rates[name] = max((g for g in got if g), default=None)
     ours = rates["loadgen --http2, h2c"] or 0.0
     print()

@@ -5,11 +5,11 @@ than the rest of a stream together: Huffman-decoding a response's headers,
 encoding a request's. Yet a load test sends the same few header lists and
 gets the same few answers. An encoded block is a function of the header
 list and the compression table; a decoded list, of the block and the table.
-So each side counts the changes of its table (`version`: an entry added, its
-size changed) and keeps the result of an encoding or decoding that left the
-table as it was, to give again for the same input while the table has not
-changed since. A block that changed the table (a new entry indexed) is not
-kept: the next identical one is decoded afresh, as it must be.
+So each side follows the state of its table (entries added, its size) and
+keeps the result of an encoding or decoding that left the table as it was,
+to give again for the same input while the table is in that state. A block
+that changed the table (a new entry indexed) is not kept: the next identical
+one is decoded afresh, as it must be.
 """
 
 from __future__ import annotations
@@ -50,76 +50,71 @@ def _remembered_huffman() -> None:
 _remembered_huffman()
 
 
-class _Counted:
-    """A table's changes counted: `add` and the size setter bump `version`."""
+class _Memory:
+    """Results by input, each good while its compression table stays as it was.
 
-    version: int
+    The table changes by an entry added (counted here, `add` wrapped) or by
+    entries evicted (its count of entries falls; only an add makes it grow), so
+    (adds, max size, entries) names its content exactly.
+    """
 
-    def _watch(self, table: Any) -> None:
-        self.version = 0
+    def __init__(self, table: Any) -> None:
+        self.table = table
+        self.adds = 0
+        self._kept: dict[Any, tuple[tuple[int, int, int], Any]] = {}
         add = table.add
 
         def counted_add(name: bytes, value: bytes) -> None:
-            self.version += 1
+            self.adds += 1
             add(name, value)
 
         table.add = counted_add
 
+    def state(self) -> tuple[int, int, int]:
+        return self.adds, self.table.maxsize, len(self.table.dynamic_entries)
 
-class RememberingEncoder(hpack.Encoder, _Counted):
+    def recall(self, key: Any, state: tuple[int, int, int]) -> Any:
+        """What `key` gave at `state`, None if not kept."""
+        kept = self._kept.get(key)
+        return kept[1] if kept is not None and kept[0] == state else None
+
+    def keep(self, key: Any, state: tuple[int, int, int], value: Any) -> None:
+        """`value` came of `key` at `state`: kept if that left the table as it was."""
+        if self.state() == state:
+            if len(self._kept) >= _KEPT:
+                self._kept.clear()
+            self._kept[key] = (state, value)
+
+
+class RememberingEncoder(hpack.Encoder):
     def __init__(self) -> None:
         super().__init__()
-        self._watch(self.header_table)
-        self._kept: dict[tuple[Any, ...], tuple[int, bytes]] = {}
-
-    @property
-    def header_table_size(self) -> int:
-        return int(self.header_table.maxsize)
-
-    @header_table_size.setter
-    def header_table_size(self, value: int) -> None:
-        self.version += 1
-        hpack.Encoder.header_table_size.fset(self, value)  # type: ignore[attr-defined]
+        self.memory = _Memory(self.header_table)
 
     def encode(self, headers: Any, huffman: bool = True) -> bytes:
         key = (tuple(headers), huffman)
-        version = self.version
-        kept = self._kept.get(key)
-        if kept is not None and kept[0] == version and not self.header_table.resized:
-            return kept[1]
-        pending = self.header_table.resized  # a size update goes out with this block only
-        block: bytes = super().encode(key[0], huffman)
-        if self.version == version and not pending:
-            if len(self._kept) >= _KEPT:
-                self._kept.clear()
-            self._kept[key] = (version, block)
-        return block
+        if self.header_table.resized:  # a size update goes out with this block only
+            return bytes(super().encode(key[0], huffman))
+        state = self.memory.state()
+        block = self.memory.recall(key, state)
+        if block is None:
+            block = super().encode(key[0], huffman)
+            self.memory.keep(key, state, block)
+        return bytes(block)
 
 
-class RememberingDecoder(hpack.Decoder, _Counted):
+class RememberingDecoder(hpack.Decoder):
     def __init__(self) -> None:
         super().__init__()
-        self._watch(self.header_table)
-        self._kept: dict[bytes, tuple[int, Any]] = {}
-
-    @property
-    def header_table_size(self) -> int:
-        return int(self.header_table.maxsize)
-
-    @header_table_size.setter
-    def header_table_size(self, value: int) -> None:
-        self.version += 1
-        hpack.Decoder.header_table_size.fset(self, value)  # type: ignore[attr-defined]
+        self.memory = _Memory(self.header_table)
 
     def decode(self, data: bytes, raw: bool = False) -> Any:
+        if not raw:
+            return super().decode(data, raw)
         key = bytes(data)
-        version = self.version
-        kept = self._kept.get(key)
-        if kept is not None and kept[0] == version and raw:
-            return kept[1]
-        headers = super().decode(key, raw)
-        if self.version == version and raw:
-            if len(self._kept) >= _KEPT:
-                self._kept.clear()
-            self._kept[key] = (version, headers)
+        state = self.memory.state()
+        headers = self.memory.recall(key, state)
+        if headers is None:
+            headers = super().decode(key, raw)
+            self.memory.keep(key, state, headers)
         return headers

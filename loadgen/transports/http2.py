@@ -30,7 +30,6 @@ import ssl
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
-from urllib.parse import urlsplit
 
 from loadgen.transports.base import HTTP2_FALLBACK, ClientOptions, Waiter
 from loadgen.transports.h2_connection import H2Connection
@@ -48,7 +47,7 @@ from loadgen.transports.models import (
     Response,
 )
 from loadgen.transports.tls import describe, tls_context
-from loadgen.transports.wire import default_headers
+from loadgen.transports.wire import default_headers, origin
 
 
 class Http2Client:
@@ -73,17 +72,9 @@ class Http2Client:
         on_wait: Callable[[], None] | None = None,
         on_stream_wait: Callable[[], None] | None = None,
     ) -> None:
-        parts = urlsplit(base_url)
-        if parts.scheme not in ("http", "https"):
-            raise ValueError(f"the HTTP/2 client speaks http and https, not {parts.scheme!r}")
-        if not parts.hostname:
-            raise ValueError(f"no host in URL {base_url!r}")
-        if max_connections < 1:
-            raise ValueError("max_connections must be at least 1")
+        parts, self.host, self.port = origin(base_url, max_connections, "HTTP/2 client")
         self.base_url = base_url
         self.options = options
-        self.host = parts.hostname
-        self.port = parts.port or (443 if parts.scheme == "https" else 80)
         self.fallback = options.http2 == HTTP2_FALLBACK
         alpn = ("h2", "http/1.1") if self.fallback else ("h2",)
         self._ssl = tls_context(options, alpn) if parts.scheme == "https" else None
