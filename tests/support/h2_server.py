@@ -5,8 +5,9 @@
 `ok` after `delay` seconds, unless the script says otherwise:
 
 - `max_streams`: SETTINGS_MAX_CONCURRENT_STREAMS advertised (after the
-  client's ACK h2 enforces it); the most streams ever open at once is kept
-  in `max_open`, so a test sees whether the client honoured it.
+  client's ACK h2 enforces it); the most streams open at once on a
+  connection once the client acknowledged it is kept in `max_open`, so a
+  test sees whether the client honoured it.
 - `rst_every`: every Nth request (counted over the server's life) is
   answered RST_STREAM with `rst_code` instead.
 - `goaway_after`: once the Nth request has arrived, GOAWAY (NO_ERROR) with
@@ -60,6 +61,7 @@ class _ServerConnection(asyncio.Protocol):
         self.open: set[int] = set()
         self.last: int | None = None  # the last stream a GOAWAY spared
         self.said = False  # that GOAWAY was sent
+        self.known = False  # the client acknowledged our SETTINGS: it knows the limit
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
@@ -86,6 +88,8 @@ class _ServerConnection(asyncio.Protocol):
                 self.h2.acknowledge_received_data(event.flow_controlled_length, event.stream_id)
             elif isinstance(event, h2.events.StreamEnded):
                 self._request(event.stream_id)
+            elif isinstance(event, h2.events.SettingsAcknowledged):
+                self.known = True
             elif isinstance(event, h2.events.StreamReset):
                 self.open.discard(event.stream_id)
                 self.script.resets += 1
@@ -98,7 +102,8 @@ class _ServerConnection(asyncio.Protocol):
             return  # after our GOAWAY: never processed
         n = len(script.received)
         self.open.add(sid)
-        script.max_open = max(script.max_open, len(self.open))
+        if self.known:  # before, a client may assume 100 streams (RFC 9113 §6.5.2)
+            script.max_open = max(script.max_open, len(self.open))
         if script.rst_every and n % script.rst_every == 0:
             self.open.discard(sid)
             self.h2.reset_stream(sid, script.rst_code)

@@ -197,3 +197,14 @@ async def test_a_timed_out_stream_is_reset_and_its_connection_carries_on():
     assert r.status == 200
     assert server.connections == 1 and client.connections_opened == 1
     assert server.resets == 1  # the abandoned stream was cancelled, not left open
+
+
+async def test_a_run_held_by_the_stream_limit_counts_its_waits():
+    # One connection, 4 streams of 50 ms: 80/s at most, 200/s asked.
+    async with h2_server(H2Script(delay=0.05, max_streams=4)) as server:
+        cfg = RunConfig(target=server.url, profile=ConstantRate(200.0), duration=0.5,
+                        scenario=GetsAndPosts, connections=1, seed=1, client_options=H2)  # fmt: skip
+        result = await Engine(cfg).run()
+    rec = result.recorder
+    assert server.max_open <= 4
+    assert rec.stream_waits >= rec.arrivals // 2 and rec.connection_waits == 0
