@@ -127,13 +127,13 @@ class GetsAndPosts(Scenario):
         return Request("POST", "/", body=b"{}")
 
 
-async def _run(url, rate=200.0, seconds=1.0):
+async def _run(url, rate=200.0, seconds=1.0, connections=2):
     cfg = RunConfig(
         target=url,
         profile=ConstantRate(rate),
         duration=seconds,
         scenario=GetsAndPosts,
-        connections=2,
+        connections=connections,
         seed=1,
         client_options=H2,
     )
@@ -202,9 +202,7 @@ async def test_a_timed_out_stream_is_reset_and_its_connection_carries_on():
 async def test_a_run_held_by_the_stream_limit_counts_its_waits():
     # One connection, 4 streams of 50 ms: 80/s at most, 200/s asked.
     async with h2_server(H2Script(delay=0.05, max_streams=4)) as server:
-        cfg = RunConfig(target=server.url, profile=ConstantRate(200.0), duration=0.5,
-                        scenario=GetsAndPosts, connections=1, seed=1, client_options=H2)  # fmt: skip
-        result = await Engine(cfg).run()
+        result = await _run(server.url, seconds=0.5, connections=1)
     rec = result.recorder
     assert server.max_open <= 4
     assert rec.stream_waits >= rec.arrivals // 2 and rec.connection_waits == 0
