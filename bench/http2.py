@@ -8,7 +8,11 @@ on core 0, one after the other, in one go so the ratios compare like with
 like. loadgen's rates are the highest *sustained* (achieved ≥ 99.5 %,
 send-lag p99 ≤ 1 ms, no errors: the ladder of generator_max.py), best of
 `--tries`; `--http2` runs on its default 4 connections. h2load's is its
-closed-loop maximum (-c 4 -m 100: 4 connections, 100 streams each).
+closed-loop maximum (-c 4 -m 100: 4 connections, 100 streams each). Then
+each client alone, without the engine, in a closed loop of 64 requests in
+flight: what a request costs the client itself, less at the mercy of this
+machine's stalls than the sustained rate (whose send-lag p99 must stay
+under 1 ms).
 
 Goals (issue 26): `--http2` sustained ≥ 0.6× loadgen's own HTTP/1.1 rate and
 ≥ 20× `--client httpx` over HTTP/2.
@@ -21,6 +25,7 @@ import contextlib
 import re
 import shutil
 import subprocess
+import sys
 import tempfile
 from collections.abc import Iterator
 from functools import partial
@@ -72,7 +77,56 @@ def h2load_max(url: str, seconds: float) -> float | None:
     return float(m.group(1)) if m else None
 
 
+# Requests kept in flight by the closed-loop measure of the clients themselves.
+IN_FLIGHT = 64
+
+
+async def closed_loop(kind: str, url: str, seconds: float, ca: str | None) -> float:
+    """A client's own cost, without the engine: `IN_FLIGHT` requests always in
+    flight for `seconds`, each answer sending the next; answers per second."""
+    import asyncio
+    import time
+
+    from loadgen.transports.base import ClientOptions
+    from loadgen.transports.factory import make_client
+
+    options = ClientOptions(ca_cert=ca, http2="" if kind == "fast-h1" else "on")
+    client = make_client("httpx" if kind == "httpx" else "fast", url, 4 if kind != "fast-h1"
+                         else IN_FLIGHT, options)  # fmt: skip
+    done = 0
+    end = time.perf_counter() + seconds
+
+    async def one_after_another() -> None:
+        nonlocal done
+        while time.perf_counter() < end:
+            await client.request("GET", "/", None, None)
+            done += 1
+
+    await client.request("GET", "/", None, None)  # connected, SETTINGS known
+    started = time.perf_counter()
+    await asyncio.gather(*(one_after_another() for _ in range(IN_FLIGHT)))
+    rate = done / (time.perf_counter() - started)
+    await client.aclose()
+    return rate
+
+
+def closed_max(kind: str, url: str, seconds: float, ca: Path | None) -> float:
+    """`closed_loop` in a process of its own on the generator core (uvloop)."""
+    out = subprocess.run(
+        ["taskset", "-c", GENERATOR_CORE, sys.executable, __file__, "--closed", kind, url,
+         str(seconds), *([str(ca)] if ca else [])],
+        check=True, capture_output=True, text=True,
+    ).stdout  # fmt: skip
+    return float(out.split()[-1])
+
+
 def main() -> None:
+    if sys.argv[1:2] == ["--closed"]:
+        import uvloop
+
+        kind, url, seconds, *ca = sys.argv[2:]
+        print(uvloop.run(closed_loop(kind, url, float(seconds), ca[0] if ca else None)))
+        return
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--seconds", type=float, default=5.0, help="length of each measurement")
     p.add_argument("--tries", type=int, default=3, help="runs per measurement; the best counts")
@@ -99,12 +153,25 @@ def main() -> None:
                           ("h2load -c4 -m100, h2 (closed)", h2)):  # fmt: skip
             got = [h2load_max(url, args.seconds) for _ in range(args.tries)]
             rates[name] = max((g for g in got if g), default=None)
+        closed = {}
+        for name, kind, url, pem in (
+            ("fast client, HTTP/1.1", "fast-h1", plain, None),
+            ("fast client, h2c", "fast-h2", h2c, None),
+            ("fast client, h2 (TLS)", "fast-h2", h2, ca),
+            ("httpx client, h2 (TLS)", "httpx", h2, ca),
+        ):
+            closed[name] = max(closed_max(kind, url, args.seconds, pem) for _ in range(args.tries))
     ours = rates["loadgen --http2, h2c"] or 0.0
     print()
     print(f"{'generator':<36}{'req/s':>10}{'--http2 h2c ÷ it':>18}")
     for name, rate in rates.items():
         if rate is not None:
             print(f"{name:<36}{rate:>10.0f}{ours / rate if rate else float('nan'):>18.2f}")
+    print()
+    print(f"the clients alone, closed loop ({IN_FLIGHT} in flight, no engine):")
+    for name, rate in closed.items():
+        ratio = rate / closed["fast client, HTTP/1.1"]
+        print(f"  {name:<34}{rate:>10.0f}{ratio:>18.2f} of HTTP/1.1's")
     print()
     h1, httpx = rates["loadgen, HTTP/1.1"] or 1.0, rates["loadgen --client httpx, h2 (TLS)"]
     tls = rates["loadgen --http2, h2 (TLS)"] or 0.0
