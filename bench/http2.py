@@ -175,11 +175,18 @@ def main() -> None:
     print()
     h1, httpx = rates["loadgen, HTTP/1.1"] or 1.0, rates["loadgen --client httpx, h2 (TLS)"]
     tls = rates["loadgen --http2, h2 (TLS)"] or 0.0
-    for goal, value, least in (
-        ("--http2 (h2c) ≥ 0.6× loadgen's HTTP/1.1", ours / h1, 0.6),
-        ("--http2 (h2) ≥ 20× --client httpx over h2", tls / httpx if httpx else 0.0, 20.0),
-    ):
-        print(f"goal {goal}: {'met' if value >= least else 'NOT met'} ({value:.2f})")
+    closed_h1, closed_h2c = closed["fast client, HTTP/1.1"], closed["fast client, h2c"]
+    closed_h2, closed_httpx = closed["fast client, h2 (TLS)"], closed["httpx client, h2 (TLS)"]
+    # Met only when the sustained rates and the clients' own closed loops agree:
+    # on a busy machine the sustained ladder measures the machine's stalls.
+    for goal, values, least in (
+        ("--http2 (h2c) ≥ 0.6× loadgen's HTTP/1.1", (ours / h1, closed_h2c / closed_h1), 0.6),
+        ("--http2 (h2) ≥ 20× --client httpx over h2",
+         (tls / httpx if httpx else 0.0, closed_h2 / closed_httpx), 20.0),
+    ):  # fmt: skip
+        met = all(v >= least for v in values)
+        print(f"goal {goal}: {'met' if met else 'NOT met'} "
+              f"(sustained {values[0]:.2f}, closed loop {values[1]:.2f})")  # fmt: skip
 
 
 if __name__ == "__main__":
