@@ -46,7 +46,9 @@ MEANINGS = {
     "first of its kind): refused (too many streams), cancelled, or an error of its own",
     GOAWAY: "the server sent GOAWAY before processing the request's stream, and the request "
     "could not be sent again (not idempotent, or already retried once)",
-    FLOW_CONTROL: "an HTTP/2 flow-control error: a window overrun by one end",
+    FLOW_CONTROL: "HTTP/2 flow control: the request's body waited on the server's window "
+    "until the timeout (a stall: the server reads slowly or not at all), or one end "
+    "overran the other's window",
     TLS: "the TLS handshake failed",
     BODY_TOO_LARGE: "the answer's body passed --max-body, so the connection was closed",
     CLOSED: "the run ended before the request could be sent",

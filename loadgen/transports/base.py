@@ -68,6 +68,12 @@ class Sent(Protocol):
     # `CONNECT_TIMEOUT`, not a `TIMEOUT` (read only when it expires).
     connecting: bool
 
+    @property
+    def stalled(self) -> bool:
+        """Its request's body waits on the server's HTTP/2 flow-control window: a
+        timeout then is a `FLOW_CONTROL` stall (read only when it expires)."""
+        ...
+
     def abandon(self, exchange: int) -> None:
         """The waiter gave up on `exchange` (a timeout): drop the connection if still on it."""
         ...

@@ -23,6 +23,8 @@ from loadgen.transports.base import Parkable, Sent, Waiter
 from loadgen.transports.models import (
     BODY_ARRIVING,
     CLOSED,
+    CONNECT_TIMEOUT,
+    FLOW_CONTROL,
     IDEMPOTENT,
     ClientError,
     Request,
@@ -131,6 +133,11 @@ class Stream(Parkable):
         if conn is not None:
             conn.cancel(self)
 
+    @property
+    def stalled(self) -> bool:
+        """Its body waits on the server's flow-control window."""
+        return bool(self.pending) and not self.outcome_told
+
     def arriving(self) -> int:
         """Body bytes of its response so far; -1 while its headers have not come."""
         if self.via is not None:
@@ -151,10 +158,15 @@ class Stream(Parkable):
         except ClientError:
             raise
         except asyncio.CancelledError:
-            arriving = self.arriving()
+            # Whoever timed it out is told what was under way (models.timed_out).
+            arriving, stalled, connecting = self.arriving(), self.stalled, self.connecting
             self.abandon(self.exchange)
             if arriving >= 0:
                 raise asyncio.CancelledError(BODY_ARRIVING, arriving) from None
+            if stalled:
+                raise asyncio.CancelledError(FLOW_CONTROL) from None
+            if connecting:
+                raise asyncio.CancelledError(CONNECT_TIMEOUT) from None
             raise
         except BaseException:
             self.abandon(self.exchange)

@@ -54,6 +54,8 @@ class _Queued:
 
     __slots__ = ("conn", "connecting", "data", "exchange", "idempotent", "waiter")
 
+    stalled = False  # HTTP/1.1 has no flow-control window
+
     def __init__(self, data: bytes, idempotent: bool, waiter: Waiter) -> None:
         self.data = data
         self.idempotent = idempotent

@@ -90,6 +90,7 @@ class Http2Client:
         self.http_version = "2"  # "1.1" once ALPN made it fall back
         self._slots = 0  # connections open (taking streams) or being opened
         self._conns: list[H2Connection] = []  # open and taking new streams
+        self._turn = 0  # where the next look for a free stream slot starts
         self._going: set[H2Connection] = set()  # GOAWAY received: finishing their streams
         self._queue: deque[Stream] = deque()
         self._opening: set[asyncio.Task[None]] = set()
@@ -182,9 +183,18 @@ class Http2Client:
             self.on_stream_wait()  # every connection at the server's stream limit
 
     def _roomiest(self) -> H2Connection | None:
-        """The open connection with the most free stream slots, None if none has one."""
+        """The open connection with the most free stream slots, None if none has one.
+
+        Ties go round the connections in turn: the load spreads over them all
+        (a server may close a connection after so many requests, as
+        hypercorn does after 1000), not on the first.
+        """
+        conns = self._conns
+        count = len(conns)
+        self._turn = turn = (self._turn + 1) % count if count else 0
         best, room = None, 0
-        for conn in self._conns:
+        for k in range(count):
+            conn = conns[(turn + k) % count]
             free = conn.capacity()
             if free > room:
                 best, room = conn, free

@@ -40,6 +40,7 @@ class _Exchange:
     __slots__ = ("client", "exchange", "handle")
 
     connecting = False  # it has no connections to open
+    stalled = False  # nor a window to wait on
 
     def __init__(self, client: MockClient, exchange: int) -> None:
         self.client = client

@@ -15,6 +15,9 @@
   to it are answered, those above it are never processed, and the
   connection closes once the last answer is out.
 
+- `stall`: no WINDOW_UPDATE ever: a request body past the initial 64 KiB
+  windows waits for one for ever.
+
 `received` lists each request's method as it arrived (processed or not), so
 a test can tell a request sent twice from one sent once.
 """
@@ -42,6 +45,7 @@ class H2Script:
     rst_every: int | None = None
     rst_code: h2.errors.ErrorCodes = h2.errors.ErrorCodes.INTERNAL_ERROR
     goaway_after: int | None = None
+    stall: bool = False  # never give back window: request bodies past 64 KiB stall
     url: str = ""
     received: list[str] = field(default_factory=list)  # methods, in arrival order
     max_open: int = 0  # the most streams open at once on one connection
@@ -84,7 +88,7 @@ class _ServerConnection(asyncio.Protocol):
             if isinstance(event, h2.events.RequestReceived):
                 headers = dict(event.headers)
                 self.methods[event.stream_id] = headers[b":method"].decode()
-            elif isinstance(event, h2.events.DataReceived):
+            elif isinstance(event, h2.events.DataReceived) and not self.script.stall:
                 self.h2.acknowledge_received_data(event.flow_controlled_length, event.stream_id)
             elif isinstance(event, h2.events.StreamEnded):
                 self._request(event.stream_id)

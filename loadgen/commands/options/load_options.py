@@ -41,6 +41,20 @@ from loadgen.transports.models import DEFAULT_MAX_BODY, size_text
 from loadgen.transports.tls import tls_context
 
 
+class _Given(argparse.Action):
+    """Stores the value and that it was given (`--http2` has a default of its own)."""
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: Any,
+        option_string: str | None = None,
+    ) -> None:
+        setattr(namespace, self.dest, values)
+        setattr(namespace, f"{self.dest}_given", True)
+
+
 def add_load_options(groups: OptionGroups) -> None:
     """The options of every command that sends load, under their headings: the
     target and the client (`target`), how requests are sent (`load`), what is
@@ -63,7 +77,8 @@ def add_load_options(groups: OptionGroups) -> None:
     load.add_argument(
         "--connections",
         type=positive_int,
-        default=None,
+        default=defaults.CONNECTIONS,
+        action=_Given,
         metavar="N",
         help="max open keep-alive connections; requests beyond wait for one, their latency "
         f"still counted from the intended time (default {defaults.CONNECTIONS}; "
@@ -346,8 +361,8 @@ def _data_meta(data: DataFile | None) -> dict[str, Any] | None:
 
 def _check_http2(args: argparse.Namespace) -> None:
     """--http2 goes with a client that can speak it; it sets --connections' default."""
-    if args.connections is None:
-        args.connections = defaults.HTTP2_CONNECTIONS if args.http2 else defaults.CONNECTIONS
+    if args.http2 and not getattr(args, "connections_given", False):
+        args.connections = defaults.HTTP2_CONNECTIONS
     if args.http2 == HTTP2_FALLBACK and not (args.host or "").startswith("https:"):
         raise UsageError(
             "--http2=fallback is for an https:// --host (ALPN chooses the protocol there); "

@@ -12,7 +12,7 @@ from loadgen.core.engine import Engine
 from loadgen.core.rates import ConstantRate
 from loadgen.transports.base import ClientOptions
 from loadgen.transports.http2 import Http2Client
-from loadgen.transports.models import GOAWAY, PROTOCOL, RST_STREAM, ClientError
+from loadgen.transports.models import FLOW_CONTROL, GOAWAY, PROTOCOL, RST_STREAM, ClientError
 from tests.support.certs import make_certs
 from tests.support.h2_server import H2Script, h2_server
 from tests.support.http_server import OK, raw_server, replying
@@ -206,3 +206,27 @@ async def test_a_run_held_by_the_stream_limit_counts_its_waits():
     rec = result.recorder
     assert server.max_open <= 4
     assert rec.stream_waits >= rec.arrivals // 2 and rec.connection_waits == 0
+
+
+class BigPosts(Scenario):
+    @task(1)
+    def one_shot(self):
+        return Request("POST", "/", body=b"x" * 100_000)
+
+    @task(1)
+    async def in_a_session(self, s):
+        await s.post("/", body=b"x" * 100_000)
+
+
+async def test_a_body_stalled_on_the_servers_window_is_a_flow_control_error():
+    async with h2_server(H2Script(stall=True)) as server:
+        cfg = RunConfig(target=server.url, profile=ConstantRate(20.0), duration=0.2,
+                        scenario=BigPosts, connections=1, seed=3, timeout=0.3,
+                        client_options=H2)  # fmt: skip
+        result = await Engine(cfg).run()
+    rec = result.recorder
+    errors = {name: dict(stats.errors) for name, stats in rec.tasks.items()}
+    assert set(errors) == {"one_shot", "in_a_session"}, errors
+    for name, kinds in errors.items():
+        assert kinds == {FLOW_CONTROL: rec.tasks[name].requests}, name
+    assert "flow-control window" in rec.error_details[FLOW_CONTROL]
