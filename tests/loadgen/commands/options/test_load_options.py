@@ -313,10 +313,20 @@ async def test_a_body_past_max_body_is_body_too_large_and_a_host_header_goes_onc
 # -- --http2 ------------------------------------------------------------------------------
 
 
-def test_http2_fallback_on_a_cleartext_host_is_misuse():
-    proc = loadgen("run", "--host", "http://127.0.0.1:9", "--http2=fallback", "--rps", "1")
-    assert proc.returncode == 2
-    assert proc.stderr.strip().splitlines()[-1].startswith("loadgen: error: --http2=fallback")
+@pytest.mark.parametrize(
+    ("argv", "says"),
+    [(("--http2=fallback",), "--http2=fallback is for an https:// --host"),
+     (("--http2=h3",), "argument --http2: invalid choice: 'h3'")],
+)  # fmt: skip
+def test_http2_misuse_is_one_line_and_exit_2(capsys, argv, says):
+    try:
+        status = misuse("--host", "http://127.0.0.1:9", *argv)
+    except SystemExit as e:  # argparse's own errors exit themselves
+        status = e.code
+    assert status == 2
+    err = capsys.readouterr().err
+    assert err.startswith("loadgen: error: ") and err.count("\n") == 1
+    assert says in err, err
 
 
 @pytest.mark.slow
