@@ -43,8 +43,11 @@ http {{ access_log off; keepalive_requests 10000000;
 
 
 @contextlib.contextmanager
-def tls_target(workdir: Path) -> Iterator[tuple[str, str, Path]]:
-    """nginx on the target core: (plain URL, https URL, the CA's PEM to trust)."""
+def nginx_tls(workdir: Path, conf: str, ports: dict[str, int]) -> Iterator[Path]:
+    """nginx on the target core with `conf` (formatted with `d`, the folder, and
+    `ports`), its certificate for 127.0.0.1 from a private CA written in
+    `workdir` (server.pem, server.key); yields the CA's PEM to trust, once
+    `ports["plain"]` answers."""
     nginx = shutil.which("nginx") or "/usr/sbin/nginx"
     if not Path(nginx).exists():
         sys.exit("this benchmark needs nginx: apt-get install nginx-light")
@@ -53,11 +56,18 @@ def tls_target(workdir: Path) -> Iterator[tuple[str, str, Path]]:
     cert.cert_chain_pems[0].write_to_path(str(workdir / "server.pem"))
     cert.private_key_pem.write_to_path(str(workdir / "server.key"))
     ca.cert_pem.write_to_path(str(workdir / "ca.pem"))
-    plain, tls = free_port(), free_port()
-    (workdir / "nginx.conf").write_text(NGINX_TLS_CONF.format(d=workdir, plain=plain, tls=tls))
+    (workdir / "nginx.conf").write_text(conf.format(d=workdir, **ports))
     argv = [nginx, "-c", str(workdir / "nginx.conf"), "-p", str(workdir)]
-    with target_process(argv, f"http://127.0.0.1:{plain}/"):
-        yield f"http://127.0.0.1:{plain}", f"https://127.0.0.1:{tls}", workdir / "ca.pem"
+    with target_process(argv, f"http://127.0.0.1:{ports['plain']}/"):
+        yield workdir / "ca.pem"
+
+
+@contextlib.contextmanager
+def tls_target(workdir: Path) -> Iterator[tuple[str, str, Path]]:
+    """nginx on the target core: (plain URL, https URL, the CA's PEM to trust)."""
+    plain, tls = free_port(), free_port()
+    with nginx_tls(workdir, NGINX_TLS_CONF, {"plain": plain, "tls": tls}) as ca:
+        yield f"http://127.0.0.1:{plain}", f"https://127.0.0.1:{tls}", ca
 
 
 def attempt(extra: list[str], url: str, rps: float, seconds: float, workdir: Path) -> tuple:

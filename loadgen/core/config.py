@@ -20,6 +20,8 @@ DURATION_S: Final = 30.0
 ARRIVAL: Final = "constant"
 TIMEOUT_S: Final = 10.0
 CONNECTIONS: Final = 512
+# With --http2: streams multiplex on few connections, as browsers and h2load do.
+HTTP2_CONNECTIONS: Final = 4
 CLIENT: Final = "fast"
 WARMUP_S: Final = 0.0
 

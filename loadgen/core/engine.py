@@ -122,6 +122,7 @@ class Engine:
             cfg.client_options,
             on_connect=lambda seconds: self._recorder.connected(seconds),
             on_wait=lambda: self._recorder.waited_for_connection(),
+            on_stream_wait=lambda: self._recorder.waited_for_stream(),
         )
         rng = random.Random(shard_seed(cfg.seed, cfg.shard[0]))
         data = cfg.data.view(cfg.shard, cfg.seed) if cfg.data is not None else None
@@ -163,6 +164,7 @@ class Engine:
                 if previous is not None:
                     signal.signal(sig, previous)  # the caller's, not the default
             await client.aclose()
+        recorder.http_version = client.http_version
         recorder.close_interval(time.perf_counter())
         recorder.settle_all()
         # The measured window: all of it, unless a stop cut it short.

@@ -37,6 +37,8 @@ from typing import TYPE_CHECKING
 from loadgen.transports.base import Client, Sent
 from loadgen.transports.models import (
     CONNECT_TIMEOUT,
+    FLOW_CONTROL,
+    STALLED,
     TIMEOUT,
     Check,
     ClientError,
@@ -159,10 +161,11 @@ class OneShot:
     def _expire(self, sent: Sent) -> None:
         self._waiting = None
         # Read before abandoning it: what was under way when time ran out.
-        kind = CONNECT_TIMEOUT if sent.connecting else TIMEOUT
+        kind = CONNECT_TIMEOUT if sent.connecting else FLOW_CONTROL if sent.stalled else TIMEOUT
         arriving = sent.arriving()
         sent.abandon(self._exchange)
-        self._fail(kind, still_arriving(arriving) if arriving >= 0 else "")
+        detail = STALLED if kind == FLOW_CONTROL else ""
+        self._fail(kind, still_arriving(arriving) if arriving >= 0 else detail)
 
     # -- as the engine's runner (a second Ctrl-C) ---------------------------
     def cancel(self, msg: object = None) -> bool:

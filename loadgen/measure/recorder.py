@@ -148,6 +148,10 @@ class Recorder:
         # Measured-window requests that found the pool at its cap, all busy (see
         # `waited_for_connection`): --connections, not the target, held them.
         self.connection_waits = 0
+        # Measured-window requests that found every HTTP/2 connection at the
+        # server's stream limit, the pool at its cap (see `waited_for_stream`).
+        self.stream_waits = 0
+        self.http_version = ""  # what the client spoke ("1.1", "2"), told at the end
         self.arrivals = 0
         self.in_flight = 0
         self.max_in_flight = 0
@@ -257,6 +261,12 @@ class Recorder:
         """A request waits for a connection: every one busy, the pool at its cap."""
         if time.perf_counter() >= self.origin:  # not during the warm-up
             self.connection_waits += 1
+
+    def waited_for_stream(self) -> None:
+        """A request waits for an HTTP/2 stream slot: every connection at the
+        server's SETTINGS_MAX_CONCURRENT_STREAMS, the pool at its cap."""
+        if time.perf_counter() >= self.origin:
+            self.stream_waits += 1
 
     # -- per interval ------------------------------------------------------
     def close_interval(self, now: float) -> Interval:

@@ -41,6 +41,8 @@ def to_state(rec: Recorder) -> dict[str, Any]:
             "values": dict(rec.retry_after),
         },
         "connection_waits": rec.connection_waits,
+        "stream_waits": rec.stream_waits,
+        "http_version": rec.http_version,
         "tasks": {
             name: {
                 "requests": s.requests,
@@ -86,6 +88,8 @@ def from_state(state: dict[str, Any]) -> Recorder:
     rec.retry_after_responses = retry_after.get("responses", 0)
     rec.retry_after = Counter(retry_after.get("values", {}))
     rec.connection_waits = state.get("connection_waits", 0)
+    rec.stream_waits = state.get("stream_waits", 0)
+    rec.http_version = state.get("http_version", "")
     for name, t in state["tasks"].items():
         rec.tasks[name] = TaskStats(
             response=SparseHistogram.of(decode(t["response"])),
@@ -136,6 +140,9 @@ def merge_recorders(recorders: Iterable[Recorder]) -> Recorder:
         for value, count in rec.retry_after.most_common():
             tally_retry_after(merged.retry_after, value, count)
         merged.connection_waits += rec.connection_waits
+        merged.stream_waits += rec.stream_waits
+        versions = {merged.http_version, rec.http_version} - {""}
+        merged.http_version = ", ".join(sorted(versions))
         for name, stats in rec.tasks.items():
             merged.task(name).add(stats)
         for k, iv in enumerate(rec.intervals):

@@ -12,7 +12,8 @@ docstring (docs/measuring.md has them all):
   findings or `none`, never instead of them)
 - findings/server.py: server_cpu, event_loop_blocked, worker_restarts
 - findings/queueing.py: concurrency_limit and serialized (by Little's law,
-  report/concurrency.py), connection_limit, connection_refused, timeouts
+  report/concurrency.py), connection_limit, stream_limit (HTTP/2),
+  connection_refused, timeouts
 - findings/answers.py: server_errors, rate_limited, client_errors, wrong_answers
 - findings/memory.py: memory_growth
 - none: nothing above stood out.
@@ -42,6 +43,7 @@ from loadgen.report.findings.queueing import (
     connection_limit,
     connection_refused,
     server_queue,
+    stream_limit,
     timeouts,
 )
 from loadgen.report.findings.server import (
@@ -80,6 +82,7 @@ FINDINGS = (
     "connection_refused",
     "timeouts",
     "connection_limit",
+    "stream_limit",
     "none",
 )
 # Past this share of requests answered 4xx, or wrongly, that heads the findings.
@@ -110,9 +113,7 @@ def diagnose(summary: Summary) -> list[Finding]:
         queue = server_queue(summary, c)
         if queue is not None:
             found.append(queue)
-    limit = connection_limit(summary, c)
-    if limit is not None:
-        found.append(limit)
+    found += [f for rule in (connection_limit, stream_limit) if (f := rule(summary, c))]
     # loadgen's own first in a tie: the stable sort keeps them ahead.
     ours = [f for f in (generator_saturated(summary), machine_busy(summary)) if f is not None]
     found = sorted([*ours, *found], key=lambda f: -f.weight)

@@ -18,8 +18,11 @@ from loadgen.transports.models import (
     CLOSED,
     CONNECT,
     CONNECT_TIMEOUT,
+    FLOW_CONTROL,
+    GOAWAY,
     PROTOCOL,
     RESET,
+    RST_STREAM,
     SERVER_CLOSED,
     TIMEOUT,
     TLS,
@@ -38,7 +41,14 @@ MEANINGS = {
     "complete answer: a worker that died, or a server that closes after an error",
     TIMEOUT: "no complete answer within --timeout: the server stuck, or its queue longer "
     "than the timeout (these requests are not in the latency percentiles)",
-    PROTOCOL: "what came back is not valid HTTP/1.1",
+    PROTOCOL: "what came back is not valid HTTP (HTTP/1.1, or HTTP/2 with --http2)",
+    RST_STREAM: "the server reset the request's HTTP/2 stream (RST_STREAM, its error code "
+    "first of its kind): refused (too many streams), cancelled, or an error of its own",
+    GOAWAY: "the server sent GOAWAY before processing the request's stream, and the request "
+    "could not be sent again (not idempotent, or already retried once)",
+    FLOW_CONTROL: "HTTP/2 flow control: the request's body waited on the server's window "
+    "until the timeout (a stall: the server reads slowly or not at all), or one end "
+    "overran the other's window",
     TLS: "the TLS handshake failed",
     BODY_TOO_LARGE: "the answer's body passed --max-body, so the connection was closed",
     CLOSED: "the run ended before the request could be sent",

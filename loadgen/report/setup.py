@@ -35,6 +35,7 @@ def setup_lines(summary: Summary) -> list[tuple[str, str]]:
             part
             for part in (
                 f"client {client}" if client else "",
+                http_text(summary),
                 f"{connections} connections" if connections else "",
             )
             if part
@@ -42,6 +43,18 @@ def setup_lines(summary: Summary) -> list[tuple[str, str]]:
         lines.append(("scenario", f"{scenario}" + (f"; {how}" if how else "")))
     lines.append(("started", started_text(summary)))
     return lines
+
+
+def http_text(summary: Summary) -> str:
+    """The HTTP version the run spoke ("HTTP/2"), and what --http2 asked when ALPN
+    gave another; "" when the client could not say."""
+    run = summary["run"]
+    version = run.get("http_version")
+    if not version:
+        return ""
+    if run.get("http2") and version != "2":
+        return f"HTTP/{version} (--http2 asked HTTP/2; the server's ALPN refused it)"
+    return f"HTTP/{version}"
 
 
 def target_rate_text(summary: Summary) -> str:

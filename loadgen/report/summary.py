@@ -123,6 +123,9 @@ def build_summary(
             "connections_opened": result.connections_opened,
             # Requests that waited for a free connection, the pool at --connections.
             "connection_waits": rec.connection_waits,
+            # Requests that waited for an HTTP/2 stream slot: every connection at
+            # the server's SETTINGS_MAX_CONCURRENT_STREAMS, the pool at --connections.
+            "stream_waits": rec.stream_waits,
             "unsent": result.unsent,
             "behind": bool(behind),
         },
@@ -134,6 +137,7 @@ def build_summary(
             "interrupted": result.interrupted,
             "bytes_received": sum(s.bytes_received for s in rec.tasks.values()),
             "exception": rec.first_exception,
+            "http_version": rec.http_version,
         },
         "timeline": [
             {

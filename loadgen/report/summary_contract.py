@@ -95,6 +95,7 @@ class Generator(TypedDict):
     behind: bool
     connect_ms: NotRequired[Spread]
     connection_waits: NotRequired[int]  # requests that waited for a free connection
+    stream_waits: NotRequired[int]  # requests that waited for an HTTP/2 stream slot
     unsent: NotRequired[int]  # measured arrivals due and never sent
 
 
@@ -138,6 +139,8 @@ class RunInfo(TypedDict, total=False):
     scenario: str
     client: str
     connections: int
+    http2: str | None  # --http2 as given: "on", "fallback" (None: not given)
+    http_version: str  # what the client spoke: "1.1", "2" ("" when it cannot say)
     timeout_s: float
     warmup_s: float
     seed: int

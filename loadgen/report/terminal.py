@@ -15,7 +15,7 @@ from loadgen.measure.histogram import ms
 from loadgen.report.diagnosis import how_sure
 from loadgen.report.notes import Note, notes
 from loadgen.report.server_signals import describe
-from loadgen.report.setup import target_rate_text
+from loadgen.report.setup import http_text, target_rate_text
 from loadgen.report.slo import Outcome
 from loadgen.report.summary import (
     LATENCY_STATS,
@@ -157,6 +157,7 @@ def render_summary(summary: Summary, console: Console) -> None:
         f"generator: send lag p50 {ms(lag['p50'], 3)} ms, p99 {ms(lag['p99'], 3)} ms, "
         f"max {ms(lag['max'], 3)} ms; max in flight {gen['max_in_flight']}; "
         f"connections opened {gen['connections_opened']}"
+        + (f" ({http})" if (http := http_text(summary)) else "")
     )
     for note in notes(summary):
         console.print(f"{_label(note)} {escape(note.text)}", highlight=False)

@@ -11,9 +11,15 @@ from __future__ import annotations
 
 from collections.abc import Awaitable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Final, Protocol
 
 from loadgen.transports.models import DEFAULT_MAX_BODY, Request, Response
+
+# `ClientOptions.http2` (`--http2`): HTTP/2 only, or HTTP/2 and HTTP/1.1 when
+# the server's ALPN refuses h2.
+HTTP2_ONLY: Final = "on"
+HTTP2_FALLBACK: Final = "fallback"
+HTTP2_MODES: Final = (HTTP2_ONLY, HTTP2_FALLBACK)
 
 
 @dataclass(frozen=True)
@@ -27,6 +33,8 @@ class ClientOptions:
     client_cert: str | None = None  # for mutual TLS, with client_key
     client_key: str | None = None
     max_body: int = DEFAULT_MAX_BODY  # bytes of a response body held at most (`BODY_TOO_LARGE`)
+    # `--http2`: "" for HTTP/1.1, else one of `HTTP2_MODES` (h2 by ALPN, h2c in cleartext).
+    http2: str = ""
 
 
 class Waiter(Protocol):
@@ -60,6 +68,12 @@ class Sent(Protocol):
     # `CONNECT_TIMEOUT`, not a `TIMEOUT` (read only when it expires).
     connecting: bool
 
+    @property
+    def stalled(self) -> bool:
+        """Its request's body waits on the server's HTTP/2 flow-control window: a
+        timeout then is a `FLOW_CONTROL` stall (read only when it expires)."""
+        ...
+
     def abandon(self, exchange: int) -> None:
         """The waiter gave up on `exchange` (a timeout): drop the connection if still on it."""
         ...
@@ -74,6 +88,8 @@ class Client(Protocol):
     """Sends requests to one origin (scheme://host:port)."""
 
     connections_opened: int
+    # The HTTP version its requests went out in ("1.1", "2"); "" when it cannot say.
+    http_version: str
     # True when its requests work outside an asyncio Task (see flight.py), so
     # the engine may run arrivals as flights.
     eager: bool

@@ -90,6 +90,7 @@ class Connection(asyncio.Protocol, Parkable):
     """
 
     connecting = False  # as a `Sent`: open already
+    stalled = False  # HTTP/1.1 has no flow-control window
 
     def __init__(self, owner: ConnectionOwner, max_body: int) -> None:
         self.owner = owner

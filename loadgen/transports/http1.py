@@ -27,7 +27,6 @@ import ssl
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
-from urllib.parse import urlsplit
 
 from loadgen.transports.base import ClientOptions, Waiter
 from loadgen.transports.connection import Connection
@@ -42,7 +41,7 @@ from loadgen.transports.models import (
     Response,
 )
 from loadgen.transports.tls import describe, tls_context
-from loadgen.transports.wire import RequestEncoder, default_headers
+from loadgen.transports.wire import RequestEncoder, default_headers, origin
 
 
 class _Queued:
@@ -54,6 +53,8 @@ class _Queued:
     """
 
     __slots__ = ("conn", "connecting", "data", "exchange", "idempotent", "waiter")
+
+    stalled = False  # HTTP/1.1 has no flow-control window
 
     def __init__(self, data: bytes, idempotent: bool, waiter: Waiter) -> None:
         self.data = data
@@ -110,6 +111,7 @@ class FastClient:
     """
 
     eager = True  # awaits only its own connections and asyncio futures: flight-safe
+    http_version = "1.1"
 
     def __init__(
         self,
@@ -119,15 +121,7 @@ class FastClient:
         on_connect: Callable[[float], None] | None = None,
         on_wait: Callable[[], None] | None = None,
     ) -> None:
-        parts = urlsplit(base_url)
-        if parts.scheme not in ("http", "https"):
-            raise ValueError(f"the fast client speaks http and https, not {parts.scheme!r}")
-        if not parts.hostname:
-            raise ValueError(f"no host in URL {base_url!r}")
-        if max_connections < 1:
-            raise ValueError("max_connections must be at least 1")
-        self.host = parts.hostname
-        self.port = parts.port or (443 if parts.scheme == "https" else 80)
+        parts, self.host, self.port = origin(base_url, max_connections, "fast client")
         self._ssl = tls_context(options) if parts.scheme == "https" else None
         self.on_connect = on_connect
         self.on_wait = on_wait

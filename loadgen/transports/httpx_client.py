@@ -27,7 +27,7 @@ from typing import Any
 
 import httpx
 
-from loadgen.transports.base import ClientOptions, Sent, Waiter
+from loadgen.transports.base import HTTP2_ONLY, ClientOptions, Sent, Waiter
 from loadgen.transports.models import (
     BODY_ARRIVING,
     CONNECT,
@@ -130,8 +130,10 @@ class HttpxClient:
         default = {} if "user-agent" in {name.lower() for name in given} else _USER_AGENT
         self._headers = {**default, **given}
         self.max_body = options.max_body
+        self.http1 = options.http2 != HTTP2_ONLY
         self._tls = tls_context(options) if base_url.startswith("https:") else None
         self.connections_opened = 0
+        self.http_version = ""  # as its last response came: ALPN decides ("2" or "1.1")
         self.on_wait = on_wait  # told of each request that waits for a free connection
         self._free: list[httpx.AsyncClient] = []
         self._all: list[httpx.AsyncClient] = []
@@ -167,6 +169,7 @@ class HttpxClient:
             raise
         finally:
             self._release(client)
+        self.http_version = r.http_version.removeprefix("HTTP/")
         lines = [f"{r.http_version} {r.status_code} {r.reason_phrase}".encode("latin-1")]
         lines += [name + b": " + value for name, value in r.headers.raw]
         head = b"\r\n".join(lines) + b"\r\n\r\n"
@@ -197,6 +200,8 @@ class HttpxClient:
             client = httpx.AsyncClient(
                 base_url=self.base_url,
                 http2=True,
+                # --http2 (not its fallback): HTTP/2 only, h2c by prior knowledge on http://.
+                http1=self.http1,
                 timeout=None,  # the session's own deadline applies
                 limits=httpx.Limits(max_connections=1, max_keepalive_connections=1),
                 headers=self._headers,

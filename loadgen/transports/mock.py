@@ -40,6 +40,7 @@ class _Exchange:
     __slots__ = ("client", "exchange", "handle")
 
     connecting = False  # it has no connections to open
+    stalled = False  # nor a window to wait on
 
     def __init__(self, client: MockClient, exchange: int) -> None:
         self.client = client
@@ -63,6 +64,7 @@ class MockClient:
         reply = answer if isinstance(answer, Reply) else Reply()
         self.answer: Answer = answer if callable(answer) else (lambda _: reply)
         self.sent: list[Request] = []
+        self.http_version = ""  # no wire at all
         self.connections_opened = 0  # as a pool would: the most requests at once
         self.in_flight = 0
         self._exchanges = 0

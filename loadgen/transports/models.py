@@ -34,6 +34,13 @@ CLOSED: Final = "closed"  # the client was closed before the request could be se
 # The response's body passed `ClientOptions.max_body` (`--max-body`): the
 # connection was closed rather than hold more of it (see `too_large`).
 BODY_TOO_LARGE: Final = "body_too_large"
+# HTTP/2 (http2.py): the server reset the request's stream (RST_STREAM; its error
+# code in the detail), or told the connection to go away (GOAWAY) before the
+# stream was processed; the request's body waited on the server's flow-control
+# window until the timeout (a stall), or an end overran a window (FLOW_CONTROL_ERROR).
+RST_STREAM: Final = "rst_stream"
+GOAWAY: Final = "goaway"
+FLOW_CONTROL: Final = "flow_control"
 ERROR_KINDS: Final = (
     CONNECT,
     CONNECT_TIMEOUT,
@@ -43,6 +50,9 @@ ERROR_KINDS: Final = (
     TIMEOUT,
     PROTOCOL,
     BODY_TOO_LARGE,
+    RST_STREAM,
+    GOAWAY,
+    FLOW_CONTROL,
     CLOSED,
 )
 
@@ -115,12 +125,22 @@ def still_arriving(body_bytes: int) -> str:
     return f"the body was still arriving ({body_bytes} bytes so far)"
 
 
+# What a `FLOW_CONTROL` stall says: the timeout came while the request's body
+# waited for the server to open its window (HTTP/2's WINDOW_UPDATE).
+STALLED: Final = (
+    "the request's body waited on the server's HTTP/2 flow-control window until the timeout"
+)
+
+
 def timed_out(cause: tuple[object, ...]) -> tuple[str, str]:
     """A timeout's kind and detail, from the args of the CancelledError a
-    transport raised when the timeout cancelled it (see `BODY_ARRIVING`);
+    transport raised when the timeout cancelled it (see `BODY_ARRIVING`, and
+    `FLOW_CONTROL` for a body that waited on a window: `STALLED`);
     detail "" when nothing of the response had come."""
     if cause == (CONNECT_TIMEOUT,):
         return CONNECT_TIMEOUT, ""
+    if cause == (FLOW_CONTROL,):
+        return FLOW_CONTROL, STALLED
     if len(cause) == 2 and cause[0] == BODY_ARRIVING and isinstance(cause[1], int):
         return TIMEOUT, still_arriving(cause[1])
     return TIMEOUT, ""

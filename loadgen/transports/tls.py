@@ -3,8 +3,8 @@
 Verification is on by default against the system's trust store; a private CA
 (`--ca-cert`, a self-signed staging certificate) is trusted besides it;
 `--insecure` turns verification off (and the reports say so). A client
-certificate and key give mutual TLS. ALPN offers HTTP/1.1, the only protocol
-the fast client speaks.
+certificate and key give mutual TLS. ALPN offers HTTP/1.1, or what the
+caller speaks (`h2`, and `http/1.1` too when it may fall back to it).
 
 Under TLS 1.3 a server that requires a client certificate checks it only
 after the client has finished its side of the handshake: the refusal (an
@@ -20,8 +20,8 @@ import ssl
 from loadgen.transports.base import ClientOptions
 
 
-def tls_context(options: ClientOptions) -> ssl.SSLContext:
-    """The client context; ValueError naming the file that cannot be used."""
+def tls_context(options: ClientOptions, alpn: tuple[str, ...] = ("http/1.1",)) -> ssl.SSLContext:
+    """The client context offering `alpn`; ValueError naming the file that cannot be used."""
     context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH)
     loading = "CA certificate"
     try:
@@ -41,7 +41,7 @@ def tls_context(options: ClientOptions) -> ssl.SSLContext:
     if options.insecure:
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
-    context.set_alpn_protocols(["http/1.1"])
+    context.set_alpn_protocols(list(alpn))
     return context
 
 

@@ -11,12 +11,25 @@ from __future__ import annotations
 
 from base64 import b64encode
 from collections.abc import Iterable, Sequence
-from urllib.parse import SplitResult, unquote
+from urllib.parse import SplitResult, unquote, urlsplit
 
 from loadgen.transports.models import check_request
 
 # Distinct (method, path) request heads kept encoded; beyond it, encode each time.
 _HEAD_CACHE_SIZE = 4096
+
+
+def origin(base_url: str, max_connections: int, client: str) -> tuple[SplitResult, str, int]:
+    """The origin a client (named `client` in errors) sends to: the URL's parts,
+    its host and port. ValueError for a URL it cannot send to, or no connection."""
+    parts = urlsplit(base_url)
+    if parts.scheme not in ("http", "https"):
+        raise ValueError(f"the {client} speaks http and https, not {parts.scheme!r}")
+    if not parts.hostname:
+        raise ValueError(f"no host in URL {base_url!r}")
+    if max_connections < 1:
+        raise ValueError("max_connections must be at least 1")
+    return parts, parts.hostname, parts.port or (443 if parts.scheme == "https" else 80)
 
 
 def default_headers(url: SplitResult, extra: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:

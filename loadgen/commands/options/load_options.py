@@ -35,10 +35,24 @@ from loadgen.scenario.base import Scenario
 from loadgen.scenario.data import DataFile, load_data
 from loadgen.scenario.loading import DEFAULT_SCENARIO, load_scenario
 from loadgen.scenario.targets_file import TargetsScenario, parse_targets, targets_scenario
-from loadgen.transports.base import ClientOptions
+from loadgen.transports.base import HTTP2_FALLBACK, HTTP2_MODES, HTTP2_ONLY, ClientOptions
 from loadgen.transports.factory import CLIENTS
 from loadgen.transports.models import DEFAULT_MAX_BODY, size_text
 from loadgen.transports.tls import tls_context
+
+
+class _Given(argparse.Action):
+    """Stores the value and that it was given (`--http2` has a default of its own)."""
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: Any,
+        option_string: str | None = None,
+    ) -> None:
+        setattr(namespace, self.dest, values)
+        setattr(namespace, f"{self.dest}_given", True)
 
 
 def add_load_options(groups: OptionGroups) -> None:
@@ -64,9 +78,11 @@ def add_load_options(groups: OptionGroups) -> None:
         "--connections",
         type=positive_int,
         default=defaults.CONNECTIONS,
+        action=_Given,
         metavar="N",
         help="max open keep-alive connections; requests beyond wait for one, their latency "
-        f"still counted from the intended time (default {defaults.CONNECTIONS})",
+        f"still counted from the intended time (default {defaults.CONNECTIONS}; "
+        f"{defaults.HTTP2_CONNECTIONS} with --http2, each carrying many streams)",
     )
     load.add_argument(
         "--timeout",
@@ -88,7 +104,20 @@ def add_load_options(groups: OptionGroups) -> None:
         "--client",
         choices=CLIENTS,
         default=defaults.CLIENT,
-        help="fast: our HTTP/1.1 client, http and https (default); httpx: for HTTP/2",
+        help="fast: our client, http and https, HTTP/1.1 or with --http2 HTTP/2 (default); "
+        "httpx: httpx's, HTTP/2 when ALPN agrees",
+    )
+    target.add_argument(
+        "--http2",
+        nargs="?",
+        const=HTTP2_ONLY,
+        default="",
+        choices=HTTP2_MODES,
+        metavar="fallback",
+        help="speak HTTP/2: h2 by ALPN on https://, h2c (prior knowledge) on http://; its "
+        "streams multiplex on --connections connections, up to the server's "
+        "SETTINGS_MAX_CONCURRENT_STREAMS each. --http2=fallback: HTTP/1.1 when the server's "
+        "ALPN refuses h2 (the report says which was spoken); plain --http2 fails then",
     )
     target.add_argument(
         "--header",
@@ -226,6 +255,7 @@ class LoadOptions:
             "scenario": a.scenario,
             "client": a.client,
             "connections": a.connections,
+            "http2": a.http2 or None,
             "timeout_s": a.timeout,
             "warmup_s": a.warmup,
             "seed": self.seed,
@@ -257,8 +287,10 @@ def check_load_options(args: argparse.Namespace) -> LoadOptions:
         client_cert=args.client_cert,
         client_key=args.client_key,
         max_body=args.max_body,
+        http2=args.http2,
     )
     _check_tls(args, client_options)
+    _check_http2(args)
     data = None
     if args.data is not None:
         if args.targets is not None:
@@ -325,6 +357,17 @@ def _check_headers(headers: list[tuple[str, str]]) -> None:
 def _data_meta(data: DataFile | None) -> dict[str, Any] | None:
     """summary.json's `run.data`: the --data file, and how many rows it had."""
     return None if data is None else {"file": data.path, "rows": len(data.rows)}
+
+
+def _check_http2(args: argparse.Namespace) -> None:
+    """--http2 goes with a client that can speak it; it sets --connections' default."""
+    if args.http2 and not getattr(args, "connections_given", False):
+        args.connections = defaults.HTTP2_CONNECTIONS
+    if args.http2 == HTTP2_FALLBACK and not (args.host or "").startswith("https:"):
+        raise UsageError(
+            "--http2=fallback is for an https:// --host (ALPN chooses the protocol there); "
+            "on http:// HTTP/2 goes by prior knowledge: use --http2"
+        )
 
 
 def _targets_meta(scenario: type[Scenario]) -> dict[str, Any] | None:

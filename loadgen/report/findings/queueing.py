@@ -1,5 +1,5 @@
 """Where requests waited: `concurrency_limit` and `serialized` (in the server),
-`connection_limit` (in loadgen's pool), `connection_refused` (at the door),
+`connection_limit` and `stream_limit` (in loadgen's pool), `connection_refused` (at the door),
 `timeouts` (never answered). report/concurrency.py reads the run by Little's law.
 
 - concurrency_limit: the run is saturated and requests queued in the server,
@@ -17,6 +17,12 @@
   queued): the cap, not the target, held them, and raising it would help. A
   server that queues fills any number of connections: then the finding is
   the server's. Weight: their share.
+- stream_limit: the same for HTTP/2 (--http2): at least CONNECTION_WAIT_SHARE
+  of the requests waited for a stream slot because every one of the
+  --connections connections carried the server's
+  SETTINGS_MAX_CONCURRENT_STREAMS, the server's service time near its
+  unloaded one: the connection count (times the server's per-connection
+  limit), not the server's work, held them. Weight: their share.
 - connection_refused: connects refused, timed out (a full accept backlog
   drops SYNs) or reset, and connections closed by the server mid-request,
   for at least REFUSED_SHARE of the requests; or new connections taking a
@@ -26,6 +32,9 @@
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import cast
 
 from loadgen.report.concurrency import DOOR_KINDS, Concurrency
 from loadgen.report.findings.finding import (
@@ -46,8 +55,25 @@ SLOW_CONNECT_MS = 1000.0
 DOOR_ONLY = ("connect", "connect_timeout")  # failed before a connection was had
 
 
-def waited_share(summary: Summary) -> float:
-    return float(summary["generator"].get("connection_waits", 0)) / (summary["requests"] or 1)
+# What loadgen's pool makes requests wait for: the counter in `generator`, and
+# the words of its finding.
+_POOL_WAITS = {
+    "connection_limit": ("connection_waits", "a free connection", "busy"),
+    "stream_limit": (
+        "stream_waits",
+        "an HTTP/2 stream slot",
+        "at the server's SETTINGS_MAX_CONCURRENT_STREAMS",
+    ),
+}
+
+
+def waited_share(summary: Summary, finding: str | None = None) -> float:
+    """The share of requests that waited in loadgen's pool: for `finding`'s
+    resource, or for either (None)."""
+    names = [finding] if finding else list(_POOL_WAITS)
+    generator: Mapping[str, object] = summary["generator"]
+    waits = sum(int(cast(int, generator.get(_POOL_WAITS[n][0], 0))) for n in names)
+    return waits / (summary["requests"] or 1)
 
 
 def server_queue(summary: Summary, c: Concurrency) -> Finding | None:
@@ -104,10 +130,20 @@ def server_queue(summary: Summary, c: Concurrency) -> Finding | None:
 
 
 def connection_limit(summary: Summary, c: Concurrency) -> Finding | None:
-    share = waited_share(summary)
+    return _pool_limit("connection_limit", summary, c)
+
+
+def stream_limit(summary: Summary, c: Concurrency) -> Finding | None:
+    return _pool_limit("stream_limit", summary, c)
+
+
+def _pool_limit(finding: str, summary: Summary, c: Concurrency) -> Finding | None:
+    """connection_limit or stream_limit (see the module docstring)."""
+    share = waited_share(summary, finding)
     if share < CONNECTION_WAIT_SHARE or c.queued:
         return None
-    waits = summary["generator"]["connection_waits"]
+    _, resource, full = _POOL_WAITS[finding]
+    waits = round(share * (summary["requests"] or 1))
     cap = summary["run"].get("connections")
     cap_text = f"all --connections {cap}" if cap else "every connection"
     unloaded = (
@@ -118,10 +154,10 @@ def connection_limit(summary: Summary, c: Concurrency) -> Finding | None:
         else ""
     )
     return Finding(
-        "connection_limit",
+        finding,
         min(share, 1.0),
-        f"{pct(share)} of requests waited for a free connection",
-        f"{waits} requests ({pct(share)}) found {cap_text} busy and waited: their "
+        f"{pct(share)} of requests waited for {resource}",
+        f"{waits} requests ({pct(share)}) found {cap_text} {full} and waited: their "
         f"latency includes the wait (it counts from the intended send time){unloaded}",
         "raise --connections, unless the target is meant to see at most that many",
     )

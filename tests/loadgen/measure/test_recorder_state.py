@@ -72,3 +72,18 @@ def test_a_state_written_before_phases_busy_and_retry_after_still_loads():
     back = from_state(state)
     assert back.first_byte.get_total_count() == 0 and back.retry_after_responses == 0
     assert back.intervals[0].busy == 0.0
+
+
+def test_stream_waits_and_the_http_version_travel_with_the_state_and_merge():
+    a, b = Recorder(0.0), Recorder(0.0)
+    a.stream_waits, a.http_version = 3, "2"
+    b.stream_waits, b.http_version = 4, "2"
+    back = from_state(json.loads(json.dumps(to_state(a))))
+    assert (back.stream_waits, back.http_version) == (3, "2")
+    merged = merge_recorders([a, b])
+    assert (merged.stream_waits, merged.http_version) == (7, "2")
+    b.http_version = "1.1"  # one shard fell back to HTTP/1.1: both are said
+    assert merge_recorders([a, b]).http_version == "1.1, 2"
+    older = to_state(Recorder(0.0))  # a state written before HTTP/2
+    del older["stream_waits"], older["http_version"]
+    assert (from_state(older).stream_waits, from_state(older).http_version) == (0, "")

@@ -78,3 +78,19 @@ async def test_a_session_timed_out_while_connecting_is_a_connect_timeout():
             await s.get("/")
         assert info.value.kind == CONNECT_TIMEOUT
         await client.aclose()
+
+
+async def test_with_http2_it_speaks_h2c_by_prior_knowledge_and_says_which_version():
+    from loadgen.transports.base import ClientOptions
+    from tests.support.h2_server import h2_server
+
+    async with raw_server(replying(OK)) as url:
+        plain = HttpxClient(url, 1)
+        await plain.request("GET", "/", None, None)
+        await plain.aclose()
+    assert plain.http_version == "1.1"
+    async with h2_server() as server:
+        client = HttpxClient(server.url, 1, ClientOptions(http2="on"))
+        r = await client.request("GET", "/", None, None)
+        await client.aclose()
+    assert (r.status, r.body, client.http_version) == (200, b"ok", "2")

@@ -110,3 +110,19 @@ def test_a_timeout_with_its_body_still_arriving_is_the_transfer_not_a_stuck_serv
     f = next(f for f in diagnosed(s) if f["finding"] == "timeouts")
     assert f["summary"] == "10 % of requests timed out while their bodies were still arriving"
     assert "not its processing" in f["advice"]
+
+
+def test_waits_for_an_http2_stream_slot_with_a_server_that_had_room_are_the_stream_limit():
+    # One HTTP/2 connection, the server allowing 4 streams on it, 50 ms each.
+    s = run(offered=200, answered=80, service_ms=50, unloaded_ms=49, connections=1)
+    s["generator"]["stream_waits"] = 1200
+    found = diagnosed(s)
+    assert found[0]["finding"] == "stream_limit"
+    assert found[0]["summary"].endswith("waited for an HTTP/2 stream slot")
+    assert "SETTINGS_MAX_CONCURRENT_STREAMS" in found[0]["evidence"]
+    assert "raise --connections" in found[0]["advice"]
+    assert {"concurrency_limit", "connection_limit"}.isdisjoint(f["finding"] for f in found)
+    # A server that queues fills every stream it allows: its own finding.
+    s = run(offered=320, answered=160, service_ms=600, unloaded_ms=50, connections=1)
+    s["generator"]["stream_waits"] = 1200
+    assert "stream_limit" not in [f["finding"] for f in diagnosed(s)]
