@@ -127,7 +127,8 @@ def parser() -> argparse.ArgumentParser:
         action="append",
         metavar="EXPR",
         help="what a passing level meets, repeatable (see loadgen run --help); "
-        "default: " + " ".join(DEFAULT_SLOS).replace("%", "%%"),
+        "default: " + " ".join(DEFAULT_SLOS).replace("%", "%%") + "; a task's own "
+        "('GET /items: p99<500ms') comes beside the default, and judges that task alone",
     )
     add_output_options(g.output, "capacity.json, capacity.html and each level's files", PREFIX)
     add_load_options(g)
@@ -135,6 +136,14 @@ def parser() -> argparse.ArgumentParser:
     add_spread_options(g.scale)
     hide(g.load, g.target, g.scenario, g.tls, g.sampling, g.scale)
     return p
+
+
+def with_defaults(given: Sequence[SLO]) -> list[SLO]:
+    """The SLOs a level is judged by: the defaults, unless a run-wide --slo replaces
+    them; a task's own objectives come beside either."""
+    if any(s.task is None for s in given):
+        return list(given)
+    return [*(parse_slo(text) for text in DEFAULT_SLOS), *given]
 
 
 def judge(summary: Summary, outcomes: Sequence[Outcome]) -> tuple[Verdict, list[str]]:
@@ -266,7 +275,7 @@ def capacity(argv: Sequence[str]) -> ExitCode:
     load = check_load_options(args)
     load.check_shards(Scale(args.processes, args.dask, (0, 1), None))
     check_server_signal_options(args)
-    slos = args.slo or [parse_slo(text) for text in DEFAULT_SLOS]
+    slos = with_defaults(args.slo or [])
     check_slo_tasks(slos, load.scenario.task_weights())
     # Made once nothing else can be wrong: the bundled server's logs go in it.
     args.out = run_directory(args, PREFIX)

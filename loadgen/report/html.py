@@ -247,9 +247,10 @@ def _verdict(summary: Summary) -> str:
     for result in summary.get("slo", []):
         css = "pass" if result["passed"] else "fail"
         verdict = "pass" if result["passed"] else "FAIL"
+        over = f" over {', '.join(result['over'])}" if "over" in result else ""
         parts.append(
             f'<p><span class="{css}">{verdict}</span> {escape(result["slo"])} '
-            f"(measured {escape(result['measured'])})</p>"
+            f"(measured {escape(result['measured'] + over)})</p>"
         )
     return "".join(parts)
 

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from loadgen.commands.capacity import DEFAULT_SLOS, first_failure, judge
+from loadgen.commands.capacity import DEFAULT_SLOS, first_failure, judge, with_defaults
 from loadgen.commands.capacity_search import FAIL, PASS, SATURATED, Capacity, Level
 from loadgen.report.slo import evaluate, parse_slo
 from tests.support.cli import GET_SCENARIO
@@ -54,6 +54,7 @@ def test_legacy_limit_is_clearly_below_the_fixed_one(tmp_path):
         (("--start", "50", "--max-rps", "10"), "--max-rps"),
         (("--precision", "zero"), "--precision"),
         (("--slo", "task:nope:p99<1s"), "no task 'nope'"),
+        (("--slo", "GET /nope: p99<1s"), "no task 'GET /nope'"),
     ],
 )
 def test_misuse(args, message):
@@ -181,3 +182,11 @@ def test_why_names_the_top_finding_s_class_and_its_concurrency():
     )
     quiet = [Level(100, PASS), Level(200, FAIL, summary={"diagnosis": found[:1]})]
     assert first_failure(Capacity(quiet, 100, 200)) == "fails at 200/s: nothing stood out"
+
+
+def test_a_tasks_own_slo_comes_beside_the_defaults():
+    own = parse_slo("GET /slow: p99<500ms")
+    assert [s.text for s in with_defaults([own])] == [*DEFAULT_SLOS, own.text]
+    run_wide = parse_slo("p99<1s")
+    assert with_defaults([run_wide, own]) == [run_wide, own]
+    assert [s.text for s in with_defaults([])] == list(DEFAULT_SLOS)
