@@ -62,7 +62,7 @@ from loadgen.report.html import render_capacity
 from loadgen.report.publish import publish
 from loadgen.report.secrets import redact_url
 from loadgen.report.slo import SLO, Outcome, parse_slo
-from loadgen.report.summary_contract import Summary
+from loadgen.report.summary_contract import FindingEntry, Summary
 from loadgen.report.terminal import make_console
 from loadgen.report.usl import describe, fit_json, n_text
 from loadgen.scale.scaled import Scale, run_scaled
@@ -369,10 +369,15 @@ class _Stopped(Exception):
 def first_failure(result: Capacity) -> str | None:
     """The diagnosis of the level that failed at the limit (else the lowest that
     failed) in one sentence; None: none failed. Not the first failed level run:
-    the search overshoots before it narrows."""
+    the search overshoots before it narrows. A task slower than its SLO even
+    alone (slow_at_any_load, at the lowest level that shows it) comes first:
+    no rate meets that SLO, whatever broke at the limit."""
     failed = [lv for lv in result.levels if lv.verdict == FAIL]
     if not failed or result.unanswered_at is not None:  # the answer says why
         return None
+    slow = slow_alone(result.levels)
+    if slow is not None:
+        return headline([slow]).removeprefix("slow_at_any_load: ")
     lowest = min(failed, key=lambda lv: lv.rps)
     first = next((lv for lv in failed if lv.rps == result.failed), lowest)
     where = f"{first.rps:g}/s"
@@ -380,6 +385,16 @@ def first_failure(result: Capacity) -> str | None:
         where = f"the first level ({where})"
     found = first.summary.get("diagnosis", []) if first.summary is not None else []
     return f"fails at {where}: {headline(found)}"
+
+
+def slow_alone(levels: Sequence[Level]) -> FindingEntry | None:
+    """slow_at_any_load as the lowest level that found it said it (None: none did)."""
+    for lv in sorted(levels, key=lambda lv: lv.rps):
+        found = lv.summary.get("diagnosis", []) if lv.summary is not None else []
+        slow = next((f for f in found if f["finding"] == "slow_at_any_load"), None)
+        if slow is not None:
+            return slow
+    return None
 
 
 def _level(
