@@ -253,6 +253,9 @@ def capacity_json(result: Capacity, slos: list[str]) -> dict[str, Any]:
         "failed_rps": result.failed,
         "saturated_at_rps": result.saturated_at,
         "found": result.found,
+        # None passed: how far down the search went, and whether a level said none can.
+        "lowest_tried_rps": result.lowest_tried,
+        "out_of_reach": result.out_of_reach,
         # Rates whose runs disagreed (a busy machine, or a limit right there).
         "noisy": [{"rps": r, "passed": p, "runs": n} for r, p, n in result.noisy],
         "answer": result.describe(),
@@ -422,7 +425,9 @@ def _level(
         verdict, reasons = INTERRUPTED, ["stopped by the user"]
     elif scaled.shards_lost:  # a generator shard was lost: the level is void
         verdict, reasons = SATURATED, ["a generator shard was lost", *reasons]
-    return Level(rps, verdict, reasons, published.summary), scaled.result.stop_signal
+    found = published.summary.get("diagnosis", [])
+    out_of_reach = verdict == FAIL and any(f["finding"] == "slow_at_any_load" for f in found)
+    return Level(rps, verdict, reasons, published.summary, out_of_reach), scaled.result.stop_signal
 
 
 def level_dir(out: Path, rps: float) -> Path:

@@ -5,6 +5,11 @@ The exercise finds the breaking point by hand (1, 10, 50, 100 users, then
 open-model run judged pass / fail / saturated:
 
 1. Ladder: r₀, r₀·f, r₀·f², … until a level fails (or `max_rps` passes).
+   When the first level fails, downwards instead: r₀/2, r₀/4, … until one
+   passes (then the bracket is it and the level above it), down to a floor
+   (`FLOOR_RPS`, 0.1/s, tried last); a level that says no rate can pass
+   (`Level.out_of_reach`: a task slower than the SLO even alone) ends it
+   there, since every lower level would fail the same way.
 2. Bisection between the last passing rate L and the first failing rate F:
    test (L + F)/2 and keep the half that holds the boundary, until
    F − L ≤ precision · L. The limit lies in [L, F): the answer is L, its
@@ -43,6 +48,8 @@ SATURATED: Verdict = "saturated"
 INTERRUPTED: Verdict = "interrupted"  # cut short by Ctrl-C: judged by no one
 # Each end of the bracket runs this many times more before the answer stands.
 CONFIRM_RUNS = 1
+# The search downwards stops here: a service that fails 0.1/s is not a matter of load.
+FLOOR_RPS = 0.1
 
 
 @dataclass
@@ -55,6 +62,8 @@ class Level:
     verdict: Verdict
     reasons: list[str] = field(default_factory=list)  # why it failed or saturated
     summary: Summary | None = None  # None: made without a run (a search's tests)
+    # Its diagnosis says no rate can pass (slow_at_any_load): no point going lower.
+    out_of_reach: bool = False
 
 
 @dataclass
@@ -72,6 +81,10 @@ class Capacity:
     unanswered_at: float | None = None  # the level at which the target answered nothing
     # Rates whose runs disagreed, or passed above a failure: (rate, passes, runs).
     noisy: list[tuple[float, int, int]] = field(default_factory=list)
+    # The search went down from a first level that failed, and none passed: the
+    # lowest rate it tried, and whether a level said no rate can pass.
+    lowest_tried: float | None = None
+    out_of_reach: bool = False
 
     @classmethod
     def stopped(cls, levels: list[Level]) -> Capacity:
@@ -116,7 +129,7 @@ class Capacity:
                 f"failed{floor}: run loadgen on more cores (--processes) or machines"
             )
         if self.sustained is None:
-            return f"even the first level ({self.failed:g}/s) failed: the limit is below it"
+            return self._none_passed()
         if self.failed is None:
             return f"no limit found up to {self.sustained:g}/s (raise --max-rps)"
         width = self.failed - self.sustained
@@ -125,6 +138,23 @@ class Capacity:
             f"(limit in [{self.sustained:g}, {self.failed:g}), ±{width / 2:g}/s)"
         )
         return answer + self.how_sure()
+
+    def _none_passed(self) -> str:
+        """Why no level passed, from how far down the search went."""
+        lowest = self.lowest_tried
+        if lowest is None:
+            return f"even the first level ({self.failed:g}/s) failed: the limit is below it"
+        if self.out_of_reach:
+            return (
+                f"no rate meets the SLO: every level failed down to {lowest:g}/s, where a "
+                "request was slower than the SLO on its own (why: below)"
+            )
+        return (
+            f"no level passed, down to {lowest:g}/s (the search's floor): the target fails "
+            "even under the lightest load tried"
+            if lowest <= FLOOR_RPS
+            else f"no level passed, down to {lowest:g}/s"
+        )
 
     def how_sure(self) -> str:
         """How far the runs agree: each end's runs, and the levels that disagreed."""
@@ -180,21 +210,46 @@ def search(
         levels.append(level)
         return level
 
-    passed: float | None = None
-    rps = start
-    while True:
-        level = run(rps)
+    level = run(start)
+    if level.verdict == FAIL:
+        return _downwards(levels, run, level, precision)
+    passed, rps = start, start
+    while level.verdict != FAIL:
         if level.verdict == SATURATED:
-            return Capacity(levels, passed, None, saturated_at=rps)
-        if level.verdict == FAIL:
-            failed = rps
-            break
+            return Capacity(levels, None if rps == start else passed, None, saturated_at=rps)
         passed = rps
         if rps >= max_rps:
             return Capacity(levels, passed, None)
         rps = min(rps * factor, max_rps)
-    if passed is None:
-        return Capacity(levels, None, failed)
+        level = run(rps)
+    return _bisected(levels, run, passed, rps, precision)
+
+
+def _downwards(
+    levels: list[Level], run: Callable[[float], Level], first: Level, precision: float
+) -> Capacity:
+    """From a first level that failed: halve the rate until a level passes, then
+    bisect between it and the one above it (see the module's doc)."""
+    failed, level = first.rps, first
+    while not level.out_of_reach and failed > FLOOR_RPS:
+        rps = max(failed / 2, FLOOR_RPS)
+        level = run(rps)
+        if level.verdict == SATURATED:
+            return Capacity(levels, None, failed, saturated_at=rps, lowest_tried=rps)
+        if level.verdict == PASS:
+            return _bisected(levels, run, rps, failed, precision)
+        failed = rps
+    return Capacity(levels, None, failed, lowest_tried=failed, out_of_reach=level.out_of_reach)
+
+
+def _bisected(
+    levels: list[Level],
+    run: Callable[[float], Level],
+    passed: float,
+    failed: float,
+    precision: float,
+) -> Capacity:
+    """Bisect [passed, failed) to `precision`, then confirm the ends."""
     while failed - passed > precision * passed:
         mid = (passed + failed) / 2
         level = run(mid)

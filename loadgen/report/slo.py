@@ -256,6 +256,15 @@ def apart(slos: Sequence[SLO]) -> frozenset[str]:
     return frozenset(s.task for s in slos if s.task is not None and s.metric == "latency")
 
 
+def run_wide_scope(slos: Sequence[SLO], tasks: Iterable[str]) -> frozenset[str] | None:
+    """The tasks a run-wide latency objective judges: those without one of their own
+    (None: every task; so too when every task has its own)."""
+    names = frozenset(tasks)
+    own = apart(slos) & names
+    rest = names - own
+    return rest if own and rest else None
+
+
 def evaluate(
     slos: Sequence[SLO],
     summary: Summary,
@@ -263,10 +272,7 @@ def evaluate(
     latency_of: LatencyOf | None = None,
 ) -> list[Outcome]:
     """Each objective judged (a run-wide latency one over the tasks without their own)."""
-    own = apart(slos) & summary["tasks"].keys()
-    rest = frozenset(summary["tasks"]) - own
-    # Every task with its own: the run-wide objective still judges them all.
-    over = rest if own and rest else None
+    over = run_wide_scope(slos, summary["tasks"])
     outcomes = []
     for slo in slos:
         scoped = over if slo.task is None and slo.metric == "latency" else None

@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from loadgen.commands.capacity_search import FAIL, PASS, SATURATED, Level, search
+from loadgen.commands.capacity_search import FAIL, FLOOR_RPS, PASS, SATURATED, Level, search
 
 
 def target(limit: float, generator_max: float = float("inf")):
@@ -31,10 +31,7 @@ def target(limit: float, generator_max: float = float("inf")):
 def test_finds_a_known_limit_within_the_stated_precision(limit, start, precision):
     measure, calls = target(limit)
     result = search(measure, start, factor=2, precision=precision, max_rps=1e6)
-    if limit < start:
-        assert result.sustained is None and result.failed == start
-        return
-    assert result.found
+    assert result.found  # below the first level too: the search goes down
     assert result.sustained <= limit < result.failed
     assert result.failed - result.sustained <= precision * result.sustained
     assert len(calls) < 60
@@ -48,11 +45,34 @@ def test_ladder_then_bisection_levels():
     assert "sustains 300/s" in result.describe()
 
 
-def test_first_level_failing_means_the_limit_is_below_it():
-    measure, _ = target(limit=5)
-    result = search(measure, start=10)
-    assert not result.found and result.sustained is None
-    assert "below" in result.describe()
+def test_a_first_level_failing_sends_the_search_down_until_one_passes():
+    measure, calls = target(limit=3)
+    result = search(measure, start=20, precision=0.1)
+    assert calls[:4] == [20, 10, 5, 2.5]  # halved until one passes, then bisected
+    assert result.sustained is not None and result.sustained <= 3 < result.failed
+    assert result.failed - result.sustained <= 0.1 * result.sustained
+
+
+def test_none_passing_down_to_the_floor_says_so():
+    measure, calls = target(limit=0.01)
+    result = search(measure, start=1)
+    assert calls == [1, 0.5, 0.25, 0.125, FLOOR_RPS]  # the floor, tried last
+    assert not result.found and result.sustained is None and result.lowest_tried == FLOOR_RPS
+    assert result.describe().startswith("no level passed, down to 0.1/s (the search's floor)")
+
+
+def test_a_level_out_of_reach_ends_the_search_down():
+    """A task slower than the SLO even alone: every lower level would fail as well."""
+    calls = []
+
+    def measure(rps):
+        calls.append(rps)
+        return Level(rps, FAIL, ["p99<=100ms"], out_of_reach=rps < 5)
+
+    result = search(measure, start=20)
+    assert calls == [20, 10, 5, 2.5]
+    assert result.out_of_reach and result.sustained is None and result.lowest_tried == 2.5
+    assert result.describe().startswith("no rate meets the SLO: every level failed down to 2.5/s")
 
 
 def test_generator_saturation_is_reported_not_mistaken_for_the_limit():

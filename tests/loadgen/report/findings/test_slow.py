@@ -74,3 +74,14 @@ def test_a_busy_machine_that_left_the_server_its_cpu_does_not_silence_it():
 @pytest.mark.parametrize("slo", ["p10<=100ms", "mean<100ms", "p99>100ms", "errors<1%"])
 def test_only_a_bound_on_the_median_or_above_is_out_of_reach(slo):
     assert slow_at_any_load(two_tasks(), [parse_slo(slo)]) is None
+
+
+def test_a_rare_slow_task_leaves_the_runs_p99_within_reach():
+    """0.5 % of the requests slow: the run's p99 can be met; its p99.9 cannot."""
+    s = two_tasks()
+    s["tasks"]["GET /real/t.json"]["requests"] = 5
+    s["tasks"]["GET /real/t/5.json"]["requests"] = 995
+    s["latency_ms"]["service"]["mean"] = 0.005 * 295 + 0.995 * 2.5  # as its tasks' make it
+    assert slow_at_any_load(s, DEFAULT) is None
+    found = slow_at_any_load(s, [parse_slo("p99.9<100ms")])
+    assert found is not None and "p99.9 < 100 ms" in found.summary
