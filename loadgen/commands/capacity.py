@@ -24,8 +24,18 @@ from urllib.parse import urlsplit
 from rich.console import Console
 from rich.table import Table
 
+from loadgen.commands.capacity_samples import (
+    MAX_LEVEL_S,
+    MIN_RESPONSES,
+    level_length,
+    low_confidence,
+    responses,
+    weak_ends,
+    weak_text,
+)
 from loadgen.commands.capacity_search import (
     FAIL,
+    FLOOR_RPS,
     INTERRUPTED,
     PASS,
     SATURATED,
@@ -38,6 +48,7 @@ from loadgen.commands.options.argtypes import (
     Parser,
     UsageError,
     check_slo_tasks,
+    non_negative_int,
     positive_duration,
     positive_float,
     slo,
@@ -112,7 +123,26 @@ def parser() -> argparse.ArgumentParser:
         "--max-rps", type=positive_float, default=100_000.0, help="never ask for more (100000)"
     )
     search.add_argument(
+        "--min-rps",
+        type=positive_float,
+        default=FLOOR_RPS,
+        help=f"when the first level fails, halve down to this rate at most ({FLOOR_RPS:g})",
+    )
+    search.add_argument(
         "--level", type=positive_duration, default=10.0, help="length of each level (10s)"
+    )
+    search.add_argument(
+        "--min-responses",
+        type=non_negative_int,
+        default=MIN_RESPONSES,
+        help=f"responses a level's percentiles need: a low-rate level runs longer to get "
+        f"them, up to --max-level; fewer marks it low-confidence ({MIN_RESPONSES}; 0: off)",
+    )
+    search.add_argument(
+        "--max-level",
+        type=positive_duration,
+        default=MAX_LEVEL_S,
+        help=f"the longest a level runs to get --min-responses ({MAX_LEVEL_S:g}s)",
     )
     search.add_argument(
         "--cooldown",
@@ -202,32 +232,52 @@ def _levels_table(levels: list[dict[str, Any]]) -> Table:
         verdict = lv["verdict"]
         style = {PASS: "green", FAIL: "red", SATURATED: "yellow", INTERRUPTED: "yellow"}[verdict]
         table.add_row(
-            f"{lv['target_rps']:.1f}",
-            f"{lv['achieved_rps']:.1f}",
-            f"{lv['served_rps']:.1f}",
+            rate_text(lv["target_rps"]),
+            rate_text(lv["achieved_rps"]),
+            rate_text(lv["served_rps"]),
             _n(lv["concurrency"]),
             _n(lv["concurrency_unloaded"]),
             ms(lat["p50"]),
             ms(lat["p99"]),
             ms(lat["p99.9"]),
             f"{100 * lv['errors']['rate']:.2f}%",
-            f"[{style}]{verdict}[/{style}]  {'; '.join(lv['reasons'])}",
+            f"[{style}]{verdict}[/{style}]{_weak_mark(lv)}  {'; '.join(lv['reasons'])}",
         )
     return table
+
+
+def rate_text(rps: float) -> str:
+    """A level's rate as the table shows it: one decimal, or three digits below 1/s
+    (the search down goes to 0.125/s and 0.1/s: they must not read alike)."""
+    return f"{rps:.1f}" if rps >= 1 else f"{rps:.3g}"
+
+
+def _weak_mark(lv: dict[str, Any]) -> str:
+    """capacity.json's level marked when judged on too few responses."""
+    if not lv.get("low_confidence"):
+        return ""
+    n = lv["responses"]
+    return f" (on {n} response{'' if n == 1 else 's'}: low confidence)"
 
 
 def _n(value: float | None) -> str:
     return "—" if value is None else n_text(value)
 
 
-def capacity_json(result: Capacity, slos: list[str]) -> dict[str, Any]:
+def capacity_json(
+    result: Capacity, slos: list[str], min_responses: int = MIN_RESPONSES
+) -> dict[str, Any]:
     """The search as `capacity.json`: the answer, each level (with the server's
-    concurrency, N and N₀, by Little's law) and the USL fitted to the levels."""
+    concurrency, N and N₀, by Little's law, and whether it had the responses its
+    percentiles need) and the USL fitted to the levels."""
     levels: list[dict[str, Any]] = [
         {
             "target_rps": lv.rps,
             "verdict": lv.verdict,
             "reasons": lv.reasons,
+            "length_s": lv.summary["duration_s"],
+            "responses": responses(lv),
+            "low_confidence": low_confidence(lv, min_responses),
             "achieved_rps": lv.summary["achieved_rps"],
             "throughput_rps": lv.summary["throughput_rps"],
             "served_rps": served_rps(lv.summary),
@@ -259,6 +309,9 @@ def capacity_json(result: Capacity, slos: list[str]) -> dict[str, Any]:
         # Rates whose runs disagreed (a busy machine, or a limit right there).
         "noisy": [{"rps": r, "passed": p, "runs": n} for r, p, n in result.noisy],
         "answer": result.describe(),
+        "min_responses": min_responses,
+        # The answer rests on a level judged on too few responses (None: it does not).
+        "low_confidence": weak_text(weak_ends(result, min_responses), min_responses) or None,
         "why": first_failure(result),
         "levels": levels,
         "usl": fit_json(points),
@@ -275,6 +328,8 @@ def capacity(argv: Sequence[str]) -> ExitCode:
         raise UsageError("--factor must be greater than 1")
     if args.max_rps < args.start:
         raise UsageError("--max-rps must be at least --start")
+    if args.min_rps > args.start:
+        raise UsageError("--min-rps must be at most --start")
     load = check_load_options(args)
     load.check_shards(Scale(args.processes, args.dask, (0, 1), None))
     check_server_signal_options(args)
@@ -301,7 +356,7 @@ def capacity(argv: Sequence[str]) -> ExitCode:
                     raise _Stopped(stops.received[0])
                 level, sig = _level(args, load, slos, tgt.url, sampled, rps, stops.first)
                 levels.append(level)
-                _print_level(console, level)
+                _print_level(console, level, args.min_responses)
                 if level.verdict == INTERRUPTED:
                     raise _Stopped(sig)
                 silence = level.summary is not None and nothing_answered(level.summary)
@@ -311,7 +366,9 @@ def capacity(argv: Sequence[str]) -> ExitCode:
                 return level
 
             try:
-                result = search(measure, args.start, args.factor, args.precision, args.max_rps)
+                result = search(
+                    measure, args.start, args.factor, args.precision, args.max_rps, args.min_rps
+                )
             except _Stopped as stop:
                 result = Capacity.stopped(levels)
                 stopped_by.append(stop.signal)
@@ -319,12 +376,14 @@ def capacity(argv: Sequence[str]) -> ExitCode:
                 result = Capacity.unanswered(levels)
                 silence = str(unanswered)
 
-        report = capacity_json(result, [o.text for o in slos])
+        report = capacity_json(result, [o.text for o in slos], args.min_responses)
         console.print()
         console.print(_levels_table(report["levels"]))
         console.print(N_LEGEND, style="dim", highlight=False)
         console.print()
         console.print(f"[bold]capacity:[/bold] {result.describe()}")
+        if report["low_confidence"]:
+            console.print(report["low_confidence"], style="yellow", highlight=False)
         if report["why"]:
             console.print(f"[bold]why:[/bold] {report['why']}", highlight=False)
         console.print(f"[bold]scaling:[/bold] {describe(report['usl'])}", highlight=False)
@@ -412,7 +471,8 @@ def _level(
     """Run one level at `rps` and judge it (its files go under the search's folder); and the
     signal that stopped it, if one did."""
     scale = Scale(args.processes, args.dask, (0, 1), None)
-    config = load.config(url, ConstantRate(rps), args.level)
+    length = level_length(rps, args.level, args.min_responses, args.max_level)
+    config = load.config(url, ConstantRate(rps), length)
     meta = {"rate_profile": config.profile.describe(), **load.meta(), **scale.meta()}
     scaled = run_scaled(scale, config, args.scenario, meta, stopped_before=stopped_before)
     out = level_dir(args.out, rps)
@@ -433,7 +493,7 @@ def _level(
 def level_dir(out: Path, rps: float) -> Path:
     """Where a level's files go: `levels/<rate>rps`, and `-2`, `-3` … for the
     same rate run again (the confirmation runs): no run's files replace another's."""
-    base = out / "levels" / f"{rps:.1f}rps"
+    base = out / "levels" / f"{rate_text(rps)}rps"
     path, n = base, 1
     while path.exists():
         n += 1
@@ -441,16 +501,22 @@ def level_dir(out: Path, rps: float) -> Path:
     return path
 
 
-def _print_level(console: Console, level: Level) -> None:
+def _print_level(console: Console, level: Level, min_responses: int) -> None:
     summary = level.summary
     if summary is None:
         return
     lat = summary["latency_ms"]["response"]
     console.print(
-        f"  {level.rps:>10.1f}/s  p99 {ms(lat['p99']):>9} ms  "
+        f"  {rate_text(level.rps):>10}/s  p99 {ms(lat['p99']):>9} ms  "
         f"errors {100 * summary['errors']['rate']:6.2f}%  N {_n(concurrency(summary)):>6}  "
-        f"{level.verdict}"
+        f"{level.verdict}{_weak(level, min_responses)}"
     )
+
+
+def _weak(level: Level, min_responses: int) -> str:
+    """A level's mark when its percentiles rest on too few responses."""
+    weak = low_confidence(level, min_responses)
+    return _weak_mark({"responses": responses(level), "low_confidence": weak})
 
 
 def exit_status(result: Capacity) -> ExitCode:

@@ -7,7 +7,7 @@ open-model run judged pass / fail / saturated:
 1. Ladder: r₀, r₀·f, r₀·f², … until a level fails (or `max_rps` passes).
    When the first level fails, downwards instead: r₀/2, r₀/4, … until one
    passes (then the bracket is it and the level above it), down to a floor
-   (`FLOOR_RPS`, 0.1/s, tried last); a level that says no rate can pass
+   (`min_rps`, FLOOR_RPS = 0.1/s by default, tried last); a level that says no rate can pass
    (`Level.out_of_reach`: a task slower than the SLO even alone) ends it
    there, since every lower level would fail the same way.
 2. Bisection between the last passing rate L and the first failing rate F:
@@ -48,7 +48,8 @@ SATURATED: Verdict = "saturated"
 INTERRUPTED: Verdict = "interrupted"  # cut short by Ctrl-C: judged by no one
 # Each end of the bracket runs this many times more before the answer stands.
 CONFIRM_RUNS = 1
-# The search downwards stops here: a service that fails 0.1/s is not a matter of load.
+# The search downwards stops here by default (--min-rps): a service that fails
+# 0.1/s is not a matter of load.
 FLOOR_RPS = 0.1
 
 
@@ -85,6 +86,7 @@ class Capacity:
     # lowest rate it tried, and whether a level said no rate can pass.
     lowest_tried: float | None = None
     out_of_reach: bool = False
+    floor: bool = False  # it went down to the floor (--min-rps)
 
     @classmethod
     def stopped(cls, levels: list[Level]) -> Capacity:
@@ -143,17 +145,19 @@ class Capacity:
         """Why no level passed, from how far down the search went."""
         lowest = self.lowest_tried
         if lowest is None:
-            return f"even the first level ({self.failed:g}/s) failed: the limit is below it"
+            return (
+                f"even the first level ({self.failed:g}/s) failed: the limit is below it "
+                "(lower --min-rps to search down)"
+            )
         if self.out_of_reach:
             return (
                 f"no rate meets the SLO: every level failed down to {lowest:g}/s, where a "
                 "request was slower than the SLO on its own (why: below)"
             )
+        floor = " (the search's floor, --min-rps)" if self.floor else ""
         return (
-            f"no level passed, down to {lowest:g}/s (the search's floor): the target fails "
-            "even under the lightest load tried"
-            if lowest <= FLOOR_RPS
-            else f"no level passed, down to {lowest:g}/s"
+            f"no level passed, down to {lowest:g}/s{floor}: the target fails even under "
+            "the lightest load tried"
         )
 
     def how_sure(self) -> str:
@@ -199,10 +203,14 @@ def search(
     factor: float = 2.0,
     precision: float = 0.05,
     max_rps: float = 100_000.0,
+    min_rps: float = FLOOR_RPS,
 ) -> Capacity:
-    """Find the limit by ladder then bisection; `measure(rps)` runs and judges one level."""
-    if not (start > 0 and factor > 1 and precision > 0 and max_rps >= start):
-        raise ValueError("need start > 0, factor > 1, precision > 0 and max_rps >= start")
+    """Find the limit by ladder (or halving, from a first level that fails) then
+    bisection; `measure(rps)` runs and judges one level."""
+    if not (start > 0 and factor > 1 and precision > 0 and min_rps <= start <= max_rps):
+        raise ValueError(
+            "need start > 0, factor > 1, precision > 0 and min_rps <= start <= max_rps"
+        )
     levels: list[Level] = []
 
     def run(rps: float) -> Level:
@@ -212,7 +220,7 @@ def search(
 
     level = run(start)
     if level.verdict == FAIL:
-        return _downwards(levels, run, level, precision)
+        return _downwards(levels, run, level, precision, min_rps)
     passed, rps = start, start
     while level.verdict != FAIL:
         if level.verdict == SATURATED:
@@ -226,20 +234,33 @@ def search(
 
 
 def _downwards(
-    levels: list[Level], run: Callable[[float], Level], first: Level, precision: float
+    levels: list[Level],
+    run: Callable[[float], Level],
+    first: Level,
+    precision: float,
+    floor: float,
 ) -> Capacity:
     """From a first level that failed: halve the rate until a level passes, then
     bisect between it and the one above it (see the module's doc)."""
     failed, level = first.rps, first
-    while not level.out_of_reach and failed > FLOOR_RPS:
-        rps = max(failed / 2, FLOOR_RPS)
+    if failed <= floor:  # not to go down: the limit is below the first level
+        return Capacity(levels, None, failed)
+    while not level.out_of_reach and failed > floor:
+        rps = max(failed / 2, floor)
         level = run(rps)
         if level.verdict == SATURATED:
             return Capacity(levels, None, failed, saturated_at=rps, lowest_tried=rps)
         if level.verdict == PASS:
             return _bisected(levels, run, rps, failed, precision)
         failed = rps
-    return Capacity(levels, None, failed, lowest_tried=failed, out_of_reach=level.out_of_reach)
+    return Capacity(
+        levels,
+        None,
+        failed,
+        lowest_tried=failed,
+        out_of_reach=level.out_of_reach,
+        floor=failed <= floor,
+    )
 
 
 def _bisected(

@@ -635,21 +635,24 @@ def render_capacity(report: dict[str, Any]) -> str:
         vlines=_limits(report),
     )
     rows = "".join(
-        f"<tr><td>{lv['target_rps']:.1f}</td><td>{lv['achieved_rps']:.1f}</td>"
-        f"<td>{lv['throughput_rps']:.1f}</td><td>{_served(lv):.1f}</td>"
+        f"<tr><td>{_rate(lv['target_rps'])}</td><td>{_rate(lv['achieved_rps'])}</td>"
+        f"<td>{_rate(lv['throughput_rps'])}</td><td>{_rate(_served(lv))}</td>"
         f"<td>{_n(lv.get('concurrency'))}</td>"
         f"<td>{_n(lv.get('concurrency_unloaded'))}</td>"
         f"<td>{ms(lv['latency_ms']['response']['p50'])}</td>"
         f"<td>{ms(lv['latency_ms']['response']['p99'])}</td>"
         f"<td>{ms(lv['latency_ms']['response']['p99.9'])}</td>"
         f"<td>{100 * lv['errors']['rate']:.2f}%</td>"
+        f"<td>{lv.get('responses', '')}</td>"
         f'<td class="k"><span class="{"pass" if lv["verdict"] == "pass" else "fail"}">'
-        f"{escape(lv['verdict'])}</span> {escape('; '.join(lv['reasons']))}</td>"
+        f"{escape(lv['verdict'])}</span>{_weak_level(lv)} {escape('; '.join(lv['reasons']))}</td>"
         f'<td class="k">{escape(_bottleneck(lv))}</td></tr>'
         for lv in report["levels"]
     )
     slos = ", ".join(report["slo"])
     why = f"<p>Why: {escape(report['why'])}</p>" if report.get("why") else ""
+    if report.get("low_confidence"):
+        why += f'<p class="warn">{escape(report["low_confidence"])}</p>'
     usl = report.get("usl")
     scaling = ""
     if any(lv.get("concurrency") is not None for lv in levels):  # older files have none
@@ -684,10 +687,22 @@ flattening out as a closed-loop tool would show it.</p>
 <table><tr><th>target/s</th><th>achieved/s</th><th>responses/s</th><th>served/s</th>
 <th>N</th><th>N₀</th>
 <th>p50 ms</th>
-<th>p99 ms</th><th>p99.9 ms</th><th>errors</th><th class="k">verdict</th>
+<th>p99 ms</th><th>p99.9 ms</th><th>errors</th><th>responses</th><th class="k">verdict</th>
 <th class="k">bottleneck</th></tr>{rows}</table>
 </body></html>
 """
+
+
+def _rate(rps: float) -> str:
+    """A rate in the levels' table: three digits below 1/s (0.125 and 0.1 apart)."""
+    return f"{rps:.1f}" if rps >= 1 else f"{rps:.3g}"
+
+
+def _weak_level(lv: dict[str, Any]) -> str:
+    """A level judged on fewer responses than its percentiles need, marked."""
+    if not lv.get("low_confidence"):
+        return ""
+    return ' <span class="warn">(low confidence: too few responses)</span>'
 
 
 def _n(value: float | None) -> str:

@@ -7,13 +7,21 @@ import time
 import pytest
 
 from loadgen.commands.capacity import DEFAULT_SLOS, first_failure, judge, with_defaults
+from loadgen.commands.capacity_samples import (
+    MAX_LEVEL_S,
+    MIN_RESPONSES,
+    level_length,
+    weak_ends,
+    weak_text,
+)
 from loadgen.commands.capacity_search import FAIL, PASS, SATURATED, Capacity, Level
 from loadgen.report.slo import evaluate, parse_slo
 from tests.support.cli import GET_SCENARIO
 from tests.support.cli import loadgen as run_cli
 
+# 1 s levels, however few responses they hold.
 QUICK = ["--level", "1s", "--cooldown", "0.2s", "--start", "25", "--max-rps", "200",
-         "--precision", "50%", "--seed", "4"]  # fmt: skip
+         "--precision", "50%", "--seed", "4", "--min-responses", "0"]  # fmt: skip
 
 
 # A search here takes seconds; two of them must fit in pytest's 120 s per test
@@ -28,14 +36,15 @@ def capacity(*args):
 @pytest.mark.slow
 def test_legacy_limit_is_clearly_below_the_fixed_one(tmp_path):
     fixed = capacity(*QUICK, "--out", str(tmp_path / "fixed"))
-    legacy = capacity(*QUICK, "--server-env", "LEGACY_BUGS=1", "--out", str(tmp_path / "legacy"))
+    legacy = capacity(*QUICK, "--server-env", "LEGACY_BUGS=1", "--min-rps", "25",
+                      "--out", str(tmp_path / "legacy"))  # fmt: skip
     assert fixed.returncode == 4, fixed.stdout + fixed.stderr  # no limit up to --max-rps
     assert legacy.returncode == 99, legacy.stdout + legacy.stderr  # even the first level fails
     f = json.loads((tmp_path / "fixed" / "capacity.json").read_text())
     g = json.loads((tmp_path / "legacy" / "capacity.json").read_text())
     assert f["sustained_rps"] == 200 and [lv["verdict"] for lv in f["levels"]] == [PASS] * 4
     assert g["sustained_rps"] is None and g["levels"][0]["verdict"] == FAIL
-    assert "no level passed" in g["answer"] and "no level passed" in legacy.stdout  # searched down
+    assert "below" in g["answer"] and "below" in legacy.stdout  # not searched down: --min-rps
     assert "fail FAIL" not in legacy.stdout  # one verdict, then its reasons
     # The verdict, then its reasons (a p99 missed on a busy machine may come first).
     assert re.search(
@@ -52,6 +61,8 @@ def test_legacy_limit_is_clearly_below_the_fixed_one(tmp_path):
     [
         (("--factor", "1"), "--factor"),
         (("--start", "50", "--max-rps", "10"), "--max-rps"),
+        (("--start", "5", "--min-rps", "10"), "--min-rps"),
+        (("--min-responses", "-1"), "--min-responses"),
         (("--precision", "zero"), "--precision"),
         (("--slo", "task:nope:p99<1s"), "no task 'nope'"),
         (("--slo", "GET /nope: p99<1s"), "no task 'GET /nope'"),
@@ -117,7 +128,7 @@ def test_inconclusive_searches_have_their_own_exit_status(tmp_path):
 
     # (A static target has no Wagon answers for the default mix to check: a GET each.)
     quick = ("--level", "1s", "--cooldown", "0.1s", "--start", "20", "--quiet",
-             "--scenario", GET_SCENARIO)  # fmt: skip
+             "--scenario", GET_SCENARIO, "--min-responses", "0")  # fmt: skip
     with server_process() as url:
         # Every level passes up to --max-rps: no limit was found.
         no_limit = capacity("--host", url, *quick, "--max-rps", "20", "--slo", "errors<1%",
@@ -140,7 +151,7 @@ def test_ctrl_c_ends_the_search_with_what_was_measured(tmp_path):
     with server_process() as url:
         proc = subprocess.Popen(
             [sys.executable, "-m", "loadgen", "capacity", "--host", url, "--start", "20",
-             "--level", "1s", "--cooldown", "0.1s", "--max-rps", "100000",
+             "--level", "1s", "--cooldown", "0.1s", "--max-rps", "100000", "--min-responses", "0",
              "--slo", "errors<1%", "--scenario", GET_SCENARIO, "--out", str(tmp_path)],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         )  # fmt: skip
@@ -190,3 +201,26 @@ def test_a_tasks_own_slo_comes_beside_the_defaults():
     run_wide = parse_slo("p99<1s")
     assert with_defaults([run_wide, own]) == [run_wide, own]
     assert [s.text for s in with_defaults([])] == list(DEFAULT_SLOS)
+
+
+@pytest.mark.parametrize(
+    ("rps", "length"),
+    [(200.0, 10.0), (10.0, 10.0), (5.0, 20.0), (1.0, 60.0), (0.1, 60.0)],
+)
+def test_low_rate_levels_run_longer_for_their_responses(rps, length):
+    """100 responses at least, --level 10s at least, --max-level 60s at most."""
+    assert level_length(rps, 10.0, MIN_RESPONSES, MAX_LEVEL_S) == length
+    assert level_length(rps, 10.0, 0, MAX_LEVEL_S) == 10.0  # --min-responses 0: off
+
+
+def test_an_answer_resting_on_too_few_responses_says_so():
+    def level(rps, verdict, n):
+        s = summary()
+        s["tasks"] = {"get": {"requests": n, "errors_by_kind": {}}}
+        return Level(rps, verdict, [], s)
+
+    result = Capacity([level(4, PASS, 40), level(8, FAIL, 300), level(2, PASS, 20)], 4, 8)
+    assert [lv.rps for lv in weak_ends(result, 100)] == [4]
+    said = weak_text(weak_ends(result, 100), 100)
+    assert said.startswith("low confidence: judged on fewer than 100 responses (4/s on 40)")
+    assert weak_ends(result, 40) == []

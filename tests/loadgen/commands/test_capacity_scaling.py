@@ -120,6 +120,7 @@ def test_a_pool_of_four_shows_its_plateau_and_the_usl_in_every_output(tmp_path):
         proc = run_cli(
             "capacity", "--host", url, "--scenario", GET_SCENARIO, "--level", "1s",
             "--cooldown", "0.2s", "--start", "50", "--max-rps", "400", "--precision", "50%",
+            "--min-responses", "0",
             "--out", str(tmp_path), timeout=100,  # under pytest's 120 s
         )  # fmt: skip
     assert proc.returncode == 0, proc.stdout + proc.stderr

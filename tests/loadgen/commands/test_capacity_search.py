@@ -58,7 +58,7 @@ def test_none_passing_down_to_the_floor_says_so():
     result = search(measure, start=1)
     assert calls == [1, 0.5, 0.25, 0.125, FLOOR_RPS]  # the floor, tried last
     assert not result.found and result.sustained is None and result.lowest_tried == FLOOR_RPS
-    assert result.describe().startswith("no level passed, down to 0.1/s (the search's floor)")
+    assert result.describe().startswith("no level passed, down to 0.1/s (the search's floor, ")
 
 
 def test_a_level_out_of_reach_ends_the_search_down():
@@ -153,3 +153,10 @@ def test_a_level_run_again_keeps_its_files_beside_the_first_runs(tmp_path):
     assert second.name == "1250.0rps-2"
     second.mkdir()
     assert level_dir(tmp_path, 1250.0).name == "1250.0rps-3"
+
+
+def test_min_rps_at_the_first_level_keeps_the_search_from_going_down():
+    measure, calls = target(limit=5)
+    result = search(measure, start=10, min_rps=10)
+    assert calls == [10] and result.sustained is None and result.lowest_tried is None
+    assert "even the first level (10/s) failed: the limit is below it" in result.describe()
