@@ -22,6 +22,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from loadgen.commands.capacity_samples import (
@@ -44,6 +45,7 @@ from loadgen.commands.capacity_search import (
     Verdict,
     search,
 )
+from loadgen.commands.capacity_tasks import level_tasks, limits_text, task_limits, tasks_table
 from loadgen.commands.options.argtypes import (
     Parser,
     UsageError,
@@ -269,7 +271,10 @@ def capacity_json(
 ) -> dict[str, Any]:
     """The search as `capacity.json`: the answer, each level (with the server's
     concurrency, N and N₀, by Little's law, and whether it had the responses its
-    percentiles need) and the USL fitted to the levels."""
+    percentiles need, and each task against its objectives), which task failed
+    first, and the USL fitted to the levels."""
+    objectives = [parse_slo(text) for text in slos]
+    limits = task_limits(result.levels, objectives)
     levels: list[dict[str, Any]] = [
         {
             "target_rps": lv.rps,
@@ -288,6 +293,7 @@ def capacity_json(
             "generator": lv.summary["generator"],
             "server": lv.summary.get("server"),
             "diagnosis": lv.summary.get("diagnosis", []),
+            "tasks": level_tasks(lv, objectives),
         }
         for lv in result.levels
         if lv.summary is not None
@@ -313,6 +319,9 @@ def capacity_json(
         # The answer rests on a level judged on too few responses (None: it does not).
         "low_confidence": weak_text(weak_ends(result, min_responses), min_responses) or None,
         "why": first_failure(result),
+        # Each task's limit, the first to fail first, and that in one line.
+        "tasks": limits,
+        "first_to_fail": limits_text(limits),
         "levels": levels,
         "usl": fit_json(points),
     }
@@ -380,12 +389,18 @@ def capacity(argv: Sequence[str]) -> ExitCode:
         console.print()
         console.print(_levels_table(report["levels"]))
         console.print(N_LEGEND, style="dim", highlight=False)
+        by_task = tasks_table(report)
+        if by_task is not None:
+            console.print()
+            console.print(by_task)
         console.print()
         console.print(f"[bold]capacity:[/bold] {result.describe()}")
         if report["low_confidence"]:
             console.print(report["low_confidence"], style="yellow", highlight=False)
         if report["why"]:
             console.print(f"[bold]why:[/bold] {report['why']}", highlight=False)
+        if report["first_to_fail"]:
+            console.print(f"[bold]tasks:[/bold] {escape(report['first_to_fail'])}", highlight=False)
         console.print(f"[bold]scaling:[/bold] {describe(report['usl'])}", highlight=False)
         (args.out / "capacity.json").write_text(json_text(report, indent=2) + "\n")
         (args.out / "capacity.html").write_text(render_capacity(report))

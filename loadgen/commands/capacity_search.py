@@ -46,6 +46,8 @@ PASS: Verdict = "pass"
 FAIL: Verdict = "fail"
 SATURATED: Verdict = "saturated"
 INTERRUPTED: Verdict = "interrupted"  # cut short by Ctrl-C: judged by no one
+# The findings that say why loadgen fell behind (report/findings/generator.py).
+_GENERATOR_FINDINGS = ("generator_saturated", "machine_busy")
 # Each end of the bracket runs this many times more before the answer stands.
 CONFIRM_RUNS = 1
 # The search downwards stops here by default (--min-rps): a service that fails
@@ -128,7 +130,7 @@ class Capacity:
             )
             return (
                 f"the generator saturated at {self.saturated_at:g}/s before the target "
-                f"failed{floor}: run loadgen on more cores (--processes) or machines"
+                f"failed{floor}: {self._saturated_why()}"
             )
         if self.sustained is None:
             return self._none_passed()
@@ -140,6 +142,16 @@ class Capacity:
             f"(limit in [{self.sustained:g}, {self.failed:g}), ±{width / 2:g}/s)"
         )
         return answer + self.how_sure()
+
+    def _saturated_why(self) -> str:
+        """Why loadgen fell behind, as the saturated level's diagnosis said it (its
+        machine shared with the server, or busy with other work), else the usual advice."""
+        at = [lv for lv in self.levels if lv.rps == self.saturated_at and lv.summary is not None]
+        found = at[-1].summary.get("diagnosis", []) if at and at[-1].summary else []
+        said = next((f for f in found if f["finding"] in _GENERATOR_FINDINGS), None)
+        if said is None:
+            return "run loadgen on more cores (--processes) or machines"
+        return f"{said['summary']} — {said['advice']}"
 
     def _none_passed(self) -> str:
         """Why no level passed, from how far down the search went."""

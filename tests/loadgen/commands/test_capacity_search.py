@@ -4,7 +4,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from loadgen.commands.capacity_search import FAIL, FLOOR_RPS, PASS, SATURATED, Level, search
+from loadgen.commands.capacity_search import (
+    FAIL,
+    FLOOR_RPS,
+    PASS,
+    SATURATED,
+    Capacity,
+    Level,
+    search,
+)
 
 
 def target(limit: float, generator_max: float = float("inf")):
@@ -160,3 +168,18 @@ def test_min_rps_at_the_first_level_keeps_the_search_from_going_down():
     result = search(measure, start=10, min_rps=10)
     assert calls == [10] and result.sustained is None and result.lowest_tried is None
     assert "even the first level (10/s) failed: the limit is below it" in result.describe()
+
+
+def test_saturation_says_why_loadgen_fell_behind_as_the_level_diagnosed_it():
+    shared = {
+        "finding": "generator_saturated",
+        "summary": "loadgen shared the machine with the server, and fell behind",
+        "advice": "run loadgen on another machine",
+    }
+    levels = [Level(5, PASS), Level(10, SATURATED, [], {"diagnosis": [shared]})]
+    said = Capacity(levels, 5, None, saturated_at=10).describe()
+    assert said.endswith(
+        "failed; the target sustained at least 5/s: loadgen shared the machine with the "
+        "server, and fell behind — run loadgen on another machine"
+    )
+    assert "--processes" in Capacity(levels[:1], 5, None, saturated_at=10).describe()
