@@ -651,6 +651,8 @@ def render_capacity(report: dict[str, Any]) -> str:
     )
     slos = ", ".join(report["slo"])
     why = f"<p>Why: {escape(report['why'])}</p>" if report.get("why") else ""
+    if report.get("first_to_fail"):
+        why += f"<p>Tasks: {escape(report['first_to_fail'])}</p>"
     if report.get("low_confidence"):
         why += f'<p class="warn">{escape(report["low_confidence"])}</p>'
     usl = report.get("usl")
@@ -689,8 +691,47 @@ flattening out as a closed-loop tool would show it.</p>
 <th>p50 ms</th>
 <th>p99 ms</th><th>p99.9 ms</th><th>errors</th><th>responses</th><th class="k">verdict</th>
 <th class="k">bottleneck</th></tr>{rows}</table>
+{_capacity_tasks(report)}
 </body></html>
 """
+
+
+def _capacity_tasks(report: dict[str, Any]) -> str:
+    """Each task against the latency objective that judges it, by level (rate, low to
+    high), the first to fail first: where it fails in red ("" with under two tasks)."""
+    limits = report.get("tasks", [])
+    if len({lim["task"] for lim in limits}) < 2:
+        return ""
+    levels = sorted(
+        (lv for lv in report["levels"] if lv["verdict"] in ("pass", "fail")),
+        key=lambda lv: lv["target_rps"],
+    )
+    head = "".join(f"<th>{_rate(lv['target_rps'])}/s</th>" for lv in levels)
+    rows = []
+    for lim in limits:
+        cells = []
+        for lv in levels:
+            row = next(
+                (r for r in lv.get("tasks", []) if (r["task"], r["objective"]) ==
+                 (lim["task"], lim["objective"])),
+                None,
+            )  # fmt: skip
+            if row is None or row["measured_ms"] is None:
+                cells.append("<td>—</td>")
+                continue
+            css = "pass" if row["passed"] else "fail"
+            cells.append(f'<td><span class="{css}">{row["measured_ms"]:.3g}</span></td>')
+        fails = lim["fails_from_rps"]
+        where = "never" if fails is None else f"{fails:g}/s"
+        rows.append(
+            f'<tr><td class="k">{escape(lim["task"])}</td><td class="k">'
+            f"{escape(lim['objective'])}</td><td>{where}</td>{''.join(cells)}</tr>"
+        )
+    return f"""<h2>Each task against its objective</h2>
+<p class="sub">Each task is held to its own latency objective, or the run's when it has
+none; ms at each level, in red where it missed it. The first to fail comes first.</p>
+<table><tr><th class="k">task</th><th class="k">objective</th><th>fails from</th>{head}</tr>
+{"".join(rows)}</table>"""
 
 
 def _rate(rps: float) -> str:
