@@ -30,6 +30,7 @@ from loadgen.commands.capacity_samples import (
     MIN_RESPONSES,
     level_length,
     low_confidence,
+    lowest_rate,
     responses,
     weak_ends,
     weak_text,
@@ -128,7 +129,8 @@ def parser() -> argparse.ArgumentParser:
         "--min-rps",
         type=positive_float,
         default=FLOOR_RPS,
-        help=f"when the first level fails, halve down to this rate at most ({FLOOR_RPS:g})",
+        help=f"when the first level fails, halve down to this rate at most ({FLOOR_RPS:g}), "
+        "and no lower than a --max-level level gets --min-responses at",
     )
     search.add_argument(
         "--level", type=positive_duration, default=10.0, help="length of each level (10s)"
@@ -375,8 +377,9 @@ def capacity(argv: Sequence[str]) -> ExitCode:
                 return level
 
             try:
+                floor = lowest_rate(args.start, args.min_rps, args.min_responses, args.max_level)
                 result = search(
-                    measure, args.start, args.factor, args.precision, args.max_rps, args.min_rps
+                    measure, args.start, args.factor, args.precision, args.max_rps, floor
                 )
             except _Stopped as stop:
                 result = Capacity.stopped(levels)

@@ -8,7 +8,10 @@ level lasts `--level`, or longer at a low rate: long enough for
 not run for a quarter of an hour per level. A level judged on fewer timed
 responses than that (the cap reached, or requests that got no answer) is
 marked low-confidence in the terminal, capacity.json and capacity.html, and
-so is an answer that rests on one.
+so is an answer that rests on one. The search down (from a first level that
+fails) stops where a level of --max-level would hold fewer than
+--min-responses (100 / 60 s: 1.67/s by default), or at --min-rps: below,
+a level that passed would pass on a handful of answers.
 """
 
 from __future__ import annotations
@@ -26,6 +29,13 @@ def level_length(rps: float, level_s: float, min_responses: int, max_level_s: fl
     """How long the level at `rps` runs (see the module's doc)."""
     wanted = min_responses / rps
     return max(level_s, min(wanted, max_level_s))
+
+
+def lowest_rate(start: float, min_rps: float, min_responses: int, max_level_s: float) -> float:
+    """How far down the search may go: --min-rps, and no rate whose level, at its
+    longest, holds fewer than --min-responses (a level of 3 responses that passes
+    is no limit); never above the first level."""
+    return max(min_rps, min(start, min_responses / max_level_s))
 
 
 def responses(level: Level) -> int | None:

@@ -19,8 +19,11 @@
   - at least MIN_TIMED (5) of its responses were timed;
   - nothing took the CPU from it: the server's workers below CPU_BUSY of
     the CPU they could have; they waited on the run queue for at most
-    WAITED_SHARE (10 %) of the CPU they used (a server that waited for the
-    CPU as long as it ran was slowed by the machine, not by its work);
+    MAX_WAITED (50 %) of the CPU they used (a server that waited for the
+    CPU as long as it ran was slowed by the machine, not by its work), and
+    the task's time less that share of it (what the wait may have added,
+    were it all CPU) still breaks the objective; past WAITED_SAID (10 %) the
+    evidence says how much of its time is at least its own;
     where that wait is not sampled (no --server-pid, not Linux), other
     processes below OTHERS_BUSY of a core; no STEAL_BUSY stolen; loadgen
     not behind for want of CPU.
@@ -32,7 +35,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from loadgen.report.concurrency import read
-from loadgen.report.findings.finding import Finding, loaded_server_seconds, seconds_text
+from loadgen.report.findings.finding import Finding, loaded_server_seconds, pct, seconds_text
 from loadgen.report.findings.generator import (
     OTHERS_BUSY,
     STEAL_BUSY,
@@ -45,7 +48,8 @@ from loadgen.report.summary_contract import Summary
 
 ALONE_FACTOR = 1.5
 MIN_TIMED = 5
-WAITED_SHARE = 0.1
+MAX_WAITED = 0.5
+WAITED_SAID = 0.1
 _SIGNS = {"<": "<", "<=": "≤"}
 
 
@@ -103,7 +107,7 @@ def _quiet(summary: Summary) -> bool:
         return False
     waited = waited_share(summary)
     if waited is not None:  # the server's own: did it get the CPU when it wanted it?
-        if waited > WAITED_SHARE:
+        if waited > MAX_WAITED:
             return False
     elif machine.get("others_median", 0.0) >= OTHERS_BUSY:
         return False
@@ -119,6 +123,7 @@ def slow_at_any_load(summary: Summary, slos: Sequence[SLO]) -> Finding | None:
     c = read(summary)
     if c.saturated or c.queued or not _quiet(summary):
         return None
+    waited = waited_share(summary) or 0.0
     slow: list[tuple[str, float, float, SLO]] = []  # task, p50, fastest, objective broken
     for name, task in summary["tasks"].items():
         p50 = task["latency_ms"]["service"]["p50"]
@@ -127,7 +132,8 @@ def slow_at_any_load(summary: Summary, slos: Sequence[SLO]) -> Finding | None:
             continue
         if p50 > ALONE_FACTOR * fastest:  # its requests waited: not its time alone
             continue
-        broken = [s for s in judged_by(slos, name) if _breaks(s, name, p50, summary, slos)]
+        own = p50 * (1 - waited)  # at least its own, whatever the CPU's wait added
+        broken = [s for s in judged_by(slos, name) if _breaks(s, name, own, summary, slos)]
         if broken:
             slow.append((name, p50, fastest, min(broken, key=lambda s: s.threshold)))
     if not slow:
@@ -151,6 +157,11 @@ def slow_at_any_load(summary: Summary, slos: Sequence[SLO]) -> Finding | None:
         f" (at {rate}, {held}, without queueing: lower rates only take queueing away, "
         "and there was none)"
     )
+    if waited > WAITED_SAID:
+        evidence += (
+            f"; the server waited for the CPU {pct(waited)} as long as it used it (a busy "
+            f"machine): at least {seconds_text(p50 * (1 - waited))} of {name}'s time is its own"
+        )
     own = all(s.task is not None for _, _, _, s in slow)
     advice = (
         "make that request faster, or loosen its own SLO"

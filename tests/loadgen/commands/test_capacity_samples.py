@@ -6,6 +6,7 @@ from loadgen.commands.capacity_samples import (
     MAX_LEVEL_S,
     MIN_RESPONSES,
     level_length,
+    lowest_rate,
     weak_ends,
     weak_text,
 )
@@ -34,3 +35,10 @@ def test_an_answer_resting_on_too_few_responses_says_so():
     said = weak_text(weak_ends(result, 100), 100)
     assert said.startswith("low confidence: judged on fewer than 100 responses (4/s on 40)")
     assert weak_ends(result, 40) == []
+
+
+def test_the_search_down_stops_where_a_level_would_hold_too_few_responses():
+    assert lowest_rate(20.0, 0.1, MIN_RESPONSES, MAX_LEVEL_S) == MIN_RESPONSES / MAX_LEVEL_S
+    assert lowest_rate(20.0, 0.1, 100, 1000.0) == 0.1  # --min-rps, with levels long enough
+    assert lowest_rate(20.0, 0.1, 0, MAX_LEVEL_S) == 0.1  # --min-responses 0: off
+    assert lowest_rate(1.0, 0.1, MIN_RESPONSES, MAX_LEVEL_S) == 1.0  # never above the start

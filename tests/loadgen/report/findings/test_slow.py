@@ -56,7 +56,7 @@ def test_its_own_slo_judges_it():
         ("its requests queued: p50 far above its fastest", two_tasks(slow_fastest=100.0)),
         ("a CPU hog, and the server's wait not sampled", two_tasks(machine=HOG)),
         ("the server's CPU saturated", two_tasks(workers=[97.0])),
-        ("the server waited for the CPU as long as it ran", two_tasks(workers=[46.0],
+        ("the server waited for the CPU longer than it ran", two_tasks(workers=[46.0],
          cpu_wait=54.0, machine=HOG)),
     ],
 )  # fmt: skip
@@ -85,3 +85,14 @@ def test_a_rare_slow_task_leaves_the_runs_p99_within_reach():
     assert slow_at_any_load(s, DEFAULT) is None
     found = slow_at_any_load(s, [parse_slo("p99.9<100ms")])
     assert found is not None and "p99.9 < 100 ms" in found.summary
+
+
+def test_a_server_that_waited_for_some_cpu_is_judged_on_the_time_surely_its_own():
+    """It waited 40 % as long as it ran: of 295 ms, at least 177 ms its own — over
+    100 ms, so said (with the wait), but not against an SLO of 200 ms."""
+    s = two_tasks(workers=[50.0], cpu_wait=20.0, machine=HOG)
+    found = slow_at_any_load(s, DEFAULT)
+    assert found is not None and "at least 177 ms of GET /real/t.json's time is its own" in (
+        found.evidence
+    )
+    assert slow_at_any_load(s, [parse_slo("p99<200ms")]) is None
