@@ -156,6 +156,15 @@ class Capacity:
     def _none_passed(self) -> str:
         """Why no level passed, from how far down the search went."""
         lowest = self.lowest_tried
+        if self.noisy:  # a level passed, and failed when run again
+            disagreed = ", ".join(
+                f"{rate:g}/s passed {passes} of {runs}{self._spread(rate)}"
+                for rate, passes, runs in self.noisy
+            )
+            return (
+                f"no rate passed every run ({disagreed}; {self.failed:g}/s failed): a busy "
+                "machine, or a limit right there"
+            )
         if lowest is None:
             return (
                 f"even the first level ({self.failed:g}/s) failed: the limit is below it "

@@ -183,3 +183,17 @@ def test_saturation_says_why_loadgen_fell_behind_as_the_level_diagnosed_it():
         "server, and fell behind — run loadgen on another machine"
     )
     assert "--processes" in Capacity(levels[:1], 5, None, saturated_at=10).describe()
+
+
+def test_a_lone_pass_that_failed_when_run_again_is_said_as_noise():
+    verdicts = {20: [FAIL], 10: [PASS, FAIL, FAIL], 15: [FAIL, FAIL]}
+    calls = []
+
+    def measure(rps):
+        calls.append(rps)
+        return Level(rps, verdicts[rps].pop(0))
+
+    result = search(measure, start=20, precision=0.5)
+    assert calls == [20, 10, 15, 15, 10, 10]
+    assert result.sustained is None and not result.found
+    assert result.describe().startswith("no rate passed every run (10/s passed 1 of 3")
