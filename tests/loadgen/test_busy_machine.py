@@ -75,9 +75,11 @@ def test_a_request_slowed_by_a_hog_on_its_core_is_not_slow_at_any_load(tmp_path)
     with serving("cpu") as (url, pid), burning_a_core(HOG_S) as hog:
         for p in (pid, hog):
             os.sched_setaffinity(p, {0})
-        proc = cli.loadgen("--host", url, "--server-pid", pid, "--rps", 20, "--duration", "4s",
-                           "--scenario", cli.GET_SCENARIO,
-                           "--slo", "p99<7ms", "--out", tmp_path, "--quiet", timeout=90)  # fmt: skip
+        proc = cli.loadgen(
+            "--host", url, "--server-pid", pid, "--rps", 20, "--duration", "4s",
+            "--scenario", cli.GET_SCENARIO, "--slo", "p99<7ms", "--out", tmp_path, "--quiet",
+            timeout=90,
+        )  # fmt: skip
     s = cli.summary(tmp_path)
     assert proc.returncode == 99, proc.stdout + proc.stderr  # the hog did slow it past the SLO
     assert s["latency_ms"]["service"]["p50"] > 7.0, s["latency_ms"]
