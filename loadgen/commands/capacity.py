@@ -44,6 +44,7 @@ from loadgen.commands.capacity_search import (
     Capacity,
     Level,
     Verdict,
+    rps_text,
     search,
 )
 from loadgen.commands.capacity_tasks import level_tasks, limits_text, task_limits, tasks_table
@@ -460,7 +461,7 @@ def first_failure(result: Capacity) -> str | None:
         return headline([slow]).removeprefix("slow_at_any_load: ")
     lowest = min(failed, key=lambda lv: lv.rps)
     first = next((lv for lv in failed if lv.rps == result.failed), lowest)
-    where = f"{first.rps:g}/s"
+    where = f"{rps_text(first.rps)}/s"
     if first is result.levels[0]:
         where = f"the first level ({where})"
     found = first.summary.get("diagnosis", []) if first.summary is not None else []

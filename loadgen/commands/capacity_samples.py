@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from loadgen.commands.capacity_search import FAIL, PASS, Capacity, Level
+from loadgen.commands.capacity_search import FAIL, PASS, Capacity, Level, rps_text
 from loadgen.report.summary import timed_responses
 
 MIN_RESPONSES = 100
@@ -61,7 +61,7 @@ def weak_text(weak: Sequence[Level], min_responses: int) -> str:
     """What the answer says of the weak levels it rests on ("" when none)."""
     if not weak:
         return ""
-    shown = ", ".join(f"{lv.rps:g}/s on {responses(lv)}" for lv in weak)
+    shown = ", ".join(f"{rps_text(lv.rps)}/s on {responses(lv)}" for lv in weak)
     return (
         f"low confidence: judged on fewer than {min_responses} responses ({shown}), where "
         "a p99 is close to the maximum — raise --max-level for longer low-rate levels"

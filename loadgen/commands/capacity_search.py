@@ -55,6 +55,14 @@ CONFIRM_RUNS = 1
 FLOOR_RPS = 0.1
 
 
+def rps_text(rps: float | None) -> str:
+    """A rate as the answers say it: four digits at most (1.667, not 1.66667), whole
+    from 1000/s ("n/a": none)."""
+    if rps is None:
+        return "n/a"
+    return f"{rps:.4g}" if rps < 1000 else f"{rps:.0f}"
+
+
 @dataclass
 class Level:
     """One rate the search tried: its verdict, why it failed or saturated, and its
@@ -114,32 +122,39 @@ class Capacity:
     def describe(self) -> str:
         """The answer in one line, for the terminal."""
         if self.unanswered_at is not None:
-            floor = f"; it sustained at least {self.sustained:g}/s" if self.sustained else ""
+            floor = (
+                f"; it sustained at least {rps_text(self.sustained)}/s" if self.sustained else ""
+            )
             return (
-                f"no answer: the target answered nothing at {self.unanswered_at:g}/s "
+                f"no answer: the target answered nothing at {rps_text(self.unanswered_at)}/s "
                 f"(is the target up?){floor}"
             )
         if self.interrupted:
             floor = (
-                f"; the target sustained at least {self.sustained:g}/s" if self.sustained else ""
+                f"; the target sustained at least {rps_text(self.sustained)}/s"
+                if self.sustained
+                else ""
             )
             return f"interrupted after {len(self.levels)} level(s), no answer{floor}"
         if self.saturated_at is not None:
             floor = (
-                f"; the target sustained at least {self.sustained:g}/s" if self.sustained else ""
+                f"; the target sustained at least {rps_text(self.sustained)}/s"
+                if self.sustained
+                else ""
             )
             return (
-                f"the generator saturated at {self.saturated_at:g}/s before the target "
+                f"the generator saturated at {rps_text(self.saturated_at)}/s before the target "
                 f"failed{floor}: {self._saturated_why()}"
             )
         if self.sustained is None:
             return self._none_passed()
         if self.failed is None:
-            return f"no limit found up to {self.sustained:g}/s (raise --max-rps)"
+            return f"no limit found up to {rps_text(self.sustained)}/s (raise --max-rps)"
         width = self.failed - self.sustained
         answer = (
-            f"sustains {self.sustained:g}/s; fails at {self.failed:g}/s "
-            f"(limit in [{self.sustained:g}, {self.failed:g}), ±{width / 2:g}/s)"
+            f"sustains {rps_text(self.sustained)}/s; fails at {rps_text(self.failed)}/s "
+            f"(limit in [{rps_text(self.sustained)}, {rps_text(self.failed)}), "
+            f"±{rps_text(width / 2)}/s)"
         )
         return answer + self.how_sure()
 
@@ -158,26 +173,26 @@ class Capacity:
         lowest = self.lowest_tried
         if self.noisy:  # a level passed, and failed when run again
             disagreed = ", ".join(
-                f"{rate:g}/s passed {passes} of {runs}{self._spread(rate)}"
+                f"{rps_text(rate)}/s passed {passes} of {runs}{self._spread(rate)}"
                 for rate, passes, runs in self.noisy
             )
             return (
-                f"no rate passed every run ({disagreed}; {self.failed:g}/s failed): a busy "
+                f"no rate passed every run ({disagreed}; {rps_text(self.failed)}/s failed): a busy "
                 "machine, or a limit right there"
             )
         if lowest is None:
             return (
-                f"even the first level ({self.failed:g}/s) failed: the limit is below it "
+                f"even the first level ({rps_text(self.failed)}/s) failed: the limit is below it "
                 "(lower --min-rps to search down)"
             )
         if self.out_of_reach:
             return (
-                f"no rate meets the SLO: every level failed down to {lowest:g}/s, where a "
+                f"no rate meets the SLO: every level failed down to {rps_text(lowest)}/s, where a "
                 "request was slower than the SLO on its own (why: below)"
             )
         floor = " (the search's floor, --min-rps)" if self.floor else ""
         return (
-            f"no level passed, down to {lowest:g}/s{floor}: the target fails even under "
+            f"no level passed, down to {rps_text(lowest)}/s{floor}: the target fails even under "
             "the lightest load tried"
         )
 
@@ -188,13 +203,13 @@ class Capacity:
         passed, runs = self._count(self.sustained, PASS)
         failed, runs_failed = self._count(self.failed, FAIL)
         ends = (
-            f"{self.sustained:g}/s passed {passed} of {runs} runs, "
-            f"{self.failed:g}/s failed {failed} of {runs_failed}"
+            f"{rps_text(self.sustained)}/s passed {passed} of {runs} runs, "
+            f"{rps_text(self.failed)}/s failed {failed} of {runs_failed}"
         )
         if not self.noisy:
             return f"; {ends}"
         disagreed = ", ".join(
-            f"{rate:g}/s passed {passes} of {runs}{self._spread(rate)}"
+            f"{rps_text(rate)}/s passed {passes} of {runs}{self._spread(rate)}"
             for rate, passes, runs in self.noisy
         )
         return f"; {ends}; noisy between them ({disagreed}): a busy machine, or a limit right there"

@@ -21,7 +21,7 @@ from typing import Any
 from rich.markup import escape
 from rich.table import Table
 
-from loadgen.commands.capacity_search import FAIL, PASS, Level
+from loadgen.commands.capacity_search import FAIL, PASS, Level, rps_text
 from loadgen.report.findings.finding import seconds_text
 from loadgen.report.findings.slow import judged_by, objective_text
 from loadgen.report.slo import SLO, SLOError
@@ -103,7 +103,7 @@ def limits_text(limits: Sequence[dict[str, Any]]) -> str | None:
         if other["fails_from_rps"] is None:
             parts.append(
                 f"{other['task']} met {other['objective']} at every level "
-                f"(up to {other['tried_up_to_rps']:g}/s)"
+                f"(up to {rps_text(other['tried_up_to_rps'])}/s)"
             )
         else:
             parts.append(f"{other['task']}: {_fails(other)}")
@@ -114,8 +114,9 @@ def _fails(limit: dict[str, Any]) -> str:
     measured = limit["measured_ms_there"]
     shown = "n/a" if measured is None or math.isinf(measured) else seconds_text(measured)
     holds = limit["holds_up_to_rps"]
-    held = f"holds up to {holds:g}/s, " if holds is not None else ""
-    return f"{held}fails from {limit['fails_from_rps']:g}/s ({shown} against {limit['objective']})"
+    held = f"holds up to {rps_text(holds)}/s, " if holds is not None else ""
+    fails = rps_text(limit["fails_from_rps"])
+    return f"{held}fails from {fails}/s ({shown} against {limit['objective']})"
 
 
 # The terminal's table of tasks by level shows this many tasks, the first to fail first.
@@ -136,7 +137,7 @@ def tasks_table(report: dict[str, Any]) -> Table | None:
     table.add_column("task")
     table.add_column("objective")
     for lv in levels:
-        table.add_column(f"{lv['target_rps']:g}/s", justify="right")
+        table.add_column(f"{rps_text(lv['target_rps'])}/s", justify="right")
     for lim in limits[:TABLE_TASKS]:
         cells = []
         for lv in levels:

@@ -28,7 +28,15 @@ def level_summary(rps, served, service_ms, fastest_ms=20.0):
         "duration_s": 2.0,
         "errors": {"total": 0, "rate": 0.0, "by_kind": {}},
         "latency_ms": {"response": latency, "service": latency},
-        "tasks": {"get": {"requests": 2 * rps, "errors_by_kind": {}, "service_min_ms": fastest_ms}},
+        "tasks": {
+            "get": {
+                "requests": 2 * rps,
+                "errors": 0,
+                "errors_by_kind": {},
+                "service_min_ms": fastest_ms,
+                "latency_ms": {"response": latency, "service": latency},
+            }
+        },
         "generator": {},
         "timeline": [*seconds, drain],
     }
