@@ -431,13 +431,15 @@ def _limits(report: dict[str, Any]) -> list[tuple[float, str]]:
     at = {lv["target_rps"]: lv["throughput_rps"] for lv in report["levels"]}
     marks = []
     for key, label in (
-        ("sustained_rps", "sustains {:g}/s"),
-        ("failed_rps", "fails at {:g}/s"),
-        ("saturated_at_rps", "generator saturated at {:g}/s"),
+        ("sustained_rps", "sustains {}/s"),
+        ("failed_rps", "fails at {}/s"),
+        ("saturated_at_rps", "generator saturated at {}/s"),
     ):
         rate = report.get(key)
         if rate is not None:
-            marks.append((float(at.get(rate, rate)), label.format(rate)))
+            # Four digits at most (a bisected rate is 1.97917), whole from 1000/s.
+            shown = f"{rate:.4g}" if rate < 1000 else f"{rate:.0f}"
+            marks.append((float(at.get(rate, rate)), label.format(shown)))
     return marks
 
 
