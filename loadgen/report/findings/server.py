@@ -5,9 +5,10 @@
   they could have, in the median sampled second. What they could have is a
   core each, but no more cores than the machine has left after loadgen's own
   use: two workers sharing one free core are as saturated as two on two.
-  A worker seen above THREADED_PEAK (105 %) of a core runs threads on
-  several cores: it could have every core left, and is said as one process
-  using so many cores (threads), not as a worker at 182 %.
+  A worker seen using above THREADED_PEAK (105 %) of a core, or using and
+  waiting for above THREADED_WANT (150 %), runs threads on several cores:
+  it could have every core left, and is said as one process using so many
+  cores (threads), not as a worker at 182 %.
   Below 85 % a worker had idle time, so CPU was not what held it back —
   unless it spent the rest waiting for a CPU it was not given (the run
   queue, `cpu_wait`, sampled on Linux): a saturated server whose workers
@@ -41,6 +42,7 @@ from loadgen.report.findings.finding import (
     loaded_server_seconds,
     pct,
     seconds_text,
+    worker_cpu_median,
 )
 from loadgen.report.findings.generator import OTHERS_BUSY, STEAL_BUSY
 from loadgen.report.summary_contract import Server, Summary
@@ -48,15 +50,23 @@ from loadgen.report.summary_contract import Server, Summary
 CPU_BUSY = 0.85
 # A worker seen above this (% of one core) runs threads on several cores at once.
 THREADED_PEAK = 105.0
+# ... or used and waited for more than this: one thread cannot want 150 % of a core.
+THREADED_WANT = 150.0
 LOOP_BLOCKED_MS = 50.0
 LOOP_BLOCKED_FACTOR = 10.0
 
 
 def threaded(summary: Summary) -> set[str]:
-    """The workers seen using more than a core (THREADED_PEAK): a process whose
-    threads run on several cores at once, which one core does not bound."""
+    """The workers seen using more than a core (THREADED_PEAK), or using and waiting
+    for a core and a half (THREADED_WANT), in a second: a process whose threads run
+    on several cores at once, which one core does not bound."""
     workers = summary.get("server", {}).get("workers", {})
-    return {pid for pid, w in workers.items() if w.get("cpu_peak", 0.0) > THREADED_PEAK}
+    many = {pid for pid, w in workers.items() if w.get("cpu_peak", 0.0) > THREADED_PEAK}
+    for s in loaded_server_seconds(summary):
+        for pid, w in s.get("workers", {}).items():
+            if (w.get("cpu") or 0.0) + (w.get("cpu_wait") or 0.0) > THREADED_WANT:
+                many.add(pid)
+    return many
 
 
 def cpu_share(summary: Summary) -> float | None:
@@ -155,15 +165,31 @@ def _starved_of_cpu(summary: Summary) -> Finding | None:
     machine = summary.get("machine", {})
     named = ", ".join(f"{o['name']} (pid {o['pid']})" for o in machine.get("top_others", []))
     who = f": {named}" if named else ""
+    came = (
+        f"while {c.throughput_rps:.0f} answers/s of {c.offered_rps:.0f}/s offered came back; "
+        f"other processes took the CPU{who}"
+    )
+    workers = len(summary.get("server", {}).get("workers", {})) or 1
+    if threaded(summary):  # in cores: a process of threads wants more than one
+        used = (worker_cpu_median(summary) or 0.0) / 100
+        want = wanted * workers
+        procs = "one process" if workers == 1 else f"{workers} processes"
+        short = f"the server ({procs}, threads) wanted {want:.1f} cores and got {used:.1f}"
+        evidence = (
+            f"{procs} used {used:.1f} cores and waited on the run queue for "
+            f"{max(want - used, 0.0):.1f} more (median second), {came}"
+        )
+    else:
+        short = f"the server wanted {pct(min(wanted, 1.0))} of a core per worker and got {pct(got)}"
+        evidence = (
+            f"its workers used {pct(got)} of a core each and waited on the run queue for "
+            f"{pct(max(wanted - got, 0.0))} more (median second), {came}"
+        )
     return Finding(
         "server_cpu",
         max(c.shortfall, c.queueing, 0.5),
-        f"the server wanted {pct(min(wanted, 1.0))} of a core per worker and got "
-        f"{pct(got)}: it is CPU-bound on a busy machine",
-        f"its workers used {pct(got)} of a core each and waited on the run queue for "
-        f"{pct(max(wanted - got, 0.0))} more (median second), while {c.throughput_rps:.0f} "
-        f"answers/s of {c.offered_rps:.0f}/s offered came back; other processes took the "
-        f"CPU{who}",
+        f"{short}: it is CPU-bound on a busy machine",
+        evidence,
         "give the server CPU of its own (fewer other processes, its own cores or machine), "
         "or make its work cheaper",
     )

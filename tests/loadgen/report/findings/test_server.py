@@ -42,3 +42,17 @@ def test_a_threaded_process_with_cores_to_spare_is_not_cpu_bound():
     s = run(offered=20.0, service_ms=50.0, unloaded_ms=45.0, workers=[120.0])
     s["server"]["workers"] = {"100": {"cpu_peak": 125.0, "cpu_mean": 120.0, "rss_peak_mb": 73.0}}
     assert all(f["finding"] != "server_cpu" for f in diagnosed(s))
+
+
+def test_a_threaded_process_starved_of_cpu_is_said_in_cores():
+    """Datasette at 10/s beside other work: one process using half a core and waiting
+    on the run queue for two more (its threads runnable at once), 8 of 10/s answered."""
+    s = run(offered=10.0, answered=8.0, service_ms=400.0, unloaded_ms=280.0,
+            workers=[52.0], cpu_wait=211.0)  # fmt: skip
+    s["server"]["workers"] = {"100": {"cpu_peak": 78.0, "cpu_mean": 50.0, "rss_peak_mb": 73.0}}
+    top = diagnosed(s)[0]
+    assert top["finding"] == "server_cpu", top
+    assert top["summary"] == (
+        "the server (one process, threads) wanted 2.6 cores and got 0.5: it is CPU-bound on "
+        "a busy machine"
+    )
