@@ -154,9 +154,14 @@ def tasks_table(report: dict[str, Any]) -> Table | None:
     return table
 
 
+def ms_cell(value: float) -> str:
+    """Milliseconds in a narrow cell: three digits (0.52, 425), whole from 1000 (6058)."""
+    return f"{value:.3g}" if value < 1000 else f"{value:.0f}"
+
+
 def _cell(row: dict[str, Any] | None) -> str:
     if row is None:
         return "—"
     measured = row["measured_ms"]
-    shown = "n/a" if measured is None else f"{measured:.3g}"
+    shown = "n/a" if measured is None else ms_cell(measured)
     return shown if row["passed"] else f"[red]{shown}[/red]"
