@@ -279,7 +279,7 @@ def _downwards(
     """From a first level that failed: halve the rate until a level passes, then
     bisect between it and the one above it (see the module's doc)."""
     failed, level = first.rps, first
-    if failed <= floor:  # not to go down: the limit is below the first level
+    if failed <= floor and not first.out_of_reach:  # not to go down: the limit is below it
         return Capacity(levels, None, failed)
     while not level.out_of_reach and failed > floor:
         rps = max(failed / 2, floor)

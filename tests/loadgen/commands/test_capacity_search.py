@@ -197,3 +197,9 @@ def test_a_lone_pass_that_failed_when_run_again_is_said_as_noise():
     assert calls == [20, 10, 15, 15, 10, 10]
     assert result.sustained is None and not result.found
     assert result.describe().startswith("no rate passed every run (10/s passed 1 of 3")
+
+
+def test_a_first_level_out_of_reach_at_the_floor_says_no_rate_meets_the_slo():
+    result = search(lambda rps: Level(rps, FAIL, [], out_of_reach=True), start=2, min_rps=2)
+    assert result.out_of_reach and result.lowest_tried == 2
+    assert result.describe().startswith("no rate meets the SLO: every level failed down to 2/s")
