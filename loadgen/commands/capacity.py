@@ -2,9 +2,11 @@
 
 Each level is an ordinary open-model run at a constant rate (same target,
 client and scenario options as `loadgen run`), judged by the SLO; `search` in
-`capacity_search.py` picks the next rate. Output: a table of levels, the answer
-with its uncertainty, why it fails there, the server's concurrency per level and
-the Universal Scalability Law fitted to it (`report/usl.py`); in its folder
+`capacity_search.py` picks the next rate, `capacity_samples.py` how long a
+level runs, `capacity_tasks.py` reads each task against its objective.
+Output: a table of levels, the answer with its uncertainty, why it fails
+there, which task failed first, the server's concurrency per level and the
+Universal Scalability Law fitted to it (`report/usl.py`); in its folder
 (`reports/capacity-<time>/`, or --out), `capacity.json`, `capacity.html`
 (latency against throughput; throughput and concurrency against the offered
 rate) and each level's run files.
@@ -107,7 +109,8 @@ def parser() -> argparse.ArgumentParser:
         prog="loadgen capacity",
         usage="loadgen capacity [--host URL] [OPTIONS]",
         description="Find the highest arrival rate the target sustains: step the rate\n"
-        "up geometrically until a level fails its SLO, then bisect.\n\n"
+        "up geometrically until a level fails its SLO (or down, halving, when the\n"
+        "first one fails), then bisect.\n\n"
         "A run's options (--host, --scenario, --connections, --processes, TLS ...)\n"
         "work here too: see loadgen run --help.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
