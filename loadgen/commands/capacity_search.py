@@ -183,7 +183,7 @@ class Capacity:
         if lowest is None:
             return (
                 f"even the first level ({rps_text(self.failed)}/s) failed: the limit is below it "
-                "(lower --min-rps to search down)"
+                "(the search's floor: see --min-rps)"
             )
         if self.out_of_reach:
             return (

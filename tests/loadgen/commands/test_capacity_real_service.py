@@ -19,8 +19,9 @@ from server.launch import free_port, stop_gunicorn, wait_until_serving
 from tests.support.cli import loadgen
 
 SLOW, ROW = "GET /DB/t.json", "GET /DB/t/5.json"
-# Short levels, and few responses asked of each: bounded, yet enough for a p50.
-QUICK = ("--level", "2s", "--cooldown", "0.3s", "--min-responses", "16", "--max-level", "8s",
+# Short levels, and few responses asked of each: bounded, yet enough for a p50 of
+# each task (at 2/s, 15 s: about 15 of each; the search goes no lower).
+QUICK = ("--level", "2s", "--cooldown", "0.3s", "--min-responses", "30", "--max-level", "15s",
          "--timeout", "10s")  # fmt: skip
 
 
@@ -79,9 +80,10 @@ def test_a_request_slower_than_the_slo_alone_is_named_with_what_to_do(datasette,
 def test_given_its_own_slo_the_search_goes_down_finds_a_limit_and_names_the_first_to_fail(
     datasette, tmp_path
 ):
-    proc, report = capacity(
-        datasette, tmp_path, "--start", "20", "--precision", "50%", "--slo", f"{SLOW}: p99<1s"
-    )
+    # The bracket halving gives is kept (--precision 100%): its ends stand apart, so
+    # running them again confirms them on a machine not quite quiet.
+    own = ("--start", "20", "--precision", "100%", "--slo", f"{SLOW}: p99<1s")
+    proc, report = capacity(datasette, tmp_path, *own)
     out = proc.stdout
     assert proc.returncode == 0, out + proc.stderr  # a limit was found
     rates = [lv["target_rps"] for lv in report["levels"]]
