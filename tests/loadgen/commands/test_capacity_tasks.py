@@ -68,3 +68,10 @@ def test_capacity_json_and_its_page_show_each_task_by_level():
     page = render_capacity(report)
     assert "Each task against its objective" in page and f"Tasks: {SLOW} first" in page
     assert '<span class="fail">612</span>' in page and '<span class="pass">40</span>' in page
+
+
+def test_at_one_rate_the_task_furthest_over_its_objective_failed_first():
+    """Both fail from 16/s: the row at 150 ms against 100 ms is further over its
+    objective than the sorted page at 600 ms against 500 ms."""
+    levels = [level(4, PASS, 350, 3), level(16, FAIL, 600, 150)]
+    assert [lim["task"] for lim in task_limits(levels, SLOS)] == [ROW, SLOW]
