@@ -2,9 +2,11 @@
 
 Each level is an ordinary open-model run at a constant rate (same target,
 client and scenario options as `loadgen run`), judged by the SLO; `search` in
-`capacity_search.py` picks the next rate. Output: a table of levels, the answer
-with its uncertainty, why it fails there, the server's concurrency per level and
-the Universal Scalability Law fitted to it (`report/usl.py`); in its folder
+`capacity_search.py` picks the next rate, `capacity_samples.py` how long a
+level runs, `capacity_tasks.py` reads each task against its objective.
+Output: a table of levels, the answer with its uncertainty, why it fails
+there, which task failed first, the server's concurrency per level and the
+Universal Scalability Law fitted to it (`report/usl.py`); in its folder
 (`reports/capacity-<time>/`, or --out), `capacity.json`, `capacity.html`
 (latency against throughput; throughput and concurrency against the offered
 rate) and each level's run files.
@@ -22,22 +24,37 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
+from loadgen.commands.capacity_samples import (
+    MAX_LEVEL_S,
+    MIN_RESPONSES,
+    level_length,
+    low_confidence,
+    lowest_rate,
+    responses,
+    weak_ends,
+    weak_text,
+)
 from loadgen.commands.capacity_search import (
     FAIL,
+    FLOOR_RPS,
     INTERRUPTED,
     PASS,
     SATURATED,
     Capacity,
     Level,
     Verdict,
+    rps_text,
     search,
 )
+from loadgen.commands.capacity_tasks import level_tasks, limits_text, task_limits, tasks_table
 from loadgen.commands.options.argtypes import (
     Parser,
     UsageError,
     check_slo_tasks,
+    non_negative_int,
     positive_duration,
     positive_float,
     slo,
@@ -63,7 +80,7 @@ from loadgen.report.html import render_capacity
 from loadgen.report.publish import publish
 from loadgen.report.secrets import redact_url
 from loadgen.report.slo import SLO, Outcome, parse_slo
-from loadgen.report.summary_contract import Summary
+from loadgen.report.summary_contract import FindingEntry, Summary
 from loadgen.report.terminal import make_console
 from loadgen.report.usl import describe, fit_json, n_text
 from loadgen.scale.scaled import Scale, run_scaled
@@ -93,7 +110,8 @@ def parser() -> argparse.ArgumentParser:
         prog="loadgen capacity",
         usage="loadgen capacity [--host URL] [OPTIONS]",
         description="Find the highest arrival rate the target sustains: step the rate\n"
-        "up geometrically until a level fails its SLO, then bisect.\n\n"
+        "up geometrically until a level fails its SLO (or down, halving, when the\n"
+        "first one fails), then bisect.\n\n"
         "A run's options (--host, --scenario, --connections, --processes, TLS ...)\n"
         "work here too: see loadgen run --help.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -113,7 +131,27 @@ def parser() -> argparse.ArgumentParser:
         "--max-rps", type=positive_float, default=100_000.0, help="never ask for more (100000)"
     )
     search.add_argument(
+        "--min-rps",
+        type=positive_float,
+        default=FLOOR_RPS,
+        help=f"when the first level fails, halve down to this rate at most ({FLOOR_RPS:g}), "
+        "and no lower than a --max-level level gets --min-responses at",
+    )
+    search.add_argument(
         "--level", type=positive_duration, default=10.0, help="length of each level (10s)"
+    )
+    search.add_argument(
+        "--min-responses",
+        type=non_negative_int,
+        default=MIN_RESPONSES,
+        help=f"responses a level's percentiles need: a low-rate level runs longer to get "
+        f"them, up to --max-level; fewer marks it low-confidence ({MIN_RESPONSES}; 0: off)",
+    )
+    search.add_argument(
+        "--max-level",
+        type=positive_duration,
+        default=MAX_LEVEL_S,
+        help=f"the longest a level runs to get --min-responses ({MAX_LEVEL_S:g}s)",
     )
     search.add_argument(
         "--cooldown",
@@ -128,7 +166,8 @@ def parser() -> argparse.ArgumentParser:
         action="append",
         metavar="EXPR",
         help="what a passing level meets, repeatable (see loadgen run --help); "
-        "default: " + " ".join(DEFAULT_SLOS).replace("%", "%%"),
+        "default: " + " ".join(DEFAULT_SLOS).replace("%", "%%") + "; a task's own "
+        "('GET /items: p99<500ms') comes beside the default, and judges that task alone",
     )
     add_junit_option(g.slo, "the answer and each level's SLO verdicts and verdict")
     add_output_options(g.output, "capacity.json, capacity.html and each level's files", PREFIX)
@@ -137,6 +176,14 @@ def parser() -> argparse.ArgumentParser:
     add_spread_options(g.scale)
     hide(g.load, g.target, g.scenario, g.tls, g.sampling, g.scale)
     return p
+
+
+def with_defaults(given: Sequence[SLO]) -> list[SLO]:
+    """The SLOs a level is judged by: the defaults, unless a run-wide --slo replaces
+    them; a task's own objectives come beside either."""
+    if any(s.task is None for s in given):
+        return list(given)
+    return [*(parse_slo(text) for text in DEFAULT_SLOS), *given]
 
 
 def judge(summary: Summary, outcomes: Sequence[Outcome]) -> tuple[Verdict, list[str]]:
@@ -195,32 +242,55 @@ def _levels_table(levels: list[dict[str, Any]]) -> Table:
         verdict = lv["verdict"]
         style = {PASS: "green", FAIL: "red", SATURATED: "yellow", INTERRUPTED: "yellow"}[verdict]
         table.add_row(
-            f"{lv['target_rps']:.1f}",
-            f"{lv['achieved_rps']:.1f}",
-            f"{lv['served_rps']:.1f}",
+            rate_text(lv["target_rps"]),
+            rate_text(lv["achieved_rps"]),
+            rate_text(lv["served_rps"]),
             _n(lv["concurrency"]),
             _n(lv["concurrency_unloaded"]),
             ms(lat["p50"]),
             ms(lat["p99"]),
             ms(lat["p99.9"]),
             f"{100 * lv['errors']['rate']:.2f}%",
-            f"[{style}]{verdict}[/{style}]  {'; '.join(lv['reasons'])}",
+            f"[{style}]{verdict}[/{style}]{_weak_mark(lv)}  {'; '.join(lv['reasons'])}",
         )
     return table
+
+
+def rate_text(rps: float) -> str:
+    """A level's rate as the table shows it: one decimal, or three digits below 1/s
+    (the search down goes to 0.125/s and 0.1/s: they must not read alike)."""
+    return f"{rps:.1f}" if rps >= 1 else f"{rps:.3g}"
+
+
+def _weak_mark(lv: dict[str, Any]) -> str:
+    """capacity.json's level marked when judged on too few responses."""
+    if not lv.get("low_confidence"):
+        return ""
+    n = lv["responses"]
+    return f" (on {n} response{'' if n == 1 else 's'}: low confidence)"
 
 
 def _n(value: float | None) -> str:
     return "—" if value is None else n_text(value)
 
 
-def capacity_json(result: Capacity, slos: list[str]) -> dict[str, Any]:
+def capacity_json(
+    result: Capacity, slos: list[str], min_responses: int = MIN_RESPONSES
+) -> dict[str, Any]:
     """The search as `capacity.json`: the answer, each level (with the server's
-    concurrency, N and N₀, by Little's law) and the USL fitted to the levels."""
+    concurrency, N and N₀, by Little's law, and whether it had the responses its
+    percentiles need, and each task against its objectives), which task failed
+    first, and the USL fitted to the levels."""
+    objectives = [parse_slo(text) for text in slos]
+    limits = task_limits(result.levels, objectives)
     levels: list[dict[str, Any]] = [
         {
             "target_rps": lv.rps,
             "verdict": lv.verdict,
             "reasons": lv.reasons,
+            "length_s": lv.summary["duration_s"],
+            "responses": responses(lv),
+            "low_confidence": low_confidence(lv, min_responses),
             "achieved_rps": lv.summary["achieved_rps"],
             "throughput_rps": lv.summary["throughput_rps"],
             "served_rps": served_rps(lv.summary),
@@ -231,6 +301,7 @@ def capacity_json(result: Capacity, slos: list[str]) -> dict[str, Any]:
             "generator": lv.summary["generator"],
             "server": lv.summary.get("server"),
             "diagnosis": lv.summary.get("diagnosis", []),
+            "tasks": level_tasks(lv, objectives),
         }
         for lv in result.levels
         if lv.summary is not None
@@ -246,10 +317,19 @@ def capacity_json(result: Capacity, slos: list[str]) -> dict[str, Any]:
         "failed_rps": result.failed,
         "saturated_at_rps": result.saturated_at,
         "found": result.found,
+        # None passed: how far down the search went, and whether a level said none can.
+        "lowest_tried_rps": result.lowest_tried,
+        "out_of_reach": result.out_of_reach,
         # Rates whose runs disagreed (a busy machine, or a limit right there).
         "noisy": [{"rps": r, "passed": p, "runs": n} for r, p, n in result.noisy],
         "answer": result.describe(),
+        "min_responses": min_responses,
+        # The answer rests on a level judged on too few responses (None: it does not).
+        "low_confidence": weak_text(weak_ends(result, min_responses), min_responses) or None,
         "why": first_failure(result),
+        # Each task's limit, the first to fail first, and that in one line.
+        "tasks": limits,
+        "first_to_fail": limits_text(limits),
         "levels": levels,
         "usl": fit_json(points),
     }
@@ -265,10 +345,12 @@ def capacity(argv: Sequence[str]) -> ExitCode:
         raise UsageError("--factor must be greater than 1")
     if args.max_rps < args.start:
         raise UsageError("--max-rps must be at least --start")
+    if args.min_rps > args.start:
+        raise UsageError("--min-rps must be at most --start")
     load = check_load_options(args)
     load.check_shards(Scale(args.processes, args.dask, (0, 1), None))
     check_server_signal_options(args)
-    slos = args.slo or [parse_slo(text) for text in DEFAULT_SLOS]
+    slos = with_defaults(args.slo or [])
     check_slo_tasks(slos, load.scenario.task_weights())
     # Made once nothing else can be wrong: the bundled server's logs go in it.
     args.out = run_directory(args, PREFIX)
@@ -291,7 +373,7 @@ def capacity(argv: Sequence[str]) -> ExitCode:
                     raise _Stopped(stops.received[0])
                 level, sig = _level(args, load, slos, tgt.url, sampled, rps, stops.first)
                 levels.append(level)
-                _print_level(console, level)
+                _print_level(console, level, args.min_responses)
                 if level.verdict == INTERRUPTED:
                     raise _Stopped(sig)
                 silence = level.summary is not None and nothing_answered(level.summary)
@@ -301,7 +383,10 @@ def capacity(argv: Sequence[str]) -> ExitCode:
                 return level
 
             try:
-                result = search(measure, args.start, args.factor, args.precision, args.max_rps)
+                floor = lowest_rate(args.start, args.min_rps, args.min_responses, args.max_level)
+                result = search(
+                    measure, args.start, args.factor, args.precision, args.max_rps, floor
+                )
             except _Stopped as stop:
                 result = Capacity.stopped(levels)
                 stopped_by.append(stop.signal)
@@ -309,14 +394,22 @@ def capacity(argv: Sequence[str]) -> ExitCode:
                 result = Capacity.unanswered(levels)
                 silence = str(unanswered)
 
-        report = capacity_json(result, [o.text for o in slos])
+        report = capacity_json(result, [o.text for o in slos], args.min_responses)
         console.print()
         console.print(_levels_table(report["levels"]))
         console.print(N_LEGEND, style="dim", highlight=False)
+        by_task = tasks_table(report)
+        if by_task is not None:
+            console.print()
+            console.print(by_task)
         console.print()
         console.print(f"[bold]capacity:[/bold] {result.describe()}")
+        if report["low_confidence"]:
+            console.print(report["low_confidence"], style="yellow", highlight=False)
         if report["why"]:
             console.print(f"[bold]why:[/bold] {report['why']}", highlight=False)
+        if report["first_to_fail"]:
+            console.print(f"[bold]tasks:[/bold] {escape(report['first_to_fail'])}", highlight=False)
         console.print(f"[bold]scaling:[/bold] {describe(report['usl'])}", highlight=False)
         (args.out / "capacity.json").write_text(json_text(report, indent=2) + "\n")
         (args.out / "capacity.html").write_text(render_capacity(report))
@@ -363,17 +456,32 @@ class _Stopped(Exception):
 def first_failure(result: Capacity) -> str | None:
     """The diagnosis of the level that failed at the limit (else the lowest that
     failed) in one sentence; None: none failed. Not the first failed level run:
-    the search overshoots before it narrows."""
+    the search overshoots before it narrows. A task slower than its SLO even
+    alone (slow_at_any_load, at the lowest level that shows it) comes first:
+    no rate meets that SLO, whatever broke at the limit."""
     failed = [lv for lv in result.levels if lv.verdict == FAIL]
     if not failed or result.unanswered_at is not None:  # the answer says why
         return None
+    slow = slow_alone(result.levels)
+    if slow is not None:
+        return headline([slow]).removeprefix("slow_at_any_load: ")
     lowest = min(failed, key=lambda lv: lv.rps)
     first = next((lv for lv in failed if lv.rps == result.failed), lowest)
-    where = f"{first.rps:g}/s"
+    where = f"{rps_text(first.rps)}/s"
     if first is result.levels[0]:
         where = f"the first level ({where})"
     found = first.summary.get("diagnosis", []) if first.summary is not None else []
     return f"fails at {where}: {headline(found)}"
+
+
+def slow_alone(levels: Sequence[Level]) -> FindingEntry | None:
+    """slow_at_any_load as the lowest level that found it said it (None: none did)."""
+    for lv in sorted(levels, key=lambda lv: lv.rps):
+        found = lv.summary.get("diagnosis", []) if lv.summary is not None else []
+        slow = next((f for f in found if f["finding"] == "slow_at_any_load"), None)
+        if slow is not None:
+            return slow
+    return None
 
 
 def _level(
@@ -388,7 +496,8 @@ def _level(
     """Run one level at `rps` and judge it (its files go under the search's folder); and the
     signal that stopped it, if one did."""
     scale = Scale(args.processes, args.dask, (0, 1), None)
-    config = load.config(url, ConstantRate(rps), args.level)
+    length = level_length(rps, args.level, args.min_responses, args.max_level)
+    config = load.config(url, ConstantRate(rps), length)
     meta = {"rate_profile": config.profile.describe(), **load.meta(), **scale.meta()}
     scaled = run_scaled(scale, config, args.scenario, meta, stopped_before=stopped_before)
     out = level_dir(args.out, rps)
@@ -401,13 +510,15 @@ def _level(
         verdict, reasons = INTERRUPTED, ["stopped by the user"]
     elif scaled.shards_lost:  # a generator shard was lost: the level is void
         verdict, reasons = SATURATED, ["a generator shard was lost", *reasons]
-    return Level(rps, verdict, reasons, published.summary), scaled.result.stop_signal
+    found = published.summary.get("diagnosis", [])
+    out_of_reach = verdict == FAIL and any(f["finding"] == "slow_at_any_load" for f in found)
+    return Level(rps, verdict, reasons, published.summary, out_of_reach), scaled.result.stop_signal
 
 
 def level_dir(out: Path, rps: float) -> Path:
     """Where a level's files go: `levels/<rate>rps`, and `-2`, `-3` … for the
     same rate run again (the confirmation runs): no run's files replace another's."""
-    base = out / "levels" / f"{rps:.1f}rps"
+    base = out / "levels" / f"{rate_text(rps)}rps"
     path, n = base, 1
     while path.exists():
         n += 1
@@ -415,16 +526,22 @@ def level_dir(out: Path, rps: float) -> Path:
     return path
 
 
-def _print_level(console: Console, level: Level) -> None:
+def _print_level(console: Console, level: Level, min_responses: int) -> None:
     summary = level.summary
     if summary is None:
         return
     lat = summary["latency_ms"]["response"]
     console.print(
-        f"  {level.rps:>10.1f}/s  p99 {ms(lat['p99']):>9} ms  "
+        f"  {rate_text(level.rps):>10}/s  p99 {ms(lat['p99']):>9} ms  "
         f"errors {100 * summary['errors']['rate']:6.2f}%  N {_n(concurrency(summary)):>6}  "
-        f"{level.verdict}"
+        f"{level.verdict}{_weak(level, min_responses)}"
     )
+
+
+def _weak(level: Level, min_responses: int) -> str:
+    """A level's mark when its percentiles rest on too few responses."""
+    weak = low_confidence(level, min_responses)
+    return _weak_mark({"responses": responses(level), "low_confidence": weak})
 
 
 def exit_status(result: Capacity) -> ExitCode:
@@ -432,7 +549,7 @@ def exit_status(result: Capacity) -> ExitCode:
     if result.saturated_at is not None:
         return ExitCode.GENERATOR_SATURATED
     if result.sustained is None:
-        return ExitCode.SLO_FAILED  # even the first level failed
+        return ExitCode.SLO_FAILED  # no level passed, down to the floor
     if result.failed is None:
         return ExitCode.NO_LIMIT_FOUND
     return ExitCode.OK

@@ -5,6 +5,11 @@ The exercise finds the breaking point by hand (1, 10, 50, 100 users, then
 open-model run judged pass / fail / saturated:
 
 1. Ladder: r₀, r₀·f, r₀·f², … until a level fails (or `max_rps` passes).
+   When the first level fails, downwards instead: r₀/2, r₀/4, … until one
+   passes (then the bracket is it and the level above it), down to a floor
+   (`min_rps`, FLOOR_RPS = 0.1/s by default, tried last); a level that says no rate can pass
+   (`Level.out_of_reach`: a task slower than the SLO even alone) ends it
+   there, since every lower level would fail the same way.
 2. Bisection between the last passing rate L and the first failing rate F:
    test (L + F)/2 and keep the half that holds the boundary, until
    F − L ≤ precision · L. The limit lies in [L, F): the answer is L, its
@@ -41,8 +46,21 @@ PASS: Verdict = "pass"
 FAIL: Verdict = "fail"
 SATURATED: Verdict = "saturated"
 INTERRUPTED: Verdict = "interrupted"  # cut short by Ctrl-C: judged by no one
+# The findings that say why loadgen fell behind (report/findings/generator.py).
+_GENERATOR_FINDINGS = ("generator_saturated", "machine_busy")
 # Each end of the bracket runs this many times more before the answer stands.
 CONFIRM_RUNS = 1
+# The search downwards stops here by default (--min-rps): a service that fails
+# 0.1/s is not a matter of load.
+FLOOR_RPS = 0.1
+
+
+def rps_text(rps: float | None) -> str:
+    """A rate as the answers say it: four digits at most (1.667, not 1.66667), whole
+    from 1000/s ("n/a": none)."""
+    if rps is None:
+        return "n/a"
+    return f"{rps:.4g}" if rps < 1000 else f"{rps:.0f}"
 
 
 @dataclass
@@ -55,6 +73,8 @@ class Level:
     verdict: Verdict
     reasons: list[str] = field(default_factory=list)  # why it failed or saturated
     summary: Summary | None = None  # None: made without a run (a search's tests)
+    # Its diagnosis says no rate can pass (slow_at_any_load): no point going lower.
+    out_of_reach: bool = False
 
 
 @dataclass
@@ -72,6 +92,11 @@ class Capacity:
     unanswered_at: float | None = None  # the level at which the target answered nothing
     # Rates whose runs disagreed, or passed above a failure: (rate, passes, runs).
     noisy: list[tuple[float, int, int]] = field(default_factory=list)
+    # The search went down from a first level that failed, and none passed: the
+    # lowest rate it tried, and whether a level said no rate can pass.
+    lowest_tried: float | None = None
+    out_of_reach: bool = False
+    floor: bool = False  # it went down to the floor (--min-rps)
 
     @classmethod
     def stopped(cls, levels: list[Level]) -> Capacity:
@@ -97,34 +122,79 @@ class Capacity:
     def describe(self) -> str:
         """The answer in one line, for the terminal."""
         if self.unanswered_at is not None:
-            floor = f"; it sustained at least {self.sustained:g}/s" if self.sustained else ""
+            floor = (
+                f"; it sustained at least {rps_text(self.sustained)}/s" if self.sustained else ""
+            )
             return (
-                f"no answer: the target answered nothing at {self.unanswered_at:g}/s "
+                f"no answer: the target answered nothing at {rps_text(self.unanswered_at)}/s "
                 f"(is the target up?){floor}"
             )
         if self.interrupted:
             floor = (
-                f"; the target sustained at least {self.sustained:g}/s" if self.sustained else ""
+                f"; the target sustained at least {rps_text(self.sustained)}/s"
+                if self.sustained
+                else ""
             )
             return f"interrupted after {len(self.levels)} level(s), no answer{floor}"
         if self.saturated_at is not None:
             floor = (
-                f"; the target sustained at least {self.sustained:g}/s" if self.sustained else ""
+                f"; the target sustained at least {rps_text(self.sustained)}/s"
+                if self.sustained
+                else ""
             )
             return (
-                f"the generator saturated at {self.saturated_at:g}/s before the target "
-                f"failed{floor}: run loadgen on more cores (--processes) or machines"
+                f"the generator saturated at {rps_text(self.saturated_at)}/s before the target "
+                f"failed{floor}: {self._saturated_why()}"
             )
         if self.sustained is None:
-            return f"even the first level ({self.failed:g}/s) failed: the limit is below it"
+            return self._none_passed()
         if self.failed is None:
-            return f"no limit found up to {self.sustained:g}/s (raise --max-rps)"
+            return f"no limit found up to {rps_text(self.sustained)}/s (raise --max-rps)"
         width = self.failed - self.sustained
         answer = (
-            f"sustains {self.sustained:g}/s; fails at {self.failed:g}/s "
-            f"(limit in [{self.sustained:g}, {self.failed:g}), ±{width / 2:g}/s)"
+            f"sustains {rps_text(self.sustained)}/s; fails at {rps_text(self.failed)}/s "
+            f"(limit in [{rps_text(self.sustained)}, {rps_text(self.failed)}), "
+            f"±{rps_text(width / 2)}/s)"
         )
         return answer + self.how_sure()
+
+    def _saturated_why(self) -> str:
+        """Why loadgen fell behind, as the saturated level's diagnosis said it (its
+        machine shared with the server, or busy with other work), else the usual advice."""
+        at = [lv for lv in self.levels if lv.rps == self.saturated_at and lv.summary is not None]
+        found = at[-1].summary.get("diagnosis", []) if at and at[-1].summary else []
+        said = next((f for f in found if f["finding"] in _GENERATOR_FINDINGS), None)
+        if said is None:
+            return "run loadgen on more cores (--processes) or machines"
+        return f"{said['summary']} — {said['advice']}"
+
+    def _none_passed(self) -> str:
+        """Why no level passed, from how far down the search went."""
+        lowest = self.lowest_tried
+        if self.noisy:  # a level passed, and failed when run again
+            disagreed = ", ".join(
+                f"{rps_text(rate)}/s passed {passes} of {runs}{self._spread(rate)}"
+                for rate, passes, runs in self.noisy
+            )
+            return (
+                f"no rate passed every run ({disagreed}; {rps_text(self.failed)}/s failed): a busy "
+                "machine, or a limit right there"
+            )
+        if lowest is None:
+            return (
+                f"even the first level ({rps_text(self.failed)}/s) failed: the limit is below it "
+                "(the search's floor: see --min-rps)"
+            )
+        if self.out_of_reach:
+            return (
+                f"no rate meets the SLO: every level failed down to {rps_text(lowest)}/s, where a "
+                "request was slower than the SLO on its own (why: below)"
+            )
+        floor = " (the search's floor, --min-rps)" if self.floor else ""
+        return (
+            f"no level passed, down to {rps_text(lowest)}/s{floor}: the target fails even under "
+            "the lightest load tried"
+        )
 
     def how_sure(self) -> str:
         """How far the runs agree: each end's runs, and the levels that disagreed."""
@@ -133,13 +203,13 @@ class Capacity:
         passed, runs = self._count(self.sustained, PASS)
         failed, runs_failed = self._count(self.failed, FAIL)
         ends = (
-            f"{self.sustained:g}/s passed {passed} of {runs} runs, "
-            f"{self.failed:g}/s failed {failed} of {runs_failed}"
+            f"{rps_text(self.sustained)}/s passed {passed} of {runs} runs, "
+            f"{rps_text(self.failed)}/s failed {failed} of {runs_failed}"
         )
         if not self.noisy:
             return f"; {ends}"
         disagreed = ", ".join(
-            f"{rate:g}/s passed {passes} of {runs}{self._spread(rate)}"
+            f"{rps_text(rate)}/s passed {passes} of {runs}{self._spread(rate)}"
             for rate, passes, runs in self.noisy
         )
         return f"; {ends}; noisy between them ({disagreed}): a busy machine, or a limit right there"
@@ -169,10 +239,14 @@ def search(
     factor: float = 2.0,
     precision: float = 0.05,
     max_rps: float = 100_000.0,
+    min_rps: float = FLOOR_RPS,
 ) -> Capacity:
-    """Find the limit by ladder then bisection; `measure(rps)` runs and judges one level."""
-    if not (start > 0 and factor > 1 and precision > 0 and max_rps >= start):
-        raise ValueError("need start > 0, factor > 1, precision > 0 and max_rps >= start")
+    """Find the limit by ladder (or halving, from a first level that fails) then
+    bisection; `measure(rps)` runs and judges one level."""
+    if not (start > 0 and factor > 1 and precision > 0 and min_rps <= start <= max_rps):
+        raise ValueError(
+            "need start > 0, factor > 1, precision > 0 and min_rps <= start <= max_rps"
+        )
     levels: list[Level] = []
 
     def run(rps: float) -> Level:
@@ -180,21 +254,59 @@ def search(
         levels.append(level)
         return level
 
-    passed: float | None = None
-    rps = start
-    while True:
-        level = run(rps)
+    level = run(start)
+    if level.verdict == FAIL:
+        return _downwards(levels, run, level, precision, min_rps)
+    passed, rps = start, start
+    while level.verdict != FAIL:
         if level.verdict == SATURATED:
-            return Capacity(levels, passed, None, saturated_at=rps)
-        if level.verdict == FAIL:
-            failed = rps
-            break
+            return Capacity(levels, None if rps == start else passed, None, saturated_at=rps)
         passed = rps
         if rps >= max_rps:
             return Capacity(levels, passed, None)
         rps = min(rps * factor, max_rps)
-    if passed is None:
+        level = run(rps)
+    return _bisected(levels, run, passed, rps, precision)
+
+
+def _downwards(
+    levels: list[Level],
+    run: Callable[[float], Level],
+    first: Level,
+    precision: float,
+    floor: float,
+) -> Capacity:
+    """From a first level that failed: halve the rate until a level passes, then
+    bisect between it and the one above it (see the module's doc)."""
+    failed, level = first.rps, first
+    if failed <= floor and not first.out_of_reach:  # not to go down: the limit is below it
         return Capacity(levels, None, failed)
+    while not level.out_of_reach and failed > floor:
+        rps = max(failed / 2, floor)
+        level = run(rps)
+        if level.verdict == SATURATED:
+            return Capacity(levels, None, failed, saturated_at=rps, lowest_tried=rps)
+        if level.verdict == PASS:
+            return _bisected(levels, run, rps, failed, precision)
+        failed = rps
+    return Capacity(
+        levels,
+        None,
+        failed,
+        lowest_tried=failed,
+        out_of_reach=level.out_of_reach,
+        floor=failed <= floor,
+    )
+
+
+def _bisected(
+    levels: list[Level],
+    run: Callable[[float], Level],
+    passed: float,
+    failed: float,
+    precision: float,
+) -> Capacity:
+    """Bisect [passed, failed) to `precision`, then confirm the ends."""
     while failed - passed > precision * passed:
         mid = (passed + failed) / 2
         level = run(mid)

@@ -1,6 +1,6 @@
 """Why a run went as it did: findings from a fixed vocabulary, each with its evidence.
 
-`diagnose(summary)` reads the summary — the client side, which loadgen always
+`diagnose(summary, slos)` reads the summary — the client side, which loadgen always
 sees, and whatever it sampled: the machine (every run), the server's
 processes (`--server-pid`) and metrics (`--server-metrics`) — and returns the
 findings ordered by how much they explain (`weight`, 0–1). Each family has
@@ -16,6 +16,8 @@ docstring (docs/measuring.md has them all):
   connection_refused, timeouts
 - findings/answers.py: server_errors, rate_limited, client_errors, wrong_answers
 - findings/memory.py: memory_growth
+- findings/slow.py: slow_at_any_load (a task slower than its SLO even alone:
+  no rate meets it; needs the SLOs, and heads the findings)
 - none: nothing above stood out.
 
 A saturated server whose CPU (server_cpu) or blocked loop
@@ -27,7 +29,7 @@ it (`inferred`), and `none` says which signals were not there to see.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from loadgen.report.concurrency import read
 from loadgen.report.findings.answers import (
@@ -53,6 +55,8 @@ from loadgen.report.findings.server import (
     server_cpu,
     worker_restarts,
 )
+from loadgen.report.findings.slow import slow_at_any_load
+from loadgen.report.slo import SLO
 from loadgen.report.summary_contract import FindingEntry, Summary
 from loadgen.report.usl import n_text
 
@@ -67,6 +71,7 @@ __all__ = [
 ]
 
 FINDINGS = (
+    "slow_at_any_load",
     "generator_saturated",
     "machine_busy",
     "server_cpu",
@@ -105,8 +110,9 @@ _SERVER_RULES: tuple[_Rule, ...] = (
 )
 
 
-def diagnose(summary: Summary) -> list[Finding]:
-    """The run's findings, most explanatory first (see the module docstring)."""
+def diagnose(summary: Summary, slos: Sequence[SLO] = ()) -> list[Finding]:
+    """The run's findings, most explanatory first (see the module docstring);
+    `slos`, the run's objectives, for what only they tell (slow_at_any_load)."""
     found = [f for rule in _SERVER_RULES if (f := rule(summary)) is not None]
     c = read(summary)
     if not any(f.finding in _EXPLAINS_SATURATION for f in found):
@@ -124,8 +130,12 @@ def diagnose(summary: Summary) -> list[Finding]:
         key=lambda f: f.weight,
         default=None,
     )
+    # A task slower than its SLO alone: the fix is that request, not the rate.
+    # Unless most requests were wrong: then what was timed is how fast it says no.
+    lead = [f for f in (slow_at_any_load(summary, slos),) if f is not None]
     if wrong is not None and wrong.weight >= WRONG_REQUESTS_FIRST:
-        found = [wrong, *(f for f in found if f is not wrong)]
+        lead.insert(0, wrong)
+    found = [*lead, *(f for f in found if f not in lead)]
     # The run's conditions come after what the target showed, however much
     # they weigh: they say how far to trust it, not why the target broke.
     target = [f for f in found if not f.context] or [_nothing(summary)]

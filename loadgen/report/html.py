@@ -247,9 +247,10 @@ def _verdict(summary: Summary) -> str:
     for result in summary.get("slo", []):
         css = "pass" if result["passed"] else "fail"
         verdict = "pass" if result["passed"] else "FAIL"
+        over = f" over {', '.join(result['over'])}" if "over" in result else ""
         parts.append(
             f'<p><span class="{css}">{verdict}</span> {escape(result["slo"])} '
-            f"(measured {escape(result['measured'])})</p>"
+            f"(measured {escape(result['measured'] + over)})</p>"
         )
     return "".join(parts)
 
@@ -430,13 +431,15 @@ def _limits(report: dict[str, Any]) -> list[tuple[float, str]]:
     at = {lv["target_rps"]: lv["throughput_rps"] for lv in report["levels"]}
     marks = []
     for key, label in (
-        ("sustained_rps", "sustains {:g}/s"),
-        ("failed_rps", "fails at {:g}/s"),
-        ("saturated_at_rps", "generator saturated at {:g}/s"),
+        ("sustained_rps", "sustains {}/s"),
+        ("failed_rps", "fails at {}/s"),
+        ("saturated_at_rps", "generator saturated at {}/s"),
     ):
         rate = report.get(key)
         if rate is not None:
-            marks.append((float(at.get(rate, rate)), label.format(rate)))
+            # Four digits at most (a bisected rate is 1.97917), whole from 1000/s.
+            shown = f"{rate:.4g}" if rate < 1000 else f"{rate:.0f}"
+            marks.append((float(at.get(rate, rate)), label.format(shown)))
     return marks
 
 
@@ -634,21 +637,26 @@ def render_capacity(report: dict[str, Any]) -> str:
         vlines=_limits(report),
     )
     rows = "".join(
-        f"<tr><td>{lv['target_rps']:.1f}</td><td>{lv['achieved_rps']:.1f}</td>"
-        f"<td>{lv['throughput_rps']:.1f}</td><td>{_served(lv):.1f}</td>"
+        f"<tr><td>{_rate(lv['target_rps'])}</td><td>{_rate(lv['achieved_rps'])}</td>"
+        f"<td>{_rate(lv['throughput_rps'])}</td><td>{_rate(_served(lv))}</td>"
         f"<td>{_n(lv.get('concurrency'))}</td>"
         f"<td>{_n(lv.get('concurrency_unloaded'))}</td>"
         f"<td>{ms(lv['latency_ms']['response']['p50'])}</td>"
         f"<td>{ms(lv['latency_ms']['response']['p99'])}</td>"
         f"<td>{ms(lv['latency_ms']['response']['p99.9'])}</td>"
         f"<td>{100 * lv['errors']['rate']:.2f}%</td>"
+        f"<td>{lv.get('responses', '')}</td>"
         f'<td class="k"><span class="{"pass" if lv["verdict"] == "pass" else "fail"}">'
-        f"{escape(lv['verdict'])}</span> {escape('; '.join(lv['reasons']))}</td>"
+        f"{escape(lv['verdict'])}</span>{_weak_level(lv)} {escape('; '.join(lv['reasons']))}</td>"
         f'<td class="k">{escape(_bottleneck(lv))}</td></tr>'
         for lv in report["levels"]
     )
     slos = ", ".join(report["slo"])
     why = f"<p>Why: {escape(report['why'])}</p>" if report.get("why") else ""
+    if report.get("first_to_fail"):
+        why += f"<p>Tasks: {escape(report['first_to_fail'])}</p>"
+    if report.get("low_confidence"):
+        why += f'<p class="warn">{escape(report["low_confidence"])}</p>'
     usl = report.get("usl")
     scaling = ""
     if any(lv.get("concurrency") is not None for lv in levels):  # older files have none
@@ -683,10 +691,63 @@ flattening out as a closed-loop tool would show it.</p>
 <table><tr><th>target/s</th><th>achieved/s</th><th>responses/s</th><th>served/s</th>
 <th>N</th><th>N₀</th>
 <th>p50 ms</th>
-<th>p99 ms</th><th>p99.9 ms</th><th>errors</th><th class="k">verdict</th>
+<th>p99 ms</th><th>p99.9 ms</th><th>errors</th><th>responses</th><th class="k">verdict</th>
 <th class="k">bottleneck</th></tr>{rows}</table>
+{_capacity_tasks(report)}
 </body></html>
 """
+
+
+def _capacity_tasks(report: dict[str, Any]) -> str:
+    """Each task against the latency objective that judges it, by level (rate, low to
+    high), the first to fail first: where it fails in red ("" with under two tasks)."""
+    limits = report.get("tasks", [])
+    if len({lim["task"] for lim in limits}) < 2:
+        return ""
+    levels = sorted(
+        (lv for lv in report["levels"] if lv["verdict"] in ("pass", "fail")),
+        key=lambda lv: lv["target_rps"],
+    )
+    head = "".join(f"<th>{_rate(lv['target_rps'])}/s</th>" for lv in levels)
+    rows = []
+    for lim in limits:
+        cells = []
+        for lv in levels:
+            row = next(
+                (r for r in lv.get("tasks", []) if (r["task"], r["objective"]) ==
+                 (lim["task"], lim["objective"])),
+                None,
+            )  # fmt: skip
+            if row is None or row["measured_ms"] is None:
+                cells.append("<td>—</td>")
+                continue
+            css = "pass" if row["passed"] else "fail"
+            value = row["measured_ms"]  # three digits, whole from 1000 ms
+            shown = f"{value:.3g}" if value < 1000 else f"{value:.0f}"
+            cells.append(f'<td><span class="{css}">{shown}</span></td>')
+        fails = lim["fails_from_rps"]
+        where = "never" if fails is None else f"{fails:g}/s"
+        rows.append(
+            f'<tr><td class="k">{escape(lim["task"])}</td><td class="k">'
+            f"{escape(lim['objective'])}</td><td>{where}</td>{''.join(cells)}</tr>"
+        )
+    return f"""<h2>Each task against its objective</h2>
+<p class="sub">Each task is held to its own latency objective, or the run's when it has
+none; ms at each level, in red where it missed it. The first to fail comes first.</p>
+<table><tr><th class="k">task</th><th class="k">objective</th><th>fails from</th>{head}</tr>
+{"".join(rows)}</table>"""
+
+
+def _rate(rps: float) -> str:
+    """A rate in the levels' table: three digits below 1/s (0.125 and 0.1 apart)."""
+    return f"{rps:.1f}" if rps >= 1 else f"{rps:.3g}"
+
+
+def _weak_level(lv: dict[str, Any]) -> str:
+    """A level judged on fewer responses than its percentiles need, marked."""
+    if not lv.get("low_confidence"):
+        return ""
+    return ' <span class="warn">(low confidence: too few responses)</span>'
 
 
 def _n(value: float | None) -> str:

@@ -66,7 +66,7 @@ def publish(
     With `quiet` the summary is not printed; SLO verdicts always are (they
     were asked for, and they explain an exit status).
     """
-    summary = summarize(result, meta, server, server_note)
+    summary = summarize(result, meta, server, server_note, slos)
     outcomes = judge_slos(slos, summary, result.recorder.histograms())
     not_written = None
     if out is not None:
@@ -83,9 +83,11 @@ def summarize(
     meta: dict[str, Any],
     server: ServerSignals | None = None,
     server_note: str = NO_SOURCES,
+    slos: Sequence[SLO] = (),
 ) -> Summary:
     """A finished run's whole summary: what was measured, with the target's side
-    beside it (`build_summary`), and the diagnosis read from them both."""
+    beside it (`build_summary`), and the diagnosis read from them both (and from
+    the run's objectives, `slos`)."""
     summary = build_summary(result, meta, server, server_note)
-    summary["diagnosis"] = [f.to_json() for f in diagnose(summary)]
+    summary["diagnosis"] = [f.to_json() for f in diagnose(summary, slos)]
     return summary

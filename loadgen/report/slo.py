@@ -2,18 +2,26 @@
 
 Grammar (case-insensitive, no spaces needed):
 
-    slo     := [ "task:" NAME ":" ] [ "response:" | "service:" ] metric op value
+    slo     := [ [ "task:" ] NAME ":" ] [ "response:" | "service:" ] metric op value
     metric  := "p" NUMBER | "max" | "mean"      latency (response time unless service:)
              | "errors"                           % of requests, or a count without %
              | "achieved"                         % of the target arrival rate, or req/s
     op      := "<" | "<=" | ">" | ">="
     value   := NUMBER [ "us" | "ms" | "s" | "%" | "/s" ]   latency defaults to ms
 
-Every expression is parsed before any load is sent (a typo must not waste a
-run), and so are task names (`check_tasks`), then judged against the run's
-summary; percentiles the summary does not carry (say p95) are read from the
-run's histograms. Nothing passes vacuously: with no requests in scope, or no
-timed response for a latency, the measured value is "n/a" and the SLO fails.
+A task's objective names it before a colon: `GET /real/t.json: p99<500ms`
+(the name as the reports show it, spaces and all), or, as before,
+`task:NAME:…`. Every expression is parsed before any load is sent (a typo
+must not waste a run), and so are task names (`check_tasks`), then judged
+against the run's summary; percentiles the summary does not carry (say p95)
+are read from the run's histograms. Nothing passes vacuously: with no
+requests in scope, or no timed response for a latency, the measured value is
+"n/a" and the SLO fails.
+
+A task with a latency objective of its own is judged by it alone: the run's
+latency objectives (those without a task) are then judged over the other
+tasks' responses together, so a known-slow endpoint given its own SLO does
+not fail the others' (errors and achieved stay the whole run's).
 """
 
 from __future__ import annotations
@@ -22,12 +30,15 @@ import math
 import operator
 import re
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+from loadgen.measure.histogram import LatencyMs
 from loadgen.report.summary_contract import LatencyKind, Summary, latency_stat
 
-# (task or None, "response" | "service", percentile 0–100) → milliseconds
-PercentileOf = Callable[[str | None, str, float], float]
+# (task, tasks merged, or None: all; "response" | "service"; percentile 0–100) → milliseconds
+PercentileOf = Callable[[str | frozenset[str] | None, str, float], float]
+# (tasks, "response" | "service") → those tasks' latency block, merged (ms)
+LatencyOf = Callable[[frozenset[str], str], LatencyMs]
 
 _OPS: dict[str, Callable[[float, float], bool]] = {
     "<": operator.lt,
@@ -48,6 +59,8 @@ _SLO = re.compile(
 
 
 _TASK = re.compile(r"task:([^:]+):(.*)$", re.IGNORECASE | re.DOTALL)
+# What may not name a task before a colon: the grammar's own prefixes.
+_PREFIXES = ("task", "response", "service")
 
 
 def _squeezed(text: str) -> str:
@@ -75,14 +88,25 @@ class SLO:
     stat: str = ""  # latency: "p99.9", "max", "mean"
     percent: bool = False
 
-    def measure(self, summary: Summary, percentile_of: PercentileOf | None = None) -> float:
+    def measure(
+        self,
+        summary: Summary,
+        percentile_of: PercentileOf | None = None,
+        over: frozenset[str] | None = None,
+        latency_of: LatencyOf | None = None,
+    ) -> float:
         """The measured value, in the threshold's unit; NaN when there is nothing to judge.
 
         NaN fails every comparison, so an SLO cannot pass vacuously: a task
         that got no requests, or a latency objective where no response came
         back at all (every request a connect error or timeout, which are
         counted but not timed), is a failure, not a 0 ms success.
+
+        `over`: the tasks a run-wide latency objective is judged over (the
+        others have their own); several need `latency_of` (their merged block).
         """
+        if over is not None and self.metric == "latency":
+            return self._measure_over(summary, over, percentile_of, latency_of)
         scope = summary if self.task is None else summary["tasks"].get(self.task)
         if scope is None or not scope["requests"]:
             return math.nan
@@ -97,15 +121,37 @@ class SLO:
                 return float(summary["achieved_rps"])
             target = summary["target_rps"]
             return summary["achieved_rps"] / target if target else 1.0
-        latency = scope["latency_ms"][self.kind]
+        return self._latency(scope["latency_ms"][self.kind], self.task, percentile_of)
+
+    def _measure_over(
+        self,
+        summary: Summary,
+        over: frozenset[str],
+        percentile_of: PercentileOf | None,
+        latency_of: LatencyOf | None,
+    ) -> float:
+        """The latency of the tasks `over` together (see `measure`)."""
+        tasks = summary["tasks"]
+        if not any(tasks[t]["requests"] for t in over if t in tasks):
+            return math.nan
+        if len(over) == 1:
+            (task,) = over
+            return self._latency(tasks[task]["latency_ms"][self.kind], task, percentile_of)
+        if latency_of is None:
+            raise SLOError(f"{self.text}: judged over several tasks, it needs the run's histograms")
+        return self._latency(latency_of(over, self.kind), over, percentile_of)
+
+    def _latency(
+        self, latency: LatencyMs, scope: str | frozenset[str] | None, of: PercentileOf | None
+    ) -> float:
         if not latency["max"]:  # no timed response: at least 1 µs when there is one
             return math.nan
         value = latency_stat(latency, self.stat)
         if value is not None:
             return float(value)
-        if percentile_of is None:
+        if of is None:
             raise SLOError(f"{self.text}: {self.stat} needs the run's histograms")
-        return percentile_of(self.task, self.kind, float(self.stat[1:]))
+        return of(scope, self.kind, float(self.stat[1:]))
 
     def passes(self, measured: float) -> bool:
         return _OPS[self.op](measured, self.threshold)
@@ -131,12 +177,34 @@ class SLO:
         return f"{measured:g}" + ("/s" if self.metric == "achieved" else "")
 
 
+def _named(text: str) -> SLO | None:
+    """`NAME: expr`, a task's objective (None: not of that form). The name ends at
+    the first colon after which an objective of no task follows, so a path with a
+    colon in it (`GET /a:b: p99<1s`) keeps it."""
+    for i, c in enumerate(text):
+        name = text[:i].strip()
+        if c != ":" or not name or name.lower() in _PREFIXES:
+            continue
+        m = _SLO.match(_squeezed(text[i + 1 :]))
+        if m is not None and m["task"] is None:
+            if m["metric"].lower() == "achieved":
+                raise SLOError(f"{text!r}: achieved is for the whole run, not one task")
+            rest = text[i + 1 :]
+            try:
+                return replace(parse_slo(rest), text=text.strip(), task=name)
+            except SLOError as e:  # said of the whole expression, as typed
+                raise SLOError(str(e).replace(repr(rest), repr(text))) from None
+    return None
+
+
 def parse_slo(text: str) -> SLO:
     m = _SLO.match(_squeezed(text))
+    if m is None and (named := _named(text)) is not None:
+        return named
     if m is None:
         raise SLOError(
-            f"not an SLO: {text!r} (examples: p99<50ms, task:compute_fib:p99.9<=200ms, "
-            "errors<1%, achieved>=99%)"
+            f"not an SLO: {text!r} (examples: p99<50ms, 'GET /items: p99<500ms', "
+            "task:compute_fib:p99.9<=200ms, errors<1%, achieved>=99%)"
         )
     metric = m["metric"].lower()
     unit = (m["unit"] or "").lower()
@@ -175,23 +243,51 @@ class Outcome:
     slo: SLO
     measured: float
     passed: bool
+    # The tasks a run-wide latency objective was judged over (None: all of them).
+    over: frozenset[str] | None = None
 
     def line(self) -> str:
         verdict = "pass" if self.passed else "FAIL"
-        return f"{verdict}  {self.slo.text}  (measured {self.slo.show(self.measured)})"
+        return f"{verdict}  {self.slo.text}  ({self._measured()})"
 
     def reason(self) -> str:
         """The objective and what was measured, without the verdict."""
-        return f"{self.slo.text} (measured {self.slo.show(self.measured)})"
+        return f"{self.slo.text} ({self._measured()})"
+
+    def _measured(self) -> str:
+        said = f"measured {self.slo.show(self.measured)}"
+        if self.over is None:
+            return said
+        return f"{said} over {', '.join(sorted(self.over))}"
+
+
+def apart(slos: Sequence[SLO]) -> frozenset[str]:
+    """The tasks with a latency objective of their own (judged by it alone)."""
+    return frozenset(s.task for s in slos if s.task is not None and s.metric == "latency")
+
+
+def run_wide_scope(slos: Sequence[SLO], tasks: Iterable[str]) -> frozenset[str] | None:
+    """The tasks a run-wide latency objective judges: those without one of their own
+    (None: every task; so too when every task has its own)."""
+    names = frozenset(tasks)
+    own = apart(slos) & names
+    rest = names - own
+    return rest if own and rest else None
 
 
 def evaluate(
-    slos: Sequence[SLO], summary: Summary, percentile_of: PercentileOf | None = None
+    slos: Sequence[SLO],
+    summary: Summary,
+    percentile_of: PercentileOf | None = None,
+    latency_of: LatencyOf | None = None,
 ) -> list[Outcome]:
+    """Each objective judged (a run-wide latency one over the tasks without their own)."""
+    over = run_wide_scope(slos, summary["tasks"])
     outcomes = []
     for slo in slos:
-        measured = slo.measure(summary, percentile_of)
-        outcomes.append(Outcome(slo, measured, slo.passes(measured)))
+        scoped = over if slo.task is None and slo.metric == "latency" else None
+        measured = slo.measure(summary, percentile_of, scoped, latency_of)
+        outcomes.append(Outcome(slo, measured, slo.passes(measured), scoped))
     return outcomes
 
 

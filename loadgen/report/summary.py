@@ -33,13 +33,14 @@ from loadgen.measure.histogram import (
 from loadgen.measure.recorder import CHECK, EXCEPTION, TaskStats
 from loadgen.report.secrets import redact_url
 from loadgen.report.server_signals import NO_SOURCES, ServerSignals, attach
-from loadgen.report.slo import SLO, Outcome, PercentileOf, evaluate
+from loadgen.report.slo import SLO, LatencyOf, Outcome, PercentileOf, evaluate
 from loadgen.report.summary_contract import (
     SCHEMA,
     Latencies,
     OthersEntry,
     Phase,
     RunInfo,
+    SLOVerdict,
     Spread,
     Summary,
     TaskEntry,
@@ -398,14 +399,25 @@ def _task_order(names: list[str]) -> Any:
 def percentile_lookup(histograms: Mapping[str, Mapping[str, Histogram]]) -> PercentileOf:
     """Percentiles the summary does not carry, read from task → kind → histogram."""
 
-    def percentile_of(task: str | None, kind: str, q: float) -> float:
+    def percentile_of(task: str | frozenset[str] | None, kind: str, q: float) -> float:
         if task is None:
             h = merged(by_kind[kind] for by_kind in histograms.values())
+        elif isinstance(task, frozenset):
+            h = merged(histograms[t][kind] for t in task if t in histograms)
         else:
             h = histograms[task][kind]
         return percentiles(h, [q])[q]
 
     return percentile_of
+
+
+def latency_lookup(histograms: Mapping[str, Mapping[str, Histogram]]) -> LatencyOf:
+    """The latency block of several tasks together, read from task → kind → histogram."""
+
+    def latency_of(tasks: frozenset[str], kind: str) -> LatencyMs:
+        return summary_ms(merged(histograms[t][kind] for t in tasks if t in histograms))
+
+    return latency_of
 
 
 def judge_slos(
@@ -417,12 +429,18 @@ def judge_slos(
 
     `histograms` (task → kind → histogram) answer percentiles the summary lacks.
     """
-    outcomes = evaluate(slos, summary, percentile_lookup(histograms))
+    outcomes = evaluate(slos, summary, percentile_lookup(histograms), latency_lookup(histograms))
     if outcomes:
-        summary["slo"] = [
-            {"slo": o.slo.text, "measured": o.slo.show(o.measured), "passed": o.passed}
-            for o in outcomes
-        ]
+        summary["slo"] = []
+        for o in outcomes:
+            verdict: SLOVerdict = {
+                "slo": o.slo.text,
+                "measured": o.slo.show(o.measured),
+                "passed": o.passed,
+            }
+            if o.over is not None:
+                verdict["over"] = sorted(o.over)
+            summary["slo"].append(verdict)
     return outcomes
 
 

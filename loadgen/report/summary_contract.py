@@ -280,6 +280,8 @@ class SLOVerdict(TypedDict):
     slo: str
     measured: str
     passed: bool
+    # A run-wide latency objective judged over these tasks (the others have their own).
+    over: NotRequired[list[str]]
 
 
 class Summary(TypedDict):

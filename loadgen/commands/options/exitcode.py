@@ -46,8 +46,8 @@ MEANINGS = {
     ExitCode.GENERATOR_SATURATED: "capacity, inconclusive: the generator fell behind "
     "before the target failed",
     ExitCode.NO_LIMIT_FOUND: "capacity, inconclusive: every level passed, up to --max-rps",
-    ExitCode.SLO_FAILED: "judged and failed: an SLO missed (capacity: even the first "
-    "level; compare: a --fail-if bound crossed)",
+    ExitCode.SLO_FAILED: "judged and failed: an SLO missed (capacity: no level "
+    "passed; compare: a --fail-if bound crossed)",
     ExitCode.HANGUP: "stopped by SIGHUP (the terminal closed); the files cover what was measured",
     ExitCode.INTERRUPTED: "stopped by SIGINT (Ctrl-C); the files cover what was measured",
     ExitCode.TERMINATED: "stopped by SIGTERM; the files cover what was measured",

@@ -7,6 +7,11 @@ apart from the sampled seconds (`summary.machine`, every run):
 - loadgen out of CPU: its busiest process used at least GENERATOR_BUSY of a
   core in the median second → generator_saturated. More processes
   (`--processes`) help only then, and only when there are cores to spare.
+- loadgen sharing the machine with the server: the server's workers and
+  loadgen together used SHARED_BUSY (85 %) of every core, the server at
+  least SERVER_TOOK (half a core) → generator_saturated, said as sharing
+  (how much CPU each had), whatever loadgen's own use: neither
+  `--processes` nor a faster loadgen helps, a machine of its own does.
 - the machine busy with other work: loadgen had CPU to spare, and other
   processes used at least OTHERS_BUSY of a core, or the hypervisor stole
   STEAL_BUSY → machine_busy, naming what took the CPU.
@@ -21,11 +26,14 @@ machine is the timer's noise: said in `none`'s evidence, not a finding.
 
 from __future__ import annotations
 
-from loadgen.report.findings.finding import Finding
+from loadgen.report.findings.finding import Finding, worker_cpu_median
 from loadgen.report.summary import BEHIND_ACHIEVED_RATIO, behind_reasons
 from loadgen.report.summary_contract import Summary
 
 GENERATOR_BUSY = 85.0  # % of one core
+# The server and loadgen together using this share of every core: they shared it.
+SHARED_BUSY = 0.85
+SERVER_TOOK = 50.0  # % of one core
 OTHERS_BUSY = 50.0  # % of one core
 STEAL_BUSY = 10.0  # % of one core
 
@@ -105,9 +113,27 @@ def machine_busy(summary: Summary) -> Finding | None:
     )
 
 
+def shared_with_server(summary: Summary) -> tuple[float, float, int] | None:
+    """The server's and loadgen's CPU (cores, median second) and the machine's cores,
+    when together they took SHARED_BUSY of every core and the server at least
+    SERVER_TOOK of one (None: not so, or not sampled)."""
+    server = worker_cpu_median(summary)
+    machine = summary.get("machine", {})
+    ours = machine.get("generator_cpu_median")
+    cores = machine.get("cores") or summary.get("server", {}).get("cores")
+    if server is None or ours is None or not cores:
+        return None
+    if server < SERVER_TOOK or server + ours < SHARED_BUSY * 100 * cores:
+        return None
+    return server / 100, ours / 100, int(cores)
+
+
 def generator_saturated(summary: Summary) -> Finding | None:
     if not summary["generator"]["behind"]:
         return None
+    shared = shared_with_server(summary)
+    if shared is not None and (couldnt_send(summary) or _weight(summary) >= LATE_MATTERS):
+        return _sharing(summary, *shared)
     machine = summary.get("machine", {})
     busiest = machine.get("generator_cpu_max_median", machine.get("generator_cpu_median"))
     busy_machine = (
@@ -137,3 +163,18 @@ def _advice(summary: Summary, busiest: float | None) -> str:
     if busiest is not None and busiest < GENERATOR_BUSY:
         return "loadgen had CPU to spare: look at what else held it up (the machine, the network)"
     return "run loadgen on another machine, or with more cores"
+
+
+def _sharing(summary: Summary, server: float, ours: float, cores: int) -> Finding:
+    """loadgen late on a machine the server's load filled: neither --processes nor a
+    faster loadgen helps, a machine of its own does."""
+    why = "; ".join(behind_reasons(summary))
+    return Finding(
+        "generator_saturated",
+        _weight(summary),
+        "loadgen shared the machine with the server, and fell behind",
+        f"{why}: the server used {server:.1f} cores and loadgen {ours:.1f}, of this "
+        f"machine's {cores} (median second): loadgen did not get the CPU it needed",
+        "run loadgen on another machine, or give each cores of its own (taskset): the "
+        "load sent then does not depend on the load served",
+    )

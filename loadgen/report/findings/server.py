@@ -5,6 +5,10 @@
   they could have, in the median sampled second. What they could have is a
   core each, but no more cores than the machine has left after loadgen's own
   use: two workers sharing one free core are as saturated as two on two.
+  A worker seen using above THREADED_PEAK (105 %) of a core, or using and
+  waiting for above THREADED_WANT (150 %), runs threads on several cores:
+  it could have every core left, and is said as one process using so many
+  cores (threads), not as a worker at 182 %.
   Below 85 % a worker had idle time, so CPU was not what held it back —
   unless it spent the rest waiting for a CPU it was not given (the run
   queue, `cpu_wait`, sampled on Linux): a saturated server whose workers
@@ -38,24 +42,45 @@ from loadgen.report.findings.finding import (
     loaded_server_seconds,
     pct,
     seconds_text,
+    worker_cpu_median,
 )
 from loadgen.report.findings.generator import OTHERS_BUSY, STEAL_BUSY
 from loadgen.report.summary_contract import Server, Summary
 
 CPU_BUSY = 0.85
+# A worker seen above this (% of one core) runs threads on several cores at once.
+THREADED_PEAK = 105.0
+# ... or used and waited for more than this: one thread cannot want 150 % of a core.
+THREADED_WANT = 150.0
 LOOP_BLOCKED_MS = 50.0
 LOOP_BLOCKED_FACTOR = 10.0
 
 
+def threaded(summary: Summary) -> set[str]:
+    """The workers seen using more than a core (THREADED_PEAK), or using and waiting
+    for a core and a half (THREADED_WANT), in a second: a process whose threads run
+    on several cores at once, which one core does not bound."""
+    workers = summary.get("server", {}).get("workers", {})
+    many = {pid for pid, w in workers.items() if w.get("cpu_peak", 0.0) > THREADED_PEAK}
+    for s in loaded_server_seconds(summary):
+        for pid, w in s.get("workers", {}).items():
+            if (w.get("cpu") or 0.0) + (w.get("cpu_wait") or 0.0) > THREADED_WANT:
+                many.add(pid)
+    return many
+
+
 def cpu_share(summary: Summary) -> float | None:
-    """The median second's share of the CPU the workers could have used (None: not sampled)."""
+    """The median second's share of the CPU the workers could have used (None: not
+    sampled): a core each, or every core left for a threaded one."""
     cores = summary.get("server", {}).get("cores", 1)
+    many = threaded(summary)
     shares = []
     for s in loaded_server_seconds(summary):
-        cpus = [w["cpu"] for w in s.get("workers", {}).values() if w["cpu"] is not None]
-        if cpus:
+        workers = {pid: w["cpu"] for pid, w in s.get("workers", {}).items() if w["cpu"] is not None}
+        if workers:
             free = max(cores - s.get("generator_cpu", 0.0) / 100, 0.1)
-            shares.append(sum(cpus) / (100 * min(len(cpus), free)))
+            could = sum(free if pid in many else 1.0 for pid in workers)
+            shares.append(sum(workers.values()) / (100 * min(could, free)))
     return statistics.median(shares) if shares else None
 
 
@@ -92,7 +117,16 @@ def server_cpu(summary: Summary) -> Finding | None:
     typical = statistics.median(sum(c) / len(c) for c in per_worker)
     generator = server.get("generator_cpu_mean", 0.0) / 100
     free = cores - generator
-    if workers <= free + 0.5 and typical >= 100 * CPU_BUSY:  # a core each, and used
+    many = threaded(summary)
+    if many:  # processes with threads: say the cores they used, not a % of one
+        used = statistics.median(sum(c) for c in per_worker) / 100
+        who = "one process" if workers == 1 else f"{workers} processes"
+        short = f"{who} using {used:.1f} cores (threads)"
+        evidence = (
+            f"{short}: {pct(min(share, 1.0))} of the {free:.1f} cores left by loadgen "
+            f"({generator:.1f} of {cores}) (median second)"
+        )
+    elif workers <= free + 0.5 and typical >= 100 * CPU_BUSY:  # a core each, and used
         who = (
             "the worker"
             if workers == 1
@@ -110,7 +144,7 @@ def server_cpu(summary: Summary) -> Finding | None:
             f"{workers} workers at {typical:.0f} % of a core each: {pct(min(share, 1.0))} of the "
             f"{free:.1f} cores left by loadgen ({generator:.1f} of {cores}) (median second)"
         )
-    advice = "add workers or cores" if workers < cores else "add cores or machines"
+    advice = "add workers or cores" if workers < cores and not many else "add cores or machines"
     alone = slow_alone(endpoint_times(server))
     if alone is not None:  # the CPU goes to one endpoint's work: cheaper work beats more cores
         advice = f"make the work in {alone} cheaper, or {advice}"
@@ -131,15 +165,31 @@ def _starved_of_cpu(summary: Summary) -> Finding | None:
     machine = summary.get("machine", {})
     named = ", ".join(f"{o['name']} (pid {o['pid']})" for o in machine.get("top_others", []))
     who = f": {named}" if named else ""
+    came = (
+        f"while {c.throughput_rps:.0f} answers/s of {c.offered_rps:.0f}/s offered came back; "
+        f"other processes took the CPU{who}"
+    )
+    workers = len(summary.get("server", {}).get("workers", {})) or 1
+    if threaded(summary):  # in cores: a process of threads wants more than one
+        used = (worker_cpu_median(summary) or 0.0) / 100
+        want = wanted * workers
+        procs = "one process" if workers == 1 else f"{workers} processes"
+        short = f"the server ({procs}, threads) wanted {want:.1f} cores and got {used:.1f}"
+        evidence = (
+            f"{procs} used {used:.1f} cores and waited on the run queue for "
+            f"{max(want - used, 0.0):.1f} more (median second), {came}"
+        )
+    else:
+        short = f"the server wanted {pct(min(wanted, 1.0))} of a core per worker and got {pct(got)}"
+        evidence = (
+            f"its workers used {pct(got)} of a core each and waited on the run queue for "
+            f"{pct(max(wanted - got, 0.0))} more (median second), {came}"
+        )
     return Finding(
         "server_cpu",
         max(c.shortfall, c.queueing, 0.5),
-        f"the server wanted {pct(min(wanted, 1.0))} of a core per worker and got "
-        f"{pct(got)}: it is CPU-bound on a busy machine",
-        f"its workers used {pct(got)} of a core each and waited on the run queue for "
-        f"{pct(max(wanted - got, 0.0))} more (median second), while {c.throughput_rps:.0f} "
-        f"answers/s of {c.offered_rps:.0f}/s offered came back; other processes took the "
-        f"CPU{who}",
+        f"{short}: it is CPU-bound on a busy machine",
+        evidence,
         "give the server CPU of its own (fewer other processes, its own cores or machine), "
         "or make its work cheaper",
     )

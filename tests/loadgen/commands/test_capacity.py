@@ -6,15 +6,16 @@ import time
 
 import pytest
 
-from loadgen.commands.capacity import DEFAULT_SLOS, first_failure, judge
+from loadgen.commands.capacity import DEFAULT_SLOS, first_failure, judge, with_defaults
 from loadgen.commands.capacity_search import FAIL, PASS, SATURATED, Capacity, Level
 from loadgen.report.slo import evaluate, parse_slo
 from tests.support.cli import GET_SCENARIO
 from tests.support.cli import loadgen as run_cli
 from tests.support.junit_schema import check_junit, failing
 
+# 1 s levels, however few responses they hold.
 QUICK = ["--level", "1s", "--cooldown", "0.2s", "--start", "25", "--max-rps", "200",
-         "--precision", "50%", "--seed", "4"]  # fmt: skip
+         "--precision", "50%", "--seed", "4", "--min-responses", "0"]  # fmt: skip
 
 
 # A search here takes seconds; two of them must fit in pytest's 120 s per test
@@ -29,14 +30,15 @@ def capacity(*args):
 @pytest.mark.slow
 def test_legacy_limit_is_clearly_below_the_fixed_one(tmp_path):
     fixed = capacity(*QUICK, "--out", str(tmp_path / "fixed"))
-    legacy = capacity(*QUICK, "--server-env", "LEGACY_BUGS=1", "--out", str(tmp_path / "legacy"))
+    legacy = capacity(*QUICK, "--server-env", "LEGACY_BUGS=1", "--min-rps", "25",
+                      "--out", str(tmp_path / "legacy"))  # fmt: skip
     assert fixed.returncode == 4, fixed.stdout + fixed.stderr  # no limit up to --max-rps
     assert legacy.returncode == 99, legacy.stdout + legacy.stderr  # even the first level fails
     f = json.loads((tmp_path / "fixed" / "capacity.json").read_text())
     g = json.loads((tmp_path / "legacy" / "capacity.json").read_text())
     assert f["sustained_rps"] == 200 and [lv["verdict"] for lv in f["levels"]] == [PASS] * 4
     assert g["sustained_rps"] is None and g["levels"][0]["verdict"] == FAIL
-    assert "below" in g["answer"] and "below" in legacy.stdout
+    assert "below" in g["answer"] and "below" in legacy.stdout  # not searched down: --min-rps
     assert "fail FAIL" not in legacy.stdout  # one verdict, then its reasons
     # The verdict, then its reasons (a p99 missed on a busy machine may come first).
     assert re.search(
@@ -53,8 +55,11 @@ def test_legacy_limit_is_clearly_below_the_fixed_one(tmp_path):
     [
         (("--factor", "1"), "--factor"),
         (("--start", "50", "--max-rps", "10"), "--max-rps"),
+        (("--start", "5", "--min-rps", "10"), "--min-rps"),
+        (("--min-responses", "-1"), "--min-responses"),
         (("--precision", "zero"), "--precision"),
         (("--slo", "task:nope:p99<1s"), "no task 'nope'"),
+        (("--slo", "GET /nope: p99<1s"), "no task 'GET /nope'"),
     ],
 )
 def test_misuse(args, message):
@@ -117,7 +122,7 @@ def test_inconclusive_searches_have_their_own_exit_status(tmp_path):
 
     # (A static target has no Wagon answers for the default mix to check: a GET each.)
     quick = ("--level", "1s", "--cooldown", "0.1s", "--start", "20", "--quiet",
-             "--scenario", GET_SCENARIO)  # fmt: skip
+             "--scenario", GET_SCENARIO, "--min-responses", "0")  # fmt: skip
     with server_process() as url:
         # Every level passes up to --max-rps: no limit was found.
         no_limit = capacity("--host", url, *quick, "--max-rps", "20", "--slo", "errors<1%",
@@ -147,7 +152,7 @@ def test_ctrl_c_ends_the_search_with_what_was_measured(tmp_path):
     with server_process() as url:
         proc = subprocess.Popen(
             [sys.executable, "-m", "loadgen", "capacity", "--host", url, "--start", "20",
-             "--level", "1s", "--cooldown", "0.1s", "--max-rps", "100000",
+             "--level", "1s", "--cooldown", "0.1s", "--max-rps", "100000", "--min-responses", "0",
              "--slo", "errors<1%", "--scenario", GET_SCENARIO, "--out", str(tmp_path)],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         )  # fmt: skip
@@ -189,3 +194,11 @@ def test_why_names_the_top_finding_s_class_and_its_concurrency():
     )
     quiet = [Level(100, PASS), Level(200, FAIL, summary={"diagnosis": found[:1]})]
     assert first_failure(Capacity(quiet, 100, 200)) == "fails at 200/s: nothing stood out"
+
+
+def test_a_tasks_own_slo_comes_beside_the_defaults():
+    own = parse_slo("GET /slow: p99<500ms")
+    assert [s.text for s in with_defaults([own])] == [*DEFAULT_SLOS, own.text]
+    run_wide = parse_slo("p99<1s")
+    assert with_defaults([run_wide, own]) == [run_wide, own]
+    assert [s.text for s in with_defaults([])] == list(DEFAULT_SLOS)

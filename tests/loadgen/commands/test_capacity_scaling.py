@@ -28,7 +28,15 @@ def level_summary(rps, served, service_ms, fastest_ms=20.0):
         "duration_s": 2.0,
         "errors": {"total": 0, "rate": 0.0, "by_kind": {}},
         "latency_ms": {"response": latency, "service": latency},
-        "tasks": {"get": {"requests": 2 * rps, "errors_by_kind": {}, "service_min_ms": fastest_ms}},
+        "tasks": {
+            "get": {
+                "requests": 2 * rps,
+                "errors": 0,
+                "errors_by_kind": {},
+                "service_min_ms": fastest_ms,
+                "latency_ms": {"response": latency, "service": latency},
+            }
+        },
         "generator": {},
         "timeline": [*seconds, drain],
     }
@@ -120,6 +128,7 @@ def test_a_pool_of_four_shows_its_plateau_and_the_usl_in_every_output(tmp_path):
         proc = run_cli(
             "capacity", "--host", url, "--scenario", GET_SCENARIO, "--level", "1s",
             "--cooldown", "0.2s", "--start", "50", "--max-rps", "400", "--precision", "50%",
+            "--min-responses", "0",
             "--out", str(tmp_path), timeout=100,  # under pytest's 120 s
         )  # fmt: skip
     assert proc.returncode == 0, proc.stdout + proc.stderr

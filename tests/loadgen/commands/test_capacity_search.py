@@ -4,7 +4,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from loadgen.commands.capacity_search import FAIL, PASS, SATURATED, Level, search
+from loadgen.commands.capacity_search import (
+    FAIL,
+    FLOOR_RPS,
+    PASS,
+    SATURATED,
+    Capacity,
+    Level,
+    search,
+)
 
 
 def target(limit: float, generator_max: float = float("inf")):
@@ -31,10 +39,7 @@ def target(limit: float, generator_max: float = float("inf")):
 def test_finds_a_known_limit_within_the_stated_precision(limit, start, precision):
     measure, calls = target(limit)
     result = search(measure, start, factor=2, precision=precision, max_rps=1e6)
-    if limit < start:
-        assert result.sustained is None and result.failed == start
-        return
-    assert result.found
+    assert result.found  # below the first level too: the search goes down
     assert result.sustained <= limit < result.failed
     assert result.failed - result.sustained <= precision * result.sustained
     assert len(calls) < 60
@@ -48,11 +53,34 @@ def test_ladder_then_bisection_levels():
     assert "sustains 300/s" in result.describe()
 
 
-def test_first_level_failing_means_the_limit_is_below_it():
-    measure, _ = target(limit=5)
-    result = search(measure, start=10)
-    assert not result.found and result.sustained is None
-    assert "below" in result.describe()
+def test_a_first_level_failing_sends_the_search_down_until_one_passes():
+    measure, calls = target(limit=3)
+    result = search(measure, start=20, precision=0.1)
+    assert calls[:4] == [20, 10, 5, 2.5]  # halved until one passes, then bisected
+    assert result.sustained is not None and result.sustained <= 3 < result.failed
+    assert result.failed - result.sustained <= 0.1 * result.sustained
+
+
+def test_none_passing_down_to_the_floor_says_so():
+    measure, calls = target(limit=0.01)
+    result = search(measure, start=1)
+    assert calls == [1, 0.5, 0.25, 0.125, FLOOR_RPS]  # the floor, tried last
+    assert not result.found and result.sustained is None and result.lowest_tried == FLOOR_RPS
+    assert result.describe().startswith("no level passed, down to 0.1/s (the search's floor, ")
+
+
+def test_a_level_out_of_reach_ends_the_search_down():
+    """A task slower than the SLO even alone: every lower level would fail as well."""
+    calls = []
+
+    def measure(rps):
+        calls.append(rps)
+        return Level(rps, FAIL, ["p99<=100ms"], out_of_reach=rps < 5)
+
+    result = search(measure, start=20)
+    assert calls == [20, 10, 5, 2.5]
+    assert result.out_of_reach and result.sustained is None and result.lowest_tried == 2.5
+    assert result.describe().startswith("no rate meets the SLO: every level failed down to 2.5/s")
 
 
 def test_generator_saturation_is_reported_not_mistaken_for_the_limit():
@@ -133,3 +161,45 @@ def test_a_level_run_again_keeps_its_files_beside_the_first_runs(tmp_path):
     assert second.name == "1250.0rps-2"
     second.mkdir()
     assert level_dir(tmp_path, 1250.0).name == "1250.0rps-3"
+
+
+def test_min_rps_at_the_first_level_keeps_the_search_from_going_down():
+    measure, calls = target(limit=5)
+    result = search(measure, start=10, min_rps=10)
+    assert calls == [10] and result.sustained is None and result.lowest_tried is None
+    assert "even the first level (10/s) failed: the limit is below it" in result.describe()
+
+
+def test_saturation_says_why_loadgen_fell_behind_as_the_level_diagnosed_it():
+    shared = {
+        "finding": "generator_saturated",
+        "summary": "loadgen shared the machine with the server, and fell behind",
+        "advice": "run loadgen on another machine",
+    }
+    levels = [Level(5, PASS), Level(10, SATURATED, [], {"diagnosis": [shared]})]
+    said = Capacity(levels, 5, None, saturated_at=10).describe()
+    assert said.endswith(
+        "failed; the target sustained at least 5/s: loadgen shared the machine with the "
+        "server, and fell behind — run loadgen on another machine"
+    )
+    assert "--processes" in Capacity(levels[:1], 5, None, saturated_at=10).describe()
+
+
+def test_a_lone_pass_that_failed_when_run_again_is_said_as_noise():
+    verdicts = {20: [FAIL], 10: [PASS, FAIL, FAIL], 15: [FAIL, FAIL]}
+    calls = []
+
+    def measure(rps):
+        calls.append(rps)
+        return Level(rps, verdicts[rps].pop(0))
+
+    result = search(measure, start=20, precision=0.5)
+    assert calls == [20, 10, 15, 15, 10, 10]
+    assert result.sustained is None and not result.found
+    assert result.describe().startswith("no rate passed every run (10/s passed 1 of 3")
+
+
+def test_a_first_level_out_of_reach_at_the_floor_says_no_rate_meets_the_slo():
+    result = search(lambda rps: Level(rps, FAIL, [], out_of_reach=True), start=2, min_rps=2)
+    assert result.out_of_reach and result.lowest_tried == 2
+    assert result.describe().startswith("no rate meets the SLO: every level failed down to 2/s")

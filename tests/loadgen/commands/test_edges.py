@@ -169,6 +169,7 @@ def test_a_target_dying_mid_search_ends_the_search_saying_so(tmp_path):
         proc = subprocess.Popen(
             [sys.executable, "-m", "loadgen", "capacity", "--host", url, "--level", "1s",
              "--cooldown", "1s", "--start", "25", "--max-rps", "400", "--precision", "50%",
+             "--min-responses", "0",
              "--scenario", "tests/support/scenarios.py:Get", "--out", str(tmp_path)],
             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         )  # fmt: skip

@@ -97,10 +97,84 @@ def test_malformed_expressions_say_why(text, message):
         parse_slo(text)
 
 
+@pytest.mark.parametrize(
+    ("text", "task", "kind", "stat", "threshold"),
+    [
+        ("GET /real/t.json: p99<500ms", "GET /real/t.json", "response", "p99", 500.0),
+        ("GET /real/t.json:p99<0.5s", "GET /real/t.json", "response", "p99", 500.0),
+        ("GET /a:b: service: p90 <= 20", "GET /a:b", "service", "p90", 20.0),
+        ("compute_fib: errors<1%", "compute_fib", "response", "", 0.01),
+    ],
+)
+def test_a_task_named_before_a_colon(text, task, kind, stat, threshold):
+    slo = parse_slo(text)
+    assert (slo.task, slo.kind, slo.stat, slo.threshold) == (task, kind, stat, threshold)
+    assert slo.text == text.strip()
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("GET /x: achieved>=99%", "whole run"),
+        ("GET /x: p99<5%", r"'GET /x: p99<5%': a latency takes us, ms or s"),
+        ("GET /x p99<5ms", "not an SLO"),
+        (": p99<5ms", "not an SLO"),
+    ],
+)
+def test_a_task_named_before_a_colon_misused(text, message):
+    with pytest.raises(SLOError, match=message):
+        parse_slo(text)
+
+
+TWO_TASKS = {
+    **SUMMARY,
+    "tasks": {
+        "slow": {"requests": 10, "errors": 0, "latency_ms": {
+            "response": {**SUMMARY["latency_ms"]["response"], "p99": 400.0},
+            "service": SUMMARY["latency_ms"]["service"]}},
+        "fast": {"requests": 990, "errors": 0, "latency_ms": {
+            "response": {**SUMMARY["latency_ms"]["response"], "p99": 3.0},
+            "service": SUMMARY["latency_ms"]["service"]}},
+    },
+}  # fmt: skip
+
+
+def test_a_task_with_its_own_objective_is_judged_apart():
+    """The run's p99 (40 ms here) would fail p99<10ms; over the fast task alone it
+    passes, and the slow task meets its own."""
+    run_wide, own = parse_slo("p99<10ms"), parse_slo("slow: p99<500ms")
+    (alone,) = evaluate([run_wide], TWO_TASKS)
+    assert not alone.passed and alone.over is None
+    both = evaluate([run_wide, own], TWO_TASKS)
+    assert [o.passed for o in both] == [True, True]
+    assert both[0].over == {"fast"} and both[0].measured == 3.0
+    assert "measured 3.000ms over fast" in both[0].line()
+    # Every task with its own: the run-wide objective judges them all still.
+    everyone = evaluate([run_wide, own, parse_slo("fast: p99<5ms")], TWO_TASKS)
+    assert everyone[0].over is None and not everyone[0].passed
+
+
+def test_judged_over_several_tasks_merges_their_histograms():
+    three = {**TWO_TASKS, "tasks": {**TWO_TASKS["tasks"], "other": TWO_TASKS["tasks"]["fast"]}}
+    asked = []
+
+    def latency_of(tasks, kind):
+        asked.append((tasks, kind))
+        return {**SUMMARY["latency_ms"]["response"], "p99": 7.0}
+
+    run_wide = parse_slo("p99<10ms")
+    outcomes = evaluate([run_wide, parse_slo("slow: p99<1s")], three, None, latency_of)
+    assert asked == [(frozenset({"fast", "other"}), "response")] and outcomes[0].passed
+    with pytest.raises(SLOError, match="histograms"):
+        evaluate([run_wide, parse_slo("slow: p99<1s")], three)
+
+
 def test_unknown_task_names_the_known_ones():
     check_tasks([parse_slo("task:compute_fib:p99<1ms"), parse_slo("p99<1ms")], SUMMARY["tasks"])
     with pytest.raises(SLOError, match=r"no task 'nope' .*tasks: compute_fib"):
         check_tasks([parse_slo("task:nope:p99<1ms")], SUMMARY["tasks"])
+    with pytest.raises(SLOError, match=r"no task 'GET /nope' .*tasks: compute_fib"):
+        check_tasks([parse_slo("GET /nope: p99<1ms")], SUMMARY["tasks"])
 
 
 def _scoped(task: dict) -> dict:

@@ -144,7 +144,7 @@ def test_a_run_writes_its_own_folder_and_ends_with_the_link_to_its_page(tmp_path
 def test_a_capacity_search_writes_its_own_folder_and_ends_with_its_link(tmp_path):
     with server_process() as url:
         proc = loadgen("capacity", "--host", url, "--scenario", GET, "--level", "1s",
-                       "--cooldown", "0.1s", "--start", 20, "--max-rps", 20,
+                       "--cooldown", "0.1s", "--start", 20, "--max-rps", 20, "--min-responses", 0,
                        "--slo", "errors<1%", cwd=tmp_path, timeout=60)  # fmt: skip
     assert proc.returncode == 4, proc.stderr  # no limit up to --max-rps
     (folder,) = (tmp_path / "reports").iterdir()

@@ -133,7 +133,8 @@ def test_misuse_of_the_signal_options_is_one_line_and_exit_2(args, message):
 def test_capacity_says_why_its_first_failing_level_failed(tmp_path):
     proc = loadgen(
         "capacity", "--server", "uvicorn", "--server-env", "LEGACY_BUGS=1", "--start", 20,
-        "--max-rps", 20, "--level", "3s", "--cooldown", "0.1s", "--timeout", "5s",
+        "--max-rps", 20, "--min-rps", 20, "--level", "3s", "--min-responses", 0,
+        "--cooldown", "0.1s", "--timeout", "5s",
         "--out", tmp_path, timeout=120,
     )  # fmt: skip
     assert proc.returncode == 99, proc.stdout + proc.stderr  # even the first level failed

@@ -89,3 +89,17 @@ def test_a_few_arrivals_left_unsent_at_the_end_are_not_loadgen_falling_behind():
     assert "generator_saturated" not in [f["finding"] for f in diagnosed(s)]
     s["generator"]["unsent"] = 100  # 4 %: what was measured is not what was asked
     assert diagnosed(s)[0]["finding"] == "generator_saturated"
+
+
+def test_loadgen_late_beside_a_server_that_took_the_cores_says_they_shared_the_machine():
+    """Datasette's one process at 182 % of a core on 2 cores, loadgen at 12 %: loadgen
+    did not fall behind for want of processes; the server's load took its CPU."""
+    s = run(offered=20.0, answered=16.0, service_ms=450.0, unloaded_ms=280.0, workers=[182.0])
+    s["server"]["workers"] = {"100": {"cpu_peak": 185.0, "cpu_mean": 180.0, "rss_peak_mb": 73.0}}
+    s = with_machine(late(s, lag_p99=40.0, achieved=18.0), machine(12.0))
+    found = {f["finding"]: f for f in diagnosed(s)}
+    gen = found["generator_saturated"]
+    assert gen["summary"] == "loadgen shared the machine with the server, and fell behind"
+    assert "the server used 1.8 cores and loadgen 0.1, of this machine's 2" in gen["evidence"]
+    assert "another machine" in gen["advice"] and "--processes" not in gen["advice"]
+    assert found["server_cpu"]["summary"] == "one process using 1.8 cores (threads)"

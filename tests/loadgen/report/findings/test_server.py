@@ -25,3 +25,34 @@ def test_a_server_starved_of_cpu_whose_requests_queued_is_server_cpu_though_it_k
     top = diagnosed(s)[0]
     assert top["finding"] == "server_cpu", top
     assert top["summary"].startswith("the server wanted 100 % of a core per worker")
+
+
+def test_one_threaded_process_on_two_cores_is_said_in_cores_not_a_percent_of_one():
+    s = run(offered=20.0, answered=16.0, service_ms=450.0, unloaded_ms=280.0, workers=[182.0])
+    s["server"]["workers"] = {"100": {"cpu_peak": 185.0, "cpu_mean": 180.0, "rss_peak_mb": 73.0}}
+    top = diagnosed(s)[0]
+    assert top["finding"] == "server_cpu", top
+    assert top["summary"] == "one process using 1.8 cores (threads)"
+    assert "96 % of the 2.0 cores left by loadgen" in top["evidence"]
+    assert "%" not in top["summary"] and top["advice"] == "add cores or machines"
+
+
+def test_a_threaded_process_with_cores_to_spare_is_not_cpu_bound():
+    """120 % of a core on 2 free cores: 60 % of what it could have, not saturated."""
+    s = run(offered=20.0, service_ms=50.0, unloaded_ms=45.0, workers=[120.0])
+    s["server"]["workers"] = {"100": {"cpu_peak": 125.0, "cpu_mean": 120.0, "rss_peak_mb": 73.0}}
+    assert all(f["finding"] != "server_cpu" for f in diagnosed(s))
+
+
+def test_a_threaded_process_starved_of_cpu_is_said_in_cores():
+    """Datasette at 10/s beside other work: one process using half a core and waiting
+    on the run queue for two more (its threads runnable at once), 8 of 10/s answered."""
+    s = run(offered=10.0, answered=8.0, service_ms=400.0, unloaded_ms=280.0,
+            workers=[52.0], cpu_wait=211.0)  # fmt: skip
+    s["server"]["workers"] = {"100": {"cpu_peak": 78.0, "cpu_mean": 50.0, "rss_peak_mb": 73.0}}
+    top = diagnosed(s)[0]
+    assert top["finding"] == "server_cpu", top
+    assert top["summary"] == (
+        "the server (one process, threads) wanted 2.6 cores and got 0.5: it is CPU-bound on "
+        "a busy machine"
+    )
