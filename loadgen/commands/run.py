@@ -35,7 +35,9 @@ from loadgen.commands.options.server_sampling import (
 )
 from loadgen.commands.target import sampling, target
 from loadgen.core.config import DURATION_S
+from loadgen.core.rate_control import RateControl
 from loadgen.core.rates import NAMED_PROFILES, ConstantRate, RateProfile, ramp, stages
+from loadgen.core.stepped_rate import SteppedRate
 from loadgen.measure.tick import Tick
 from loadgen.report.dashboard import Dashboard
 from loadgen.report.progress import make_progress
@@ -43,7 +45,7 @@ from loadgen.report.publish import Published, publish
 from loadgen.report.run_dir import REPORT
 from loadgen.report.summary_contract import Summary
 from loadgen.report.terminal import make_console, print_shard_notes
-from loadgen.scale.scaled import ScaledRun, run_scaled
+from loadgen.scale.scaled import Scale, ScaledRun, run_scaled
 from loadgen.scale.stops import CatchStops
 
 # A --start-at further than this ahead is said, with when the run starts.
@@ -147,7 +149,9 @@ def run(argv: Sequence[str]) -> ExitCode:
         make_console(stderr=True).print(f"[yellow]note:[/yellow] {note}")
     console = make_console()
     meta = {"rate_profile": profile.describe(), **load.meta(), **scale.meta()}
-    live = open_dashboard(args.dashboard, args.out.name, profile, args.warmup)
+    live = open_dashboard(args.dashboard, args.out.name, profile, args.warmup, scale)
+    if live is not None:
+        profile = live.profile  # the page may add steps to it
     # Outside the engine (the bundled server starting, the files being written)
     # a stop signal is recorded, never a traceback: a run not started yet is
     # not started, and a second Ctrl-C may cut the drain short, never the files.
@@ -156,6 +160,7 @@ def run(argv: Sequence[str]) -> ExitCode:
             if stops.received:
                 return _stopped_before_the_run(stops.received[0])
             config = load.config(tgt.url, profile, seconds)
+            config.rate_control = live.control if live is not None else None
             progress = None
             if not args.quiet:  # live on a terminal, a plain line every 10 s elsewhere
                 progress = make_progress(console, seconds, profile, config.warmup)
@@ -164,6 +169,7 @@ def run(argv: Sequence[str]) -> ExitCode:
                 on_tick = fan_out(progress.on_tick if progress is not None else None, live)
                 scaled = run_scaled(scale, config, args.scenario, meta, on_tick, stops.first)
         result = scaled.result
+        meta["rate_profile"] = profile.describe()  # with the steps the page made, if any
         if (
             live is not None
         ):  # its totals before the files: /metrics shows them while they are written
@@ -196,15 +202,20 @@ def run(argv: Sequence[str]) -> ExitCode:
 
 
 def open_dashboard(
-    address: tuple[str, int] | None, run_id: str, profile: RateProfile, warmup: float
+    address: tuple[str, int] | None, run_id: str, profile: RateProfile, warmup: float, scale: Scale
 ) -> Dashboard | None:
     """--dashboard's server, bound now (a busy port is misuse, before any load), its
-    address printed on stderr; None without --dashboard."""
+    address printed on stderr; None without --dashboard. A run here may have its
+    rate changed from the page: its profile then takes steps."""
     if address is None:
         return None
     host, port = address
+    here = not scale.spread and scale.shard[1] == 1
+    stepped = SteppedRate(profile)
+    control = RateControl(stepped) if here else None
+    why = "its shards run elsewhere: their rates are fixed when they start"
     try:
-        live = Dashboard(host, port, run_id, profile, warmup)
+        live = Dashboard(host, port, run_id, stepped if here else profile, warmup, control, why)
     except OSError as e:
         raise UsageError(
             f"--dashboard {host}:{port}: cannot listen there: {e.strerror or e}"

@@ -10,6 +10,11 @@ a child slow to read (at the lowest priority on a busy core) fills the pipe,
 and a write to a full pipe must block that thread, never the engine. The child
 ends when that pipe closes: with the run, or with loadgen however it ends, so
 it never outlives it.
+
+The way back is the child's stdout, a line per request of the page's that
+loadgen must act on (`{"rate": R}`: the target rate changed live), read by a
+thread of its own that hands it to the run's `RateControl`; what could not be
+done goes back to the page as a `{"notice": …}` line.
 """
 
 from __future__ import annotations
@@ -28,7 +33,9 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from loadgen.core.rate_control import RateControl
 from loadgen.core.rates import RateProfile
+from loadgen.core.stepped_rate import SteppedRate
 from loadgen.measure.aside import end_child, move_off_our_cores
 from loadgen.measure.tick import Tick
 
@@ -51,11 +58,19 @@ class Dashboard:
 
     Made before the run: it binds `host:port` at once (port 0: a free one),
     raising OSError when it cannot. `profile` and `warmup` give each second's
-    target rate, which the ticks do not carry.
+    target rate, which the ticks do not carry. With `control`, the page may
+    change the target rate (`why_fixed` says otherwise why it cannot).
     """
 
     def __init__(
-        self, host: str, port: int, run_id: str, profile: RateProfile, warmup: float = 0.0
+        self,
+        host: str,
+        port: int,
+        run_id: str,
+        profile: RateProfile,
+        warmup: float = 0.0,
+        control: RateControl | None = None,
+        why_fixed: str = "this run's rate cannot change live",
     ) -> None:
         """OSError if the address cannot be bound (busy, not this machine's)."""
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
@@ -77,6 +92,9 @@ class Dashboard:
         # Lines for the child, written by `_writer` (None: no more).
         self._lines: queue.Queue[bytes | None] = queue.Queue()
         self._writer: threading.Thread | None = None
+        self.control = control
+        self.why_fixed = why_fixed
+        self._steps_sent = 0
 
     @property
     def url(self) -> str:
@@ -89,7 +107,7 @@ class Dashboard:
         self._proc = subprocess.Popen(
             [sys.executable, "-m", "loadgen.report.dashboard_server"],
             stdin=subprocess.PIPE,
-            stdout=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
             pass_fds=(self._socket.fileno(),),
             start_new_session=True,  # a Ctrl-C is for loadgen, which stops it in turn
@@ -100,9 +118,11 @@ class Dashboard:
             "run": self.run_id,
             "token": self.token,
             "loadgen_pid": os.getpid(),
+            "fixed": None if self.control is not None else self.why_fixed,
         }
         self._writer = threading.Thread(target=self._write, name="loadgen-dashboard", daemon=True)
         self._writer.start()
+        threading.Thread(target=self._read, name="loadgen-dashboard-in", daemon=True).start()
         self._send(options)
         self._socket.close()  # the child's now: the port closes when it ends
         return self
@@ -127,6 +147,11 @@ class Dashboard:
         start = self.warmup + t["end"] - t["length"]
         planned = self.profile.arrivals(self.warmup + t["end"]) - self.profile.arrivals(start)
         self._send({"tick": {**t, "target": planned / max(t["length"], 1e-9)}})
+        if isinstance(self.profile, SteppedRate) and len(self.profile.steps) > self._steps_sent:
+            steps = self.profile.steps
+            self._steps_sent = len(steps)
+            at = [{"at_s": round(t - self.warmup, 3), "rps": r} for t, r in steps]
+            self._send({"steps": at})
 
     def ended(self, requests: int, errors_by_kind: Mapping[str, int], stopped: bool) -> None:
         """The run is over: its totals (the drain's responses too, as summary.json's).
@@ -145,6 +170,20 @@ class Dashboard:
         """Queue a line for the child: never waits for it."""
         if self._proc is not None:
             self._lines.put(json.dumps(message).encode() + b"\n")
+
+    def _read(self) -> None:
+        """The reader thread: the child's requests (a new rate), until its stdout closes."""
+        proc = self._proc
+        if proc is None or proc.stdout is None:
+            return
+        for line in proc.stdout:
+            try:
+                rps = float(json.loads(line)["rate"])
+            except (ValueError, KeyError, TypeError):
+                continue
+            why = self.control.change(rps) if self.control is not None else self.why_fixed
+            if why is not None:
+                self._send({"notice": why})
 
     def _write(self) -> None:
         """The writer thread: each queued line to the child, until None or its end."""

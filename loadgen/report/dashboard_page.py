@@ -1,8 +1,8 @@
 """The live page the dashboard serves: one HTML file, its script and SVG charts inline.
 
 Nothing is fetched but the dashboard's own `/ticks` (once a second, every second
-so far: a page opened mid-run draws the history) and `/stop`; the token of the
-page's URL goes along with both. `body[data-seconds]` says how many seconds are
+so far: a page opened mid-run draws the history), `/stop` and `/rate`; the token
+of the page's URL goes along with each. `body[data-seconds]` says how many seconds are
 drawn (the browser test reads it), `body[data-ended]` that the run is over.
 """
 
@@ -21,10 +21,18 @@ h1{font-size:18px;margin:0 0 8px}
 .legend i{display:inline-block;width:12px;height:3px;vertical-align:middle;margin-right:4px}
 svg text{font-size:11px;fill:#555}
 button{font-size:14px;padding:4px 12px}
+#controls{margin:0 0 12px}
+#controls form{display:inline;margin-left:16px}
+#rps{width:7em;font-size:14px}
+#rate-msg.bad{color:#b00}
+#steps{color:#555;margin-left:8px}
 </style></head>
 <body data-seconds="0">
 <h1>loadgen live: <span id="run">…</span></h1>
-<div id="status">waiting for the first second… <button id="stop">stop the run</button></div>
+<div id="status"><span id="state">waiting for the first second…</span></div>
+<div id="controls"><button id="stop">stop the run</button>
+<form id="rate"><label>target rate <input id="rps" type="number" min="0" step="any"> /s</label>
+<button id="set-rate">set</button> <span id="rate-msg"></span></form><span id="steps"></span></div>
 <div id="charts"></div>
 <script>
 "use strict";
@@ -121,9 +129,11 @@ async function poll() {
     for (const [id, title, pick] of CHARTS) draw(id, title, pick, data.seconds);
     document.body.dataset.seconds = data.seconds.length;
     const status = document.getElementById("status");
+    rateControls(data);
     if (data.end) {
       ended = true;
       document.body.dataset.ended = "1";
+      document.getElementById("controls").hidden = true;
       status.className = "ended";
       status.textContent = (data.end.stopped ? "the run was stopped" : "the run ended") +
         ` after ${data.seconds.length} s. ` +
@@ -135,15 +145,52 @@ async function poll() {
         status.appendChild(a);
       }
     } else if (data.seconds.length) {
-      status.firstChild.textContent = `running: ${data.seconds.length} s measured `;
+      document.getElementById("state").textContent = `running: ${data.seconds.length} s measured`;
     }
   } catch (e) {
-    if (!ended) document.getElementById("status").firstChild.textContent =
-      "the dashboard is gone (loadgen ended) ";
+    if (!ended) document.getElementById("state").textContent =
+      "the dashboard is gone (loadgen ended)";
     return;
   }
   if (!ended || !document.body.dataset.report) setTimeout(poll, 1000);
 }
+function rateMessage(text, bad) {
+  const msg = document.getElementById("rate-msg");
+  msg.textContent = text;
+  msg.className = bad ? "bad" : "";
+}
+let stepsShown = 0;
+function rateControls(data) {
+  if (data.fixed) {
+    document.getElementById("rate").hidden = true;
+    return;
+  }
+  const steps = data.steps || [];
+  document.body.dataset.steps = steps.length;
+  if (steps.length !== stepsShown) {
+    stepsShown = steps.length;
+    const last = steps[steps.length - 1];
+    rateMessage(`${+last.rps.toPrecision(6)}/s from ${last.at_s.toFixed(1)} s`, false);
+    document.getElementById("steps").textContent = "changes so far: " +
+      steps.map(s => `${+s.rps.toPrecision(6)}/s at ${s.at_s.toFixed(1)} s`).join(", ");
+  }
+  if (data.notice) rateMessage(data.notice, true);
+}
+document.getElementById("rate").onsubmit = async (event) => {
+  event.preventDefault();
+  const value = document.getElementById("rps").value.trim();
+  // Sent as typed: the dashboard judges it and says why it is no rate.
+  const rps = value === "" || isNaN(Number(value)) ? value : Number(value);
+  try {
+    const r = await fetch("/rate" + q, {method: "POST", body: JSON.stringify({rps}),
+                                        headers: {"Content-Type": "application/json"}});
+    const answer = await r.json();
+    if (r.ok) rateMessage(`asked for ${answer.rps}/s…`, false);
+    else rateMessage(answer.error, true);
+  } catch (e) {
+    rateMessage("the dashboard is gone (loadgen ended)", true);
+  }
+};
 document.getElementById("stop").onclick = async () => {
   document.getElementById("stop").disabled = true;
   await fetch("/stop" + q, {method: "POST"});

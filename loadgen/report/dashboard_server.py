@@ -1,15 +1,19 @@
 """The dashboard process (`dashboard.py` starts it): the live page, its ticks and `/metrics`.
 
 Its first stdin line says which listening socket it inherited, the run's id,
-the token asked of every request (None on loopback) and loadgen's pid; then a
-line a second (`{"tick": …}`), `{"end": …}` with the run's totals and
-`{"report": PATH}`. The end of stdin ends it. Each tick's percentiles are read
-here, from the second's response-time buckets: exact, and off the engine's loop.
+the token asked of every request (None on loopback), loadgen's pid and why
+the rate is fixed (None: it may change live); then a line a second
+(`{"tick": …}`), the rate's steps so far when they change (`{"steps": …}`),
+what loadgen could not do (`{"notice": …}`), `{"end": …}` with the run's totals
+and `{"report": PATH}`. The end of stdin ends it. Each tick's percentiles are
+read here, from the second's response-time buckets: exact, and off the
+engine's loop. A new rate goes back to loadgen as a line on stdout.
 
     GET /         the page (page HTML, inline JS and SVG: nothing fetched elsewhere)
     GET /ticks    every second so far as JSON, and the end when it came
     GET /metrics  Prometheus text exposition, labelled with the run's id
     POST /stop    SIGINT to loadgen: the run ends as on Ctrl-C
+    POST /rate    {"rps": R}: the target rate is R from now on (400 and why if R is not one)
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ import socket
 import sys
 import threading
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -30,6 +34,7 @@ from urllib.parse import parse_qs, urlsplit
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
+from loadgen.core.stepped_rate import check_rate
 from loadgen.measure.aside import yield_the_cpu
 from loadgen.measure.histogram import Distribution
 from loadgen.measure.tick import Tick
@@ -63,8 +68,11 @@ def second(t: Tick) -> dict[str, Any]:
 class Live:
     """The run as the dashboard knows it: its seconds, totals and end (one lock)."""
 
-    def __init__(self, run_id: str) -> None:
+    def __init__(self, run_id: str, fixed: str | None = None) -> None:
         self.run_id = run_id
+        self.fixed = fixed  # why the rate cannot change live; None: it can
+        self.steps: list[dict[str, float]] = []
+        self.notice: str | None = None
         self.lock = threading.Lock()
         self.seconds: list[dict[str, Any]] = []
         self.requests = 0
@@ -84,6 +92,10 @@ class Live:
                 self.requests = end["requests"]  # the drain's responses, as summary.json's
                 self.errors = Counter(end["errors"])
                 self.end = {"stopped": end["stopped"], "report": None}
+            elif "steps" in message:
+                self.steps = message["steps"]
+            elif "notice" in message:
+                self.notice = str(message["notice"])
             elif "report" in message and self.end is not None:
                 self.end["report"] = message["report"]
 
@@ -98,6 +110,9 @@ class Live:
                     "run": self.run_id,
                     "from": since,
                     "seconds": self.seconds[since:],
+                    "steps": self.steps,
+                    "fixed": self.fixed,
+                    "notice": self.notice,
                     "end": self.end,
                 }
             ).encode()
@@ -142,10 +157,28 @@ class Live:
         yield done
 
 
+def asked_rate(body: bytes) -> float:
+    """The rate a POST /rate asks for (`{"rps": R}`); ValueError, said for the page, if
+    it is none."""
+    try:
+        rps = json.loads(body or b"{}")["rps"]
+        if isinstance(rps, bool):
+            raise TypeError
+        value = float(rps)
+    except (ValueError, KeyError, TypeError):
+        raise ValueError("give the rate as a number of requests per second, e.g. 250") from None
+    return check_rate(value)
+
+
 def serve(
-    live: Live, listening: socket.socket, token: str | None, loadgen_pid: int
+    live: Live,
+    listening: socket.socket,
+    token: str | None,
+    loadgen_pid: int,
+    to_loadgen: Callable[[dict[str, Any]], None] = lambda message: None,
 ) -> ThreadingHTTPServer:
-    """The HTTP server on the inherited socket, serving in a thread of its own."""
+    """The HTTP server on the inherited socket, serving in a thread of its own;
+    `to_loadgen` takes what loadgen must act on (a new rate)."""
     registry = CollectorRegistry(auto_describe=False)
     registry.register(live)  # a collector: it has `collect`
     stopping = threading.Event()
@@ -193,8 +226,27 @@ def serve(
                 if first:
                     os.kill(loadgen_pid, signal.SIGINT)
                 self._reply(202, "application/json", json.dumps({"stopping": True}).encode())
+            elif path == "/rate":
+                self._rate()
             elif path is not None:
                 self._reply(404, "text/plain", b"not found\n")
+
+        def _rate(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(min(length, 4096))
+            why = live.fixed or (live.end is not None and "the run is over") or None
+            if why:
+                self._reply(409, "application/json", json.dumps({"error": why}).encode())
+                return
+            try:
+                rps = asked_rate(body)
+            except ValueError as e:
+                self._reply(400, "application/json", json.dumps({"error": str(e)}).encode())
+                return
+            with live.lock:
+                live.notice = None  # a notice answers the change before this one
+            to_loadgen({"rate": rps})
+            self._reply(202, "application/json", json.dumps({"rps": rps}).encode())
 
     server = ThreadingHTTPServer(listening.getsockname()[:2], Handler, bind_and_activate=False)
     server.socket.close()
@@ -212,8 +264,19 @@ def main() -> None:
         return
     options = json.loads(first)
     listening = socket.socket(fileno=options["fd"])
-    live = Live(options["run"])
-    server = serve(live, listening, options["token"], options["loadgen_pid"])
+    live = Live(options["run"], options.get("fixed"))
+    out = sys.stdout.buffer
+    out_lock = threading.Lock()
+
+    def to_loadgen(message: dict[str, Any]) -> None:
+        with out_lock:
+            try:
+                out.write(json.dumps(message).encode() + b"\n")
+                out.flush()
+            except OSError:
+                pass  # loadgen is gone: nothing to change
+
+    server = serve(live, listening, options["token"], options["loadgen_pid"], to_loadgen)
     for line in sys.stdin:  # until loadgen closes the pipe (or is gone)
         try:
             live.add(json.loads(line))

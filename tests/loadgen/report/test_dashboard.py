@@ -18,7 +18,7 @@ from loadgen.measure.histogram import new_histogram
 from loadgen.measure.recorder import Recorder
 from loadgen.measure.tick import tick
 from loadgen.report.dashboard_page import PAGE
-from loadgen.report.dashboard_server import Live
+from loadgen.report.dashboard_server import Live, serve
 from loadgen.transports.models import Response
 from tests.support.chromium import FLAGS, chromium_path
 from tests.support.cli import ROOT, loadgen, summary
@@ -64,6 +64,16 @@ class Run:
 def get(url, method="GET"):
     with urllib.request.urlopen(urllib.request.Request(url, method=method), timeout=5) as r:
         return r.read()
+
+
+def post(url, body):
+    """POST `body` as JSON: (status, the answer's JSON)."""
+    request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=5) as r:
+            return r.status, json.loads(r.read())
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read())
 
 
 def seconds(base):
@@ -134,6 +144,52 @@ def test_the_stop_button_ends_the_run_as_ctrl_c_does(tmp_path):
 
 
 @pytest.mark.slow
+def test_a_rate_change_is_a_step_of_the_run_s_profile_timeline_and_summary(tmp_path):
+    run = Run(tmp_path / "stepped", "--rps", 40, "--duration", "6s", "--dashboard")
+    try:
+        base = run.url()
+        wait_for(lambda: len(seconds(base)) >= 2)
+        assert post(f"{base}rate", {"rps": "lots"})[0] == 400
+        assert post(f"{base}rate", {"rps": 120}) == (202, {"rps": 120.0})
+        live_steps = wait_for(lambda: json.loads(get(f"{base}ticks"))["steps"])
+        assert run.wait() == 0, "".join(run.stderr)
+    finally:
+        run.kill()
+    done = summary(run.out)
+    [step] = done["run"]["rate_profile"]["steps"]
+    assert step["rps"] == 120 and 2 <= step["at_s"] < 6
+    assert live_steps == [step]
+    targets = [e["target"] for e in done["timeline"] if e["t"] < 6]  # not the drain's
+    assert len(targets) == 6
+    assert targets[0] == pytest.approx(40) and targets[-1] == pytest.approx(120)
+    at = step["at_s"]
+    assert done["requests"] == pytest.approx(40 * at + 120 * (6 - at), abs=2)
+    assert "changed live: 120/s from" in (run.out / "report.html").read_text()
+
+
+def test_post_rate_hands_a_good_rate_to_loadgen_and_says_why_a_bad_one_is_none():
+    handed = []
+    live = Live("r")
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(8)
+        server = serve(live, sock, None, 0, handed.append)
+        base = f"http://127.0.0.1:{sock.getsockname()[1]}/"
+        try:
+            for bad, why in [(-3, "above 0"), ("x", "a number"), (None, "a number"),
+                             (True, "a number"), (5e6, "at most")]:  # fmt: skip
+                status, answer = post(f"{base}rate", {"rps": bad})
+                assert status == 400 and why in answer["error"]
+            assert handed == []
+            assert post(f"{base}rate", {"rps": "250"}) == (202, {"rps": 250.0})
+            assert handed == [{"rate": 250.0}]
+            live.fixed = "its shards run elsewhere"
+            assert post(f"{base}rate", {"rps": 10}) == (409, {"error": "its shards run elsewhere"})
+        finally:
+            server.shutdown()
+
+
+@pytest.mark.slow
 @pytest.mark.browser
 def test_chromium_draws_the_live_page(tmp_path):
     run = Run(tmp_path / "drawn", "--rps", 50, "--duration", "8s", "--dashboard")
@@ -158,7 +214,7 @@ def test_chromium_draws_the_live_page(tmp_path):
 
 def test_the_page_fetches_nothing_but_its_own_dashboard():
     assert not re.search(r"(src|href)=\"?(https?:)?//", PAGE)
-    assert set(re.findall(r'fetch\("([^"]*)"', PAGE)) == {"/ticks", "/stop"}
+    assert set(re.findall(r'fetch\("([^"]*)"', PAGE)) == {"/ticks", "/stop", "/rate"}
 
 
 def test_a_busy_port_is_one_line_and_exit_2_before_any_load(tmp_path):
