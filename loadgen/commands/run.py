@@ -165,6 +165,8 @@ def run(argv: Sequence[str]) -> ExitCode:
             if not args.quiet:  # live on a terminal, a plain line every 10 s elsewhere
                 progress = make_progress(console, seconds, profile, config.warmup)
             with sampling(args, tgt) as sampled, progress or contextlib.nullcontext():
+                if live is not None:
+                    live.follow(sampled.sampler, meta)
                 # Here, or as shards (local processes, Dask) merged into one result.
                 on_tick = fan_out(progress.on_tick if progress is not None else None, live)
                 scaled = run_scaled(scale, config, args.scenario, meta, on_tick, stops.first)
@@ -191,7 +193,7 @@ def run(argv: Sequence[str]) -> ExitCode:
             stopped=lambda: len(stops.received) > len(before),
         )
         if live is not None:
-            live.report(args.out / REPORT)
+            live.report(args.out / REPORT, list(published.summary["diagnosis"]))
         if published.not_written:
             make_console(stderr=True).print(published.not_written, highlight=False)
         print_shard_notes(scaled.notes, scaled.warnings)

@@ -37,6 +37,7 @@ from loadgen.core.rate_control import RateControl
 from loadgen.core.rates import RateProfile
 from loadgen.core.stepped_rate import SteppedRate
 from loadgen.measure.aside import end_child, move_off_our_cores
+from loadgen.measure.sampler_process import SamplerProcess
 from loadgen.measure.tick import Tick
 
 # How long the dashboard process gets to end once its pipe is closed.
@@ -153,6 +154,14 @@ class Dashboard:
             at = [{"at_s": round(t - self.warmup, 3), "rps": r} for t, r in steps]
             self._send({"steps": at})
 
+    def follow(self, sampler: SamplerProcess, meta: Mapping[str, Any]) -> None:
+        """The sampler's samples to the page as they come (on its reader thread, never
+        the engine's loop), and the run's parameters: with them the dashboard's
+        process draws the server's side and runs the findings so far."""
+        signals = {"sources": sampler.sources, "interval": sampler.interval, "cores": sampler.cores}
+        self._send({"signals": signals, "meta": dict(meta)})
+        sampler.on_sample = lambda sample: self._send({"sample": sample})
+
     def ended(self, requests: int, errors_by_kind: Mapping[str, int], stopped: bool) -> None:
         """The run is over: its totals (the drain's responses too, as summary.json's).
         Waits until the child has them: the engine is done, and the page and a scrape
@@ -162,9 +171,9 @@ class Dashboard:
         )
         self._lines.join()
 
-    def report(self, page: Path) -> None:
-        """Where the run's page was written, for the live page's last words."""
-        self._send({"report": str(page.resolve())})
+    def report(self, page: Path, diagnosis: list[Any] | None = None) -> None:
+        """Where the run's page was written, and its diagnosis: the live page's last words."""
+        self._send({"report": str(page.resolve()), "diagnosis": diagnosis})
 
     def _send(self, message: dict[str, Any]) -> None:
         """Queue a line for the child: never waits for it."""

@@ -26,6 +26,10 @@ button{font-size:14px;padding:4px 12px}
 #rps{width:7em;font-size:14px}
 #rate-msg.bad{color:#b00}
 #steps{color:#555;margin-left:8px}
+#diagnosis{background:#fff;border:1px solid #ddd;border-radius:4px;margin:0 0 12px;padding:6px 10px}
+#diagnosis h2{font-size:14px;margin:0 0 4px}
+#diagnosis ul{margin:0;padding-left:20px}
+#diagnosis .how{color:#777}
 </style></head>
 <body data-seconds="0">
 <h1>loadgen live: <span id="run">…</span></h1>
@@ -33,6 +37,8 @@ button{font-size:14px;padding:4px 12px}
 <div id="controls"><button id="stop">stop the run</button>
 <form id="rate"><label>target rate <input id="rps" type="number" min="0" step="any"> /s</label>
 <button id="set-rate">set</button> <span id="rate-msg"></span></form><span id="steps"></span></div>
+<div id="diagnosis"><h2>diagnosis so far</h2>
+<ul id="findings"><li>waiting for a few seconds…</li></ul></div>
 <div id="charts"></div>
 <script>
 "use strict";
@@ -50,6 +56,20 @@ const CHARTS = [
   ["inflight", "in flight", s => ({"in flight": s.in_flight})],
   ["lag", "send lag, worst of each second, ms", s => ({"send lag": s.lag_ms})],
 ];
+// The server's side, a point per sample (when it is sampled): x is its time.
+const SERVER_CHARTS = [
+  ["cpu", "server CPU per worker, % of one core", p => perWorker(p, "cpu")],
+  ["memory", "server memory per worker, MB (RSS)", p => perWorker(p, "rss_mb")],
+  ["looplag", "server event-loop lag, worst of each sample, ms", p =>
+    p.lag_ms === null ? {} : {"loop lag": p.lag_ms}],
+];
+function perWorker(p, key) {
+  const out = {};
+  for (const pid in p.workers) {
+    if (p.workers[pid][key] !== null) out[`pid ${pid}`] = p.workers[pid][key];
+  }
+  return out;
+}
 const NS = "http://www.w3.org/2000/svg";
 function el(name, attrs, parent) {
   const e = document.createElementNS(NS, name);
@@ -57,7 +77,7 @@ function el(name, attrs, parent) {
   if (parent) parent.appendChild(e);
   return e;
 }
-function draw(id, title, pick, seconds) {
+function draw(id, title, pick, seconds, at = s => s.end) {
   let box = document.getElementById(id);
   if (!box) {
     box = document.createElement("div");
@@ -76,14 +96,14 @@ function draw(id, title, pick, seconds) {
     for (const name in series) {
       // An error kind absent from a second had none in it; a latency absent, no response.
       const v = name in values ? values[name] : (id === "errors" ? 0 : null);
-      if (v !== null && v !== undefined) series[name].push([s.end, v]);
+      if (v !== null && v !== undefined) series[name].push([at(s), v]);
     }
   }
   const all = Object.values(series).flat();
-  const xs = seconds.map(s => s.end);
+  const xs = seconds.map(at);
   const x0 = Math.min(0, ...xs), x1 = Math.max(1, ...xs);
   const positive = all.map(p => p[1]).filter(v => v > 0);
-  const lo = Math.min(...positive), hi = Math.max(1e-9, ...all.map(p => p[1]));
+  const lo = Math.min(...positive), hi = all.length ? Math.max(1e-9, ...all.map(p => p[1])) : 1;
   const log = id === "latency" && positive.length && hi / lo >= 100;  // spans decades
   const f = log ? v => Math.log10(Math.max(v, lo)) : v => v;
   const y0 = log ? Math.floor(f(lo)) : 0, y1 = log ? Math.ceil(f(hi)) : hi * 1.1;
@@ -118,15 +138,21 @@ function draw(id, title, pick, seconds) {
 }
 let ended = false;
 const seen = [];  // every second so far: each poll asks only for the ones after
+const served = [];  // the server's points so far, likewise
 async function poll() {
   try {
-    const r = await fetch("/ticks" + (q ? q + "&" : "?") + "since=" + seen.length,
-                          {cache: "no-store"});
+    const r = await fetch("/ticks" + (q ? q + "&" : "?") + "since=" + seen.length +
+                          "&server_since=" + served.length, {cache: "no-store"});
     const data = await r.json();
     if (data.from === seen.length) seen.push(...data.seconds);
+    if (data.server_from === served.length) served.push(...data.server);
     data.seconds = seen;
     document.getElementById("run").textContent = data.run;
     for (const [id, title, pick] of CHARTS) draw(id, title, pick, data.seconds);
+    if (served.length)
+      for (const [id, title, pick] of SERVER_CHARTS) draw(id, title, pick, served, p => p.at);
+    document.body.dataset.server = served.length;
+    showFindings(data);
     document.body.dataset.seconds = data.seconds.length;
     const status = document.getElementById("status");
     rateControls(data);
@@ -153,6 +179,29 @@ async function poll() {
     return;
   }
   if (!ended || !document.body.dataset.report) setTimeout(poll, 1000);
+}
+function showFindings(data) {
+  const verdict = data.end && data.end.diagnosis;
+  const found = verdict || data.findings;
+  if (!found || !found.length) return;
+  document.querySelector("#diagnosis h2").textContent = verdict
+    ? "diagnosis of the whole run (as its report says)"
+    : `diagnosis so far (over the first ${Math.round(data.findings_at)} s; ` +
+      "the report has the last word)";
+  const list = document.getElementById("findings");
+  list.innerHTML = "";
+  for (const f of found) {
+    const li = document.createElement("li");
+    const b = document.createElement("b");
+    b.textContent = f.finding.replaceAll("_", " ");
+    const how = document.createElement("span");
+    how.className = "how";
+    how.textContent = ` (${f.confidence})`;
+    li.append(b, `: ${f.summary}`, how);
+    li.title = f.evidence;
+    list.appendChild(li);
+  }
+  document.body.dataset.findings = found.map(f => f.finding).join(" ");
 }
 function rateMessage(text, bad) {
   const msg = document.getElementById("rate-msg");

@@ -25,6 +25,7 @@ import signal
 import socket
 import sys
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -39,6 +40,10 @@ from loadgen.measure.aside import yield_the_cpu
 from loadgen.measure.histogram import Distribution
 from loadgen.measure.tick import Tick
 from loadgen.report.dashboard_page import PAGE
+from loadgen.report.live_diagnosis import LiveDiagnosis
+
+# How often the findings so far are read again (when something new came).
+FINDINGS_EVERY_S = 3.0
 
 # The latency quantiles of the last second, as /metrics labels them (1: the max).
 QUANTILES = {"0.5": 50.0, "0.9": 90.0, "0.99": 99.0}
@@ -65,6 +70,20 @@ def second(t: Tick) -> dict[str, Any]:
     }
 
 
+def server_point(sample: dict[str, Any]) -> dict[str, Any] | None:
+    """What the page draws of one sample: each worker's CPU (% of a core) and memory
+    (MB), and the worst event-loop lag a worker reported (ms); `at` its epoch. None
+    when it holds nothing of the server's (the machine alone was sampled)."""
+    workers = {
+        pid: {"cpu": w.get("cpu"), "rss_mb": w.get("rss_mb")}
+        for pid, w in sample.get("workers", {}).items()
+    }
+    lags = sample.get("loop_lag_max_ms", {})
+    if not workers and not lags:
+        return None
+    return {"at": sample["at"], "workers": workers, "lag_ms": max(lags.values(), default=None)}
+
+
 class Live:
     """The run as the dashboard knows it: its seconds, totals and end (one lock)."""
 
@@ -73,11 +92,16 @@ class Live:
         self.fixed = fixed  # why the rate cannot change live; None: it can
         self.steps: list[dict[str, float]] = []
         self.notice: str | None = None
+        self.diagnosis = LiveDiagnosis()
+        self.server: list[dict[str, Any]] = []  # the server's side, a point per sample
+        self.findings: list[dict[str, Any]] = []
+        self.findings_at = 0.0  # the measured seconds they were read over
         self.lock = threading.Lock()
         self.seconds: list[dict[str, Any]] = []
         self.requests = 0
         self.errors: Counter[str] = Counter()
         self.end: dict[str, Any] | None = None
+        self._read = (0, 0)  # ticks and samples the findings were last read over
 
     def add(self, message: dict[str, Any]) -> None:
         """One line from loadgen."""
@@ -85,6 +109,7 @@ class Live:
             if "tick" in message:
                 t = message["tick"]
                 self.seconds.append(second(t))
+                self.diagnosis.add_tick(t)
                 self.requests += t.get("requests", t["responses"])
                 self.errors.update(t.get("errors_by_kind", {}))
             elif "end" in message:
@@ -92,14 +117,51 @@ class Live:
                 self.requests = end["requests"]  # the drain's responses, as summary.json's
                 self.errors = Counter(end["errors"])
                 self.end = {"stopped": end["stopped"], "report": None}
+            elif "sample" in message:
+                self.diagnosis.add_sample(message["sample"])
+                point = server_point(message["sample"])
+                if point is not None:
+                    self.server.append(point)
+            elif "signals" in message:
+                d, signals = self.diagnosis, message["signals"]
+                d.sources, d.interval = signals["sources"], signals["interval"]
+                d.cores = signals["cores"]
+                d.meta = dict(message.get("meta", {}))
             elif "steps" in message:
                 self.steps = message["steps"]
             elif "notice" in message:
                 self.notice = str(message["notice"])
             elif "report" in message and self.end is not None:
                 self.end["report"] = message["report"]
+                self.end["diagnosis"] = message.get("diagnosis")
 
-    def ticks_json(self, since: int = 0) -> bytes:
+    def read_findings(self) -> bool:
+        """The findings over what is known now (outside the lock: the run's seconds
+        go on arriving meanwhile); False if nothing new came since the last time."""
+        with self.lock:
+            d = self.diagnosis
+            if not d.ticks or (len(d.ticks), len(d.samples)) == self._read:
+                return False
+            self._read = (len(d.ticks), len(d.samples))
+            snapshot = LiveDiagnosis(d.meta)
+            snapshot.ticks, snapshot.samples = list(d.ticks), list(d.samples)
+            snapshot.sources, snapshot.missing = list(d.sources), dict(d.missing)
+            snapshot.interval, snapshot.cores = d.interval, d.cores
+            snapshot.started_at = d.started_at
+        found = [f.to_json() for f in snapshot.findings()]
+        with self.lock:
+            self.findings = [dict(f) for f in found]
+            self.findings_at = sum(t["length"] for t in snapshot.ticks)
+        return True
+
+    def server_since(self, since: int) -> list[dict[str, Any]]:
+        """The server's points from the `since`-th on, timed from the measured start."""
+        start = self.diagnosis.started_at
+        if start is None:
+            return []
+        return [{**p, "at": round(p["at"] - start, 3)} for p in self.server[since:]]
+
+    def ticks_json(self, since: int = 0, server_since: int = 0) -> bytes:
         """GET /ticks?since=N: the seconds from the N-th on (N = 0: all of them, so
         that a page opened mid-run has the history), and the end when it came. A
         page asks only for what it has not drawn: an hour's soak polled each
@@ -110,6 +172,10 @@ class Live:
                     "run": self.run_id,
                     "from": since,
                     "seconds": self.seconds[since:],
+                    "server_from": server_since,
+                    "server": self.server_since(server_since),
+                    "findings": self.findings,
+                    "findings_at": self.findings_at,
                     "steps": self.steps,
                     "fixed": self.fixed,
                     "notice": self.notice,
@@ -210,9 +276,11 @@ def serve(
             if path == "/":
                 self._reply(200, "text/html; charset=utf-8", PAGE.encode())
             elif path == "/ticks":
-                since = parse_qs(urlsplit(self.path).query).get("since", ["0"])[0]
-                n = int(since) if since.isdigit() else 0
-                self._reply(200, "application/json", live.ticks_json(n))
+                query = parse_qs(urlsplit(self.path).query)
+                n, m = (query.get(k, ["0"])[0] for k in ("since", "server_since"))
+                since = int(n) if n.isdigit() else 0
+                server_since = int(m) if m.isdigit() else 0
+                self._reply(200, "application/json", live.ticks_json(since, server_since))
             elif path == "/metrics":
                 self._reply(200, "text/plain; version=0.0.4", generate_latest(registry))
             elif path is not None:
@@ -256,6 +324,16 @@ def serve(
     return server
 
 
+def read_findings(live: Live) -> None:
+    """The findings thread: the diagnosis so far, every few seconds, until the end."""
+    while True:
+        time.sleep(FINDINGS_EVERY_S)
+        try:
+            live.read_findings()
+        except Exception:  # a rule that trips on half a run: the page goes on without it
+            continue
+
+
 def main() -> None:
     """The dashboard process: options on stdin's first line, then loadgen's lines until EOF."""
     yield_the_cpu()  # serving the page is never as urgent as sending a request
@@ -277,6 +355,7 @@ def main() -> None:
                 pass  # loadgen is gone: nothing to change
 
     server = serve(live, listening, options["token"], options["loadgen_pid"], to_loadgen)
+    threading.Thread(target=read_findings, args=(live,), name="findings", daemon=True).start()
     for line in sys.stdin:  # until loadgen closes the pipe (or is gone)
         try:
             live.add(json.loads(line))

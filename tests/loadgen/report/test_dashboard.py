@@ -116,6 +116,11 @@ def test_ticks_grow_mid_run_and_metrics_end_at_the_summary_s_count(tmp_path):
         assert mid["loadgen_requests_total"][run_label] > 0
         quantiles = {dict(labels)["quantile"] for labels in mid["loadgen_latency_ms"]}
         assert quantiles == {"0.5", "0.9", "0.99", "1"}
+        # The bundled server is sampled: its workers' CPU and memory, and the findings so far.
+        state = wait_for(lambda: (d := json.loads(get(f"{base}ticks"))).get("findings") and d)
+        assert state["findings"][0]["finding"] and state["findings_at"] >= 1
+        worker = next(iter(state["server"][-1]["workers"].values()))
+        assert worker["rss_mb"] > 0 and worker["cpu"] is not None
         # The end line comes before the files are written; it is served until loadgen exits.
         ended = wait_for(
             lambda: (m := metrics(base))["loadgen_run_ended"][run_label] == 1 and m, every=0.02
@@ -305,6 +310,7 @@ def test_the_end_line_sets_the_run_s_totals_drain_and_all():
     assert json.loads(live.ticks_json())["end"] == {
         "stopped": False,
         "report": "/tmp/r/report.html",
+        "diagnosis": None,
     }
     # A page asks only for the seconds it has not drawn yet.
     everything = json.loads(live.ticks_json())["seconds"]
