@@ -12,22 +12,17 @@ from collections.abc import Callable, Sequence
 from loadgen.commands.main import OVERVIEW
 from loadgen.commands.options.argtypes import (
     Parser,
-    UsageError,
     check_slo_tasks,
     positive_duration,
     rate_spec,
     slo,
     stages_spec,
 )
+from loadgen.commands.options.dashboard import add_dashboard_option, open_dashboard
 from loadgen.commands.options.exitcode import ExitCode
 from loadgen.commands.options.groups import option_groups
 from loadgen.commands.options.load_options import add_load_options, check_load_options
-from loadgen.commands.options.output import (
-    add_dashboard_option,
-    add_output_options,
-    print_link,
-    run_directory,
-)
+from loadgen.commands.options.output import add_output_options, print_link, run_directory
 from loadgen.commands.options.scale_options import add_scale_options, check_scale_options
 from loadgen.commands.options.server_sampling import (
     add_server_signal_options,
@@ -35,9 +30,7 @@ from loadgen.commands.options.server_sampling import (
 )
 from loadgen.commands.target import sampling, target
 from loadgen.core.config import DURATION_S
-from loadgen.core.rate_control import RateControl
 from loadgen.core.rates import NAMED_PROFILES, ConstantRate, RateProfile, ramp, stages
-from loadgen.core.stepped_rate import SteppedRate
 from loadgen.measure.tick import Tick
 from loadgen.report.dashboard import Dashboard
 from loadgen.report.progress import make_progress
@@ -45,7 +38,7 @@ from loadgen.report.publish import Published, publish
 from loadgen.report.run_dir import REPORT
 from loadgen.report.summary_contract import Summary
 from loadgen.report.terminal import make_console, print_shard_notes
-from loadgen.scale.scaled import Scale, ScaledRun, run_scaled
+from loadgen.scale.scaled import ScaledRun, run_scaled
 from loadgen.scale.stops import CatchStops
 
 # A --start-at further than this ahead is said, with when the run starts.
@@ -201,29 +194,6 @@ def run(argv: Sequence[str]) -> ExitCode:
     if not args.quiet:  # last of all, after the verdicts and whatever went to stderr
         print_link(console, args.out, REPORT)
     return status
-
-
-def open_dashboard(
-    address: tuple[str, int] | None, run_id: str, profile: RateProfile, warmup: float, scale: Scale
-) -> Dashboard | None:
-    """--dashboard's server, bound now (a busy port is misuse, before any load), its
-    address printed on stderr; None without --dashboard. A run here may have its
-    rate changed from the page: its profile then takes steps."""
-    if address is None:
-        return None
-    host, port = address
-    here = not scale.spread and scale.shard[1] == 1
-    stepped = SteppedRate(profile)
-    control = RateControl(stepped) if here else None
-    why = "its shards run elsewhere: their rates are fixed when they start"
-    try:
-        live = Dashboard(host, port, run_id, stepped if here else profile, warmup, control, why)
-    except OSError as e:
-        raise UsageError(
-            f"--dashboard {host}:{port}: cannot listen there: {e.strerror or e}"
-        ) from None
-    print(f"live: {live.url}", file=sys.stderr, flush=True)
-    return live
 
 
 def fan_out(

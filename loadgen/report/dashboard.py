@@ -95,6 +95,7 @@ class Dashboard:
         self._writer: threading.Thread | None = None
         self.control = control
         self.why_fixed = why_fixed
+        self.share = 1.0  # of the profile this process sends (one shard of several: 1/N)
         self._steps_sent = 0
 
     @property
@@ -142,12 +143,14 @@ class Dashboard:
             self._writer.join(STOP_TIMEOUT_S)
         end_child(proc, STOP_TIMEOUT_S)
 
-    def on_tick(self, t: Tick) -> None:
+    def on_tick(self, t: Tick, offset: float = 0.0) -> None:
         """Second `t` of the run, with its target rate, to the page (on the engine's
-        loop: one JSON line, every percentile is read in the other process)."""
+        loop: one JSON line, every percentile is read in the other process);
+        `offset` moves it on the page's time axis (a capacity level's start)."""
         start = self.warmup + t["end"] - t["length"]
         planned = self.profile.arrivals(self.warmup + t["end"]) - self.profile.arrivals(start)
-        self._send({"tick": {**t, "target": planned / max(t["length"], 1e-9)}})
+        target = self.share * planned / max(t["length"], 1e-9)
+        self._send({"tick": {**t, "end": t["end"] + offset, "target": target}})
         if isinstance(self.profile, SteppedRate) and len(self.profile.steps) > self._steps_sent:
             steps = self.profile.steps
             self._steps_sent = len(steps)
@@ -174,6 +177,10 @@ class Dashboard:
     def report(self, page: Path, diagnosis: list[Any] | None = None) -> None:
         """Where the run's page was written, and its diagnosis: the live page's last words."""
         self._send({"report": str(page.resolve()), "diagnosis": diagnosis})
+
+    def send(self, message: dict[str, Any]) -> None:
+        """A line for the child, as it is (a capacity search's levels)."""
+        self._send(message)
 
     def _send(self, message: dict[str, Any]) -> None:
         """Queue a line for the child: never waits for it."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>loadgen live</title>
 <style>
+[hidden]{display:none !important}
 body{font:14px system-ui,sans-serif;margin:16px;color:#222;background:#fafafa}
 h1{font-size:18px;margin:0 0 8px}
 #status{margin:6px 0 12px;padding:8px;background:#eef;border-radius:4px}
@@ -30,6 +31,9 @@ button{font-size:14px;padding:4px 12px}
 #diagnosis h2{font-size:14px;margin:0 0 4px}
 #diagnosis ul{margin:0;padding-left:20px}
 #diagnosis .how{color:#777}
+#capacity{background:#fff;border:1px solid #ddd;border-radius:4px;margin:0 0 12px;padding:6px 10px}
+#capacity h2{font-size:14px;margin:0 0 4px}
+#answer{font-weight:bold;margin:4px 0}
 </style></head>
 <body data-seconds="0">
 <h1>loadgen live: <span id="run">…</span></h1>
@@ -37,6 +41,8 @@ button{font-size:14px;padding:4px 12px}
 <div id="controls"><button id="stop">stop the run</button>
 <form id="rate"><label>target rate <input id="rps" type="number" min="0" step="any"> /s</label>
 <button id="set-rate">set</button> <span id="rate-msg"></span></form><span id="steps"></span></div>
+<div id="capacity" hidden><h2>capacity search: p99 against the offered rate, a point per level</h2>
+<div id="bracket"></div><div id="answer"></div><div id="hockey"></div></div>
 <div id="diagnosis"><h2>diagnosis so far</h2>
 <ul id="findings"><li>waiting for a few seconds…</li></ul></div>
 <div id="charts"></div>
@@ -153,6 +159,7 @@ async function poll() {
       for (const [id, title, pick] of SERVER_CHARTS) draw(id, title, pick, served, p => p.at);
     document.body.dataset.server = served.length;
     showFindings(data);
+    if (data.levels && data.levels.length) showCapacity(data);
     document.body.dataset.seconds = data.seconds.length;
     const status = document.getElementById("status");
     rateControls(data);
@@ -186,6 +193,7 @@ function showFindings(data) {
   if (!found || !found.length) return;
   document.querySelector("#diagnosis h2").textContent = verdict
     ? "diagnosis of the whole run (as its report says)"
+    : data.findings_of ? data.findings_of
     : `diagnosis so far (over the first ${Math.round(data.findings_at)} s; ` +
       "the report has the last word)";
   const list = document.getElementById("findings");
@@ -202,6 +210,70 @@ function showFindings(data) {
     list.appendChild(li);
   }
   document.body.dataset.findings = found.map(f => f.finding).join(" ");
+}
+const VERDICT_COLORS = {pass: "#2ca02c", fail: "#d62728", saturated: "#ff7f0e",
+                        interrupted: "#999", running: "#1f77b4"};
+function showCapacity(data) {
+  const box = document.getElementById("capacity");
+  box.hidden = false;
+  const levels = data.levels, b = data.bracket || {};
+  const running = levels.filter(lv => lv.verdict === "running");
+  const done = levels.filter(lv => lv.verdict !== "running" && lv.p99_ms !== null &&
+                                   lv.p99_ms !== undefined);
+  document.body.dataset.levels = done.length;
+  const rate = r => r === null || r === undefined ? "–" : `${+r.toPrecision(6)}/s`;
+  document.getElementById("bracket").textContent =
+    `${done.length} level(s) measured; bracket: passed ${rate(b.passed)}, ` +
+    `failed ${rate(b.failed)}` + (running.length ? `; measuring ${rate(running[0].rps)}…` : "");
+  const answer = document.getElementById("answer");
+  if (data.capacity) {
+    answer.textContent = "capacity: " + data.capacity.answer +
+      (data.capacity.why ? ". Why: " + data.capacity.why : "");
+    document.body.dataset.answer = "1";
+  }
+  const holder = document.getElementById("hockey");
+  holder.innerHTML = "";
+  const svg = el("svg", {width: W, height: H + 20, viewBox: `0 0 ${W} ${H + 20}`}, holder);
+  const rates = levels.map(lv => lv.rps), p99s = done.map(lv => lv.p99_ms).filter(v => v > 0);
+  const x1 = Math.max(...rates) * 1.15, lo = Math.min(...p99s, 1), hi = Math.max(...p99s, 1);
+  const log = hi / lo >= 100;
+  const f = log ? v => Math.log10(Math.max(v, lo)) : v => v;
+  const y0 = log ? Math.floor(f(lo)) : 0, y1 = log ? Math.ceil(f(hi)) : hi * 1.1;
+  const px = x => L + x / x1 * (W - L - R);
+  const py = v => H - B - (f(v) - y0) / Math.max(y1 - y0, 1e-9) * (H - T - B);
+  el("line", {x1: L, y1: H - B, x2: W - R, y2: H - B, stroke: "#999"}, svg);
+  el("line", {x1: L, y1: T, x2: L, y2: H - B, stroke: "#999"}, svg);
+  const ticks = log ? Array.from({length: y1 - y0 + 1}, (_, i) => 10 ** (y0 + i)) : [0, y1 / 2, y1];
+  for (const v of ticks) {
+    const y = log ? H - B - (Math.log10(v) - y0) / Math.max(y1 - y0, 1e-9) * (H - T - B) : py(v);
+    el("text", {x: L - 4, y: y + 4, "text-anchor": "end"}, svg).textContent =
+      v >= 100 ? v.toFixed(0) : +v.toPrecision(2);
+    el("line", {x1: L, y1: y, x2: W - R, y2: y, stroke: "#eee"}, svg);
+  }
+  el("text", {x: L, y: H - 6}, svg).textContent = "0/s" + (log ? " (p99 ms, log scale)" : "");
+  el("text", {x: W - R, y: H - 6, "text-anchor": "end"}, svg).textContent =
+    `${x1.toFixed(0)}/s offered`;
+  for (const [key, color] of [["passed", "#2ca02c"], ["failed", "#d62728"]]) {
+    if (b[key] === null || b[key] === undefined) continue;
+    el("line", {x1: px(b[key]), y1: T, x2: px(b[key]), y2: H - B, stroke: color,
+                "stroke-dasharray": "4 3", "data-bracket": key}, svg);
+  }
+  const sorted = [...done].sort((a, c) => a.rps - c.rps);
+  el("polyline", {points: sorted.map(lv => `${px(lv.rps).toFixed(1)},${py(lv.p99_ms).toFixed(1)}`)
+    .join(" "), fill: "none", stroke: "#888", "stroke-width": 1.5}, svg);
+  for (const lv of done) {
+    el("circle", {cx: px(lv.rps), cy: py(lv.p99_ms), r: 5, fill: VERDICT_COLORS[lv.verdict],
+                  "data-level": lv.rps}, svg);
+  }
+  for (const lv of running) {
+    el("line", {x1: px(lv.rps), y1: T, x2: px(lv.rps), y2: H - B, stroke: "#1f77b4",
+                "stroke-width": 2}, svg);
+    el("text", {x: px(lv.rps) - 4, y: T + 12, "text-anchor": "end"}, svg).textContent =
+      `measuring ${rate(lv.rps)}`;
+  }
+  const legend = el("text", {x: L, y: H + 14}, svg);
+  legend.textContent = "● pass (green)  ● fail (red)  ● saturated (orange); " +
+    "dashed: the bracket's ends";
 }
 function rateMessage(text, bad) {
   const msg = document.getElementById("rate-msg");

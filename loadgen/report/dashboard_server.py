@@ -96,6 +96,11 @@ class Live:
         self.server: list[dict[str, Any]] = []  # the server's side, a point per sample
         self.findings: list[dict[str, Any]] = []
         self.findings_at = 0.0  # the measured seconds they were read over
+        self.findings_of: str | None = None  # whose they are, when not the run's so far
+        # A capacity search: its levels (the last may be running), bracket and answer.
+        self.levels: list[dict[str, Any]] = []
+        self.bracket: dict[str, Any] | None = None
+        self.capacity: dict[str, Any] | None = None
         self.lock = threading.Lock()
         self.seconds: list[dict[str, Any]] = []
         self.requests = 0
@@ -127,6 +132,10 @@ class Live:
                 d.sources, d.interval = signals["sources"], signals["interval"]
                 d.cores = signals["cores"]
                 d.meta = dict(message.get("meta", {}))
+            elif "level" in message:
+                self._level(message)
+            elif "capacity" in message:
+                self.capacity = message["capacity"]
             elif "steps" in message:
                 self.steps = message["steps"]
             elif "notice" in message:
@@ -135,12 +144,26 @@ class Live:
                 self.end["report"] = message["report"]
                 self.end["diagnosis"] = message.get("diagnosis")
 
+    def _level(self, message: dict[str, Any]) -> None:
+        """A capacity level begun, or measured (its diagnosis, the report's, is then
+        the page's findings: a search's seconds mix levels, a diagnosis over them
+        all would say nothing true)."""
+        level = message["level"]
+        if self.levels and self.levels[-1]["verdict"] == "running":
+            self.levels.pop()
+        self.levels.append(level)
+        if "bracket" in message:
+            self.bracket = message["bracket"]
+        if "diagnosis" in level:
+            self.findings = level["diagnosis"]
+            self.findings_of = f"diagnosis of the level at {level['rps']:g}/s (its report's)"
+
     def read_findings(self) -> bool:
         """The findings over what is known now (outside the lock: the run's seconds
         go on arriving meanwhile); False if nothing new came since the last time."""
         with self.lock:
             d = self.diagnosis
-            if not d.ticks or (len(d.ticks), len(d.samples)) == self._read:
+            if self.levels or not d.ticks or (len(d.ticks), len(d.samples)) == self._read:
                 return False
             self._read = (len(d.ticks), len(d.samples))
             snapshot = LiveDiagnosis(d.meta)
@@ -176,6 +199,10 @@ class Live:
                     "server": self.server_since(server_since),
                     "findings": self.findings,
                     "findings_at": self.findings_at,
+                    "findings_of": self.findings_of,
+                    "levels": self.levels,
+                    "bracket": self.bracket,
+                    "capacity": self.capacity,
                     "steps": self.steps,
                     "fixed": self.fixed,
                     "notice": self.notice,

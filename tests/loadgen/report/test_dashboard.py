@@ -13,7 +13,7 @@ import urllib.request
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from loadgen.commands.options.output import dashboard_address
+from loadgen.commands.options.dashboard import dashboard_address
 from loadgen.measure.histogram import new_histogram
 from loadgen.measure.recorder import Recorder
 from loadgen.measure.tick import tick
