@@ -172,6 +172,24 @@ def test_a_rate_change_is_a_step_of_the_run_s_profile_timeline_and_summary(tmp_p
     assert "changed live: 120/s from" in (run.out / "report.html").read_text()
 
 
+@pytest.mark.slow
+def test_a_scaled_run_s_coordinator_serves_its_shards_merged_seconds(tmp_path):
+    run = Run(tmp_path / "scaled", "--rps", 60, "--duration", "5s", "--processes", 2,
+              "--dashboard")  # fmt: skip
+    try:
+        base = run.url()
+        merged = wait_for(lambda: len(s := seconds(base)) >= 2 and s, timeout=30)
+        # Both shards' arrivals in each second: the whole run's rate, not a shard's.
+        assert merged[1]["target"] == pytest.approx(60)
+        assert merged[1]["achieved"] == pytest.approx(60, abs=2)
+        status, answer = post(f"{base}rate", {"rps": 100})
+        assert status == 409 and "shards" in answer["error"]
+        assert run.wait() == 0, "".join(run.stderr)
+    finally:
+        run.kill()
+    assert summary(run.out)["run"]["rate_profile"] == {"kind": "constant", "rps": 60.0}
+
+
 def test_post_rate_hands_a_good_rate_to_loadgen_and_says_why_a_bad_one_is_none():
     handed = []
     live = Live("r")
