@@ -1,4 +1,5 @@
-"""`loadgen report DIR`: the terminal summary and report.html again, from a run's files.
+"""`loadgen report DIR`: the terminal summary and report.html again, from a run's files;
+with `--serve`, the live page over them (`report/dashboard_replay.py`).
 
 The latency numbers are recomputed from `intervals.hlog` (whose intervals sum
 to the run's totals), so the report is checked against, not copied from,
@@ -11,14 +12,17 @@ still decide between 1 and 99 as they do for `run`).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from loadgen.commands.options.argtypes import Parser, UsageError, check_slo_tasks, slo
+from loadgen.commands.options.dashboard import dashboard_address
 from loadgen.commands.options.exitcode import ExitCode
 from loadgen.commands.run import nothing_answered
 from loadgen.measure.histogram import summary_ms
+from loadgen.report.dashboard_replay import Replay, replayed
 from loadgen.report.run_data import RunData
 from loadgen.report.run_dir import load_run, write_report
 from loadgen.report.summary import judge_slos
@@ -37,6 +41,15 @@ def parser() -> argparse.ArgumentParser:
         "--slo", type=slo, action="append", default=[], metavar="EXPR", help="judge the run"
     )
     p.add_argument("--no-html", action="store_true", help="only the terminal summary")
+    p.add_argument(
+        "--serve",
+        nargs="?",
+        const=("127.0.0.1", 0),
+        type=dashboard_address,
+        metavar="HOST:PORT",
+        help="then serve the live page over the saved run, as it looked at its end, "
+        "until Ctrl-C (default 127.0.0.1 on a free port; another address gets a token)",
+    )
     return p
 
 
@@ -70,15 +83,33 @@ def report(argv: Sequence[str]) -> ExitCode:
     console = make_console()
     render_summary(run.summary, console)
     render_slos(outcomes, console)
+    path = None
     if not args.no_html:
         path = write_report(args.run, run)
         console.print(f"report written to {path}")
+    if args.serve is not None:
+        return serve_saved(args.serve, run, args.run, path)
     passed = all(o.passed for o in outcomes)
     failure = incomplete(run.summary)
     if failure:
         print(f"loadgen: error: {failure}", file=sys.stderr)
         return ExitCode.INCOMPLETE if passed else ExitCode.SLO_FAILED
     return ExitCode.OK if passed else ExitCode.SLO_FAILED
+
+
+def serve_saved(
+    address: tuple[str, int], run: RunData, directory: Path, page: Path | None
+) -> ExitCode:
+    """The live page over the saved run, until Ctrl-C (exit 130, as a run stopped so)."""
+    host, port = address
+    try:
+        replay = Replay(host, port, replayed(run, directory.resolve().name, page))
+    except OSError as e:
+        raise UsageError(f"--serve {host}:{port}: cannot listen there: {e.strerror or e}") from None
+    print(f"serving: {replay.url} (Ctrl-C ends it)", file=sys.stderr, flush=True)
+    with contextlib.suppress(KeyboardInterrupt):
+        replay.serve_forever()
+    return ExitCode.INTERRUPTED
 
 
 def incomplete(summary: Summary) -> str | None:

@@ -54,6 +54,32 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+class Listening:
+    """The page's address, bound at once (port 0: a free one), and its token: anyone
+    who can reach a non-loopback address could stop the run, so they need it."""
+
+    def __init__(self, host: str, port: int) -> None:
+        """OSError if the address cannot be bound (busy, not this machine's)."""
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        self.socket = socket.socket(family, socket.SOCK_STREAM)
+        try:
+            self.socket.bind((host, port))
+            self.socket.listen(64)
+        except OSError:
+            self.socket.close()
+            raise
+        self.host = host
+        self.port = self.socket.getsockname()[1]
+        self.token = None if is_loopback(host) else secrets.token_urlsafe(16)
+
+    @property
+    def url(self) -> str:
+        """The page's address, with its token when one is needed."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        query = f"?token={self.token}" if self.token else ""
+        return f"http://{host}:{self.port}/{query}"
+
+
 class Dashboard:
     """The dashboard process, started on entering the block and stopped on leaving it.
 
@@ -74,21 +100,13 @@ class Dashboard:
         why_fixed: str = "this run's rate cannot change live",
     ) -> None:
         """OSError if the address cannot be bound (busy, not this machine's)."""
-        family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        self._socket = socket.socket(family, socket.SOCK_STREAM)
-        try:
-            self._socket.bind((host, port))
-            self._socket.listen(64)
-        except OSError:
-            self._socket.close()
-            raise
-        self.host = host
-        self.port = self._socket.getsockname()[1]
+        self._listening = Listening(host, port)
+        self._socket = self._listening.socket
+        self.url = self._listening.url
+        self.token = self._listening.token
         self.run_id = run_id
         self.profile = profile
         self.warmup = warmup
-        # Anyone who can reach a non-loopback address could stop the run: they need this.
-        self.token = None if is_loopback(host) else secrets.token_urlsafe(16)
         self._proc: subprocess.Popen[bytes] | None = None
         # Lines for the child, written by `_writer` (None: no more).
         self._lines: queue.Queue[bytes | None] = queue.Queue()
@@ -97,13 +115,6 @@ class Dashboard:
         self.why_fixed = why_fixed
         self.share = 1.0  # of the profile this process sends (one shard of several: 1/N)
         self._steps_sent = 0
-
-    @property
-    def url(self) -> str:
-        """The page's address, with its token when one is needed."""
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        query = f"?token={self.token}" if self.token else ""
-        return f"http://{host}:{self.port}/{query}"
 
     def __enter__(self) -> Dashboard:
         self._proc = subprocess.Popen(

@@ -106,6 +106,12 @@ function draw(id, title, pick, seconds, at = s => s.end) {
     }
   }
   const all = Object.values(series).flat();
+  // A chart with nothing to draw yet waits (a saved run keeps no in-flight or lag
+  // per second); the errors' stays, empty, to say there were none.
+  if (!all.length && id !== "errors" && !box.querySelector("svg")) {
+    box.remove();
+    return;
+  }
   const xs = seconds.map(at);
   const x0 = Math.min(0, ...xs), x1 = Math.max(1, ...xs);
   const positive = all.map(p => p[1]).filter(v => v > 0);

@@ -267,11 +267,12 @@ def serve(
     live: Live,
     listening: socket.socket,
     token: str | None,
-    loadgen_pid: int,
+    loadgen_pid: int | None,
     to_loadgen: Callable[[dict[str, Any]], None] = lambda message: None,
 ) -> ThreadingHTTPServer:
     """The HTTP server on the inherited socket, serving in a thread of its own;
-    `to_loadgen` takes what loadgen must act on (a new rate)."""
+    `to_loadgen` takes what loadgen must act on (a new rate); no `loadgen_pid`: a
+    saved run's page (`loadgen report --serve`), with no run to stop."""
     registry = CollectorRegistry(auto_describe=False)
     registry.register(live)  # a collector: it has `collect`
     stopping = threading.Event()
@@ -315,7 +316,10 @@ def serve(
 
         def do_POST(self) -> None:
             path = self._allowed()
-            if path == "/stop":
+            if path == "/stop" and loadgen_pid is None:
+                error = {"error": "a saved run: there is nothing to stop"}
+                self._reply(409, "application/json", json.dumps(error).encode())
+            elif path == "/stop" and loadgen_pid is not None:
                 first = not stopping.is_set()  # a second SIGINT would cut the drain short
                 stopping.set()
                 if first:
