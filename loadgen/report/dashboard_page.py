@@ -1,7 +1,7 @@
 """The live page the dashboard serves: one HTML file, its script and SVG charts inline.
 
-Nothing is fetched but the dashboard's own `/ticks` (once a second, every second
-so far: a page opened mid-run draws the history), `/stop` and `/rate`; the token
+Nothing is fetched but the dashboard's own `/ticks` (twice a second, the seconds
+not drawn yet: a page opened mid-run draws the history), `/stop` and `/rate`; the token
 of the page's URL goes along with each. `body[data-seconds]` says how many seconds are
 drawn (the browser test reads it), `body[data-ended]` that the run is over.
 """
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>loadgen live</title>
+<link rel="icon" href="data:,">
 <style>
 [hidden]{display:none !important}
 body{font:14px system-ui,sans-serif;margin:16px;color:#222;background:#fafafa}
@@ -39,7 +40,7 @@ button{font-size:14px;padding:4px 12px}
 <h1>loadgen live: <span id="run">…</span></h1>
 <div id="status"><span id="state">waiting for the first second…</span></div>
 <div id="controls"><button id="stop">stop the run</button>
-<form id="rate"><label>target rate <input id="rps" type="number" min="0" step="any"> /s</label>
+<form id="rate" novalidate><label>target rate <input id="rps" type="number" step="any"> /s</label>
 <button id="set-rate">set</button> <span id="rate-msg"></span></form><span id="steps"></span></div>
 <div id="capacity" hidden><h2>capacity search: p99 against the offered rate, a point per level</h2>
 <div id="bracket"></div><div id="answer"></div><div id="hockey"></div></div>
@@ -77,6 +78,9 @@ function perWorker(p, key) {
   return out;
 }
 const NS = "http://www.w3.org/2000/svg";
+// Twice a second: a second is drawn at most half a second after it closed (each
+// poll asks only for what is new, served by the dashboard's own process).
+const POLL_MS = 500;
 function el(name, attrs, parent) {
   const e = document.createElementNS(NS, name);
   for (const k in attrs) e.setAttribute(k, attrs[k]);
@@ -191,7 +195,7 @@ async function poll() {
       "the dashboard is gone (loadgen ended)";
     return;
   }
-  if (!ended || !document.body.dataset.report) setTimeout(poll, 1000);
+  if (!ended || !document.body.dataset.report) setTimeout(poll, POLL_MS);
 }
 function showFindings(data) {
   const verdict = data.end && data.end.diagnosis;

@@ -19,6 +19,7 @@ engine's loop. A new rate goes back to loadgen as a line on stdout.
 from __future__ import annotations
 
 import json
+import math
 import os
 import secrets
 import signal
@@ -44,6 +45,9 @@ from loadgen.report.live_diagnosis import LiveDiagnosis
 
 # How often the findings so far are read again (when something new came).
 FINDINGS_EVERY_S = 3.0
+# A page that polled this recently is open: at the end, it is given this long to
+# fetch the run's last words (its end and report) before the dashboard goes.
+PAGE_OPEN_S = 1.5
 
 # The latency quantiles of the last second, as /metrics labels them (1: the max).
 QUANTILES = {"0.5": 50.0, "0.9": 90.0, "0.99": 99.0}
@@ -107,6 +111,8 @@ class Live:
         self.errors: Counter[str] = Counter()
         self.end: dict[str, Any] | None = None
         self._read = (0, 0)  # ticks and samples the findings were last read over
+        self.polled_at = -math.inf  # monotonic time of the last GET /ticks
+        self.told_the_end = False  # a /ticks answer carried the end and the report
 
     def add(self, message: dict[str, Any]) -> None:
         """One line from loadgen."""
@@ -177,6 +183,16 @@ class Live:
             self.findings_at = sum(t["length"] for t in snapshot.ticks)
         return True
 
+    def linger(self) -> None:
+        """Loadgen is done: a page still open gets the end before the port closes
+        (loadgen waits for this process, so it exits after its page knows)."""
+        deadline = time.monotonic() + PAGE_OPEN_S
+        while time.monotonic() < deadline:
+            with self.lock:
+                if self.told_the_end or time.monotonic() - self.polled_at > PAGE_OPEN_S:
+                    return
+            time.sleep(0.05)
+
     def server_since(self, since: int) -> list[dict[str, Any]]:
         """The server's points from the `since`-th on, timed from the measured start."""
         start = self.diagnosis.started_at
@@ -190,6 +206,8 @@ class Live:
         page asks only for what it has not drawn: an hour's soak polled each
         second does not send the hour each second."""
         with self.lock:
+            self.polled_at = time.monotonic()
+            self.told_the_end = self.end is not None and self.end.get("report") is not None
             return json.dumps(
                 {
                     "run": self.run_id,
@@ -392,6 +410,7 @@ def main() -> None:
             live.add(json.loads(line))
         except (ValueError, KeyError, TypeError):
             continue
+    live.linger()
     server.shutdown()
 
 
