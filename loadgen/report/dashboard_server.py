@@ -45,8 +45,9 @@ from loadgen.report.live_diagnosis import LiveDiagnosis
 
 # How often the findings so far are read again (when something new came).
 FINDINGS_EVERY_S = 3.0
-# A page that polled this recently is open: at the end, it is given this long to
-# fetch the run's last words (its end and report) before the dashboard goes.
+# A page that polled this recently is open (a scraper that scraped this recently
+# scrapes often): at the end, it is given this long to fetch the run's last words
+# (its end and report; the final totals) before the dashboard goes.
 PAGE_OPEN_S = 1.5
 
 # The latency quantiles of the last second, as /metrics labels them (1: the max).
@@ -113,6 +114,8 @@ class Live:
         self._read = (0, 0)  # ticks and samples the findings were last read over
         self.polled_at = -math.inf  # monotonic time of the last GET /ticks
         self.told_the_end = False  # a /ticks answer carried the end and the report
+        self.scraped_at = -math.inf  # monotonic time of the last GET /metrics
+        self.scraped_the_end = False  # a /metrics answer carried the run's totals
 
     def add(self, message: dict[str, Any]) -> None:
         """One line from loadgen."""
@@ -183,15 +186,22 @@ class Live:
             self.findings_at = sum(t["length"] for t in snapshot.ticks)
         return True
 
-    def linger(self) -> None:
-        """Loadgen is done: a page still open gets the end before the port closes
-        (loadgen waits for this process, so it exits after its page knows)."""
+    def linger(self) -> bool:
+        """Loadgen is done: a page still open gets the end, and a scraper that scrapes
+        often the totals, before the port closes (loadgen waits for this process, so
+        it exits after they know). True if it waited for one."""
         deadline = time.monotonic() + PAGE_OPEN_S
+        waited = False
         while time.monotonic() < deadline:
             with self.lock:
-                if self.told_the_end or time.monotonic() - self.polled_at > PAGE_OPEN_S:
-                    return
+                now = time.monotonic()
+                page = not self.told_the_end and now - self.polled_at <= PAGE_OPEN_S
+                scraper = not self.scraped_the_end and now - self.scraped_at <= PAGE_OPEN_S
+                if not page and not scraper:
+                    return waited
+            waited = True
             time.sleep(0.05)
+        return waited
 
     def server_since(self, since: int) -> list[dict[str, Any]]:
         """The server's points from the `since`-th on, timed from the measured start."""
@@ -231,6 +241,8 @@ class Live:
     def collect(self) -> Iterator[Metric]:
         """The metrics, read from the latest state on each scrape."""
         with self.lock:
+            self.scraped_at = time.monotonic()
+            self.scraped_the_end = self.end is not None
             last = self.seconds[-1] if self.seconds else None
             run, requests, errors, ended = self.run_id, self.requests, dict(self.errors), self.end
         c = CounterMetricFamily(
@@ -410,7 +422,8 @@ def main() -> None:
             live.add(json.loads(line))
         except (ValueError, KeyError, TypeError):
             continue
-    live.linger()
+    if live.linger():
+        time.sleep(0.2)  # its last answer, read as it was made, is still being written
     server.shutdown()
 
 
