@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from loadgen.commands.options.argtypes import Parser, UsageError, check_slo_tasks, slo
-from loadgen.commands.options.dashboard import dashboard_address
+from loadgen.commands.options.dashboard import add_address_option
 from loadgen.commands.options.exitcode import ExitCode
 from loadgen.commands.run import nothing_answered
 from loadgen.measure.histogram import summary_ms
@@ -41,14 +41,8 @@ def parser() -> argparse.ArgumentParser:
         "--slo", type=slo, action="append", default=[], metavar="EXPR", help="judge the run"
     )
     p.add_argument("--no-html", action="store_true", help="only the terminal summary")
-    p.add_argument(
-        "--serve",
-        nargs="?",
-        const=("127.0.0.1", 0),
-        type=dashboard_address,
-        metavar="HOST:PORT",
-        help="then serve the live page over the saved run, as it looked at its end, "
-        "until Ctrl-C (default 127.0.0.1 on a free port; another address gets a token)",
+    add_address_option(
+        p, "--serve", "then serve the live page over the saved run, as at its end, until Ctrl-C"
     )
     return p
 

@@ -18,11 +18,9 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 from loadgen.core.rates import ConstantRate
-from loadgen.measure.sampler_process import SamplerProcess
 from loadgen.measure.tick import Tick
 from loadgen.report.dashboard import Dashboard
 from loadgen.report.summary_contract import Summary
@@ -38,15 +36,12 @@ def bracket(levels: Sequence[Mapping[str, Any]]) -> dict[str, float | None]:
     return {"passed": low, "failed": min(failed, default=None)}
 
 
-class CapacityDashboard:
+class CapacityDashboard(Dashboard):
     """A `Dashboard` fed a capacity search: its levels on one timeline, and the search."""
 
     def __init__(self, host: str, port: int, run_id: str, warmup: float = 0.0) -> None:
         """OSError if the address cannot be bound (see `Dashboard`)."""
-        self.dashboard = Dashboard(
-            host, port, run_id, ConstantRate(1.0), warmup, why_fixed=WHY_FIXED
-        )
-        self.url = self.dashboard.url
+        super().__init__(host, port, run_id, ConstantRate(1.0), warmup, why_fixed=WHY_FIXED)
         self.levels: list[dict[str, Any]] = []
         self._started = time.time()
         self._offset = 0.0  # the running level's start on the search's time axis
@@ -54,31 +49,20 @@ class CapacityDashboard:
         self._errors: dict[str, int] = {}
 
     def __enter__(self) -> CapacityDashboard:
-        self.dashboard.__enter__()
+        super().__enter__()
         self._started = time.time()
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.dashboard.__exit__(exc_type, exc, tb)
-
-    def follow(self, sampler: SamplerProcess, meta: Mapping[str, Any]) -> None:
-        """The server's samples to the page, as for a run."""
-        self.dashboard.follow(sampler, meta)
-
     def level_started(self, rps: float) -> None:
         """A level at `rps` begins: its ticks count from now on the search's axis."""
-        self.dashboard.profile = ConstantRate(rps)
-        self._offset = time.time() - self._started + self.dashboard.warmup
-        self.dashboard.send({"level": {"rps": rps, "verdict": "running"}})
+        self.profile = ConstantRate(rps)
+        self._offset = time.time() - self._started + self.warmup
+        self.send({"level": {"rps": rps, "verdict": "running"}})
 
-    def on_tick(self, t: Tick) -> None:
-        """A second of the running level (on its engine's loop, as for a run)."""
-        self.dashboard.on_tick(t, self._offset)
+    def on_tick(self, t: Tick, offset: float = 0.0) -> None:
+        """A second of the running level (on its engine's loop, as for a run), where
+        it falls on the search's time axis."""
+        super().on_tick(t, self._offset + offset)
 
     def level_measured(
         self, rps: float, verdict: str, reasons: Sequence[str], summary: Summary | None
@@ -100,10 +84,10 @@ class CapacityDashboard:
             for kind, n in summary["errors"]["by_kind"].items():
                 self._errors[kind] = self._errors.get(kind, 0) + n
         self.levels.append(level)
-        self.dashboard.send({"level": level, "bracket": bracket(self.levels)})
+        self.send({"level": level, "bracket": bracket(self.levels)})
 
     def search_over(self, answer: str, why: str | None, page: Path, stopped: bool) -> None:
         """The search's answer, why it fails there, and its capacity.html."""
-        self.dashboard.send({"capacity": {"answer": answer, "why": why}})
-        self.dashboard.ended(self._requests, self._errors, stopped)
-        self.dashboard.report(page)
+        self.send({"capacity": {"answer": answer, "why": why}})
+        self.ended(self._requests, self._errors, stopped)
+        self.report(page)

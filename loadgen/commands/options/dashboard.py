@@ -33,14 +33,22 @@ def dashboard_address(text: str) -> tuple[str, int]:
 
 def add_dashboard_option(group: Group) -> None:
     """--dashboard [HOST:PORT]: the live page and /metrics while the run goes on."""
-    group.add_argument(
+    add_address_option(
+        group,
         "--dashboard",
+        "serve a live page of the run and Prometheus /metrics while it goes on",
+    )
+
+
+def add_address_option(group: Group | argparse.ArgumentParser, flag: str, what: str) -> None:
+    """An option that serves the page on [HOST:PORT]; `what` it does, in its help."""
+    group.add_argument(
+        flag,
         nargs="?",
         const=("127.0.0.1", 0),
         type=dashboard_address,
         metavar="HOST:PORT",
-        help="serve a live page of the run and Prometheus /metrics while it goes on "
-        "(default 127.0.0.1 on a free port; another address gets a token in the URL)",
+        help=f"{what} (default 127.0.0.1 on a free port; another address gets a token in the URL)",
     )
 
 

@@ -24,6 +24,7 @@ async def test_a_change_from_another_thread_steps_the_rate_from_that_moment():
     control.attach(asyncio.get_running_loop(), issuer, t0)
     issuer.start()
     await asyncio.sleep(0.3)
+    asked = time.perf_counter() - t0
     answers: list[str | None] = []
     changer = threading.Thread(target=lambda: answers.append(control.change(200)))
     changer.start()
@@ -32,11 +33,12 @@ async def test_a_change_from_another_thread_steps_the_rate_from_that_moment():
     control.detach()
     assert answers == [None]
     [(at, rps)] = profile.steps
-    assert rps == 200 and 0.3 <= at < 0.5
+    assert rps == 200 and asked <= at < 1.0  # from when the loop took it
     before = [t for t in sent if t < at]
     after = [t for t in sent if t >= at]
     assert len(before) == pytest.approx(20 * at, abs=1.01)
-    assert len(after) == pytest.approx(200 * (1 - at), abs=1.01)
+    # Those due before the window's end and not sent by then (a busy machine) count.
+    assert len(after) + issuer.unsent == pytest.approx(200 * (1 - at), abs=1.01)
     assert sent == sorted(sent)  # one schedule, none sent twice
     assert control.change(50) == "the run is not sending: its rate cannot change"
 

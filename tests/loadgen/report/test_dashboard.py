@@ -90,6 +90,16 @@ def wait_for(check, timeout=15.0, every=0.1):
     raise AssertionError("not in time")
 
 
+def dom_and_screenshot(url, shot, profile, size):
+    """The page at `url` as Chromium draws it a few seconds on: its DOM (a finished
+    process: `.stdout`, `.stderr`), and its screenshot in `shot`."""
+    common = [chromium_path(), *FLAGS, f"--user-data-dir={profile}", f"--window-size={size}",
+              "--virtual-time-budget=3000"]  # fmt: skip
+    dom = subprocess.run([*common, "--dump-dom", url], capture_output=True, text=True, timeout=60)
+    subprocess.run([*common, f"--screenshot={shot}", url], capture_output=True, timeout=60)
+    return dom
+
+
 def metrics(base):
     """/metrics parsed by prometheus_client's own parser: name → {labels: value}."""
     out = {}
@@ -219,12 +229,8 @@ def test_chromium_draws_the_live_page(tmp_path):
     try:
         base = run.url()
         wait_for(lambda: len(seconds(base)) >= 2)
-        common = [chromium_path(), *FLAGS, f"--user-data-dir={tmp_path / 'profile'}",
-                  "--window-size=1280,1300", "--virtual-time-budget=3000"]  # fmt: skip
-        dom = subprocess.run([*common, "--dump-dom", base], capture_output=True, text=True,
-                             timeout=60)  # fmt: skip
         shot = tmp_path / "live.png"
-        subprocess.run([*common, f"--screenshot={shot}", base], capture_output=True, timeout=60)
+        dom = dom_and_screenshot(base, shot, tmp_path / "profile", "1280,1300")
         run.wait()
     finally:
         run.kill()

@@ -2,15 +2,13 @@
 
 import json
 import re
-import subprocess
 import threading
 import time
 
 import pytest
 
 from loadgen.report.dashboard_capacity import bracket
-from tests.loadgen.report.test_dashboard import Run, get, wait_for
-from tests.support.chromium import FLAGS, chromium_path
+from tests.loadgen.report.test_dashboard import Run, dom_and_screenshot, get, wait_for
 
 
 def test_the_bracket_is_the_highest_pass_and_the_lowest_failure_above_it():
@@ -58,12 +56,8 @@ def test_a_capacity_search_draws_its_levels_as_they_come_and_its_answer(tmp_path
         mid = wait_for(lambda: len((s := state(base))["levels"]) >= 2 and s, timeout=60)
         assert mid["levels"][0] == {**mid["levels"][0], "rps": 50.0, "verdict": "pass"}
         assert mid["bracket"]["passed"] == 50.0 and mid["fixed"]
-        common = [chromium_path(), *FLAGS, f"--user-data-dir={tmp_path / 'profile'}",
-                  "--window-size=1280,1400", "--virtual-time-budget=2500"]  # fmt: skip
-        dom = subprocess.run([*common, "--dump-dom", base], capture_output=True, text=True,
-                             timeout=60)  # fmt: skip
         shot = tmp_path / "capacity-live.png"
-        subprocess.run([*common, f"--screenshot={shot}", base], capture_output=True, timeout=60)
+        dom = dom_and_screenshot(base, shot, tmp_path / "profile", "1280,1400")
         assert run.wait(90) in (0, 3, 4), "".join(run.stderr)  # found, none, or saturated
         done = watch.join()
     finally:
