@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 RPS ?= 100
 DURATION ?= 10s
 
-.PHONY: run test test-fast lint typecheck browser serve locust bench clean
+.PHONY: run test test-fast lint typecheck browser prometheus serve locust bench clean
 
 # Re-install whenever pyproject.toml changes (the stamp is older than it).
 $(STAMP): pyproject.toml
@@ -24,7 +24,7 @@ run: $(STAMP)
 
 # Two test processes: most tests wait on servers and subprocesses, not the CPU.
 # Those that judge a diagnosis end to end (`alone`) then run one at a time.
-test: $(STAMP) lint typecheck browser
+test: $(STAMP) lint typecheck browser prometheus
 	$(BIN)/python -m pytest -q -n 2 -m "not alone"
 	$(BIN)/python -m pytest -q -m alone
 
@@ -39,6 +39,15 @@ browser:
 	    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } \
 	      || echo "could not install chromium: the report.html browser tests will be skipped"; \
 	  else echo "chromium is not installed: the report.html browser tests will be skipped"; fi; }
+
+# The live dashboard's /metrics is scraped by a real Prometheus: Debian's, installed
+# when we can, as Chromium is.
+prometheus:
+	@command -v prometheus >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus >/dev/null; } \
+	      || echo "could not install prometheus: the dashboard's scrape test will be skipped"; \
+	  else echo "prometheus is not installed: the dashboard's scrape test will be skipped"; fi; }
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

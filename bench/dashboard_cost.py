@@ -4,7 +4,7 @@ Run by hand (`python bench/dashboard_cost.py`, after `apt-get install nginx-ligh
 chromium`); prints a table. nginx on core 1 serves a static 200 (bench's
 static target); loadgen runs on core 0 over the ladder of generator_max.py:
 plain, then with `--dashboard` and the page open in a headless Chromium that
-polls it each second as a person's browser would (Chromium at the lowest
+polls it twice a second as a person's browser would (Chromium at the lowest
 priority on the target's core: a browser sits on another machine, or beside
 the work a person is watching; there is no third core here). The dashboard's
 process serves the page; the engine only hands it one line a second. Best of

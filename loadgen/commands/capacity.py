@@ -15,6 +15,7 @@ rate) and each level's run files.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import socket
 import sys
 import time
@@ -59,6 +60,7 @@ from loadgen.commands.options.argtypes import (
     positive_float,
     slo,
 )
+from loadgen.commands.options.dashboard import add_dashboard_option, open_capacity_dashboard
 from loadgen.commands.options.exitcode import CommandFailed, ExitCode
 from loadgen.commands.options.groups import hide, option_groups
 from loadgen.commands.options.junit import add_junit_option, write_capacity_junit
@@ -74,6 +76,7 @@ from loadgen.commands.target import Sampling, sampling, target
 from loadgen.core.rates import ConstantRate
 from loadgen.measure.histogram import ms
 from loadgen.measure.numbers import json_text
+from loadgen.measure.tick import Tick
 from loadgen.report.concurrency import concurrency, served_rps, unloaded_concurrency
 from loadgen.report.diagnosis import headline
 from loadgen.report.html import render_capacity
@@ -171,6 +174,7 @@ def parser() -> argparse.ArgumentParser:
     )
     add_junit_option(g.slo, "the answer and each level's SLO verdicts and verdict")
     add_output_options(g.output, "capacity.json, capacity.html and each level's files", PREFIX)
+    add_dashboard_option(g.output)
     add_load_options(g)
     add_server_signal_options(g.sampling)
     add_spread_options(g.scale)
@@ -359,10 +363,13 @@ def capacity(argv: Sequence[str]) -> ExitCode:
     silence = ""  # why the search ended when the target answered nothing
     stopped_by: list[int | None] = []  # what ended the search early (a signal, if known)
 
+    live = open_capacity_dashboard(args.dashboard, args.out.name, args.warmup)
     # Outside a level's engine a stop signal is recorded, never a traceback:
     # the search ends after the level it came in, and its files are written.
-    with CatchStops() as stops:
+    with CatchStops() as stops, live or contextlib.nullcontext():
         with target(args) as tgt, sampling(args, tgt) as sampled:
+            if live is not None:
+                live.follow(sampled.sampler, load.meta())
             shown = redact_url(tgt.url)
             if args.dask is None:  # Dask's workers may reach a target this machine cannot
                 reach(tgt.url, args.timeout)
@@ -371,8 +378,13 @@ def capacity(argv: Sequence[str]) -> ExitCode:
             def measure(rps: float) -> Level:
                 if stops.received:  # between two levels
                     raise _Stopped(stops.received[0])
-                level, sig = _level(args, load, slos, tgt.url, sampled, rps, stops.first)
+                if live is not None:
+                    live.level_started(rps)
+                on_tick = live.on_tick if live is not None else None
+                level, sig = _level(args, load, slos, tgt.url, sampled, rps, stops.first, on_tick)
                 levels.append(level)
+                if live is not None:
+                    live.level_measured(level.rps, level.verdict, level.reasons, level.summary)
                 _print_level(console, level, args.min_responses)
                 if level.verdict == INTERRUPTED:
                     raise _Stopped(sig)
@@ -413,6 +425,9 @@ def capacity(argv: Sequence[str]) -> ExitCode:
         console.print(f"[bold]scaling:[/bold] {describe(report['usl'])}", highlight=False)
         (args.out / "capacity.json").write_text(json_text(report, indent=2) + "\n")
         (args.out / "capacity.html").write_text(render_capacity(report))
+        if live is not None:
+            stopped = bool(stopped_by or stops.received)
+            live.search_over(result.describe(), report["why"], args.out / "capacity.html", stopped)
     if stopped_by or stops.received:
         status = ExitCode.stopped_by((stopped_by or stops.received)[0])
     elif silence:
@@ -492,6 +507,7 @@ def _level(
     sampled: Sampling,
     rps: float,
     stopped_before: Callable[[], int | None],
+    on_tick: Callable[[Tick], None] | None = None,
 ) -> tuple[Level, int | None]:
     """Run one level at `rps` and judge it (its files go under the search's folder); and the
     signal that stopped it, if one did."""
@@ -499,7 +515,7 @@ def _level(
     length = level_length(rps, args.level, args.min_responses, args.max_level)
     config = load.config(url, ConstantRate(rps), length)
     meta = {"rate_profile": config.profile.describe(), **load.meta(), **scale.meta()}
-    scaled = run_scaled(scale, config, args.scenario, meta, stopped_before=stopped_before)
+    scaled = run_scaled(scale, config, args.scenario, meta, on_tick, stopped_before)
     out = level_dir(args.out, rps)
     sampled.sample_now()  # so the level's last second has the server's side too
     published = publish(

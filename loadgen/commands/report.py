@@ -1,4 +1,5 @@
-"""`loadgen report DIR`: the terminal summary and report.html again, from a run's files.
+"""`loadgen report DIR`: the terminal summary and report.html again, from a run's files;
+with `--serve`, the live page over them (`report/dashboard_replay.py`).
 
 The latency numbers are recomputed from `intervals.hlog` (whose intervals sum
 to the run's totals), so the report is checked against, not copied from,
@@ -12,15 +13,18 @@ a response, is 1 here as it was when it ran (SLOs still decide between 1 and
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from loadgen.commands.options.argtypes import Parser, UsageError, check_slo_tasks, slo
+from loadgen.commands.options.dashboard import add_address_option
 from loadgen.commands.options.exitcode import ExitCode
 from loadgen.commands.options.junit import add_junit_option, write_run_junit
 from loadgen.commands.run import nothing_answered
 from loadgen.measure.histogram import summary_ms
+from loadgen.report.dashboard_replay import Replay, replayed
 from loadgen.report.run_data import RunData
 from loadgen.report.run_dir import load_run, write_report
 from loadgen.report.slo import SLOError, parse_slo
@@ -46,6 +50,9 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--no-html", action="store_true", help="only the terminal summary")
     add_junit_option(p, "the SLO verdicts (--slo's, else those the run was judged by)")
+    add_address_option(
+        p, "--serve", "then serve the live page over the saved run, as at its end, until Ctrl-C"
+    )
     return p
 
 
@@ -83,6 +90,7 @@ def report(argv: Sequence[str]) -> ExitCode:
     console = make_console()
     render_summary(run.summary, console)
     render_slos(outcomes, console)
+    path = None
     if not args.no_html:
         path = write_report(args.run, run)
         console.print(f"report written to {path}")
@@ -93,7 +101,24 @@ def report(argv: Sequence[str]) -> ExitCode:
         print(f"loadgen: error: {failure}", file=sys.stderr)
         status = ExitCode.INCOMPLETE if passed else ExitCode.SLO_FAILED
     write_run_junit(args.junit, run.summary, status, failure or "")
+    if args.serve is not None:
+        return serve_saved(args.serve, run, args.run, path)
     return status
+
+
+def serve_saved(
+    address: tuple[str, int], run: RunData, directory: Path, page: Path | None
+) -> ExitCode:
+    """The live page over the saved run, until Ctrl-C (exit 130, as a run stopped so)."""
+    host, port = address
+    try:
+        replay = Replay(host, port, replayed(run, directory.resolve().name, page))
+    except OSError as e:
+        raise UsageError(f"--serve {host}:{port}: cannot listen there: {e.strerror or e}") from None
+    print(f"serving: {replay.url} (Ctrl-C ends it)", file=sys.stderr, flush=True)
+    with contextlib.suppress(KeyboardInterrupt):
+        replay.serve_forever()
+    return ExitCode.INTERRUPTED
 
 
 def incomplete(summary: Summary) -> str | None:

@@ -12,23 +12,18 @@ from collections.abc import Callable, Sequence
 from loadgen.commands.main import OVERVIEW
 from loadgen.commands.options.argtypes import (
     Parser,
-    UsageError,
     check_slo_tasks,
     positive_duration,
     rate_spec,
     slo,
     stages_spec,
 )
+from loadgen.commands.options.dashboard import add_dashboard_option, open_dashboard
 from loadgen.commands.options.exitcode import ExitCode
 from loadgen.commands.options.groups import option_groups
 from loadgen.commands.options.junit import add_junit_option, write_run_junit
 from loadgen.commands.options.load_options import add_load_options, check_load_options
-from loadgen.commands.options.output import (
-    add_dashboard_option,
-    add_output_options,
-    print_link,
-    run_directory,
-)
+from loadgen.commands.options.output import add_output_options, print_link, run_directory
 from loadgen.commands.options.scale_options import add_scale_options, check_scale_options
 from loadgen.commands.options.server_sampling import (
     add_server_signal_options,
@@ -149,7 +144,9 @@ def run(argv: Sequence[str]) -> ExitCode:
         make_console(stderr=True).print(f"[yellow]note:[/yellow] {note}")
     console = make_console()
     meta = {"rate_profile": profile.describe(), **load.meta(), **scale.meta()}
-    live = open_dashboard(args.dashboard, args.out.name, profile, args.warmup)
+    live = open_dashboard(args.dashboard, args.out.name, profile, args.warmup, scale)
+    if live is not None:
+        profile = live.profile  # the page may add steps to it
     # Outside the engine (the bundled server starting, the files being written)
     # a stop signal is recorded, never a traceback: a run not started yet is
     # not started, and a second Ctrl-C may cut the drain short, never the files.
@@ -158,14 +155,18 @@ def run(argv: Sequence[str]) -> ExitCode:
             if stops.received:
                 return _stopped_before_the_run(stops.received[0])
             config = load.config(tgt.url, profile, seconds)
+            config.rate_control = live.control if live is not None else None
             progress = None
             if not args.quiet:  # live on a terminal, a plain line every 10 s elsewhere
                 progress = make_progress(console, seconds, profile, config.warmup)
             with sampling(args, tgt) as sampled, progress or contextlib.nullcontext():
+                if live is not None:
+                    live.follow(sampled.sampler, meta)
                 # Here, or as shards (local processes, Dask) merged into one result.
                 on_tick = fan_out(progress.on_tick if progress is not None else None, live)
                 scaled = run_scaled(scale, config, args.scenario, meta, on_tick, stops.first)
         result = scaled.result
+        meta["rate_profile"] = profile.describe()  # with the steps the page made, if any
         if (
             live is not None
         ):  # its totals before the files: /metrics shows them while they are written
@@ -187,7 +188,7 @@ def run(argv: Sequence[str]) -> ExitCode:
             stopped=lambda: len(stops.received) > len(before),
         )
         if live is not None:
-            live.report(args.out / REPORT)
+            live.report(args.out / REPORT, list(published.summary["diagnosis"]))
         if published.not_written:
             make_console(stderr=True).print(published.not_written, highlight=False)
         print_shard_notes(scaled.notes, scaled.warnings)
@@ -197,24 +198,6 @@ def run(argv: Sequence[str]) -> ExitCode:
     if not args.quiet:  # last of all, after the verdicts and whatever went to stderr
         print_link(console, args.out, REPORT)
     return status
-
-
-def open_dashboard(
-    address: tuple[str, int] | None, run_id: str, profile: RateProfile, warmup: float
-) -> Dashboard | None:
-    """--dashboard's server, bound now (a busy port is misuse, before any load), its
-    address printed on stderr; None without --dashboard."""
-    if address is None:
-        return None
-    host, port = address
-    try:
-        live = Dashboard(host, port, run_id, profile, warmup)
-    except OSError as e:
-        raise UsageError(
-            f"--dashboard {host}:{port}: cannot listen there: {e.strerror or e}"
-        ) from None
-    print(f"live: {live.url}", file=sys.stderr, flush=True)
-    return live
 
 
 def fan_out(

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final
 
+from loadgen.core.rate_control import RateControl
 from loadgen.core.rates import RateProfile
 from loadgen.scenario.data import DataFile
 from loadgen.transports.base import ClientOptions
@@ -46,3 +47,4 @@ class RunConfig:
     start_at: float | None = None  # wall-clock epoch of the first arrival; None: now
     client_options: ClientOptions = field(default_factory=ClientOptions)  # headers, TLS
     data: DataFile | None = None  # --data: the rows; each shard takes its share (scenario/data.py)
+    rate_control: RateControl | None = None  # the rate changed live (a run here, not shards)

@@ -140,6 +140,8 @@ class Engine:
         dispatch = self._dispatcher(loop, client, picker, rng, recorder, deadlines)
         end = cfg.warmup + cfg.duration
         issuer = self._issuer = Issuer(pacer, t0, cfg.warmup, end, dispatch)
+        if cfg.rate_control is not None:
+            cfg.rate_control.attach(loop, issuer, t0)
         closer = loop.create_task(self._close_seconds())
         expirer = loop.create_task(deadlines.check())  # until the run is over
         signals = self._install_signals(loop)
@@ -157,6 +159,8 @@ class Engine:
                     await self._drained
         finally:
             issuer.stop()
+            if cfg.rate_control is not None:
+                cfg.rate_control.detach()
             closer.cancel()
             expirer.cancel()
             for sig, previous in signals.items():

@@ -66,6 +66,17 @@ class Issuer:
         """Start dispatching, from the loop's next iteration."""
         self._handle = self._loop.call_soon(self._issue_due)
 
+    def redraw(self, after: float) -> None:
+        """The profile changed from offset `after` (now) on: the arrival drawn ahead
+        and those after it are drawn again from the pacer, and it is armed for them."""
+        if self.done.done():
+            return
+        self._offsets = self._pacer.offsets(after)
+        self._next = next(self._offsets, math.inf)
+        if self._handle is not None:  # started: re-armed for the new next arrival
+            self._handle.cancel()
+            self._handle = self._loop.call_soon(self._issue_due)
+
     def stop(self) -> None:
         """Issue nothing more; `done` resolves now. What was due and unsent is counted."""
         if self.done.done():

@@ -32,7 +32,9 @@ from loadgen.core.rates import RateProfile
 class Pacer(Protocol):
     """Yields intended send offsets in seconds, non-decreasing; may be infinite."""
 
-    def offsets(self) -> Iterator[float]: ...
+    def offsets(self, after: float = 0.0) -> Iterator[float]:
+        """The offsets from `after` on (a profile changed at `after` is drawn again from there)."""
+        ...
 
     def between(self, start: float, end: float) -> float:
         """How many offsets fall in [start, end), without drawing them."""
@@ -47,10 +49,11 @@ class ConstantPacer:
         self.phase = phase
         self.stride = stride
 
-    def offsets(self) -> Iterator[float]:
-        """tₙ for n = 0, 1, 2, …, until the profile ends (Λ⁻¹ is +inf)."""
+    def offsets(self, after: float = 0.0) -> Iterator[float]:
+        """tₙ for n = 0, 1, 2, …, until the profile ends (Λ⁻¹ is +inf); from `after`
+        on, n starts at #{n : tₙ < after}: the slots of the one schedule that are left."""
         time_of, phase, stride, isinf = self.profile.time_of, self.phase, self.stride, math.isinf
-        n = 0
+        n = self._before(after) if after > 0 else 0
         while True:
             t = time_of(phase + n * stride)
             if isinf(t):
@@ -77,9 +80,11 @@ class PoissonPacer:
         self.rng = random.Random(seed)
         self.scale = scale
 
-    def offsets(self) -> Iterator[float]:
-        """tₙ from the running sum of the exponential draws, until the profile ends."""
-        e = 0.0
+    def offsets(self, after: float = 0.0) -> Iterator[float]:
+        """tₙ from the running sum of the exponential draws, until the profile ends;
+        from `after` on, the sum starts at Λ(after): the exponential gap is memoryless,
+        so the arrivals after it are the process's whatever came before."""
+        e = self.profile.arrivals(after) if after > 0 else 0.0
         while True:
             e += self.rng.expovariate(1.0 / self.scale)
             t = self.profile.time_of(e)

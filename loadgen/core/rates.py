@@ -213,7 +213,10 @@ NAMED_PROFILES = {"wagon-ladder": wagon_ladder}
 
 
 def profile_from_description(desc: dict[str, Any]) -> RateProfile:
-    """The profile `describe()` described: profiles travel to workers as their description."""
+    """The profile `describe()` described: profiles travel to workers as their description
+    (one changed live is a run's record, never a shard's job: see `stepped_rate.py`)."""
+    if desc.get("steps"):
+        raise ValueError("a rate profile changed live is a record, not one to run again")
     if "rps" in desc:
         return ConstantRate(float(desc["rps"]))
     if "segments" in desc:

@@ -14,6 +14,7 @@ import os
 import subprocess
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -54,6 +55,8 @@ class SamplerProcess:
         self._asked = 0
         self._cond = threading.Condition()
         self._proc: subprocess.Popen[bytes] | None = None
+        # Called with each sample as it comes, on the reader thread (the live dashboard).
+        self.on_sample: Callable[[dict[str, Any]], None] | None = None
 
     @property
     def sources(self) -> list[str]:
@@ -140,6 +143,8 @@ class SamplerProcess:
             for source, reason in message.get("missing", {}).items():
                 self.missing.setdefault(source, reason)
             self.samples.append(message)
+            if self.on_sample is not None:
+                self.on_sample(message)
         with self._cond:  # it ended: nobody waits for an answer any more
             self._answered = self._asked = 1 << 30
             self._cond.notify_all()

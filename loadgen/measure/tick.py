@@ -35,6 +35,10 @@ def tick(iv: Interval, rec: Recorder) -> Tick:
         "total_arrivals": rec.arrivals,
         "in_flight": rec.in_flight,
         "response_counts": response_counts(iv, rec),
+        # The server's side of it, for a diagnosis as the run goes (the dashboard's):
+        # service times (written → answered) and Σ of them, the requests it held.
+        "service_counts": response_counts(iv, rec, "service:"),
+        "busy_s": iv.busy,
     }
 
 
@@ -49,9 +53,10 @@ def unanswered(errors: dict[str, int]) -> int:
     )
 
 
-def response_counts(iv: Interval, rec: Recorder) -> list[list[int]]:
-    """The response times of second `iv`, every task's together, as [bucket index, count]
-    pairs in value order (JSON keeps lists of numbers as they are, not dict keys).
+def response_counts(iv: Interval, rec: Recorder, kind: str = "response:") -> list[list[int]]:
+    """The response times of second `iv` (or its service times, `kind` "service:"),
+    every task's together, as [bucket index, count] pairs in value order (JSON
+    keeps lists of numbers as they are, not dict keys).
 
     Right after `close_interval` its histograms wait, sparse, in the recorder's
     `pending` (cheap to read: no dense histogram is made on the engine's loop);
@@ -60,7 +65,7 @@ def response_counts(iv: Interval, rec: Recorder) -> list[list[int]]:
     waiting: dict[str, Histogram] = {tag: h for i, tag, h in rec.pending if i is iv}
     counts: Counter[int] = Counter()
     for tag, payload in iv.histograms.items():
-        if tag.startswith("response:"):
+        if tag.startswith(kind):
             h = waiting.get(tag) or decode(payload)
             for index, n in buckets(h):
                 counts[index] += n
@@ -72,7 +77,7 @@ def count_pairs(counts: Counter[int]) -> list[list[int]]:
     return [[index, counts[index]] for index in sorted(counts) if counts[index]]
 
 
-def add_responses(counts: Counter[int], t: Tick) -> None:
-    """Add tick `t`'s response times to `counts` (bucket index → count)."""
-    for index, n in t["response_counts"]:
+def add_responses(counts: Counter[int], t: Tick, key: str = "response_counts") -> None:
+    """Add tick `t`'s response times (or its `key`'s) to `counts` (bucket index → count)."""
+    for index, n in t.get(key, ()):
         counts[index] += n

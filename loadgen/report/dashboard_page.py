@@ -1,8 +1,8 @@
 """The live page the dashboard serves: one HTML file, its script and SVG charts inline.
 
-Nothing is fetched but the dashboard's own `/ticks` (once a second, every second
-so far: a page opened mid-run draws the history) and `/stop`; the token of the
-page's URL goes along with both. `body[data-seconds]` says how many seconds are
+Nothing is fetched but the dashboard's own `/ticks` (twice a second, the seconds
+not drawn yet: a page opened mid-run draws the history), `/stop` and `/rate`; the token
+of the page's URL goes along with each. `body[data-seconds]` says how many seconds are
 drawn (the browser test reads it), `body[data-ended]` that the run is over.
 """
 
@@ -10,7 +10,9 @@ from __future__ import annotations
 
 PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>loadgen live</title>
+<link rel="icon" href="data:,">
 <style>
+[hidden]{display:none !important}
 body{font:14px system-ui,sans-serif;margin:16px;color:#222;background:#fafafa}
 h1{font-size:18px;margin:0 0 8px}
 #status{margin:6px 0 12px;padding:8px;background:#eef;border-radius:4px}
@@ -21,10 +23,29 @@ h1{font-size:18px;margin:0 0 8px}
 .legend i{display:inline-block;width:12px;height:3px;vertical-align:middle;margin-right:4px}
 svg text{font-size:11px;fill:#555}
 button{font-size:14px;padding:4px 12px}
+#controls{margin:0 0 12px}
+#controls form{display:inline;margin-left:16px}
+#rps{width:7em;font-size:14px}
+#rate-msg.bad{color:#b00}
+#steps{color:#555;margin-left:8px}
+#diagnosis{background:#fff;border:1px solid #ddd;border-radius:4px;margin:0 0 12px;padding:6px 10px}
+#diagnosis h2{font-size:14px;margin:0 0 4px}
+#diagnosis ul{margin:0;padding-left:20px}
+#diagnosis .how{color:#777}
+#capacity{background:#fff;border:1px solid #ddd;border-radius:4px;margin:0 0 12px;padding:6px 10px}
+#capacity h2{font-size:14px;margin:0 0 4px}
+#answer{font-weight:bold;margin:4px 0}
 </style></head>
 <body data-seconds="0">
 <h1>loadgen live: <span id="run">…</span></h1>
-<div id="status">waiting for the first second… <button id="stop">stop the run</button></div>
+<div id="status"><span id="state">waiting for the first second…</span></div>
+<div id="controls"><button id="stop">stop the run</button>
+<form id="rate" novalidate><label>target rate <input id="rps" type="number" step="any"> /s</label>
+<button id="set-rate">set</button> <span id="rate-msg"></span></form><span id="steps"></span></div>
+<div id="capacity" hidden><h2>capacity search: p99 against the offered rate, a point per level</h2>
+<div id="bracket"></div><div id="answer"></div><div id="hockey"></div></div>
+<div id="diagnosis"><h2>diagnosis so far</h2>
+<ul id="findings"><li>waiting for a few seconds…</li></ul></div>
 <div id="charts"></div>
 <script>
 "use strict";
@@ -42,14 +63,31 @@ const CHARTS = [
   ["inflight", "in flight", s => ({"in flight": s.in_flight})],
   ["lag", "send lag, worst of each second, ms", s => ({"send lag": s.lag_ms})],
 ];
+// The server's side, a point per sample (when it is sampled): x is its time.
+const SERVER_CHARTS = [
+  ["cpu", "server CPU per worker, % of one core", p => perWorker(p, "cpu")],
+  ["memory", "server memory per worker, MB (RSS)", p => perWorker(p, "rss_mb")],
+  ["looplag", "server event-loop lag, worst of each sample, ms", p =>
+    p.lag_ms === null ? {} : {"loop lag": p.lag_ms}],
+];
+function perWorker(p, key) {
+  const out = {};
+  for (const pid in p.workers) {
+    if (p.workers[pid][key] !== null) out[`pid ${pid}`] = p.workers[pid][key];
+  }
+  return out;
+}
 const NS = "http://www.w3.org/2000/svg";
+// Twice a second: a second is drawn at most half a second after it closed (each
+// poll asks only for what is new, served by the dashboard's own process).
+const POLL_MS = 500;
 function el(name, attrs, parent) {
   const e = document.createElementNS(NS, name);
   for (const k in attrs) e.setAttribute(k, attrs[k]);
   if (parent) parent.appendChild(e);
   return e;
 }
-function draw(id, title, pick, seconds) {
+function draw(id, title, pick, seconds, at = s => s.end) {
   let box = document.getElementById(id);
   if (!box) {
     box = document.createElement("div");
@@ -68,14 +106,20 @@ function draw(id, title, pick, seconds) {
     for (const name in series) {
       // An error kind absent from a second had none in it; a latency absent, no response.
       const v = name in values ? values[name] : (id === "errors" ? 0 : null);
-      if (v !== null && v !== undefined) series[name].push([s.end, v]);
+      if (v !== null && v !== undefined) series[name].push([at(s), v]);
     }
   }
   const all = Object.values(series).flat();
-  const xs = seconds.map(s => s.end);
+  // A chart with nothing to draw yet waits (a saved run keeps no in-flight or lag
+  // per second); the errors' stays, empty, to say there were none.
+  if (!all.length && id !== "errors" && !box.querySelector("svg")) {
+    box.remove();
+    return;
+  }
+  const xs = seconds.map(at);
   const x0 = Math.min(0, ...xs), x1 = Math.max(1, ...xs);
   const positive = all.map(p => p[1]).filter(v => v > 0);
-  const lo = Math.min(...positive), hi = Math.max(1e-9, ...all.map(p => p[1]));
+  const lo = Math.min(...positive), hi = all.length ? Math.max(1e-9, ...all.map(p => p[1])) : 1;
   const log = id === "latency" && positive.length && hi / lo >= 100;  // spans decades
   const f = log ? v => Math.log10(Math.max(v, lo)) : v => v;
   const y0 = log ? Math.floor(f(lo)) : 0, y1 = log ? Math.ceil(f(hi)) : hi * 1.1;
@@ -110,20 +154,29 @@ function draw(id, title, pick, seconds) {
 }
 let ended = false;
 const seen = [];  // every second so far: each poll asks only for the ones after
+const served = [];  // the server's points so far, likewise
 async function poll() {
   try {
-    const r = await fetch("/ticks" + (q ? q + "&" : "?") + "since=" + seen.length,
-                          {cache: "no-store"});
+    const r = await fetch("/ticks" + (q ? q + "&" : "?") + "since=" + seen.length +
+                          "&server_since=" + served.length, {cache: "no-store"});
     const data = await r.json();
     if (data.from === seen.length) seen.push(...data.seconds);
+    if (data.server_from === served.length) served.push(...data.server);
     data.seconds = seen;
     document.getElementById("run").textContent = data.run;
     for (const [id, title, pick] of CHARTS) draw(id, title, pick, data.seconds);
+    if (served.length)
+      for (const [id, title, pick] of SERVER_CHARTS) draw(id, title, pick, served, p => p.at);
+    document.body.dataset.server = served.length;
+    showFindings(data);
+    if (data.levels && data.levels.length) showCapacity(data);
     document.body.dataset.seconds = data.seconds.length;
     const status = document.getElementById("status");
+    rateControls(data);
     if (data.end) {
       ended = true;
       document.body.dataset.ended = "1";
+      document.getElementById("controls").hidden = true;
       status.className = "ended";
       status.textContent = (data.end.stopped ? "the run was stopped" : "the run ended") +
         ` after ${data.seconds.length} s. ` +
@@ -135,15 +188,140 @@ async function poll() {
         status.appendChild(a);
       }
     } else if (data.seconds.length) {
-      status.firstChild.textContent = `running: ${data.seconds.length} s measured `;
+      document.getElementById("state").textContent = `running: ${data.seconds.length} s measured`;
     }
   } catch (e) {
-    if (!ended) document.getElementById("status").firstChild.textContent =
-      "the dashboard is gone (loadgen ended) ";
+    if (!ended) document.getElementById("state").textContent =
+      "the dashboard is gone (loadgen ended)";
     return;
   }
-  if (!ended || !document.body.dataset.report) setTimeout(poll, 1000);
+  if (!ended || !document.body.dataset.report) setTimeout(poll, POLL_MS);
 }
+function showFindings(data) {
+  const verdict = data.end && data.end.diagnosis;
+  const found = verdict || data.findings;
+  if (!found || !found.length) return;
+  document.querySelector("#diagnosis h2").textContent = verdict
+    ? "diagnosis of the whole run (as its report says)"
+    : data.findings_of ? data.findings_of
+    : `diagnosis so far (over the first ${Math.round(data.findings_at)} s; ` +
+      "the report has the last word)";
+  const list = document.getElementById("findings");
+  list.innerHTML = "";
+  for (const f of found) {
+    const li = document.createElement("li");
+    const b = document.createElement("b");
+    b.textContent = f.finding.replaceAll("_", " ");
+    const how = document.createElement("span");
+    how.className = "how";
+    how.textContent = ` (${f.confidence})`;
+    li.append(b, `: ${f.summary}`, how);
+    li.title = f.evidence;
+    list.appendChild(li);
+  }
+  document.body.dataset.findings = found.map(f => f.finding).join(" ");
+}
+const VERDICT_COLORS = {pass: "#2ca02c", fail: "#d62728", saturated: "#ff7f0e",
+                        interrupted: "#999", running: "#1f77b4"};
+function showCapacity(data) {
+  const box = document.getElementById("capacity");
+  box.hidden = false;
+  const levels = data.levels, b = data.bracket || {};
+  const running = levels.filter(lv => lv.verdict === "running");
+  const done = levels.filter(lv => lv.verdict !== "running" && lv.p99_ms !== null &&
+                                   lv.p99_ms !== undefined);
+  document.body.dataset.levels = done.length;
+  const rate = r => r === null || r === undefined ? "–" : `${+r.toPrecision(6)}/s`;
+  document.getElementById("bracket").textContent =
+    `${done.length} level(s) measured; bracket: passed ${rate(b.passed)}, ` +
+    `failed ${rate(b.failed)}` + (running.length ? `; measuring ${rate(running[0].rps)}…` : "");
+  const answer = document.getElementById("answer");
+  if (data.capacity) {
+    answer.textContent = "capacity: " + data.capacity.answer +
+      (data.capacity.why ? ". Why: " + data.capacity.why : "");
+    document.body.dataset.answer = "1";
+  }
+  const holder = document.getElementById("hockey");
+  holder.innerHTML = "";
+  const svg = el("svg", {width: W, height: H + 20, viewBox: `0 0 ${W} ${H + 20}`}, holder);
+  const rates = levels.map(lv => lv.rps), p99s = done.map(lv => lv.p99_ms).filter(v => v > 0);
+  const x1 = Math.max(...rates) * 1.15, lo = Math.min(...p99s, 1), hi = Math.max(...p99s, 1);
+  const log = hi / lo >= 100;
+  const f = log ? v => Math.log10(Math.max(v, lo)) : v => v;
+  const y0 = log ? Math.floor(f(lo)) : 0, y1 = log ? Math.ceil(f(hi)) : hi * 1.1;
+  const px = x => L + x / x1 * (W - L - R);
+  const py = v => H - B - (f(v) - y0) / Math.max(y1 - y0, 1e-9) * (H - T - B);
+  el("line", {x1: L, y1: H - B, x2: W - R, y2: H - B, stroke: "#999"}, svg);
+  el("line", {x1: L, y1: T, x2: L, y2: H - B, stroke: "#999"}, svg);
+  const ticks = log ? Array.from({length: y1 - y0 + 1}, (_, i) => 10 ** (y0 + i)) : [0, y1 / 2, y1];
+  for (const v of ticks) {
+    const y = log ? H - B - (Math.log10(v) - y0) / Math.max(y1 - y0, 1e-9) * (H - T - B) : py(v);
+    el("text", {x: L - 4, y: y + 4, "text-anchor": "end"}, svg).textContent =
+      v >= 100 ? v.toFixed(0) : +v.toPrecision(2);
+    el("line", {x1: L, y1: y, x2: W - R, y2: y, stroke: "#eee"}, svg);
+  }
+  el("text", {x: L, y: H - 6}, svg).textContent = "0/s" + (log ? " (p99 ms, log scale)" : "");
+  el("text", {x: W - R, y: H - 6, "text-anchor": "end"}, svg).textContent =
+    `${x1.toFixed(0)}/s offered`;
+  for (const [key, color] of [["passed", "#2ca02c"], ["failed", "#d62728"]]) {
+    if (b[key] === null || b[key] === undefined) continue;
+    el("line", {x1: px(b[key]), y1: T, x2: px(b[key]), y2: H - B, stroke: color,
+                "stroke-dasharray": "4 3", "data-bracket": key}, svg);
+  }
+  const sorted = [...done].sort((a, c) => a.rps - c.rps);
+  el("polyline", {points: sorted.map(lv => `${px(lv.rps).toFixed(1)},${py(lv.p99_ms).toFixed(1)}`)
+    .join(" "), fill: "none", stroke: "#888", "stroke-width": 1.5}, svg);
+  for (const lv of done) {
+    el("circle", {cx: px(lv.rps), cy: py(lv.p99_ms), r: 5, fill: VERDICT_COLORS[lv.verdict],
+                  "data-level": lv.rps}, svg);
+  }
+  for (const lv of running) {
+    el("line", {x1: px(lv.rps), y1: T, x2: px(lv.rps), y2: H - B, stroke: "#1f77b4",
+                "stroke-width": 2}, svg);
+    el("text", {x: px(lv.rps) - 4, y: T + 12, "text-anchor": "end"}, svg).textContent =
+      `measuring ${rate(lv.rps)}`;
+  }
+  const legend = el("text", {x: L, y: H + 14}, svg);
+  legend.textContent = "● pass (green)  ● fail (red)  ● saturated (orange); " +
+    "dashed: the bracket's ends";
+}
+function rateMessage(text, bad) {
+  const msg = document.getElementById("rate-msg");
+  msg.textContent = text;
+  msg.className = bad ? "bad" : "";
+}
+let stepsShown = 0;
+function rateControls(data) {
+  if (data.fixed) {
+    document.getElementById("rate").hidden = true;
+    return;
+  }
+  const steps = data.steps || [];
+  document.body.dataset.steps = steps.length;
+  if (steps.length !== stepsShown) {
+    stepsShown = steps.length;
+    const last = steps[steps.length - 1];
+    rateMessage(`${+last.rps.toPrecision(6)}/s from ${last.at_s.toFixed(1)} s`, false);
+    document.getElementById("steps").textContent = "changes so far: " +
+      steps.map(s => `${+s.rps.toPrecision(6)}/s at ${s.at_s.toFixed(1)} s`).join(", ");
+  }
+  if (data.notice) rateMessage(data.notice, true);
+}
+document.getElementById("rate").onsubmit = async (event) => {
+  event.preventDefault();
+  const value = document.getElementById("rps").value.trim();
+  // Sent as typed: the dashboard judges it and says why it is no rate.
+  const rps = value === "" || isNaN(Number(value)) ? value : Number(value);
+  try {
+    const r = await fetch("/rate" + q, {method: "POST", body: JSON.stringify({rps}),
+                                        headers: {"Content-Type": "application/json"}});
+    const answer = await r.json();
+    if (r.ok) rateMessage(`asked for ${answer.rps}/s…`, false);
+    else rateMessage(answer.error, true);
+  } catch (e) {
+    rateMessage("the dashboard is gone (loadgen ended)", true);
+  }
+};
 document.getElementById("stop").onclick = async () => {
   document.getElementById("stop").disabled = true;
   await fetch("/stop" + q, {method: "POST"});

@@ -62,7 +62,7 @@ def target_rate_text(summary: Summary) -> str:
     constant as asked, with its mean ("ramp 10 → 300/s over 5 s, 155.0/s on average")."""
     profile = summary["run"].get("rate_profile")
     mean = f"{summary['target_rps']:.1f}/s"
-    if not profile or profile.get("kind") == "constant":
+    if not profile or (profile.get("kind") == "constant" and not profile.get("steps")):
         return mean
     return f"{rate_text(profile)}, {mean} on average"
 
@@ -82,7 +82,18 @@ def started_how(summary: Summary) -> str:
 
 
 def rate_text(profile: Mapping[str, Any]) -> str:
-    """A rate profile as asked: "100/s", "ramp 10 → 500/s over 60 s", or its stages."""
+    """A rate profile as asked: "100/s", "ramp 10 → 500/s over 60 s", or its stages;
+    then the steps it took live, from the dashboard ("then 200/s from 12 s, …")."""
+    steps = profile.get("steps") or []
+    if not steps:
+        return _asked_text(profile)
+    live = [f"{s['rps']:g}/s from {s['at_s']:g} s" for s in steps]
+    if len(live) > MAX_STEPS_SHOWN:
+        live = [*live[: MAX_STEPS_SHOWN - 1], f"… {len(steps)} changes in all", live[-1]]
+    return f"{_asked_text(profile)}, changed live: " + ", ".join(live)
+
+
+def _asked_text(profile: Mapping[str, Any]) -> str:
     kind = profile.get("kind")
     if kind == "constant":
         return f"{profile['rps']:g}/s"

@@ -11,12 +11,14 @@ _SUMMED = ("arrivals", "responses", "errors", "total_arrivals", "in_flight")
 
 
 def merge_ticks(ticks: Iterable[Tick]) -> Tick:
-    """The same second of several shards: counts add (response times bucket by
-    bucket), the worst latency is the worst."""
+    """The same second of several shards: counts add (response and service times
+    bucket by bucket, the time in service), the worst latency is the worst."""
     first, *rest = ticks
     out = dict(first)
     responses: Counter[int] = Counter()
+    services: Counter[int] = Counter()
     add_responses(responses, first)
+    add_responses(services, first, "service_counts")
     for t in rest:
         for key in _SUMMED:
             out[key] += t[key]
@@ -27,8 +29,11 @@ def merge_ticks(ticks: Iterable[Tick]) -> Tick:
         kinds = Counter(out.get("errors_by_kind", {}))
         kinds.update(t.get("errors_by_kind", {}))
         out["errors_by_kind"] = dict(kinds)
+        out["busy_s"] = out.get("busy_s", 0.0) + t.get("busy_s", 0.0)
         add_responses(responses, t)
+        add_responses(services, t, "service_counts")
     out["response_counts"] = count_pairs(responses)
+    out["service_counts"] = count_pairs(services)
     return out
 
 

@@ -44,30 +44,6 @@ def run_name(text: str) -> str:
     return text
 
 
-def dashboard_address(text: str) -> tuple[str, int]:
-    """`--dashboard HOST:PORT` (`[::1]:PORT` for IPv6; port 0: a free one)."""
-    host, sep, port = text.rpartition(":")
-    host = host.strip("[]") if host.startswith("[") else host
-    if not sep or not host or not port.isdigit() or int(port) > 65535:
-        raise argparse.ArgumentTypeError(
-            f"--dashboard {text!r}: give HOST:PORT, e.g. 127.0.0.1:8089 (port 0: a free one)"
-        )
-    return host, int(port)
-
-
-def add_dashboard_option(group: Group) -> None:
-    """--dashboard [HOST:PORT]: the live page and /metrics while the run goes on."""
-    group.add_argument(
-        "--dashboard",
-        nargs="?",
-        const=("127.0.0.1", 0),
-        type=dashboard_address,
-        metavar="HOST:PORT",
-        help="serve a live page of the run and Prometheus /metrics while it goes on "
-        "(default 127.0.0.1 on a free port; another address gets a token in the URL)",
-    )
-
-
 def add_output_options(group: Group, files: str, prefix: str = "") -> None:
     """--out, --name, --force and --quiet; `files` says what the command writes,
     `prefix` begins its default folder's name (as `run_directory` takes it)."""

@@ -81,3 +81,17 @@ def test_poisson_shards_are_independent_and_superpose_to_the_rate():
 def test_make_pacer_rejects_missing_shards(shard):
     with pytest.raises(ValueError, match="shard"):
         make_pacer("constant", ConstantRate(1), shard=shard)
+
+
+def test_offsets_after_a_time_are_the_schedule_s_remaining_slots():
+    pacer = ConstantPacer(ConstantRate(10), phase=1, stride=2)
+    whole = take(pacer, 20)
+    rest = list(itertools.islice(pacer.offsets(after=0.75), 5))
+    assert rest == pytest.approx([t for t in whole if t >= 0.75][:5])
+
+
+def test_poisson_offsets_after_a_time_start_there_at_the_rate():
+    pacer = PoissonPacer(ConstantRate(100), seed=3)
+    after = list(itertools.takewhile(lambda t: t < 101, pacer.offsets(after=1.0)))
+    assert min(after) >= 1.0
+    assert len(after) == pytest.approx(100 * 100, rel=0.05)

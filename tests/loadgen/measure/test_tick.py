@@ -63,10 +63,22 @@ def test_a_tick_is_plain_data_that_crosses_a_pipe():
     rec.response("a", *response(0.0, 0.0, 0.02))
     t = tick(rec.close_interval(ORIGIN + 1.0), rec)
     assert json.loads(json.dumps(t)) == t
-    numbers = {k: v for k, v in t.items() if k not in ("response_counts", "errors_by_kind")}
+    lists = ("response_counts", "service_counts", "errors_by_kind")
+    numbers = {k: v for k, v in t.items() if k not in lists}
     assert all(type(v) in (int, float) for v in numbers.values())
-    assert all(type(n) is int for pair in t["response_counts"] for n in pair)
+    for key in ("response_counts", "service_counts"):
+        assert t[key] and all(type(n) is int for pair in t[key] for n in pair)
     assert all(type(n) is int for n in t["errors_by_kind"].values())
+
+
+def test_a_tick_carries_its_second_s_service_times_and_time_in_service():
+    rec = Recorder(ORIGIN)
+    for start in (0.1, 0.2):
+        rec.arrival(0.0, measured=True)
+        rec.response("a", *response(start, start + 0.01, start + 0.03))
+    t = tick(rec.close_interval(ORIGIN + 1.0), rec)
+    assert sum(n for _, n in t["service_counts"]) == 2
+    assert t["busy_s"] == pytest.approx(0.04, abs=0.001)
 
 
 def test_a_tick_carries_its_second_s_errors_by_kind_and_worst_send_lag():

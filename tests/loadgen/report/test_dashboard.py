@@ -13,12 +13,12 @@ import urllib.request
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from loadgen.commands.options.output import dashboard_address
+from loadgen.commands.options.dashboard import dashboard_address
 from loadgen.measure.histogram import new_histogram
 from loadgen.measure.recorder import Recorder
 from loadgen.measure.tick import tick
 from loadgen.report.dashboard_page import PAGE
-from loadgen.report.dashboard_server import Live
+from loadgen.report.dashboard_server import Live, serve
 from loadgen.transports.models import Response
 from tests.support.chromium import FLAGS, chromium_path
 from tests.support.cli import ROOT, loadgen, summary
@@ -66,6 +66,16 @@ def get(url, method="GET"):
         return r.read()
 
 
+def post(url, body):
+    """POST `body` as JSON: (status, the answer's JSON)."""
+    request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=5) as r:
+            return r.status, json.loads(r.read())
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read())
+
+
 def seconds(base):
     return json.loads(get(f"{base}ticks"))["seconds"]
 
@@ -78,6 +88,16 @@ def wait_for(check, timeout=15.0, every=0.1):
             return value
         time.sleep(every)
     raise AssertionError("not in time")
+
+
+def dom_and_screenshot(url, shot, profile, size):
+    """The page at `url` as Chromium draws it a few seconds on: its DOM (a finished
+    process: `.stdout`, `.stderr`), and its screenshot in `shot`."""
+    common = [chromium_path(), *FLAGS, f"--user-data-dir={profile}", f"--window-size={size}",
+              "--virtual-time-budget=3000"]  # fmt: skip
+    dom = subprocess.run([*common, "--dump-dom", url], capture_output=True, text=True, timeout=60)
+    subprocess.run([*common, f"--screenshot={shot}", url], capture_output=True, timeout=60)
+    return dom
 
 
 def metrics(base):
@@ -106,6 +126,11 @@ def test_ticks_grow_mid_run_and_metrics_end_at_the_summary_s_count(tmp_path):
         assert mid["loadgen_requests_total"][run_label] > 0
         quantiles = {dict(labels)["quantile"] for labels in mid["loadgen_latency_ms"]}
         assert quantiles == {"0.5", "0.9", "0.99", "1"}
+        # The bundled server is sampled: its workers' CPU and memory, and the findings so far.
+        state = wait_for(lambda: (d := json.loads(get(f"{base}ticks"))).get("findings") and d)
+        assert state["findings"][0]["finding"] and state["findings_at"] >= 1
+        worker = next(iter(state["server"][-1]["workers"].values()))
+        assert worker["rss_mb"] > 0 and worker["cpu"] is not None
         # The end line comes before the files are written; it is served until loadgen exits.
         ended = wait_for(
             lambda: (m := metrics(base))["loadgen_run_ended"][run_label] == 1 and m, every=0.02
@@ -134,18 +159,78 @@ def test_the_stop_button_ends_the_run_as_ctrl_c_does(tmp_path):
 
 
 @pytest.mark.slow
+def test_a_rate_change_is_a_step_of_the_run_s_profile_timeline_and_summary(tmp_path):
+    run = Run(tmp_path / "stepped", "--rps", 40, "--duration", "6s", "--dashboard")
+    try:
+        base = run.url()
+        wait_for(lambda: len(seconds(base)) >= 2)
+        assert post(f"{base}rate", {"rps": "lots"})[0] == 400
+        assert post(f"{base}rate", {"rps": 120}) == (202, {"rps": 120.0})
+        live_steps = wait_for(lambda: json.loads(get(f"{base}ticks"))["steps"])
+        assert run.wait() == 0, "".join(run.stderr)
+    finally:
+        run.kill()
+    done = summary(run.out)
+    [step] = done["run"]["rate_profile"]["steps"]
+    assert step["rps"] == 120 and 2 <= step["at_s"] < 6
+    assert live_steps == [step]
+    targets = [e["target"] for e in done["timeline"] if e["t"] < 6]  # not the drain's
+    assert len(targets) == 6
+    assert targets[0] == pytest.approx(40) and targets[-1] == pytest.approx(120)
+    at = step["at_s"]
+    assert done["requests"] == pytest.approx(40 * at + 120 * (6 - at), abs=2)
+    assert "changed live: 120/s from" in (run.out / "report.html").read_text()
+
+
+@pytest.mark.slow
+def test_a_scaled_run_s_coordinator_serves_its_shards_merged_seconds(tmp_path):
+    run = Run(tmp_path / "scaled", "--rps", 60, "--duration", "5s", "--processes", 2,
+              "--dashboard")  # fmt: skip
+    try:
+        base = run.url()
+        merged = wait_for(lambda: len(s := seconds(base)) >= 2 and s, timeout=30)
+        # Both shards' arrivals in each second: the whole run's rate, not a shard's.
+        assert merged[1]["target"] == pytest.approx(60)
+        assert merged[1]["achieved"] == pytest.approx(60, abs=2)
+        status, answer = post(f"{base}rate", {"rps": 100})
+        assert status == 409 and "shards" in answer["error"]
+        assert run.wait() == 0, "".join(run.stderr)
+    finally:
+        run.kill()
+    assert summary(run.out)["run"]["rate_profile"] == {"kind": "constant", "rps": 60.0}
+
+
+def test_post_rate_hands_a_good_rate_to_loadgen_and_says_why_a_bad_one_is_none():
+    handed = []
+    live = Live("r")
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(8)
+        server = serve(live, sock, None, 0, handed.append)
+        base = f"http://127.0.0.1:{sock.getsockname()[1]}/"
+        try:
+            for bad, why in [(-3, "above 0"), ("x", "a number"), (None, "a number"),
+                             (True, "a number"), (5e6, "at most")]:  # fmt: skip
+                status, answer = post(f"{base}rate", {"rps": bad})
+                assert status == 400 and why in answer["error"]
+            assert handed == []
+            assert post(f"{base}rate", {"rps": "250"}) == (202, {"rps": 250.0})
+            assert handed == [{"rate": 250.0}]
+            live.fixed = "its shards run elsewhere"
+            assert post(f"{base}rate", {"rps": 10}) == (409, {"error": "its shards run elsewhere"})
+        finally:
+            server.shutdown()
+
+
+@pytest.mark.slow
 @pytest.mark.browser
 def test_chromium_draws_the_live_page(tmp_path):
     run = Run(tmp_path / "drawn", "--rps", 50, "--duration", "8s", "--dashboard")
     try:
         base = run.url()
         wait_for(lambda: len(seconds(base)) >= 2)
-        common = [chromium_path(), *FLAGS, f"--user-data-dir={tmp_path / 'profile'}",
-                  "--window-size=1280,1300", "--virtual-time-budget=3000"]  # fmt: skip
-        dom = subprocess.run([*common, "--dump-dom", base], capture_output=True, text=True,
-                             timeout=60)  # fmt: skip
         shot = tmp_path / "live.png"
-        subprocess.run([*common, f"--screenshot={shot}", base], capture_output=True, timeout=60)
+        dom = dom_and_screenshot(base, shot, tmp_path / "profile", "1280,1300")
         run.wait()
     finally:
         run.kill()
@@ -158,7 +243,7 @@ def test_chromium_draws_the_live_page(tmp_path):
 
 def test_the_page_fetches_nothing_but_its_own_dashboard():
     assert not re.search(r"(src|href)=\"?(https?:)?//", PAGE)
-    assert set(re.findall(r'fetch\("([^"]*)"', PAGE)) == {"/ticks", "/stop"}
+    assert set(re.findall(r'fetch\("([^"]*)"', PAGE)) == {"/ticks", "/stop", "/rate"}
 
 
 def test_a_busy_port_is_one_line_and_exit_2_before_any_load(tmp_path):
@@ -249,6 +334,7 @@ def test_the_end_line_sets_the_run_s_totals_drain_and_all():
     assert json.loads(live.ticks_json())["end"] == {
         "stopped": False,
         "report": "/tmp/r/report.html",
+        "diagnosis": None,
     }
     # A page asks only for the seconds it has not drawn yet.
     everything = json.loads(live.ticks_json())["seconds"]

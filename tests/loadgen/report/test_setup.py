@@ -56,3 +56,10 @@ def test_a_ramp_is_headlined_as_a_ramp_with_its_mean():
     assert target_rate_text(summary) == "ramp 10 → 300/s over 5 s, 155.0/s on average"
     summary["run"]["rate_profile"] = {"kind": "constant", "rps": 155.0}
     assert target_rate_text(summary) == "155.0/s"
+
+
+def test_the_steps_a_run_took_live_follow_what_was_asked():
+    profile = {"kind": "constant", "rps": 50.0, "steps": [{"at_s": 2.5, "rps": 150.0}]}
+    assert rate_text(profile) == "50/s, changed live: 150/s from 2.5 s"
+    many = {**profile, "steps": [{"at_s": float(i), "rps": float(i)} for i in range(1, 10)]}
+    assert rate_text(many).endswith("5/s from 5 s, … 9 changes in all, 9/s from 9 s")

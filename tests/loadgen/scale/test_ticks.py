@@ -45,3 +45,12 @@ def test_shards_errors_by_kind_add_up_and_the_worst_send_lag_stays():
                   "requests": 15})  # fmt: skip
     assert seen[0]["errors_by_kind"] == {"timeout": 3, "reset": 4}
     assert seen[0]["max_lag_us"] == 300 and seen[0]["requests"] == 27
+
+
+def test_shards_service_times_and_time_in_service_add_up():
+    seen = []
+    ticks = ShardTicks(range(2), seen.append)
+    ticks.add(0, {**t(1, 10), "service_counts": [[2, 3]], "busy_s": 0.25})
+    ticks.add(1, {**t(1, 10), "service_counts": [[2, 1], [5, 2]], "busy_s": 0.5})
+    assert seen[0]["service_counts"] == [[2, 4], [5, 2]]
+    assert seen[0]["busy_s"] == 0.75
