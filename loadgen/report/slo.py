@@ -19,9 +19,11 @@ requests in scope, or no timed response for a latency, the measured value is
 "n/a" and the SLO fails.
 
 A task with a latency objective of its own is judged by it alone: the run's
-latency objectives (those without a task) are then judged over the other
-tasks' responses together, so a known-slow endpoint given its own SLO does
-not fail the others' (errors and achieved stay the whole run's).
+latency objectives of the same kind (response or service time, without a
+task) are then judged over the other tasks' responses together, so a
+known-slow endpoint given its own SLO does not fail the others' (errors and
+achieved stay the whole run's). A task's own service-time objective leaves
+it in the run's response-time ones: it says nothing about what users waited.
 """
 
 from __future__ import annotations
@@ -261,16 +263,20 @@ class Outcome:
         return f"{said} over {', '.join(sorted(self.over))}"
 
 
-def apart(slos: Sequence[SLO]) -> frozenset[str]:
-    """The tasks with a latency objective of their own (judged by it alone)."""
-    return frozenset(s.task for s in slos if s.task is not None and s.metric == "latency")
+def apart(slos: Sequence[SLO], kind: str) -> frozenset[str]:
+    """The tasks with a latency objective of their own of `kind` (judged by it alone)."""
+    return frozenset(
+        s.task for s in slos if s.task is not None and s.metric == "latency" and s.kind == kind
+    )
 
 
-def run_wide_scope(slos: Sequence[SLO], tasks: Iterable[str]) -> frozenset[str] | None:
-    """The tasks a run-wide latency objective judges: those without one of their own
-    (None: every task; so too when every task has its own)."""
+def run_wide_scope(
+    slos: Sequence[SLO], tasks: Iterable[str], kind: str = "response"
+) -> frozenset[str] | None:
+    """The tasks a run-wide latency objective of `kind` judges: those without one of
+    their own of that kind (None: every task; so too when every task has its own)."""
     names = frozenset(tasks)
-    own = apart(slos) & names
+    own = apart(slos, kind) & names
     rest = names - own
     return rest if own and rest else None
 
@@ -282,10 +288,10 @@ def evaluate(
     latency_of: LatencyOf | None = None,
 ) -> list[Outcome]:
     """Each objective judged (a run-wide latency one over the tasks without their own)."""
-    over = run_wide_scope(slos, summary["tasks"])
     outcomes = []
     for slo in slos:
-        scoped = over if slo.task is None and slo.metric == "latency" else None
+        run_wide = slo.task is None and slo.metric == "latency"
+        scoped = run_wide_scope(slos, summary["tasks"], slo.kind) if run_wide else None
         measured = slo.measure(summary, percentile_of, scoped, latency_of)
         outcomes.append(Outcome(slo, measured, slo.passes(measured), scoped))
     return outcomes

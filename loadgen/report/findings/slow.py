@@ -82,7 +82,7 @@ def _breaks(slo: SLO, task: str, p50: float, summary: Summary, slos: Sequence[SL
     if slo.task is not None or slo.stat == "max":
         return True
     tasks = summary["tasks"]
-    scope = run_wide_scope(slos, tasks) or frozenset(tasks)
+    scope = run_wide_scope(slos, tasks, slo.kind) or frozenset(tasks)
     timed = sum(timed_responses(tasks[t]) for t in scope)
     over_it = 0.5 * timed_responses(tasks[task]) / timed if timed else 0.0
     return over_it > 1 - float(slo.stat[1:]) / 100

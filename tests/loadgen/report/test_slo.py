@@ -152,6 +152,9 @@ def test_a_task_with_its_own_objective_is_judged_apart():
     # Every task with its own: the run-wide objective judges them all still.
     everyone = evaluate([run_wide, own, parse_slo("fast: p99<5ms")], TWO_TASKS)
     assert everyone[0].over is None and not everyone[0].passed
+    # A task's own service-time objective leaves it in the run's response-time one.
+    service_only = evaluate([run_wide, parse_slo("slow: service:p99<500ms")], TWO_TASKS)
+    assert service_only[0].over is None and not service_only[0].passed
 
 
 def test_judged_over_several_tasks_merges_their_histograms():
