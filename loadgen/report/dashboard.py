@@ -62,6 +62,9 @@ class Listening:
         """OSError if the address cannot be bound (busy, not this machine's)."""
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         self.socket = socket.socket(family, socket.SOCK_STREAM)
+        # The last run's page connections linger in TIME_WAIT on a fixed port: they
+        # must not make the next run's --dashboard HOST:PORT "busy" (a listener still is).
+        self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             self.socket.bind((host, port))
             self.socket.listen(64)

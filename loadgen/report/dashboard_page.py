@@ -98,7 +98,6 @@ function draw(id, title, pick, seconds, at = s => s.end) {
   }
   const old = box.querySelector("svg");
   if (old) old.remove();
-  const svg = el("svg", {width: W, height: H, viewBox: `0 0 ${W} ${H}`}, box);
   const series = {};
   for (const s of seconds) for (const name in pick(s) || {}) series[name] = [];
   for (const s of seconds) {
@@ -110,16 +109,21 @@ function draw(id, title, pick, seconds, at = s => s.end) {
     }
   }
   const all = Object.values(series).flat();
+  const svg = all.length ? el("svg", {width: W, height: H, viewBox: `0 0 ${W} ${H}`}, box) : null;
   // A chart with nothing to draw yet waits (a saved run keeps no in-flight or lag
-  // per second); the errors' stays, empty, to say there were none.
-  if (!all.length && id !== "errors" && !box.querySelector("svg")) {
+  // per second); the errors' stays as one line, to say there were none.
+  if (!all.length && id === "errors") {
+    box.querySelector(".legend").textContent = "none so far";
+    return;
+  }
+  if (!all.length) {
     box.remove();
     return;
   }
   const xs = seconds.map(at);
   const x0 = Math.min(0, ...xs), x1 = Math.max(1, ...xs);
   const positive = all.map(p => p[1]).filter(v => v > 0);
-  const lo = Math.min(...positive), hi = all.length ? Math.max(1e-9, ...all.map(p => p[1])) : 1;
+  const lo = Math.min(...positive), hi = Math.max(...all.map(p => p[1])) || 1;  // all 0: 0–1
   const log = id === "latency" && positive.length && hi / lo >= 100;  // spans decades
   const f = log ? v => Math.log10(Math.max(v, lo)) : v => v;
   const y0 = log ? Math.floor(f(lo)) : 0, y1 = log ? Math.ceil(f(hi)) : hi * 1.1;
@@ -151,6 +155,9 @@ function draw(id, title, pick, seconds, at = s => s.end) {
     span.append(`${name}: ${last === null ? "–" : +last.toPrecision(4)}`);
     legend.appendChild(span);
   });
+  // The target on top, dashed: where achieved meets it, both stay visible.
+  const target = svg.querySelector('[data-series="target"]');
+  if (target) svg.appendChild(target);
 }
 let ended = false;
 const seen = [];  // every second so far: each poll asks only for the ones after

@@ -17,6 +17,7 @@ from loadgen.commands.options.dashboard import dashboard_address
 from loadgen.measure.histogram import new_histogram
 from loadgen.measure.recorder import Recorder
 from loadgen.measure.tick import tick
+from loadgen.report.dashboard import Listening
 from loadgen.report.dashboard_page import PAGE
 from loadgen.report.dashboard_server import Live, serve
 from loadgen.transports.models import Response
@@ -257,6 +258,18 @@ def test_a_busy_port_is_one_line_and_exit_2_before_any_load(tmp_path):
     assert proc.stderr.count("\n") == 1 and f"127.0.0.1:{port}" in proc.stderr, proc.stderr
     assert "in use" in proc.stderr
     assert not (tmp_path / "busy").exists()  # nothing written: the folder made is removed
+
+
+def test_a_port_the_last_run_s_page_used_is_free_again_at_once():
+    """A closed page connection lingers in TIME_WAIT on the port: not 'in use'."""
+    first = Listening("127.0.0.1", 0)
+    port = first.port
+    client = socket.create_connection(("127.0.0.1", port))
+    accepted, _ = first.socket.accept()
+    accepted.close()  # the server closes first: its side waits in TIME_WAIT
+    client.close()
+    first.socket.close()
+    Listening("127.0.0.1", port).socket.close()
 
 
 @pytest.mark.parametrize("bad", ["8089", "host:", ":80", "127.0.0.1:99999", "127.0.0.1:http"])
