@@ -64,6 +64,8 @@ _UNLIMITED: Final = 1 << 31
 _WINDOW: Final = 16 * 1024 * 1024
 _REFILL_BELOW: Final = _WINDOW // 2
 _LAST_STREAM_ID: Final = f.STREAM_ID_MASK
+# Heads made of decoded header lists, kept by the list (h2_hpack.Decoder.decode).
+_HEADS_KEPT: Final = 64
 
 
 class _Broken(Exception):
@@ -122,6 +124,9 @@ class H2Connection(asyncio.Protocol):
         self._rest = b""  # the start of a frame not yet whole
         self._continued: tuple[int, int, list[bytes]] | None = None  # HEADERS awaiting CONTINUATION
         self._freed = False  # a stream slot freed while reading
+        # A header list's (list, status, head), by its identity: the decoder
+        # gives the same list for the same block, which is then made once.
+        self._heads: dict[int, tuple[list[tuple[bytes, bytes]], int, bytes]] = {}
 
     # -- asyncio.Protocol -------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -296,15 +301,15 @@ class H2Connection(asyncio.Protocol):
             raise _protocol(f"HPACK: {e}", f.COMPRESSION_ERROR) from None
         stream = self.streams.get(sid)
         if stream is not None and not stream.first_at:
-            status = 0
-            lines = []
-            for name, value in fields:
-                if name == b":status":
-                    status = _status(value)
-                else:
-                    lines.append(b"%s: %s\r\n" % (name, value))
+            made = self._heads.get(id(fields))
+            if made is None or made[0] is not fields:
+                made = (fields, *_head(fields))
+                if len(self._heads) >= _HEADS_KEPT:
+                    self._heads.clear()
+                self._heads[id(fields)] = made
+            status = made[1]
             if status >= 200 or status < 100:
-                stream.got_headers(status, b"HTTP/2 %d\r\n%s\r\n" % (status, b"".join(lines)))
+                stream.got_headers(status, made[2])
         if flags & f.END_STREAM:
             self._ended(sid)
 
@@ -314,10 +319,10 @@ class H2Connection(asyncio.Protocol):
         size = len(payload)  # padding included: it counts against the windows
         if flags & f.PADDED:
             payload = _unpadded(payload)
+        # Given back once half is spent, our windows never fall below half
+        # less a frame: a server cannot overrun them, nothing to check.
         self.credit -= size
         if self.credit < _REFILL_BELOW:
-            if self.credit < 0:
-                raise _Broken(FLOW_CONTROL, f.FLOW_CONTROL_ERROR, "the server sent past our window")
             self._out.append(f.window_update(0, _WINDOW - self.credit))
             self.credit = _WINDOW
         stream = self.streams.get(sid)
@@ -325,9 +330,6 @@ class H2Connection(asyncio.Protocol):
             return  # a stream we reset, or ended: its bytes count, nothing more
         stream.credit -= size
         if stream.credit < _REFILL_BELOW and not flags & f.END_STREAM:
-            if stream.credit < 0:
-                self._reset_ours(stream, f.FLOW_CONTROL_ERROR, FLOW_CONTROL, "past our window")
-                return
             self._out.append(f.window_update(sid, _WINDOW - stream.credit))
             stream.credit = _WINDOW
         if payload:
@@ -509,6 +511,18 @@ def _unpadded(payload: bytes) -> bytes:
     if not payload or payload[0] >= len(payload):
         raise _protocol("padding as long as the frame")
     return payload[1 : len(payload) - payload[0]]
+
+
+def _head(fields: list[tuple[bytes, bytes]]) -> tuple[int, bytes]:
+    """A response's status and its head, as HTTP/1.1 would have written it."""
+    status = 0
+    lines = []
+    for name, value in fields:
+        if name == b":status":
+            status = _status(value)
+        else:
+            lines.append(b"%s: %s\r\n" % (name, value))
+    return status, b"HTTP/2 %d\r\n%s\r\n" % (status, b"".join(lines))
 
 
 def _status(value: bytes) -> int:

@@ -34,9 +34,10 @@ TABLE_SIZE: Final = 4096
 # Distinct blocks (and strings) kept per decoder; past it, they are forgotten.
 _KEPT: Final = 1024
 
-# A parsed representation: (kind, index, name, value). An index of 0 means a
-# literal name; `name` and `value` are then the decoded strings.
-_INDEXED, _LITERAL, _INDEXING, _SIZE = 0, 1, 2, 3
+# A parsed representation: (kind, index, name, value): an indexed field's
+# index; for a literal, the index of its name in the dynamic table, 0 when
+# `name` holds it.
+_INDEXED, _LITERAL, _INDEXING = 0, 1, 2
 _Op = tuple[int, int, bytes, bytes]
 
 
@@ -86,41 +87,82 @@ def encode(fields: Fields) -> bytes:
 
 
 # -- decoding ------------------------------------------------------------------
+class _Parsed:
+    """A block parsed: its table size updates, then either its fields and the
+    entries it adds (a block that reads nothing of the dynamic table means the
+    same whatever the table holds), or its representations to replay."""
+
+    __slots__ = ("adds", "fields", "ops", "resizes")
+
+    def __init__(self, resizes: list[int], ops: list[_Op]) -> None:
+        self.resizes = resizes
+        self.ops = ops
+        self.fields: Fields | None = None
+        self.adds: list[tuple[tuple[bytes, bytes], int]] = []
+        if all(0 < index <= _STATIC_COUNT or (index == 0 and kind != _INDEXED)
+               for kind, index, _, _ in ops):  # fmt: skip
+            self.fields = []
+            for kind, index, name, value in ops:
+                field = STATIC[index - 1] if kind == _INDEXED else (name, value)
+                self.fields.append(field)
+                if kind == _INDEXING:
+                    self.adds.append((field, len(field[0]) + len(field[1]) + 32))
+
+
 class Decoder:
     """One connection's HPACK decoder: its dynamic table, and blocks parsed before."""
 
-    __slots__ = ("_parsed", "_strings", "entries", "max_size", "size")
+    __slots__ = ("_parsed", "_sizes", "_strings", "entries", "max_size", "size")
 
     def __init__(self) -> None:
         self.entries: deque[tuple[bytes, bytes]] = deque()  # newest first
+        self._sizes: deque[int] = deque()  # each entry's size, alike
         self.size = 0
         self.max_size = TABLE_SIZE
-        self._parsed: dict[bytes, list[_Op]] = {}
+        self._parsed: dict[bytes, _Parsed] = {}
         self._strings: dict[bytes, bytes] = {}
 
     def decode(self, block: bytes) -> Fields:
-        """The header list of `block`; CompressionError if it breaks HPACK."""
-        ops = self._parsed.get(block)
-        if ops is None:
-            ops = self._parse(block)
+        """The header list of `block`; CompressionError if it breaks HPACK.
+
+        A block that reads nothing of the dynamic table gives the same list
+        each time while it is remembered: callers do not change it, and may
+        remember what they make of it by its identity.
+        """
+        parsed = self._parsed.get(block)
+        if parsed is None:
+            parsed = self._parse(block)
             if len(self._parsed) >= _KEPT:
                 self._parsed.clear()
-            self._parsed[block] = ops
+            self._parsed[block] = parsed
+        for max_size in parsed.resizes:
+            self._resize(max_size)
+        fields = parsed.fields
+        if fields is None:
+            return self._replay(parsed.ops)
+        entries, sizes = self.entries, self._sizes
+        for entry, size in parsed.adds:
+            if size > self.max_size:
+                self._add(entry, size)
+                continue
+            entries.appendleft(entry)
+            sizes.appendleft(size)
+            self.size += size
+        # Once for all its entries: the oldest go, as they would one by one.
+        self._evict()
+        return fields
+
+    def _replay(self, ops: list[_Op]) -> Fields:
         fields = []
         for kind, index, name, value in ops:
             if kind == _INDEXED:
                 fields.append(self._entry(index))
                 continue
-            if kind == _SIZE:
-                if fields:
-                    raise CompressionError("a table size update after the first field")
-                self._resize(index)
-                continue
             if index:
                 name = self._entry(index)[0]
             fields.append((name, value))
             if kind == _INDEXING:
-                self._add(name, value)
+                self._add((name, value), len(name) + len(value) + 32)
         return fields
 
     def _entry(self, index: int) -> tuple[bytes, bytes]:
@@ -131,28 +173,30 @@ class Decoder:
             return self.entries[k]
         raise CompressionError(f"index {index} is in neither table")
 
-    def _add(self, name: bytes, value: bytes) -> None:
-        size = len(name) + len(value) + 32
-        entries = self.entries
-        # An entry larger than the table empties it and is not added (§4.4).
-        while entries and self.size + size > self.max_size:
-            old_name, old_value = entries.pop()
-            self.size -= len(old_name) + len(old_value) + 32
-        if size <= self.max_size:
-            entries.appendleft((name, value))
-            self.size += size
+    def _add(self, entry: tuple[bytes, bytes], size: int) -> None:
+        if size > self.max_size:  # larger than the table: it empties it (§4.4)
+            self.entries.clear()
+            self._sizes.clear()
+            self.size = 0
+            return
+        self.entries.appendleft(entry)
+        self._sizes.appendleft(size)
+        self.size += size
+        self._evict()
 
     def _resize(self, max_size: int) -> None:
-        if max_size > TABLE_SIZE:
-            raise CompressionError(f"table size {max_size} above the {TABLE_SIZE} allowed")
         self.max_size = max_size
-        entries = self.entries
-        while entries and self.size > max_size:
-            name, value = entries.pop()
-            self.size -= len(name) + len(value) + 32
+        self._evict()
 
-    def _parse(self, block: bytes) -> list[_Op]:
+    def _evict(self) -> None:
+        """The oldest entries out until the table fits its size."""
+        while self.size > self.max_size:
+            self.size -= self._sizes.pop()
+            self.entries.pop()
+
+    def _parse(self, block: bytes) -> _Parsed:
         """`block`'s representations, in order, their strings decoded (§6)."""
+        resizes: list[int] = []
         ops: list[_Op] = []
         pos, end = 0, len(block)
         while pos < end:
@@ -165,9 +209,13 @@ class Decoder:
                 continue
             if byte & 0x40:  # literal with incremental indexing (§6.2.1)
                 kind, bits = _INDEXING, 6
-            elif byte & 0x20:  # dynamic table size update (§6.3)
+            elif byte & 0x20:  # dynamic table size update (§6.3), first in a block
                 size, pos = _read_integer(block, pos, 5)
-                ops.append((_SIZE, size, b"", b""))
+                if ops:
+                    raise CompressionError("a table size update after the first field")
+                if size > TABLE_SIZE:
+                    raise CompressionError(f"table size {size} above the {TABLE_SIZE} allowed")
+                resizes.append(size)
                 continue
             else:  # literal without indexing, or never indexed (§6.2.2, §6.2.3)
                 kind, bits = _LITERAL, 4
@@ -175,9 +223,12 @@ class Decoder:
             name = b""
             if index == 0:
                 name, pos = self._read_string(block, pos)
+            elif index <= _STATIC_COUNT:
+                name = STATIC[index - 1][0]
+                index = 0  # its name known: a literal name from here on
             value, pos = self._read_string(block, pos)
             ops.append((kind, index, name, value))
-        return ops
+        return _Parsed(resizes, ops)
 
     def _read_string(self, block: bytes, pos: int) -> tuple[bytes, int]:
         if pos >= len(block):
