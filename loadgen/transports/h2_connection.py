@@ -64,6 +64,8 @@ _UNLIMITED: Final = 1 << 31
 _WINDOW: Final = 16 * 1024 * 1024
 _REFILL_BELOW: Final = _WINDOW // 2
 _LAST_STREAM_ID: Final = f.STREAM_ID_MASK
+# The most a response's header block may take, CONTINUATIONs together.
+_MAX_BLOCK: Final = 1 << 20
 # Heads made of decoded header lists, kept by the list (h2_hpack.Decoder.decode).
 _HEADS_KEPT: Final = 64
 
@@ -288,6 +290,9 @@ class H2Connection(asyncio.Protocol):
         if kind != f.CONTINUATION or sid != started[0]:
             raise _protocol("a header block interrupted before its END_HEADERS")
         started[2].append(payload)
+        # Counted in frames (16 KiB at most each): empty ones cannot go on for ever.
+        if len(started[2]) * f.DEFAULT_FRAME_SIZE > _MAX_BLOCK:
+            raise _protocol("a header block of CONTINUATIONs without end")
         if flags & f.END_HEADERS:
             self._continued = None
             self._header_block(sid, started[1], b"".join(started[2]))
