@@ -160,7 +160,15 @@ class H2Connection(asyncio.Protocol):
                     break
                 payload = data[pos + 9 : pos + 9 + length]
                 pos += 9 + length
-                self._frame(word & 0xFF, flags, sid & f.STREAM_ID_MASK, payload)
+                kind = word & 0xFF
+                sid &= f.STREAM_ID_MASK
+                # The two frames of every answer straight to their handler.
+                if kind == f.HEADERS and self._continued is None:
+                    self._headers(flags, sid, payload)
+                elif kind == f.DATA and self._continued is None:
+                    self._data(flags, sid, payload)
+                else:
+                    self._frame(kind, flags, sid, payload)
         except _Broken as e:
             self._broken(e)
             return

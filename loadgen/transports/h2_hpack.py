@@ -149,7 +149,8 @@ class Decoder:
             sizes.appendleft(size)
             self.size += size
         # Once for all its entries: the oldest go, as they would one by one.
-        self._evict()
+        if self.size > self.max_size:
+            self._evict()
         return fields
 
     def _replay(self, ops: list[_Op]) -> Fields:

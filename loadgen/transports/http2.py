@@ -195,8 +195,8 @@ class Http2Client:
         best, room = None, 0
         for k in range(count):
             conn = conns[(turn + k) % count]
-            free = conn.capacity()
-            if free > room:
+            free = conn.limit - len(conn.streams)  # capacity(), inlined: it is hot
+            if free > room and not (conn.going_away or conn.closed):
                 best, room = conn, free
         return best
 
