@@ -14,8 +14,10 @@ from hyperframe.frame import (
     ContinuationFrame,
     DataFrame,
     Frame,
+    GoAwayFrame,
     HeadersFrame,
     PingFrame,
+    RstStreamFrame,
     SettingsFrame,
     WindowUpdateFrame,
 )
@@ -43,6 +45,8 @@ class FramingServer(asyncio.Protocol):
         self.requests: list[list[tuple[bytes, bytes]]] = []  # each request's headers
         self.fragments = b""  # a request's header block so far
         self.largest = 0  # the largest frame the client sent (ours allow 16 KiB)
+        self.body_bytes = 0  # DATA received, all streams
+        self.errors: list[tuple[str, int]] = []  # ("RST_STREAM" or "GOAWAY", its code)
         self.buffer = b""
         self.transport: asyncio.Transport | None = None
         self.window = 65_535
@@ -80,6 +84,10 @@ class FramingServer(asyncio.Protocol):
             self.window_grew.set()
         elif isinstance(frame, PingFrame) and "ACK" in frame.flags:
             self.pings.append(frame.opaque_data)
+        elif isinstance(frame, DataFrame):
+            self.body_bytes += len(frame.data)
+        elif isinstance(frame, RstStreamFrame | GoAwayFrame):
+            self.errors.append((type(frame).__name__, frame.error_code))
         elif isinstance(frame, HeadersFrame | ContinuationFrame):
             self.fragments += frame.data
             if "END_HEADERS" in frame.flags:
@@ -110,9 +118,19 @@ class FramingServer(asyncio.Protocol):
 
 
 @contextlib.asynccontextmanager
-async def framing_server(answer: Callable[[FramingServer, int], None]) -> AsyncIterator[str]:
+async def framing_server(
+    answer: Callable[[FramingServer, int], None], made: list[FramingServer] | None = None
+) -> AsyncIterator[str]:
+    """The server on a free loopback port; yields its URL, each connection added to `made`."""
+
+    def connection() -> FramingServer:
+        server = FramingServer(answer)
+        if made is not None:
+            made.append(server)
+        return server
+
     loop = asyncio.get_running_loop()
-    server = await loop.create_server(lambda: FramingServer(answer), "127.0.0.1", 0)
+    server = await loop.create_server(connection, "127.0.0.1", 0)
     try:
         yield f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
     finally:
@@ -150,10 +168,7 @@ async def test_continuations_padding_1xx_and_trailers_make_one_response():
     async with framing_server(answer) as url:
         client = Http2Client(url, 1, ClientOptions(http2="on"))
         responses = [await client.request("GET", "/", None, None) for _ in range(3)]
-        for _ in range(200):  # the last PING's answer may still be on its way
-            if len(servers[0].pings) == 3:
-                break
-            await asyncio.sleep(0.01)
+        await _until(lambda: len(servers[0].pings) == 3)  # the last answer may be on its way
         await client.aclose()
     for k, r in enumerate(responses):
         assert (r.status, r.body) == (200, b"hello world")
@@ -182,12 +197,40 @@ async def test_a_frame_larger_than_we_allow_is_a_protocol_error():
         block = server.block([(b":status", b"200"), (b"x-huge", b"h" * 40_000)])
         server.write(HeadersFrame(sid, block, flags=["END_HEADERS", "END_STREAM"]))
 
-    async with framing_server(answer) as url:
+    servers: list[FramingServer] = []
+    async with framing_server(answer, servers) as url:
         client = Http2Client(url, 1, ClientOptions(http2="on"))
         with pytest.raises(ClientError) as info:
             await client.request("GET", "/", None, None)
+        await _until(lambda: servers[0].errors)
         await client.aclose()
     assert info.value.kind == PROTOCOL and "a frame of" in str(info.value)
+    assert servers[0].errors == [("GoAwayFrame", 6)]  # FRAME_SIZE_ERROR, said to the server
+
+
+async def test_an_answer_before_the_body_went_ends_the_stream_and_the_rest_stays_here():
+    # The server's window (64 KiB) holds most of the body; it answers 413 at once.
+    def answer(server: FramingServer, sid: int) -> None:
+        block = server.block([(b":status", b"413")])
+        server.write(HeadersFrame(sid, block, flags=["END_HEADERS", "END_STREAM"]))
+
+    servers: list[FramingServer] = []
+    async with framing_server(answer, servers) as url:
+        client = Http2Client(url, 1, ClientOptions(http2="on"))
+        r = await client.request("POST", "/", None, b"x" * 200_000)
+        await _until(lambda: servers[0].errors)
+        await client.aclose()
+    assert r.status == 413
+    assert servers[0].body_bytes <= 65_535  # nothing past the window it gave
+    assert servers[0].errors == [("RstStreamFrame", 0)]  # NO_ERROR: the rest is not coming
+
+
+async def _until(condition: Callable[[], object]) -> None:
+    """Wait (2 s at most) until `condition()` holds: the server read what we wrote."""
+    for _ in range(200):
+        if condition():
+            return
+        await asyncio.sleep(0.01)
 
 
 async def test_request_headers_larger_than_a_frame_go_on_in_continuations():
