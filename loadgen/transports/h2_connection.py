@@ -5,10 +5,10 @@ The framing is our own (h2_frames.py, h2_hpack.py), on the same asyncio
 protocol design as the HTTP/1.1 connection (connection.py): no thread, no
 loop of its own. It replaced the `h2` library's state machine on this path,
 which the issue asked for, because that cost the client its speed: h2's
-per-frame events and per-stream state machines took about half the CPU of a
-closed loop of requests and `hpack`'s decoding another quarter, and the
-client ran at 0.11x its own HTTP/1.1 rate (bench/RESULTS.md). `h2` stays
-as the reference: the test server and the HPACK tests are built on it.
+per-frame events and per-stream state machines, with `hpack`'s decoding,
+took most of the client's CPU and held it to a small fraction of its own
+HTTP/1.1 rate (the figures, before and after: bench/RESULTS.md). `h2`
+stays as the reference: the test server and the HPACK tests are built on it.
 
 What a client must do is done here: the server's SETTINGS applied and
 acknowledged (its stream limit, windows, frame size), PINGs answered,

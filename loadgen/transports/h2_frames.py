@@ -2,7 +2,7 @@
 
 No I/O and no state: the connection (h2_connection.py) parses what it reads
 with `HEAD` and writes what these functions make. Error codes are named by
-the `h2` library's enum, which is what the rest of its types were to us.
+the `h2` library's `ErrorCodes`, the one part of it left on this path.
 """
 
 from __future__ import annotations
