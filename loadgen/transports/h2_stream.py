@@ -44,9 +44,11 @@ class Stream(Parkable):
     """A request on its way: queued, then on a connection's stream, then answered or failed."""
 
     __slots__ = (
+        "block",
         "body",
         "conn",
         "connecting",
+        "credit",
         "exchange",
         "failure",
         "first_at",
@@ -61,12 +63,12 @@ class Stream(Parkable):
         "status",
         "via",
         "waiter",
-        "wire_headers",
+        "window",
     )
 
-    def __init__(self, request: Request, wire_headers: list[tuple[bytes, bytes]]) -> None:
+    def __init__(self, request: Request, block: bytes) -> None:
         self.request = request
-        self.wire_headers = wire_headers
+        self.block = block  # its headers, HPACK-encoded (h2_wire.py)
         self.idempotent = request.method in IDEMPOTENT
         self.waiter: Waiter | None = None
         self.conn: Carrier | None = None
@@ -74,6 +76,8 @@ class Stream(Parkable):
         self.connecting = False  # a connection is being opened for it
         self.via: Sent | None = None  # sent by the HTTP/1.1 client instead (ALPN fallback)
         self.pending = b""  # request body not yet sent: the flow-control window held it
+        self.window = 0  # what the server's window for it lets us send (set when sent)
+        self.credit = 0  # what our window for it lets the server send (set when sent)
         self.sent_at = 0.0
         self.first_at = 0.0
         self.status = 0

@@ -7,7 +7,7 @@ error, unless the user allowed the fallback (`--http2=fallback`): then the
 HTTP/1.1 client (http1.py) carries the run and `http_version` says "1.1".
 
 This module is the pool (`Http2Client`): it builds each request's header
-list (h2_wire.py), sends it as a stream (h2_stream.py) on the open
+block (h2_wire.py), sends it as a stream (h2_stream.py) on the open
 connection with the most free stream slots (h2_connection.py), opens
 connections up to `max_connections` and queues, in FIFO order, the requests
 that find every connection at the server's SETTINGS_MAX_CONCURRENT_STREAMS.
@@ -114,7 +114,7 @@ class Http2Client:
         """Send on a connection with a free stream slot, else once there is one;
         `waiter` gets the outcome (never before this returns)."""
         if self._h1 is not None:
-            stream = Stream(request, [])
+            stream = Stream(request, b"")
             stream.via = self._h1.submit(request, waiter)
             return stream
         r = request
@@ -195,8 +195,8 @@ class Http2Client:
         best, room = None, 0
         for k in range(count):
             conn = conns[(turn + k) % count]
-            free = conn.capacity()
-            if free > room:
+            free = conn.limit - len(conn.streams)  # capacity(), inlined: it is hot
+            if free > room and not (conn.going_away or conn.closed):
                 best, room = conn, free
         return best
 

@@ -130,7 +130,7 @@ class _ServerConnection(asyncio.Protocol):
             self.transport.write(frame.serialize())
         self.said = True
         if not self.open:
-            self.transport.close()
+            self._linger()
 
     def _answer(self, sid: int) -> None:
         if sid not in self.open or self.transport.is_closing():
@@ -141,7 +141,13 @@ class _ServerConnection(asyncio.Protocol):
             self.h2.send_data(sid, b"ok", end_stream=True)
         self._flush()
         if self.said and not self.open:
-            self.transport.close()  # the GOAWAY's last stream is answered
+            self._linger()  # the GOAWAY's last stream is answered
+
+    def _linger(self) -> None:
+        """Close a moment later, as servers do after a GOAWAY (nginx's lingering
+        close): the streams the client opened before it read the GOAWAY still
+        arrive and are counted in `received`, not lost unread."""
+        asyncio.get_running_loop().call_later(0.2, self.transport.close)
 
     def _flush(self) -> None:
         data = self.h2.data_to_send()
