@@ -123,6 +123,7 @@ def pool_server(size, wait):
 
 
 @pytest.mark.slow
+@pytest.mark.alone  # a search judged end to end: the other tests would make the machine busy
 def test_a_pool_of_four_shows_its_plateau_and_the_usl_in_every_output(tmp_path):
     with pool_server(4, 0.02) as url:  # 200/s at most
         proc = run_cli(

@@ -20,7 +20,8 @@ from loadgen.scenario import Scenario, task
 from loadgen.transports.models import Request
 from tests.support.http_server import server_process
 
-pytestmark = pytest.mark.anyio
+# Exact quantiles of a stall: other tests loading the cores would add their own.
+pytestmark = [pytest.mark.anyio, pytest.mark.alone]
 
 STALL, PERIOD = 0.25, 2.5
 

@@ -27,6 +27,11 @@ def test_the_page_draws_the_run_as_it_goes_changes_its_rate_and_stops_it(tmp_pat
         # It keeps drawing, each second as it comes.
         browser.wait(f"+document.body.dataset.seconds >= {drawn + 2}", timeout=10)
         assert browser.eval("document.querySelectorAll('#rates polyline').length") == 3
+        drawn_series = browser.eval(
+            "[...document.querySelectorAll('[data-series]')].map(e => e.dataset.series).join()"
+        ).split(",")
+        for series in ("target", "achieved", "responses", "p50", "p99", "max", "in flight"):
+            assert series in drawn_series
         # A rate that is none is said on the page, and nothing changes.
         browser.eval(
             "document.getElementById('rps').value = '-5';"
