@@ -40,6 +40,16 @@ def end_child(proc: subprocess.Popen[bytes], timeout: float) -> None:
 
 
 def yield_the_cpu() -> None:
-    """This process at the lowest priority: its work is never urgent, a request always is."""
+    """This process at the lowest priority: its work is never urgent, a request always is.
+
+    A helper runs in a session of its own (a Ctrl-C is for loadgen), and where
+    Linux groups each session's processes for the scheduler (autogroup), a
+    process's nice weighs only against its own group's: the group's must be
+    lowered too, or the helper takes as much CPU as the target beside it.
+    """
     with contextlib.suppress(OSError):
         os.nice(19)
+    if os.getsid(0) == os.getpid():  # its own session, so its own group: no one else's
+        # (OSError: not Linux, or no autogroup)
+        with contextlib.suppress(OSError), open("/proc/self/autogroup", "w") as group:
+            group.write("19")

@@ -4,6 +4,7 @@ import ast
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -34,3 +35,22 @@ def test_a_helper_leaves_the_cores_loadgen_was_pinned_to_and_yields_the_cpu():
     moved = ast.literal_eval(cores)
     assert moved and 0 not in moved  # every core but loadgen's
     assert int(niceness) == 19
+
+
+AUTOGROUP = Path("/proc/self/autogroup")
+
+
+@pytest.mark.skipif(not AUTOGROUP.exists(), reason="no scheduler autogroups here")
+def test_a_helper_in_a_session_of_its_own_lowers_its_session_s_group_too():
+    """With autogroups, nice weighs only inside a session's group: the group's counts."""
+    code = "from loadgen.measure.aside import yield_the_cpu; yield_the_cpu(); " + (
+        "print(open('/proc/self/autogroup').read())"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                          text=True, timeout=30, start_new_session=True)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split()[-2:] == ["nice", "19"], proc.stdout
+    # In loadgen's own session it leaves the group (loadgen's too) alone.
+    mine = AUTOGROUP.read_text()
+    subprocess.run([sys.executable, "-c", code], cwd=ROOT, timeout=30, capture_output=True)
+    assert AUTOGROUP.read_text() == mine
