@@ -246,6 +246,12 @@ def nothing_answered(summary: Summary) -> str | None:
     if summary["latency_ms"]["response"]["max"] is not None:
         return None
     by_kind = summary["errors"]["by_kind"]
+    unsent = summary["generator"].get("unsent", 0)
+    if not by_kind and unsent:
+        return (
+            f"no request was sent: all {unsent} due were left unsent, loadgen fell that far "
+            "behind (a rate beyond this machine: lower it, or add --processes)"
+        )
     if not by_kind:
         return "no request was sent: the rate and duration asked for none"
     kinds = ", ".join(f"{n} {kind} errors" for kind, n in by_kind.items())

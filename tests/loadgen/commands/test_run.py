@@ -598,3 +598,15 @@ def test_header_and_tls_misuse_is_one_line_and_exit_2(args, says, capsys):
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert says in err and err.count("\n") == 1, err
+
+
+def test_nothing_sent_says_whether_none_was_due_or_all_were_left_unsent():
+    from loadgen.commands.run import nothing_answered
+
+    def ran(unsent):
+        return {"latency_ms": {"response": {"max": None}}, "errors": {"by_kind": {}},
+                "generator": {"unsent": unsent}}  # fmt: skip
+
+    assert "asked for none" in nothing_answered(ran(0))
+    said = nothing_answered(ran(3000))
+    assert "all 3000 due were left unsent" in said and "asked for none" not in said
