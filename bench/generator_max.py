@@ -138,9 +138,10 @@ def loadgen_level(
 
 def sustained(summary: dict, rps: float) -> bool:
     """Whether a run held `rps`: all of it sent, on time (send-lag p99 ≤ 1 ms), no error."""
+    lag = summary["generator"]["send_lag_ms"]["p99"]  # None: nothing was sent
     return bool(
         summary["achieved_rps"] >= 0.995 * rps
-        and (summary["generator"]["send_lag_ms"]["p99"] or math.inf) <= 1.0
+        and (math.inf if lag is None else lag) <= 1.0
         and summary["errors"]["total"] == 0
     )
 
