@@ -193,6 +193,7 @@ def sustained_max(
     def ok(rps: float) -> bool:
         for k in range(tries):
             achieved, lag, sustained = attempt(url, rps, seconds, workdir)
+            achieved, lag = achieved or 0.0, math.inf if lag is None else lag  # None: none sent
             log.append(f"  {name} {rps:>8.0f}/s (try {k + 1}): achieved {achieved:>8.0f}/s, "
                        f"lag p99 {lag:.3f} ms → {'ok' if sustained else 'no'}")  # fmt: skip
             print(log[-1], flush=True)
