@@ -26,6 +26,9 @@ machine is the timer's noise: said in `none`'s evidence, not a finding.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from loadgen.report.findings.finding import Finding, worker_cpu_median
 from loadgen.report.summary import BEHIND_ACHIEVED_RATIO, behind_reasons
 from loadgen.report.summary_contract import Summary
@@ -81,6 +84,12 @@ def lateness(summary: Summary) -> tuple[str, bool] | None:
     )
 
 
+def loadgen_busiest(machine: Mapping[str, Any]) -> float | None:
+    """The CPU (% of a core) of loadgen's busiest process in the median second."""
+    busiest = machine.get("generator_cpu_max_median", machine.get("generator_cpu_median"))
+    return None if busiest is None else float(busiest)
+
+
 def machine_busy(summary: Summary) -> Finding | None:
     machine = summary.get("machine", {})
     others = machine.get("others_median", 0.0)
@@ -98,8 +107,15 @@ def machine_busy(summary: Summary) -> Finding | None:
     if steal >= STEAL_BUSY:
         parts.append(f"the hypervisor stole {steal:.0f} % of a core")
     late = summary["generator"]["behind"]
+    busiest = loadgen_busiest(machine)
+    # Late and short of CPU itself is generator_saturated's to say, not "to spare".
+    spare = (
+        "with CPU to spare"
+        if busiest is None or busiest < GENERATOR_BUSY
+        else (f"and short of CPU itself (its busiest process at {busiest:.0f} % of a core)")
+    )
     effect = (
-        f"loadgen was late ({'; '.join(behind_reasons(summary))}) with CPU to spare"
+        f"loadgen was late ({'; '.join(behind_reasons(summary))}) {spare}"
         if late
         else "loadgen kept its schedule"
     )
@@ -135,7 +151,7 @@ def generator_saturated(summary: Summary) -> Finding | None:
     if shared is not None and (couldnt_send(summary) or _weight(summary) >= LATE_MATTERS):
         return _sharing(summary, *shared)
     machine = summary.get("machine", {})
-    busiest = machine.get("generator_cpu_max_median", machine.get("generator_cpu_median"))
+    busiest = loadgen_busiest(machine)
     busy_machine = (
         machine.get("others_median", 0.0) >= OTHERS_BUSY
         or machine.get("steal_median", 0.0) >= STEAL_BUSY

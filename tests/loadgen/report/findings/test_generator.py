@@ -50,6 +50,14 @@ def test_late_with_cpu_to_spare_beside_a_hog_is_the_machine():
     assert "with CPU to spare" in busy["evidence"]
 
 
+def test_late_and_short_of_cpu_beside_a_hog_is_not_said_to_have_cpu_to_spare():
+    s = with_machine(late(run()), machine(92.0, others=98.0))
+    found = {f["finding"]: f for f in diagnosed(s)}
+    assert "busiest process at 92 % of a core" in found["generator_saturated"]["evidence"]
+    busy = found["machine_busy"]["evidence"]
+    assert "CPU to spare" not in busy and "short of CPU itself" in busy
+
+
 def test_a_busy_machine_never_hides_that_the_target_was_healthy():
     s = with_machine(run(service_ms=20.0), machine(16.0, others=98.0))  # not late at all
     found = diagnosed(s)
