@@ -39,17 +39,20 @@ def end_child(proc: subprocess.Popen[bytes], timeout: float) -> None:
         proc.wait()
 
 
-def yield_the_cpu() -> None:
+def yield_the_cpu(whole_session: bool = False) -> None:
     """This process at the lowest priority: its work is never urgent, a request always is.
 
     A helper runs in a session of its own (a Ctrl-C is for loadgen), and where
     Linux groups each session's processes for the scheduler (autogroup), a
-    process's nice weighs only against its own group's: the group's must be
-    lowered too, or the helper takes as much CPU as the target beside it.
+    process's nice weighs only against its own group's. `whole_session` lowers
+    the group's too, so the helper yields to the target beside it as well: for
+    the dashboard, whose page is no evidence. Not for the sampler: on a
+    saturated machine its samples are the diagnosis's evidence, and starving
+    it would lose exactly the seconds that matter.
     """
     with contextlib.suppress(OSError):
         os.nice(19)
-    if os.getsid(0) == os.getpid():  # its own session, so its own group: no one else's
+    if whole_session and os.getsid(0) == os.getpid():  # its own group: no one else's
         # (OSError: not Linux, or no autogroup)
         with contextlib.suppress(OSError), open("/proc/self/autogroup", "w") as group:
             group.write("19")

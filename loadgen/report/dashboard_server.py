@@ -397,7 +397,7 @@ def read_findings(live: Live) -> None:
 
 def main() -> None:
     """The dashboard process: options on stdin's first line, then loadgen's lines until EOF."""
-    yield_the_cpu()  # serving the page is never as urgent as sending a request
+    yield_the_cpu(whole_session=True)  # the page is never as urgent as a request
     first = sys.stdin.readline()
     if not first:
         return

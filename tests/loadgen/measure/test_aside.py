@@ -43,14 +43,18 @@ AUTOGROUP = Path("/proc/self/autogroup")
 @pytest.mark.skipif(not AUTOGROUP.exists(), reason="no scheduler autogroups here")
 def test_a_helper_in_a_session_of_its_own_lowers_its_session_s_group_too():
     """With autogroups, nice weighs only inside a session's group: the group's counts."""
-    code = "from loadgen.measure.aside import yield_the_cpu; yield_the_cpu(); " + (
+    code = "from loadgen.measure.aside import yield_the_cpu; yield_the_cpu(True); " + (
         "print(open('/proc/self/autogroup').read())"
     )
     proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
                           text=True, timeout=30, start_new_session=True)  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split()[-2:] == ["nice", "19"], proc.stdout
-    # In loadgen's own session it leaves the group (loadgen's too) alone.
+    # Without asking, or in loadgen's own session, it leaves the group alone.
+    mine_alone = subprocess.run([sys.executable, "-c", code.replace("(True)", "()")], cwd=ROOT,
+                                capture_output=True, text=True, timeout=30,
+                                start_new_session=True)  # fmt: skip
+    assert mine_alone.stdout.split()[-2:] == ["nice", "0"], mine_alone.stdout
     mine = AUTOGROUP.read_text()
     subprocess.run([sys.executable, "-c", code], cwd=ROOT, timeout=30, capture_output=True)
     assert AUTOGROUP.read_text() == mine
