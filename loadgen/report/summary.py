@@ -292,7 +292,8 @@ def _behind(target_rps: float, achieved: float, lag_p99: float | None, unsent: i
     if lag_p99 is not None and lag_p99 > BEHIND_LAG_P99_MS:
         reasons.append(f"send-lag p99 {lag_p99:.3f} ms > {BEHIND_LAG_P99_MS:g} ms")
     if unsent:
-        reasons.append(f"{unsent} arrivals due were never sent")
+        what = "arrival due was" if unsent == 1 else "arrivals due were"
+        reasons.append(f"{unsent} {what} never sent")
     return reasons
 
 
