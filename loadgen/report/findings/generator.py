@@ -26,12 +26,9 @@ machine is the timer's noise: said in `none`'s evidence, not a finding.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 from loadgen.report.findings.finding import Finding, worker_cpu_median
 from loadgen.report.summary import BEHIND_ACHIEVED_RATIO, behind_reasons
-from loadgen.report.summary_contract import Summary
+from loadgen.report.summary_contract import Machine, Summary
 
 GENERATOR_BUSY = 85.0  # % of one core
 # The server and loadgen together using this share of every core: they shared it.
@@ -84,7 +81,7 @@ def lateness(summary: Summary) -> tuple[str, bool] | None:
     )
 
 
-def loadgen_busiest(machine: Mapping[str, Any]) -> float | None:
+def loadgen_busiest(machine: Machine) -> float | None:
     """The CPU (% of a core) of loadgen's busiest process in the median second."""
     busiest = machine.get("generator_cpu_max_median", machine.get("generator_cpu_median"))
     return None if busiest is None else float(busiest)

@@ -33,8 +33,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import cast
+from typing import Literal
 
 from loadgen.report.concurrency import DOOR_KINDS, Concurrency
 from loadgen.report.findings.finding import (
@@ -57,7 +56,7 @@ DOOR_ONLY = ("connect", "connect_timeout")  # failed before a connection was had
 
 # What loadgen's pool makes requests wait for: the counter in `generator`, and
 # the words of its finding.
-_POOL_WAITS = {
+_POOL_WAITS: dict[str, tuple[Literal["connection_waits", "stream_waits"], str, str]] = {
     "connection_limit": ("connection_waits", "a free connection", "busy"),
     "stream_limit": (
         "stream_waits",
@@ -71,8 +70,7 @@ def waited_share(summary: Summary, finding: str | None = None) -> float:
     """The share of requests that waited in loadgen's pool: for `finding`'s
     resource, or for either (None)."""
     names = [finding] if finding else list(_POOL_WAITS)
-    generator: Mapping[str, object] = summary["generator"]
-    waits = sum(int(cast(int, generator.get(_POOL_WAITS[n][0], 0))) for n in names)
+    waits = sum(summary["generator"].get(_POOL_WAITS[n][0], 0) for n in names)
     return waits / (summary["requests"] or 1)
 
 
