@@ -30,7 +30,6 @@ import sys
 import threading
 from collections.abc import Mapping
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 from loadgen.core.rate_control import RateControl
@@ -143,12 +142,7 @@ class Dashboard:
         self._socket.close()  # the child's now: the port closes when it ends
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc: object) -> None:
         proc, self._proc = self._proc, None
         if proc is None:
             return
