@@ -95,6 +95,7 @@ def parser() -> argparse.ArgumentParser:
 
 
 def json_file(text: str) -> Path:
+    """--json: `-` for stdout, else a file to write, checked as --junit's is."""
     return Path(text) if text == "-" else junit_file(text)
 
 
@@ -224,6 +225,7 @@ def judge(args: argparse.Namespace, runs: list[Comparable], console: Console) ->
 
 
 def gate_against(base: Comparable, new: Comparable, bounds: list[Bound], strict: bool) -> Gate:
+    """`new` judged against the baseline by `bounds` (both loadgen runs, checked before)."""
     assert base.run is not None and new.run is not None  # loadgen runs: checked before
     return gate(base.run, new.run, (base.label, new.label), bounds, strict)
 

@@ -37,9 +37,13 @@ from loadgen.transports.base import Parkable
 class Runner(Protocol):
     """What runs an arrival: a Flight or an asyncio.Task (what a timeout cancels)."""
 
-    def cancel(self, msg: Any | None = None) -> bool: ...
+    def cancel(self, msg: Any | None = None) -> bool:
+        """Stop the arrival at its next await (a timeout, or the run's end)."""
+        ...
 
-    def uncancel(self) -> int: ...
+    def uncancel(self) -> int:
+        """Take back a cancel once a timeout has been turned into its error (as Task's)."""
+        ...
 
 
 _ENDED = object()  # internal: the coroutine returned or raised

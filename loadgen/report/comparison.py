@@ -94,6 +94,7 @@ class Comparable:
 
     @property
     def error_rate(self) -> float:
+        """Errors per request (0 with no requests)."""
         return self.errors / self.requests if self.requests else 0.0
 
 

@@ -67,6 +67,9 @@ FULL_POOL = 0.9
 
 @dataclass(frozen=True)
 class Concurrency:
+    """A run (or a capacity level) read by Little's law over its steady seconds
+    (see the module docstring): what the findings judge saturation and queueing by."""
+
     offered_rps: float  # arrivals sent per second (median steady second) but those turned away
     throughput_rps: float  # responses per second (median steady second)
     in_service: float | None  # L: requests held at once, client side (median steady second)

@@ -66,6 +66,8 @@ class Case:
 
 @dataclass
 class Suite:
+    """A <testsuite>: its cases, how long it took, and the run's properties."""
+
     name: str
     cases: list[Case]
     time_s: float = 0.0
@@ -73,6 +75,7 @@ class Suite:
     properties: dict[str, str] = field(default_factory=dict)
 
     def count(self, outcome: Outcome) -> int:
+        """How many of its cases ended in `outcome` (the suite's counts attributes)."""
         return sum(c.outcome == outcome for c in self.cases)
 
 

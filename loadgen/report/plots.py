@@ -29,6 +29,8 @@ LEGEND_ROW = 14
 
 @dataclass
 class Series:
+    """One line of a chart: its points (x, y) and how it is drawn."""
+
     name: str
     points: Sequence[tuple[float, float]]
     color: str = ""
@@ -49,6 +51,7 @@ def spectrum_x(percentile: float) -> float:
 
 
 def spectrum_ticks(max_x: float) -> list[tuple[float, str]]:
+    """The x-axis labels of a percentile spectrum, whose x is the count of nines."""
     labels = ["0%", "90%", "99%", "99.9%", "99.99%", "99.999%", "99.9999%"]
     return [(float(i), label) for i, label in enumerate(labels) if i <= max_x + 1e-9]
 

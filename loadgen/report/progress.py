@@ -44,9 +44,11 @@ class Progress:
         self.live.__exit__(None, None, None)
 
     def on_interval(self, iv: Interval, rec: Recorder) -> None:
+        """The engine's callback: a second closed, shown as its `Tick`."""
         self.on_tick(tick(iv, rec))
 
     def on_tick(self, t: Tick) -> None:
+        """Show second `t` on the live line."""
         self.errors += int(t["errors"])
         length = max(t["length"], 1e-9)
         line = (

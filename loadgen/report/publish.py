@@ -42,6 +42,7 @@ class Published:
 
     @property
     def slos_passed(self) -> bool:
+        """Every objective met (True with none)."""
         return all(o.passed for o in self.outcomes)
 
 

@@ -64,6 +64,8 @@ class BoundError(ValueError):
 
 @dataclass(frozen=True)
 class Bound:
+    """A --fail-if expression parsed: the metric, how it is compared, and its limit."""
+
     text: str
     metric: str  # one of METRICS
     kind: str  # "response" or "service" (latencies; "response" for the others)
@@ -91,6 +93,7 @@ class Bound:
         return d.change
 
     def crossed(self, d: Difference) -> bool:
+        """The change passes the limit (judged beyond the noise apart, see `gate`)."""
         value = self.measure(d)
         return {
             ">": value > self.limit,
@@ -100,6 +103,7 @@ class Bound:
         }[self.op]
 
     def show(self, value: float) -> str:
+        """`value` in the bound's unit, signed: +12.5%, -3ms."""
         return signed(value) + self.unit
 
 
@@ -120,6 +124,7 @@ def p_text(p: float | None) -> str:
 
 
 def metric_key(metric: str, kind: str = "response") -> str:
+    """The key of a metric in a gate's differences: the service time's apart."""
     return f"service:{metric}" if kind == "service" else metric
 
 
@@ -194,6 +199,7 @@ class Check:
     unjudged: str | None = None
 
     def line(self, strict: bool) -> str:
+        """The check in one line for the terminal: pass, FAIL, or ? when not judged."""
         b, d = self.bound, self.difference
         if d is None or self.unjudged:
             return f"?     {b.text}: not judged: {self.unjudged}"
@@ -261,10 +267,12 @@ class Gate:
 
     @property
     def failed(self) -> list[Check]:
+        """The checks that fail the gate."""
         return [c for c in self.checks if c.failed]
 
     @property
     def unjudged(self) -> list[Check]:
+        """The checks that could not be judged (and why, in each)."""
         return [c for c in self.checks if c.unjudged]
 
 

@@ -30,6 +30,9 @@ MIN_RATE_INTERVAL_S = 0.5
 
 @dataclass
 class RunData:
+    """A run read back from its folder: the summary, the histograms by task and kind,
+    and the percentiles of each interval of intervals.hlog."""
+
     summary: Summary
     histograms: dict[str, dict[str, Histogram]]  # task → kind → run total
     # (start s, kind → {"p50", "p90", "p99", "max", "mean"} ms and "count"), one per
@@ -37,6 +40,7 @@ class RunData:
     seconds: list[tuple[float, dict[str, dict[str, float]]]]
 
     def total(self, kind: str) -> HdrHistogram:
+        """The run's histogram of `kind` over every task."""
         return merged(by_kind[kind] for by_kind in self.histograms.values())
 
 

@@ -94,10 +94,12 @@ def file_names(tasks: list[str]) -> dict[str, str]:
 
 
 def write_hgrm(path: Path, h: Histogram) -> None:
+    """A histogram as HdrHistogram's percentile distribution, in ms."""
     path.write_bytes(percentile_distribution(h, 1000.0))  # µs → ms
 
 
 def write_report(out: Path, run: RunData) -> Path:
+    """report.html of `run`; its path."""
     path = out / REPORT
     path.write_text(render_html(run, name=out.resolve().name))
     return path

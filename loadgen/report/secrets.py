@@ -20,6 +20,7 @@ SECRET_WORDS = (
 
 
 def is_secret(name: str) -> bool:
+    """Whether a setting's name says its value is a secret (see SECRET_WORDS)."""
     upper = name.upper()
     return any(word in upper for word in SECRET_WORDS)
 

@@ -81,6 +81,9 @@ class SLOError(ValueError):
 
 @dataclass(frozen=True)
 class SLO:
+    """An objective parsed (see the module docstring): a metric, a comparison and a
+    threshold, for the run or one task."""
+
     text: str
     metric: str  # "latency", "errors" or "achieved"
     op: str
@@ -156,6 +159,7 @@ class SLO:
         return of(scope, self.kind, float(self.stat[1:]))
 
     def passes(self, measured: float) -> bool:
+        """Whether `measured` meets the objective."""
         return _OPS[self.op](measured, self.threshold)
 
     def limit(self) -> str:
@@ -200,6 +204,7 @@ def _named(text: str) -> SLO | None:
 
 
 def parse_slo(text: str) -> SLO:
+    """An --slo expression as an SLO; SLOError says what is wrong, in one line."""
     m = _SLO.match(_squeezed(text))
     if m is None and (named := _named(text)) is not None:
         return named
@@ -242,6 +247,8 @@ def parse_slo(text: str) -> SLO:
 
 @dataclass(frozen=True)
 class Outcome:
+    """An objective judged: what was measured and whether it passed."""
+
     slo: SLO
     measured: float
     passed: bool
@@ -249,6 +256,7 @@ class Outcome:
     over: frozenset[str] | None = None
 
     def line(self) -> str:
+        """The verdict, the objective and what was measured, in one line."""
         verdict = "pass" if self.passed else "FAIL"
         return f"{verdict}  {self.slo.text}  ({self._measured()})"
 

@@ -58,11 +58,15 @@ def latency_stat(block: LatencyMs, stat: str) -> float | None:
 
 
 class RetryAfter(TypedDict):
+    """The Retry-After values refusals carried (`errors.retry_after`)."""
+
     responses: int  # 429 and 503 answers that carried a Retry-After
     values: dict[str, int]  # its values (seconds or a date), the most frequent first
 
 
 class Errors(TypedDict):
+    """The run's errors (`errors`): counted by kind, what the first of each said."""
+
     total: int
     rate: float  # errors per request
     by_kind: dict[str, int]
@@ -72,6 +76,8 @@ class Errors(TypedDict):
 
 
 class TaskEntry(TypedDict):
+    """One task's requests, errors and latencies (`tasks[name]`)."""
+
     requests: int
     errors: int
     errors_by_kind: dict[str, int]
@@ -89,6 +95,8 @@ class OthersEntry(TaskEntry):
 
 
 class Generator(TypedDict):
+    """loadgen's own side (`generator`): how late it sent, and what its pool held."""
+
     send_lag_ms: Spread
     max_in_flight: int
     connections_opened: int
@@ -120,6 +128,8 @@ class Shard(TypedDict, total=False):
 
 
 class EmbeddedServer(TypedDict):
+    """The bundled server, when loadgen started it (`run.embedded_server`)."""
+
     server: str  # gunicorn or uvicorn
     workers: int
     env: dict[str, str]
@@ -178,6 +188,8 @@ class MachineSecond(TypedDict, total=False):
 
 
 class WorkerSecond(TypedDict, total=False):
+    """One server worker in one second (`timeline[].server.workers[pid]`)."""
+
     cpu: float | None
     rss_mb: float
     cpu_wait: float | None  # % of a core spent waiting on the run queue
@@ -199,6 +211,8 @@ class ServerSecond(TypedDict, total=False):
 
 
 class TimelineEntry(TypedDict):
+    """One second of the run (`timeline[]`), the last one maybe shorter."""
+
     t: float  # its start, in seconds since the measured window began
     length: float
     arrivals: int
@@ -211,6 +225,8 @@ class TimelineEntry(TypedDict):
 
 
 class OtherProcess(TypedDict):
+    """A process that took the machine's CPU beside the run (`machine.top_others`)."""
+
     name: str
     pid: int
     cpu_mean: float
@@ -231,17 +247,23 @@ class Machine(TypedDict, total=False):
 
 
 class WorkerTotals(TypedDict):
+    """One server worker over the run (`server.workers[pid]`)."""
+
     cpu_peak: float
     cpu_mean: float
     rss_peak_mb: float
 
 
 class LoopLag(TypedDict):
+    """The server's event-loop lag over the run, in ms (`server.loop_lag_ms`)."""
+
     p99: float | None  # a bucket's upper bound (≤)
     max: float | None
 
 
 class Endpoint(TypedDict):
+    """One of the server's handlers over the run (`server.endpoints[name]`)."""
+
     requests: int
     errors_5xx: int
     server_ms: float | None  # the mean time the server itself spent, per request
@@ -277,6 +299,8 @@ class FindingEntry(TypedDict):
 
 
 class SLOVerdict(TypedDict):
+    """One objective judged (`slo[]`)."""
+
     slo: str
     measured: str
     passed: bool

@@ -129,6 +129,8 @@ def _label(note: Note) -> str:
 
 
 def render_summary(summary: Summary, console: Console) -> None:
+    """The run on the terminal: rates, both latency tables, the notes under them, then
+    the target's side and the diagnosis (`render_server`)."""
     run = summary.get("run", {})
     gen = summary["generator"]
     errors = summary["errors"]
@@ -201,6 +203,7 @@ def render_server(summary: Summary, console: Console) -> None:
 
 
 def render_slos(outcomes: list[Outcome], console: Console) -> None:
+    """A line per objective judged, red when it failed."""
     if not outcomes:
         return
     console.print()

@@ -50,6 +50,8 @@ ROUNDING = 1e-9
 
 @dataclass(frozen=True)
 class Fit:
+    """The USL fitted to capacity's levels: λ, σ, κ and how well they fit."""
+
     lam: float  # throughput per unit of concurrency, req/s
     sigma: float  # contention
     kappa: float  # coherency
@@ -58,6 +60,7 @@ class Fit:
     max_n: float  # the highest concurrency measured
 
     def throughput(self, n: float) -> float:
+        """X(N) = λN / (1 + σ(N − 1) + κN(N − 1))."""
         return self.lam * n / (1 + self.sigma * (n - 1) + self.kappa * n * (n - 1))
 
     @property

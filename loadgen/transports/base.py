@@ -40,11 +40,17 @@ class ClientOptions:
 class Waiter(Protocol):
     """Who is told the outcome of a submitted request (an asyncio future fits too)."""
 
-    def done(self) -> bool: ...
+    def done(self) -> bool:
+        """True once told: a waiter is told once."""
+        ...
 
-    def set_result(self, result: Any, /) -> None: ...
+    def set_result(self, result: Any, /) -> None:
+        """The response (a `Response`) came."""
+        ...
 
-    def set_exception(self, exception: BaseException, /) -> None: ...
+    def set_exception(self, exception: BaseException, /) -> None:
+        """The request failed (a `ClientError`)."""
+        ...
 
 
 class Parkable:
@@ -96,7 +102,9 @@ class Client(Protocol):
 
     def request(
         self, method: str, path: str, headers: dict[str, str] | None, body: bytes | None
-    ) -> Awaitable[Response]: ...
+    ) -> Awaitable[Response]:
+        """Send one request and await its response (or a `ClientError`)."""
+        ...
 
     def submit(self, request: Request, waiter: Waiter) -> Sent | None:
         """Send without awaiting (now, or when a connection frees up); `waiter` is told the outcome.
@@ -106,4 +114,6 @@ class Client(Protocol):
         """
         ...
 
-    async def aclose(self) -> None: ...
+    async def aclose(self) -> None:
+        """Close every connection; the client sends nothing after."""
+        ...

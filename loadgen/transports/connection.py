@@ -119,10 +119,12 @@ class Connection(asyncio.Protocol, Parkable):
 
     # -- asyncio.Protocol -------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        """The socket is open (and its TLS, if any, done)."""
         # uvloop's transports are not asyncio.Transport subclasses, only alike.
         self.transport = cast(asyncio.Transport, transport)
 
     def data_received(self, data: bytes) -> None:
+        """Bytes of the response: parsed as they come; ones nobody asked for drop the connection."""
         if self.done:
             # Bytes nobody asked for: the stream is out of step, drop it.
             self._abort()
@@ -157,6 +159,8 @@ class Connection(asyncio.Protocol, Parkable):
             self.fail(too_large(self.max_body))
 
     def connection_lost(self, exc: Exception | None) -> None:
+        """The socket closed: the pool forgets it, and an exchange in flight ends in an error
+        (or in its response, when the server delimits a body by closing)."""
         self.closed = True
         self.owner.lost(self)
         if not self.done:
@@ -179,10 +183,13 @@ class Connection(asyncio.Protocol, Parkable):
 
     # -- httptools callbacks (only ever called with an exchange in flight) --
     def on_body(self, body: bytes) -> None:
+        """httptools' callback: a piece of the body, held and counted against `max_body`."""
         self.body.append(body)
         self.held += len(body)
 
     def on_message_complete(self) -> None:
+        """httptools' callback: the response is whole, made a `Response` (a body past
+        `max_body` fails in `data_received` instead)."""
         done_at = time.perf_counter()
         if self.done or self.held > self.max_body:
             return  # too large: `data_received` fails it

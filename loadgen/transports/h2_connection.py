@@ -132,6 +132,8 @@ class H2Connection(asyncio.Protocol):
 
     # -- asyncio.Protocol -------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        """The socket is open: the preface and our SETTINGS go out, unless TLS chose
+        another protocol than h2 (ALPN: then the pool decides, a fallback or a refusal)."""
         # uvloop's transports are not asyncio.Transport subclasses, only alike.
         self.transport = cast(asyncio.Transport, transport)
         tls = transport.get_extra_info("ssl_object")
@@ -146,6 +148,8 @@ class H2Connection(asyncio.Protocol):
         )
 
     def data_received(self, data: bytes) -> None:
+        """Frames as they come (HEADERS and DATA straight to their handlers); a partial
+        frame waits for the rest."""
         if self._rest:
             data, self._rest = self._rest + data, b""
         pos, end = 0, len(data)
@@ -181,6 +185,7 @@ class H2Connection(asyncio.Protocol):
                 self.owner.freed(self)
 
     def connection_lost(self, exc: Exception | None) -> None:
+        """The socket closed: the pool forgets it, and each stream still open fails."""
         self.closed = True
         self.owner.lost(self)
         if isinstance(exc, ssl.SSLError):
@@ -240,6 +245,7 @@ class H2Connection(asyncio.Protocol):
         self._close_if_spent()
 
     def close(self) -> None:
+        """Close the connection after what was written to it."""
         # What was written before it closed goes out first (asyncio writes a
         # transport's buffer before closing it): a stream sent in this turn of
         # the loop reaches the server even if a GOAWAY read meanwhile failed it.

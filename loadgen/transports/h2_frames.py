@@ -49,26 +49,32 @@ def error_name(code: int) -> str:
 
 
 def frame(kind: int, flags: int, stream: int, payload: bytes = b"") -> bytes:
+    """A frame of any `kind`: its 9-byte head, then `payload`."""
     return HEAD.pack(len(payload) << 8 | kind, flags, stream) + payload
 
 
 def settings(values: dict[int, int]) -> bytes:
+    """A SETTINGS frame of `values` (setting → value)."""
     return frame(SETTINGS, 0, 0, b"".join(_SETTING.pack(k, v) for k, v in values.items()))
 
 
 def settings_ack() -> bytes:
+    """The SETTINGS ACK a server's SETTINGS is answered with."""
     return frame(SETTINGS, ACK, 0)
 
 
 def window_update(stream: int, increment: int) -> bytes:
+    """A WINDOW_UPDATE: `increment` more bytes may come on `stream` (0: the connection)."""
     return _RST_OR_WINDOW.pack(4 << 8 | WINDOW_UPDATE, 0, stream, increment)
 
 
 def rst_stream(stream: int, code: int) -> bytes:
+    """A RST_STREAM: `stream` ends, for the reason `code` says."""
     return _RST_OR_WINDOW.pack(4 << 8 | RST_STREAM, 0, stream, code)
 
 
 def goaway(last_stream: int, code: int) -> bytes:
+    """A GOAWAY: streams above `last_stream` will not be processed."""
     return _GOAWAY.pack(8 << 8 | GOAWAY, 0, 0, last_stream, code)
 
 
@@ -85,6 +91,7 @@ def headers(stream: int, block: bytes, end_stream: bool, max_frame: int) -> byte
 
 
 def data(stream: int, chunk: bytes, end_stream: bool) -> bytes:
+    """A DATA frame of `chunk` (at most the peer's largest frame: the caller splits)."""
     return HEAD.pack(len(chunk) << 8 | DATA, END_STREAM if end_stream else 0, stream) + chunk
 
 

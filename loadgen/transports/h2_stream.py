@@ -184,6 +184,7 @@ class Stream(Parkable):
         self.received += len(head)
 
     def got_data(self, data: bytes) -> None:
+        """A DATA frame's payload: held for the body, and counted in the bytes received."""
         self.body.append(data)
         self.held += len(data)
         self.received += len(data)

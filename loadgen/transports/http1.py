@@ -142,6 +142,8 @@ class FastClient:
     def request(
         self, method: str, path: str, headers: dict[str, str] | None, body: bytes | None
     ) -> Awaitable[Response]:
+        """`Client.request`: on an idle connection with no coroutine at all, else on a new
+        one, or queued (FIFO) at `max_connections`."""
         data = self._data(method, path, headers, body)
         idempotent = method in IDEMPOTENT
         conn = self._pop_idle()

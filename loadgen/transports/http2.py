@@ -102,6 +102,8 @@ class Http2Client:
     def request(
         self, method: str, path: str, headers: dict[str, str] | None, body: bytes | None
     ) -> Awaitable[Response]:
+        """`Client.request` as a stream (over HTTP/1.1 when the server would not speak h2
+        and `--http2 fallback` allowed it)."""
         if self._h1 is not None:
             return self._h1.request(method, path, headers, body)
         stream = Stream(
@@ -143,10 +145,12 @@ class Http2Client:
 
     # -- StreamOwner: what a connection tells the pool -------------------------
     def freed(self, conn: H2Connection) -> None:
+        """`StreamOwner.freed`: the streams queued for a slot go out."""
         if self._queue:
             self._drain()
 
     def going(self, conn: H2Connection) -> None:
+        """`StreamOwner.going`: `conn` leaves the pool's choices, and another may open."""
         if conn in self._conns:
             self._conns.remove(conn)
             self._going.add(conn)
@@ -154,6 +158,7 @@ class Http2Client:
             self._refill()
 
     def lost(self, conn: H2Connection) -> None:
+        """`StreamOwner.lost`: `conn` leaves the pool, and another may open."""
         self._going.discard(conn)
         if conn in self._conns:
             self._conns.remove(conn)

@@ -111,6 +111,9 @@ _USER_AGENT = {"User-Agent": "loadgen"}
 
 
 class HttpxClient:
+    """The `Client` over httpx, for comparison: a pool of httpx clients, one request
+    at a time each, so that `--connections` means what it means for the fast client."""
+
     eager = False  # httpx runs on anyio, whose cancel scopes need an asyncio Task
 
     def __init__(
@@ -140,11 +143,13 @@ class HttpxClient:
         self._waiters: deque[asyncio.Future[httpx.AsyncClient]] = deque()
 
     def submit(self, request: Request, waiter: Waiter) -> Sent | None:
+        """No submissions: httpx's requests are awaited (see `request`)."""
         return None  # httpx only awaits: every request goes through request()
 
     async def request(
         self, method: str, path: str, headers: dict[str, str] | None, body: bytes | None
     ) -> Response:
+        """`Client.request` on a free httpx client; its errors become `ClientError` kinds."""
         client = await self._acquire()
         trace = _Trace()
         try:
@@ -188,6 +193,7 @@ class HttpxClient:
         return b"".join(chunks)
 
     async def aclose(self) -> None:
+        """Close each httpx client."""
         for client in self._all:
             await client.aclose()
         self._all.clear()

@@ -58,6 +58,9 @@ class _Exchange:
 
 
 class MockClient:
+    """A `Client` that answers in-process (no socket), for tests that time nothing:
+    it keeps each request sent and counts those in flight."""
+
     eager = True  # futures and callbacks only: flight-safe
 
     def __init__(self, answer: Answer | Reply | None = None) -> None:
@@ -72,11 +75,14 @@ class MockClient:
     def request(
         self, method: str, path: str, headers: dict[str, str] | None, body: bytes | None
     ) -> Awaitable[Response]:
+        """`Client.request`: a future told by `submit`."""
         future: asyncio.Future[Response] = asyncio.get_running_loop().create_future()
         self.submit(Request(method, path, headers, body), future)
         return future
 
     def submit(self, request: Request, waiter: Waiter) -> _Exchange:
+        """`Client.submit`: the answer comes after its reply's delay (at 0, on the loop's
+        next turn)."""
         self.sent.append(request)
         reply = self.answer(request)
         self._exchanges += 1
@@ -102,4 +108,5 @@ class MockClient:
         waiter.set_result(Response(reply.status, reply.body, sent_at, time.perf_counter(), size))
 
     async def aclose(self) -> None:
+        """Nothing to close."""
         pass

@@ -205,11 +205,16 @@ def json_body(payload: Any) -> bytes:
 class CheckSink(Protocol):
     """Who counts a response's failed check (its session or one-shot, for its task)."""
 
-    def check_failed(self, reason: str) -> None: ...
+    def check_failed(self, reason: str) -> None:
+        """A response failed the scenario's check, for `reason`."""
+        ...
 
 
 @dataclass(slots=True)
 class Response:
+    """A response as the scenario sees it: status, body, when it was sent and came,
+    and its headers parsed only when read."""
+
     status: int
     body: bytes
     sent_at: float  # time.perf_counter() when the request was handed to the socket
@@ -292,6 +297,7 @@ class ByName:
     __slots__ = ()
 
     def get(self, name: str, default: str | None = None) -> str | None:
+        """The value of `name`, else `default`."""
         raise NotImplementedError
 
     def __getitem__(self, name: str) -> str:
@@ -336,4 +342,5 @@ class Headers(ByName):
         return [v for n, v in self._fields if n.lower() == wanted]
 
     def items(self) -> list[tuple[str, str]]:
+        """Every field (name, value), in the order they came."""
         return list(self._fields)

@@ -35,6 +35,7 @@ def junit_file(text: str) -> Path:
 
 
 def add_junit_option(group: Group | argparse.ArgumentParser, what: str) -> None:
+    """--junit FILE on `group`; `what` says what the report holds for this command."""
     group.add_argument(
         "--junit",
         type=junit_file,

@@ -36,6 +36,7 @@ def _refused_503(summary: Summary) -> int:
 
 
 def rate_limited(summary: Summary) -> Finding | None:
+    """The server refusing load on purpose (429, 503 with Retry-After), or None."""
     by_kind = summary["errors"]["by_kind"]
     refused = by_kind.get("http_429", 0) + _refused_503(summary)
     if not refused:
@@ -97,6 +98,7 @@ def wrong_answers(summary: Summary) -> Finding | None:
 
 
 def client_errors(summary: Summary) -> Finding | None:
+    """Requests the server found wrong (4xx but refusals), or None."""
     by_task = {
         name: {
             k: n
@@ -128,6 +130,7 @@ def client_errors(summary: Summary) -> Finding | None:
 
 
 def server_errors(summary: Summary) -> Finding | None:
+    """5xx answers (but refusals), by task and endpoint, or None."""
     excused = _refused_503(summary)  # refusals, said by rate_limited
     by_task = {
         name: {k: n for k, n in t["errors_by_kind"].items() if k.startswith("http_5")}

@@ -41,6 +41,7 @@ class Finding:
 
 
 def pct(share: float) -> str:
+    """A share as a percentage: two decimals below 1 %, where a rounding to 0 would hide it."""
     return f"{100 * share:.0f} %" if share >= 0.01 else f"{100 * share:.2f} %"
 
 

@@ -88,6 +88,8 @@ def loadgen_busiest(machine: Machine) -> float | None:
 
 
 def machine_busy(summary: Summary) -> Finding | None:
+    """Other processes or the hypervisor took the CPU, named; said even when the run
+    kept its schedule (context), or None."""
     machine = summary.get("machine", {})
     others = machine.get("others_median", 0.0)
     steal = machine.get("steal_median", 0.0)
@@ -142,6 +144,8 @@ def shared_with_server(summary: Summary) -> tuple[float, float, int] | None:
 
 
 def generator_saturated(summary: Summary) -> Finding | None:
+    """loadgen late for want of CPU, its own or the machine's shared with the server
+    (see the module docstring), or None."""
     if not summary["generator"]["behind"]:
         return None
     shared = shared_with_server(summary)

@@ -37,6 +37,8 @@ WEIGHT_FLOOR = 0.3
 
 @dataclass(frozen=True)
 class Line:
+    """A least-squares line: its slope, and how straight the points are (R²)."""
+
     slope: float
     r2: float
 
@@ -53,6 +55,7 @@ def fit(xs: list[float], ys: list[float]) -> Line:
 
 
 def memory_growth(summary: Summary) -> Finding | None:
+    """The workers' memory growing steadily toward the limit within the hour, or None."""
     seconds = [e for e in summary["timeline"] if e.get("target", 0) > 0 and "server" in e]
     series: dict[str, list[tuple[float, float, float]]] = defaultdict(list)
     served = list(accumulate(e["responses"] for e in seconds))

@@ -128,10 +128,12 @@ def server_queue(summary: Summary, c: Concurrency) -> Finding | None:
 
 
 def connection_limit(summary: Summary, c: Concurrency) -> Finding | None:
+    """Requests held by loadgen's --connections, not by the server, or None."""
     return _pool_limit("connection_limit", summary, c)
 
 
 def stream_limit(summary: Summary, c: Concurrency) -> Finding | None:
+    """Requests held by HTTP/2 stream slots (--connections × the server's limit), or None."""
     return _pool_limit("stream_limit", summary, c)
 
 
@@ -162,6 +164,7 @@ def _pool_limit(finding: str, summary: Summary, c: Concurrency) -> Finding | Non
 
 
 def connection_refused(summary: Summary) -> Finding | None:
+    """Connections refused, reset or slow to open (a full accept backlog), or None."""
     by_kind = summary["errors"]["by_kind"]
     counts = {k: by_kind[k] for k in DOOR_KINDS if by_kind.get(k)}
     share = sum(counts.values()) / (summary["requests"] or 1)
@@ -198,6 +201,7 @@ def connection_refused(summary: Summary) -> Finding | None:
 
 
 def timeouts(summary: Summary) -> Finding | None:
+    """Requests not answered within --timeout, with what the first said, or None."""
     n = summary["errors"]["by_kind"].get("timeout", 0)
     if not n:
         return None

@@ -100,6 +100,7 @@ def demand_share(summary: Summary) -> float | None:
 
 
 def server_cpu(summary: Summary) -> Finding | None:
+    """The server's workers out of CPU, or starved of it by other processes, or None."""
     server = summary.get("server", {})
     share = cpu_share(summary)
     if share is None:
@@ -226,6 +227,7 @@ def _starved(summary: Summary) -> bool:
 
 
 def event_loop_blocked(summary: Summary) -> Finding | None:
+    """A worker's event loop held by one kind of request (or a blocking call), or None."""
     server = summary.get("server", {})
     lag = server.get("loop_lag_ms", {})
     worst = lag.get("max")
@@ -268,6 +270,7 @@ def event_loop_blocked(summary: Summary) -> Finding | None:
 
 
 def worker_restarts(summary: Summary) -> Finding | None:
+    """Worker processes replaced while the run lasted, or None."""
     server = summary.get("server", {})
     restarts = server.get("restarts", 0)
     if not restarts:

@@ -118,6 +118,7 @@ def _quiet(summary: Summary) -> bool:
 
 
 def slow_at_any_load(summary: Summary, slos: Sequence[SLO]) -> Finding | None:
+    """A task that breaks its latency objective even unloaded: no rate can meet it, or None."""
     if not any(s.metric == "latency" for s in slos):
         return None
     c = read(summary)
