@@ -15,7 +15,6 @@ rate without them.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import json
 import subprocess
@@ -30,6 +29,7 @@ from generator_max import (
     ROOT,
     TARGET_CORE,
     free_port,
+    measurement_args,
     ratio_table,
     sustained_max,
     target_process,
@@ -68,10 +68,7 @@ def attempt(scenario: str, url: str, rps: float, seconds: float, workdir: Path) 
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--seconds", type=float, default=5.0, help="length of each measurement")
-    p.add_argument("--tries", type=int, default=3, help="runs per measurement; the best counts")
-    args = p.parse_args()
+    args = measurement_args(__doc__)
     with tempfile.TemporaryDirectory() as tmp, wagon_target() as url:
         work = Path(tmp)
         print(f"target: bench/wagon_target.py on core {TARGET_CORE}; loadgen on core "

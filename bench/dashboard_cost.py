@@ -23,7 +23,6 @@ the control's.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import json
 import shutil
@@ -39,6 +38,7 @@ from generator_max import (
     GENERATOR_CORE,
     ROOT,
     TARGET_CORE,
+    measurement_args,
     ratio_table,
     static_target,
     sustained_max,
@@ -149,10 +149,7 @@ VARIANTS = {
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--seconds", type=float, default=5.0, help="length of each measurement")
-    p.add_argument("--tries", type=int, default=3, help="runs per measurement; the best counts")
-    args = p.parse_args()
+    args = measurement_args(__doc__)
     with tempfile.TemporaryDirectory() as tmp, static_target(Path(tmp)) as (url, name):
         work = Path(tmp)
         print(f"target: {name} on core {TARGET_CORE}; loadgen on core {GENERATOR_CORE}")

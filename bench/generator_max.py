@@ -249,11 +249,17 @@ def wrk_max(url: str, seconds: float) -> float | None:
     return float(m.group(1)) if m else None
 
 
-def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def measurement_args(doc: str | None) -> argparse.Namespace:
+    """The command line of a benchmark that measures sustained rates: --seconds and
+    --tries, its description the first line of `doc` (its module's docstring)."""
+    p = argparse.ArgumentParser(description=(doc or "").splitlines()[0])
     p.add_argument("--seconds", type=float, default=5.0, help="length of each measurement")
     p.add_argument("--tries", type=int, default=3, help="runs per measurement; the best counts")
-    args = p.parse_args()
+    return p.parse_args()
+
+
+def main() -> None:
+    args = measurement_args(__doc__)
     with tempfile.TemporaryDirectory() as tmp, static_target(Path(tmp)) as (url, target):
         workdir = Path(tmp)
         print(f"target: {target} on core {TARGET_CORE}; generators on core {GENERATOR_CORE}")

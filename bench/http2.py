@@ -20,7 +20,6 @@ Goals (issue 26): `--http2` sustained ≥ 0.6× loadgen's own HTTP/1.1 rate and
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import re
 import shutil
@@ -31,7 +30,14 @@ from collections.abc import Iterator
 from functools import partial
 from pathlib import Path
 
-from generator_max import GENERATOR_CORE, TARGET_CORE, free_port, loadgen_level, sustained_max
+from generator_max import (
+    GENERATOR_CORE,
+    TARGET_CORE,
+    free_port,
+    loadgen_level,
+    measurement_args,
+    sustained_max,
+)
 from https import nginx_tls
 
 # `listen ... http2` rather than `http2 on` (nginx ≥ 1.25.1): Debian 12 has 1.22.
@@ -127,10 +133,7 @@ def main() -> None:
         kind, url, seconds, *ca = sys.argv[2:]
         print(uvloop.run(closed_loop(kind, url, float(seconds), ca[0] if ca else None)))
         return
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--seconds", type=float, default=5.0, help="length of each measurement")
-    p.add_argument("--tries", type=int, default=3, help="runs per measurement; the best counts")
-    args = p.parse_args()
+    args = measurement_args(__doc__)
     with tempfile.TemporaryDirectory() as tmp, h2_target(Path(tmp)) as (plain, h2c, h2, ca):
         work = Path(tmp)
         print(f"target: nginx on core {TARGET_CORE}, HTTP/1.1, h2c and h2; generators on core 0")

@@ -14,7 +14,6 @@ Goals (issue 15): HTTPS sustained ≥ 0.7× loadgen's own plain-http rate and
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import shutil
 import sys
@@ -28,6 +27,7 @@ from generator_max import (
     TARGET_CORE,
     free_port,
     loadgen_level,
+    measurement_args,
     sustained_max,
     target_process,
     wrk_max,
@@ -78,10 +78,7 @@ def attempt(extra: list[str], url: str, rps: float, seconds: float, workdir: Pat
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--seconds", type=float, default=5.0, help="length of each measurement")
-    p.add_argument("--tries", type=int, default=3, help="runs per measurement; the best counts")
-    args = p.parse_args()
+    args = measurement_args(__doc__)
     with tempfile.TemporaryDirectory() as tmp, tls_target(Path(tmp)) as (plain, https, ca):
         work = Path(tmp)
         print(f"target: nginx on core {TARGET_CORE}, plain and TLS; generators on core 0")

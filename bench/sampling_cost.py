@@ -16,7 +16,6 @@ noise: at least 0.95× the rate without.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import shutil
 import subprocess
@@ -32,6 +31,7 @@ from generator_max import (
     TARGET_CORE,
     free_port,
     loadgen_level,
+    measurement_args,
     ratio_table,
     sustained_max,
     target_process,
@@ -94,10 +94,7 @@ def attempt(extra: list[str], url: str, rps: float, seconds: float, workdir: Pat
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--seconds", type=float, default=5.0, help="length of each measurement")
-    p.add_argument("--tries", type=int, default=3, help="runs per measurement; the best counts")
-    args = p.parse_args()
+    args = measurement_args(__doc__)
     exposition = captured_exposition()
     with tempfile.TemporaryDirectory() as tmp, metrics_target(Path(tmp), exposition) as target:
         url, pid = target
