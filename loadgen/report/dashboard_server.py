@@ -42,6 +42,7 @@ from loadgen.measure.histogram import Distribution
 from loadgen.measure.tick import Tick
 from loadgen.report.dashboard_page import PAGE
 from loadgen.report.live_diagnosis import LiveDiagnosis
+from loadgen.report.summary_contract import RateStep
 
 # How often the findings so far are read again (when something new came).
 FINDINGS_EVERY_S = 3.0
@@ -95,7 +96,7 @@ class Live:
     def __init__(self, run_id: str, fixed: str | None = None) -> None:
         self.run_id = run_id
         self.fixed = fixed  # why the rate cannot change live; None: it can
-        self.steps: list[dict[str, float]] = []
+        self.steps: list[RateStep] = []
         self.notice: str | None = None
         self.diagnosis = LiveDiagnosis()
         self.server: list[dict[str, Any]] = []  # the server's side, a point per sample

@@ -39,6 +39,7 @@ from loadgen.report.summary_contract import (
     LoopLag,
     Machine,
     MachineSecond,
+    OtherSecond,
     Server,
     ServerSecond,
     Summary,
@@ -152,7 +153,7 @@ def machine_totals(seconds: list[MachineSecond]) -> Machine | None:
         out["cores"] = cores[-1]
     if limits := [m for s in seconds if (m := s.get("memory_limit_mb"))]:
         out["memory_limit_mb"] = limits[-1]
-    by_pid: dict[int, dict[str, Any]] = {}
+    by_pid: dict[int, OtherSecond] = {}
     for s in seconds:
         for o in s.get("others", []):
             seen = by_pid.setdefault(o["pid"], {"name": o["name"], "pid": o["pid"], "cpu": 0.0})

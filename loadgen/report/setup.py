@@ -10,10 +10,8 @@ its mean), the scenario and client, and when. report.html's header and
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
-from typing import Any
 
-from loadgen.report.summary_contract import Summary
+from loadgen.report.summary_contract import RateProfile, Summary
 
 # Stages past this many are summed up rather than listed.
 MAX_STEPS_SHOWN = 6
@@ -81,7 +79,7 @@ def started_how(summary: Summary) -> str:
     return "the bundled server: " + ", ".join(parts)
 
 
-def rate_text(profile: Mapping[str, Any]) -> str:
+def rate_text(profile: RateProfile) -> str:
     """A rate profile as asked: "100/s", "ramp 10 → 500/s over 60 s", or its stages;
     then the steps it took live, from the dashboard ("then 200/s from 12 s, …")."""
     steps = profile.get("steps") or []
@@ -93,7 +91,7 @@ def rate_text(profile: Mapping[str, Any]) -> str:
     return f"{_asked_text(profile)}, changed live: " + ", ".join(live)
 
 
-def _asked_text(profile: Mapping[str, Any]) -> str:
+def _asked_text(profile: RateProfile) -> str:
     kind = profile.get("kind")
     if kind == "constant":
         return f"{profile['rps']:g}/s"

@@ -13,7 +13,7 @@ Times are in milliseconds (`_ms`) or seconds (`_s`), rates per second.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Literal, NotRequired, TypedDict, cast
+from typing import Any, Literal, NotRequired, Required, TypedDict, cast
 
 from loadgen.measure.histogram import LATENCY_KEYS, LatencyMs
 
@@ -136,6 +136,31 @@ class EmbeddedServer(TypedDict):
     log_dir: str | None
 
 
+class RateStep(TypedDict):
+    """A change of rate made live from the dashboard."""
+
+    at_s: float  # from the profile's start
+    rps: float
+
+
+class RateProfile(TypedDict, total=False):
+    """The rate as asked (`run.rate_profile`, `RateProfile.describe()`), and the steps
+    the live page made it take."""
+
+    kind: Required[str]  # constant, ramp, stages, …
+    rps: float  # constant
+    segments: list[list[float]]  # the others: [duration, start, end] each
+    steps: list[RateStep]
+
+
+class Tls(TypedDict):
+    """How an https:// target's certificate was checked (`run.tls`)."""
+
+    verify: bool  # False: --insecure
+    ca_cert: str | None
+    client_cert: str | None
+
+
 class RunInfo(TypedDict, total=False):
     """How the run was made: its options (what the commands put in), and when."""
 
@@ -145,7 +170,7 @@ class RunInfo(TypedDict, total=False):
     interrupted: bool
     bytes_received: int
     exception: str | None  # what a task's own code raised first
-    rate_profile: dict[str, Any]  # `RateProfile.describe()`: kind and its parameters
+    rate_profile: RateProfile
     scenario: str
     client: str
     connections: int
@@ -158,7 +183,7 @@ class RunInfo(TypedDict, total=False):
     targets: dict[str, Any] | None
     headers: dict[str, str]
     max_body: int
-    tls: dict[str, Any] | None
+    tls: Tls | None
     embedded_server: EmbeddedServer | None
     processes: int | None
     dask: str | None
@@ -175,6 +200,14 @@ class RunInfo(TypedDict, total=False):
     files_not_written: list[str]
 
 
+class OtherSecond(TypedDict):
+    """A process beside the run in one second (`timeline[].machine.others[]`)."""
+
+    name: str
+    pid: int
+    cpu: float  # % of one core
+
+
 class MachineSecond(TypedDict, total=False):
     """The machine in one second (`timeline[].machine`): CPU in % of one core."""
 
@@ -182,7 +215,7 @@ class MachineSecond(TypedDict, total=False):
     steal: float
     cores: int
     memory_limit_mb: float | None
-    others: list[dict[str, Any]]  # other processes: name, pid, cpu
+    others: list[OtherSecond]  # the processes other than loadgen and the server
     generator_cpu: float  # loadgen's processes, together
     generator_cpu_max: float  # loadgen's busiest process
 

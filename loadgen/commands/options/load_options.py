@@ -30,6 +30,7 @@ from loadgen.core import config as defaults
 from loadgen.core.config import RunConfig
 from loadgen.core.rates import RateProfile
 from loadgen.report.secrets import redact_env, redact_url
+from loadgen.report.summary_contract import RunInfo, Tls
 from loadgen.scale.scaled import Scale
 from loadgen.scenario.base import Scenario
 from loadgen.scenario.data import DataFile, load_data
@@ -248,7 +249,7 @@ class LoadOptions:
         if self.data is not None and len(self.data.rows) < count:
             raise UsageError(f"--data {self.data.too_few(count)}")
 
-    def meta(self) -> dict[str, Any]:
+    def meta(self) -> RunInfo:
         """The run parameters kept in summary.json."""
         a = self.args
         return {
@@ -397,7 +398,7 @@ def _check_tls(args: argparse.Namespace, options: ClientOptions) -> None:
         raise UsageError(str(e)) from None
 
 
-def _tls_meta(host: str | None, options: ClientOptions) -> dict[str, Any] | None:
+def _tls_meta(host: str | None, options: ClientOptions) -> Tls | None:
     """What summary.json's `run.tls` says: whether certificates were verified, and against what."""
     if not (host or "").startswith("https:"):
         return None

@@ -5,6 +5,7 @@ import pytest
 from loadgen.core.results import MergedResult
 from loadgen.measure.histogram import new_histogram
 from loadgen.report.summary import build_summary
+from loadgen.report.summary_contract import RunInfo
 from loadgen.scale.merge import merge_states
 from tests.support.shard_states import job, latencies, recorder, state
 
@@ -51,6 +52,7 @@ def test_a_missing_shard_is_reported_with_its_share_and_the_rest_kept():
     merged = merge_states([state(job(0, 3), a)], lost={2: "worker process 9 exited with status 3"})
     assert merged.missing == [1, 2]
     assert merged.meta()["missing_share"] == pytest.approx(2 / 3)
+    assert set(merged.meta()) <= RunInfo.__annotations__.keys()  # summary.json's `run` fields
     assert merged.result.recorder.arrivals == 100
     assert merged.shards[2] == {
         "index": 2,
@@ -100,6 +102,7 @@ def test_a_missing_shard_s_share_of_the_asked_rate_is_said_first():
     merged = merge_states([state(job(0, 2), recorder([latencies(200, 3)]))])  # job: 100/s
     meta = merged.meta()
     assert meta["asked_rps"] == pytest.approx(100.0) and meta["lost_rps"] == pytest.approx(50.0)
+    assert set(meta) <= RunInfo.__annotations__.keys()
     assert merged.warnings[0].startswith("asked 100.0/s; 50.0/s of it was lost with 1 of 2 shards")
     whole = merge_states([state(job(i, 2), recorder([latencies(100, i)])) for i in range(2)])
     assert "asked_rps" not in whole.meta() and whole.warnings == []

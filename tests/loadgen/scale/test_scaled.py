@@ -6,6 +6,7 @@ import pytest
 
 from loadgen.core.config import RunConfig
 from loadgen.core.rates import ConstantRate
+from loadgen.report.summary_contract import RunInfo
 from loadgen.scale.errors import ShardsLost
 from loadgen.scale.scaled import Scale, run_scaled
 from loadgen.scale.shard import read_state
@@ -46,6 +47,7 @@ def config_of(target, seconds, name="Get"):
 def test_how_a_run_is_split_and_what_summary_json_says_of_it(scale, spread, meta):
     assert scale.spread is spread
     assert scale.meta() == meta
+    assert set(meta) <= RunInfo.__annotations__.keys()  # summary.json's `run` fields
 
 
 @pytest.mark.alone  # counts every arrival of a short run
