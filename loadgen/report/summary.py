@@ -167,7 +167,10 @@ def build_summary(
 
 def _run_meta(meta: dict[str, Any]) -> RunInfo:
     """The run's parameters as the commands gave them (`target` and `arrival`
-    have their own keys). They are the commands' to name: `RunInfo` lists them."""
+    have their own keys). They are the commands' to name: `RunInfo` lists them.
+    A dict here, not a RunInfo: they pass through the scale layer (a shard's
+    job, as JSON), which may not import report's types; the commands' own part
+    is a RunInfo (`LoadOptions.meta`), the scale layer's checked in its tests."""
     return cast(RunInfo, {k: v for k, v in meta.items() if k not in ("target", "arrival")})
 
 

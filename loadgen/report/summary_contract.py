@@ -153,6 +153,20 @@ class RateProfile(TypedDict, total=False):
     steps: list[RateStep]
 
 
+class DataInfo(TypedDict):
+    """The --data file (`run.data`)."""
+
+    file: str
+    rows: int
+
+
+class TargetsInfo(TypedDict):
+    """The --targets file the requests came from (`run.targets`)."""
+
+    file: str
+    targets: int
+
+
 class Tls(TypedDict):
     """How an https:// target's certificate was checked (`run.tls`)."""
 
@@ -179,8 +193,8 @@ class RunInfo(TypedDict, total=False):
     timeout_s: float
     warmup_s: float
     seed: int
-    data: dict[str, Any] | None
-    targets: dict[str, Any] | None
+    data: DataInfo | None
+    targets: TargetsInfo | None
     headers: dict[str, str]
     max_body: int
     tls: Tls | None

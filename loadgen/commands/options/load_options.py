@@ -30,7 +30,7 @@ from loadgen.core import config as defaults
 from loadgen.core.config import RunConfig
 from loadgen.core.rates import RateProfile
 from loadgen.report.secrets import redact_env, redact_url
-from loadgen.report.summary_contract import RunInfo, Tls
+from loadgen.report.summary_contract import DataInfo, RunInfo, TargetsInfo, Tls
 from loadgen.scale.scaled import Scale
 from loadgen.scenario.base import Scenario
 from loadgen.scenario.data import DataFile, load_data
@@ -355,7 +355,7 @@ def _check_headers(headers: list[tuple[str, str]]) -> None:
             )
 
 
-def _data_meta(data: DataFile | None) -> dict[str, Any] | None:
+def _data_meta(data: DataFile | None) -> DataInfo | None:
     """summary.json's `run.data`: the --data file, and how many rows it had."""
     return None if data is None else {"file": data.path, "rows": len(data.rows)}
 
@@ -371,7 +371,7 @@ def _check_http2(args: argparse.Namespace) -> None:
         )
 
 
-def _targets_meta(scenario: type[Scenario]) -> dict[str, Any] | None:
+def _targets_meta(scenario: type[Scenario]) -> TargetsInfo | None:
     """summary.json's `run.targets`: where the requests came from, and how many."""
     if not issubclass(scenario, TargetsScenario):
         return None
