@@ -162,6 +162,7 @@ function draw(id, title, pick, seconds, at = s => s.end) {
 let ended = false;
 const seen = [];  // every second so far: each poll asks only for the ones after
 const served = [];  // the server's points so far, likewise
+let drawn = "";  // what the page last drew (its seconds, points and state)
 async function poll() {
   try {
     const r = await fetch("/ticks" + (q ? q + "&" : "?") + "since=" + seen.length +
@@ -170,6 +171,13 @@ async function poll() {
     if (data.from === seen.length) seen.push(...data.seconds);
     if (data.server_from === served.length) served.push(...data.server);
     data.seconds = seen;
+    // Drawn again only when something came: a poll between two seconds costs
+    // the browser (on a busy machine, the target's core) nothing more.
+    const {seconds: _s, server: _p, from: _f, server_from: _g, ...rest} = data;
+    const state = `${seen.length} ${served.length} ${JSON.stringify(rest)}`;
+    if (state === drawn) return later();
+    drawn = state;
+    document.body.dataset.draws = +(document.body.dataset.draws || 0) + 1;
     document.getElementById("run").textContent = data.run;
     for (const [id, title, pick] of CHARTS) draw(id, title, pick, data.seconds);
     if (served.length)
@@ -202,6 +210,9 @@ async function poll() {
       "the dashboard is gone (loadgen ended)";
     return;
   }
+  later();
+}
+function later() {
   if (!ended || !document.body.dataset.report) setTimeout(poll, POLL_MS);
 }
 function showFindings(data) {

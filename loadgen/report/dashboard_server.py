@@ -309,6 +309,10 @@ def serve(
     stopping = threading.Event()
 
     class Handler(BaseHTTPRequestHandler):
+        # Kept alive: a page polling twice a second opens no connection (and no
+        # thread here) per poll. Every reply says its length.
+        protocol_version = "HTTP/1.1"
+
         def log_message(self, format: str, *args: Any) -> None:
             return None  # quiet: loadgen's terminal is the run's
 
@@ -347,6 +351,8 @@ def serve(
 
         def do_POST(self) -> None:
             path = self._allowed()
+            if path != "/rate" and self.headers.get("Content-Length", "0") != "0":
+                self.close_connection = True  # a body nobody reads: not a next request
             if path == "/stop" and loadgen_pid is None:
                 error = {"error": "a saved run: there is nothing to stop"}
                 self._reply(409, "application/json", json.dumps(error).encode())
@@ -362,8 +368,15 @@ def serve(
                 self._reply(404, "text/plain", b"not found\n")
 
         def _rate(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
+            given = self.headers.get("Content-Length") or "0"
+            if not given.isdigit():
+                self.close_connection = True
+                self._reply(400, "application/json", b'{"error": "a bad Content-Length"}')
+                return
+            length = int(given)
             body = self.rfile.read(min(length, 4096))
+            if length > len(body):  # the rest would be read as the next request
+                self.close_connection = True
             why = live.fixed or (live.end is not None and "the run is over") or None
             if why:
                 self._reply(409, "application/json", json.dumps({"error": why}).encode())

@@ -1,11 +1,14 @@
 """The live page in a real Chromium (over the DevTools protocol): it draws the run as
 it goes, its stop button and rate field work, and it says nothing on its console."""
 
+import socket
 import time
 
 import pytest
 
+from loadgen.report.dashboard_server import Live, serve
 from tests.loadgen.report.test_dashboard import Run
+from tests.loadgen.report.test_dashboard_server import a_second
 from tests.support.cdp import Browser
 from tests.support.cli import summary
 
@@ -65,3 +68,32 @@ def test_the_page_draws_the_run_as_it_goes_changes_its_rate_and_stops_it(tmp_pat
     [step] = done["run"]["rate_profile"]["steps"]
     assert step["rps"] == 80 and done["run"]["interrupted"]
     assert (run.out / "report.html").is_file()
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_the_page_draws_again_only_when_something_came(tmp_path):
+    """A poll between two seconds draws nothing: the browser often sits on the same
+    machine as the load, and its work there is not free."""
+    live = Live("r")
+    live.add({"tick": {**a_second([1, 2]), "target": 2.0}})
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(8)
+        server = serve(live, sock, None, None)
+        browser = Browser(f"http://127.0.0.1:{sock.getsockname()[1]}/", tmp_path / "profile")
+        try:
+            browser.wait("document.body.dataset.seconds === '1'")
+            draws = browser.eval("document.body.dataset.draws")
+            quiet_from = time.monotonic()
+            while live.polled_at < quiet_from + 1.2:  # polls came, a second of them and more
+                assert time.monotonic() < quiet_from + 10, "the page stopped polling"
+                time.sleep(0.1)
+            assert browser.eval("document.body.dataset.draws") == draws
+            live.add({"tick": {**a_second([3]), "target": 2.0}})
+            browser.wait("document.body.dataset.seconds === '2'")
+            assert browser.eval("document.body.dataset.draws") == str(int(draws) + 1)
+            assert browser.errors == []
+        finally:
+            browser.close()
+            server.shutdown()

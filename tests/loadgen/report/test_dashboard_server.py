@@ -1,11 +1,15 @@
 """The live page's process: each second as it draws it, and the run's totals for /metrics."""
 
+import http.client
 import json
+import socket
+
+import pytest
 
 from loadgen.measure.histogram import new_histogram
 from loadgen.measure.recorder import Recorder
 from loadgen.measure.tick import tick
-from loadgen.report.dashboard_server import Live
+from loadgen.report.dashboard_server import Live, serve
 from loadgen.transports.models import Response
 
 
@@ -56,3 +60,61 @@ def test_the_end_line_sets_the_run_s_totals_drain_and_all():
     everything = json.loads(live.ticks_json())["seconds"]
     later = json.loads(live.ticks_json(since=1))
     assert later["from"] == 1 and later["seconds"] == everything[1:]
+
+
+@pytest.fixture
+def served():
+    """A dashboard's HTTP server over a Live on a free loopback port: (live, port, handed)."""
+    live, handed = Live("r"), []
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(8)
+        server = serve(live, sock, None, None, handed.append)
+        try:
+            yield live, sock.getsockname()[1], handed
+        finally:
+            server.shutdown()
+
+
+def test_a_polling_page_keeps_one_connection(served):
+    live, port, _ = served
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    for n in range(3):
+        live.add({"tick": {**a_second([1, 2]), "target": 2.0}})
+        conn.request("GET", f"/ticks?since={n}")
+        answer = conn.getresponse()
+        assert answer.status == 200 and answer.version == 11
+        assert len(json.loads(answer.read())["seconds"]) == 1
+    local = conn.sock.getsockname()
+    conn.request("GET", "/metrics")
+    assert conn.getresponse().read() and conn.sock.getsockname() == local  # the same one
+    conn.close()
+
+
+def raw(port, request):
+    """What the server answers to `request` (bytes) before it closes the connection."""
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+        s.sendall(request)
+        chunks = []
+        while chunk := s.recv(65536):
+            chunks.append(chunk)
+    return b"".join(chunks)
+
+
+@pytest.mark.parametrize("length", ["-5", "x"])
+def test_a_bad_content_length_is_400_and_no_hang(served, length):
+    _, port, handed = served
+    answer = raw(port, f"POST /rate HTTP/1.1\r\nContent-Length: {length}\r\n\r\n".encode())
+    assert answer.startswith(b"HTTP/1.1 400") and b"Content-Length" in answer
+    assert handed == []
+
+
+def test_a_body_nobody_reads_is_never_taken_for_the_next_request(served):
+    _, port, handed = served
+    # A saved run's page: /stop answers 409; the body after it must not be read
+    # as a request (it would ask for a rate of 7).
+    body = b'POST /rate HTTP/1.1\r\nContent-Length: 10\r\n\r\n{"rps": 7}'
+    head = f"POST /stop HTTP/1.1\r\nContent-Length: {len(body)}\r\n\r\n".encode()
+    answer = raw(port, head + body)
+    assert answer.count(b"HTTP/1.1 ") == 1 and answer.startswith(b"HTTP/1.1 409")
+    assert handed == []
