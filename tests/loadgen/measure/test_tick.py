@@ -110,3 +110,17 @@ def test_a_second_s_response_times_are_its_buckets_every_task_s_together():
     # Read back the same once the recorder has settled (encoded) the second's histograms.
     rec.settle_all()
     assert tick(iv, rec)["response_counts"] == t["response_counts"]
+
+
+def test_one_task_s_second_is_its_buckets_too():
+    rec = Recorder(ORIGIN)
+    for ms in (2, 2, 40, 900, 0.3):
+        rec.response("a", *response(0.0, 0.0, ms / 1000))
+    iv = rec.close_interval(ORIGIN + 1.0)
+    t = tick(iv, rec)
+    expected = new_histogram()
+    for ms in (2, 2, 40, 900, 0.3):
+        expected.record_value(round(ms * 1000))
+    assert t["response_counts"] == [[i, n] for i, n in buckets(expected)]
+    rec.settle_all()
+    assert tick(iv, rec)["response_counts"] == t["response_counts"]
