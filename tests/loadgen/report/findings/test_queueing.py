@@ -126,3 +126,18 @@ def test_waits_for_an_http2_stream_slot_with_a_server_that_had_room_are_the_stre
     s = run(offered=320, answered=160, service_ms=600, unloaded_ms=50, connections=1)
     s["generator"]["stream_waits"] = 1200
     assert "stream_limit" not in [f["finding"] for f in diagnosed(s)]
+
+
+def test_answers_lost_to_garbage_and_resets_are_no_shortfall_of_the_server_s_work():
+    # A server that answers in a quarter of a millisecond, garbles 15 % of its
+    # answers and resets 22 %: 12.5 good answers/s of 20/s, nothing queued, the
+    # server idle nearly all the time. The lost answers are errors of their own
+    # kinds, not requests it was too slow for: no 'one request at a time'.
+    s = run(offered=20, answered=12.5, service_ms=0.9, unloaded_ms=0.25,
+            errors={"protocol": 30, "reset": 45})  # fmt: skip
+    s["requests"] = 200  # every arrival was sent; 75 of them got no HTTP answer
+    assert "serialized" not in [f["finding"] for f in diagnosed(s)]
+    # Timeouts are a shortfall still: requests the server never finished.
+    s = run(offered=20, answered=12.5, service_ms=0.9, unloaded_ms=0.25, errors={"timeout": 75})
+    s["requests"] = 200
+    assert "serialized" in [f["finding"] for f in diagnosed(s)]
