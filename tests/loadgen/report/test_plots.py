@@ -271,7 +271,7 @@ def test_marker_labels_stay_above_the_data(log_y):
             (87.5, "sustains 87.5/s"),
             (100.0, "fails at 100/s"),
             (94.0, "generator saturated at 93.75/s"),
-        ],  # fmt: skip
+        ],
     )
     rows = [y for _, y, _ in texts(svg, "rl")]
     assert len(rows) == 3 and len(set(rows)) > 1  # crowded: a second row
