@@ -41,7 +41,7 @@ from loadgen.report.summary_contract import Summary
 from loadgen.report.terminal import make_console, print_shard_notes
 from loadgen.scale.scaled import ScaledRun, run_scaled
 from loadgen.scale.stops import CatchStops
-from loadgen.transports.models import CONNECT, CONNECT_TIMEOUT
+from loadgen.transports.models import UNREACHED
 
 # A --start-at further than this ahead is said, with when the run starts.
 FAR_START_S = 5.0
@@ -238,10 +238,6 @@ def _status(scaled: ScaledRun, published: Published, before: list[int]) -> ExitC
 def _stopped_before_the_run(sig: int) -> ExitCode:
     make_console(stderr=True).print("interrupted before the run started: nothing was sent")
     return ExitCode.stopped_by(sig)
-
-
-# Errors that mean no connection to the target could be opened at all.
-UNREACHED = frozenset({CONNECT, CONNECT_TIMEOUT})
 
 
 def nothing_answered(summary: Summary) -> str | None:
