@@ -26,6 +26,7 @@ import importlib
 import importlib.util
 import io
 import json
+import os
 import re
 import shlex
 import subprocess
@@ -445,8 +446,11 @@ def test_the_locust_arguments_shown_parse_as_make_locust_passes_them():
         if (extra := make_vars(cmd.argv).get("LOCUST_ARGS"))
     ]
     assert argvs
-    # Its own process: importing Locust gevent-patches the importer.
-    proc = subprocess.run([sys.executable, "-c", LOCUST_PARSES, json.dumps(argvs)],
+    # Its own process: importing Locust gevent-patches the importer. Without a
+    # PYTHONPATH: the checkout on it (as its tests are run) puts its locust.py
+    # in the place of the locust package.
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    proc = subprocess.run([sys.executable, "-c", LOCUST_PARSES, json.dumps(argvs)], env=env,
                           capture_output=True, text=True, timeout=60, cwd=EXAMPLES)  # fmt: skip
     assert proc.returncode == 0, proc.stderr
 

@@ -311,9 +311,9 @@ def capacity_json(
         if lv.summary is not None
     ]
     # A level cut short by the user measured part of a level: not a point.
-    points = [
-        (lv["concurrency"], lv["served_rps"]) for lv in levels if lv["verdict"] != INTERRUPTED
-    ]
+    measured = [lv for lv in levels if lv["verdict"] != INTERRUPTED]
+    points = [(lv["concurrency"], lv["served_rps"]) for lv in measured]
+    offered = [(lv["concurrency"], lv["achieved_rps"]) for lv in measured]
     return {
         "schema": "loadgen.capacity/1",
         "slo": slos,
@@ -335,7 +335,7 @@ def capacity_json(
         "tasks": limits,
         "first_to_fail": limits_text(limits),
         "levels": levels,
-        "usl": fit_json(points),
+        "usl": fit_json(points, offered),
     }
 
 

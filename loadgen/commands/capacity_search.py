@@ -40,6 +40,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from loadgen.report.summary_contract import Summary
+from loadgen.transports.models import UNREACHED
 
 Verdict = Literal["pass", "fail", "saturated", "interrupted"]
 PASS: Verdict = "pass"
@@ -125,9 +126,16 @@ class Capacity:
             floor = (
                 f"; it sustained at least {rps_text(self.sustained)}/s" if self.sustained else ""
             )
+            last = self.levels[-1].summary if self.levels else None
+            kinds = set(last["errors"]["by_kind"]) if last is not None else set()
+            why = (
+                "is the target up?"
+                if not kinds or kinds & UNREACHED
+                else "it took the connections but gave no complete answer"
+            )
             return (
                 f"no answer: the target answered nothing at {rps_text(self.unanswered_at)}/s "
-                f"(is the target up?){floor}"
+                f"({why}){floor}"
             )
         if self.interrupted:
             floor = (

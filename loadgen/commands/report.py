@@ -22,6 +22,7 @@ from loadgen.commands.options.argtypes import Parser, UsageError, check_slo_task
 from loadgen.commands.options.dashboard import add_address_option
 from loadgen.commands.options.exitcode import ExitCode
 from loadgen.commands.options.junit import add_junit_option, write_run_junit
+from loadgen.commands.options.output import print_link
 from loadgen.commands.run import nothing_answered
 from loadgen.measure.histogram import summary_ms
 from loadgen.report.dashboard_replay import Replay, replayed
@@ -93,7 +94,6 @@ def report(argv: Sequence[str]) -> ExitCode:
     path = None
     if not args.no_html:
         path = write_report(args.run, run)
-        console.print(f"report written to {path}")
     passed = all(o.passed for o in outcomes)
     failure = incomplete(run.summary)
     status = ExitCode.OK if passed else ExitCode.SLO_FAILED
@@ -101,6 +101,8 @@ def report(argv: Sequence[str]) -> ExitCode:
         print(f"loadgen: error: {failure}", file=sys.stderr)
         status = ExitCode.INCOMPLETE if passed else ExitCode.SLO_FAILED
     write_run_junit(args.junit, run.summary, status, failure or "")
+    if path is not None:  # last, as a run ends: the page, as a link a terminal opens
+        print_link(console, path.parent, path.name)
     if args.serve is not None:
         return serve_saved(args.serve, run, args.run, path)
     return status

@@ -41,6 +41,7 @@ from loadgen.report.summary_contract import Summary
 from loadgen.report.terminal import make_console, print_shard_notes
 from loadgen.scale.scaled import ScaledRun, run_scaled
 from loadgen.scale.stops import CatchStops
+from loadgen.transports.models import UNREACHED
 
 # A --start-at further than this ahead is said, with when the run starts.
 FAR_START_S = 5.0
@@ -257,7 +258,14 @@ def nothing_answered(summary: Summary) -> str | None:
     kinds = ", ".join(f"{n} {kind} errors" for kind, n in by_kind.items())
     if "exception" in by_kind:
         return f"no request got a response ({kinds}): the scenario's tasks raised before one did"
-    return f"no request got a response ({kinds}): is the target up?"
+    if UNREACHED.intersection(by_kind):
+        return f"no request got a response ({kinds}): is the target up?"
+    # Connected, and then reset, stalled, garbled or too long: something answers
+    # there, and asking whether it is up would send the user the wrong way.
+    return (
+        f"no request got a response ({kinds}): the target took the connections but gave "
+        "no complete answer (the errors above say how)"
+    )
 
 
 def start_note(start_at: float | None, now: float) -> str | None:

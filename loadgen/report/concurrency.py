@@ -16,7 +16,9 @@ readings of it, per steady second of a run:
   dependency (N ≈ 1: one at a time).
 
 The run counts as saturated when its throughput fell short of the offered
-rate (X < SHORTFALL · offered), or requests waited inside the target (mean
+rate (X < SHORTFALL · offered; offered without the requests that ended in an
+error other than a timeout, as a reset or garbled bytes: those the server did
+not fall behind on), or requests waited inside the target (mean
 service time QUEUED_FACTOR × S₀ and QUEUED_MS over it) while every
 connection loadgen allowed was in use, or requests timed out.
 
@@ -61,6 +63,11 @@ QUEUED_FACTOR = 3.0
 QUEUED_MS = 10.0
 TIMEOUT_SHARE = 0.01
 DOOR_KINDS = ("connect", "connect_timeout", "reset", "server_closed")
+# Requests that ended, without a timeout, in no answer: turned away at the door,
+# or answered with what is no answer (garbled bytes, a failed handshake, a
+# refused stream, a body past --max-body). The server did not fall behind on
+# them: they are errors of their own kinds, not a shortfall of its work.
+NO_ANSWER_KINDS = (*DOOR_KINDS, "protocol", "tls", "body_too_large", "rst_stream", "goaway")
 # A connection pool this full (in use / --connections) is all in use.
 FULL_POOL = 0.9
 
@@ -121,10 +128,11 @@ def read(summary: Summary) -> Concurrency:
     """The run's concurrency (see the module docstring)."""
     seconds = steady_seconds(summary)
     # Requests turned away at the door (refused, reset) never reached the
-    # server's queue: they are connection_refused's, not a shortfall of its work.
+    # server's queue: they are connection_refused's, not a shortfall of its work;
+    # nor are answers that were no answers (NO_ANSWER_KINDS).
     by_kind = summary["errors"]["by_kind"]
-    door = sum(by_kind.get(k, 0) for k in DOOR_KINDS) / (summary["requests"] or 1)
-    offered = _median([e["arrivals"] / e["length"] for e in seconds]) * (1 - min(door, 1.0))
+    lost = sum(by_kind.get(k, 0) for k in NO_ANSWER_KINDS) / (summary["requests"] or 1)
+    offered = _median([e["arrivals"] / e["length"] for e in seconds]) * (1 - min(lost, 1.0))
     throughput = _median([e["responses"] / e["length"] for e in seconds])
     mean = summary["latency_ms"]["service"].get("mean")
     busy = [e["busy_s"] / e["length"] for e in seconds if "busy_s" in e]

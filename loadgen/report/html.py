@@ -60,8 +60,15 @@ table.setup td.k { color: #777; }
 """
 
 
+# Said in place of a chart when no response was timed (every request an error):
+# axes round nothing would read as a chart of zeros.
+_NOTHING_TIMED = '<p class="sub nothing-timed">{}: no response was timed, nothing to draw.</p>'
+
+
 def _latency_charts(run: RunData) -> str:
     stats = ("p50", "p90", "p99", "max")
+    if not any(s[kind].get("max") is not None for _, s in run.seconds for kind in KINDS):
+        return _NOTHING_TIMED.format("Latency per second")
     # One axis kind for both charts, so that they read side by side: log once a
     # spike puts p50 two decades under the max.
     log = wants_log(s[kind][stat] for _, s in run.seconds for kind in KINDS for stat in stats)
@@ -85,6 +92,8 @@ def _spectrum_charts(run: RunData) -> str:
     ]
     # All on one y axis, kind and range, as the tasks are compared with each other.
     values = [ms for _, points, _ in spectra for _, ms in points]
+    if not values:
+        return _NOTHING_TIMED.format("Percentile spectrum")
     log = wants_log(values)
     extent = (min(values), max(values)) if values else ()
     for name, _ in groups:
@@ -188,6 +197,8 @@ def _held_chart(timeline: list[TimelineEntry]) -> str:
     held = [(e["t"], n) for e in timeline if (n := concurrency(e)) is not None]
     if not held:
         return ""
+    if not any(n for _, n in held):  # no answer's service time in any second
+        return _NOTHING_TIMED.format("Requests in the server at once")
     return line_chart(
         "Requests in the server at once (Little's law)",
         [Series("Σ service time of the second's answers / 1 s", held, PALETTE[2], markers=True)],

@@ -243,12 +243,20 @@ def line_chart(
             xa = _Axis(lo, hi, False)
             ticks = nice_ticks(xa.low, xa.high)
         xt = [(t, _fmt(t)) for t in ticks if xa.inside(t)]
-    ya, yticks = _y_axis(ys, wants_log(ys) if log_y is None else log_y, ph)
-    if ya.log:
-        y_label += " (log scale)"
 
     def px(x: float) -> float:
         return left + xa.frac(x) * pw
+
+    marks = _mark_labels([(px(v), label) for v, label in vlines if _finite(v)], left, width)
+    log = wants_log(ys) if log_y is None else log_y
+    if marks and ys:
+        # The markers' labels sit in rows along the top: the y axis reaches high
+        # enough that the data stay below them (a label over a curve's peak hides it).
+        band = _mark_y(top, max(row for _, _, row, _ in marks)) + 4 - top
+        ys.append(_above(ys, log, min(band / ph, 0.5)))
+    ya, yticks = _y_axis(ys, log, ph)
+    if ya.log:
+        y_label += " (log scale)"
 
     def py(y: float) -> float:
         return top + ph - ya.frac(y) * ph
@@ -282,30 +290,10 @@ def line_chart(
         # right); under the line when it runs along the top.
         ly = y + 13 if y - top < LEGEND_ROW else y - 4
         labels.append(_label(left + 4, ly, "start", label))
-    rows: list[list[tuple[float, float]]] = []  # per label row, the x extents taken
-    markers = [px(v) for v, _ in vlines if _finite(v)]
-    for value, label in vlines:
-        if not _finite(value):
-            continue
-        x = px(value)
+    for x, anchor, row, label in marks:
         out.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{top}" y2="{top + ph}" class="ref"/>')
-        # Right of the marker, or left of it where the chart ends or another marker
-        # is in the way (two close markers read as a bracket); a row lower where an
-        # earlier label still is.
-        w = text_width(label)
-        sides = [("start", x + 4), ("end", x - 4 - w)]
-        fits = [(n, a) for n, a in sides if left <= a and a + w <= width - 2] or sides[:1]
-        clear = [(n, a) for n, a in fits if not any(a <= m <= a + w for m in markers if m != x)]
-        anchor, a = (clear or fits)[0]
-        free = (
-            i for i, taken in enumerate(rows) if all(a > e + 6 or a + w < s - 6 for s, e in taken)
-        )
-        row = next(free, len(rows))
-        if row == len(rows):
-            rows.append([])
-        rows[row].append((a, a + w))
         labels.append(
-            _label(x + 4 if anchor == "start" else x - 4, top + 12 + 13 * row, anchor, label)
+            _label(x + 4 if anchor == "start" else x - 4, _mark_y(top, row), anchor, label)
         )
     for i, s in enumerate(series):
         color = s.color or PALETTE[i % len(PALETTE)]
@@ -343,6 +331,47 @@ def line_chart(
         out.append(f'<text x="{x + 24:.1f}" y="{y + 4}" class="lg">{escape(s.name)}</text>')
     out.append("</svg>")
     return "\n".join(out)
+
+
+def _mark_labels(
+    markers: list[tuple[float, str]], left: float, width: float
+) -> list[tuple[float, str, int, str]]:
+    """Where each marker's label goes: (x, text-anchor, row, label). Right of the
+    marker, or left of it where the chart ends or another marker is in the way
+    (two close markers read as a bracket); a row lower where an earlier label
+    still is."""
+    rows: list[list[tuple[float, float]]] = []  # per label row, the x extents taken
+    placed = []
+    for x, label in markers:
+        w = text_width(label)
+        sides = [("start", x + 4), ("end", x - 4 - w)]
+        fits = [(n, a) for n, a in sides if left <= a and a + w <= width - 2] or sides[:1]
+        clear = [(n, a) for n, a in fits if not any(a <= m <= a + w for m, _ in markers if m != x)]
+        anchor, a = (clear or fits)[0]
+        free = (
+            i for i, taken in enumerate(rows) if all(a > e + 6 or a + w < s - 6 for s, e in taken)
+        )
+        row = next(free, len(rows))
+        if row == len(rows):
+            rows.append([])
+        rows[row].append((a, a + w))
+        placed.append((x, anchor, row, label))
+    return placed
+
+
+def _mark_y(top: float, row: int) -> float:
+    """The baseline of a marker label's row."""
+    return top + 12 + 13 * row
+
+
+def _above(values: list[float], log: bool, share: float) -> float:
+    """The value an axis must reach for the data to keep off its top `share`."""
+    high = max(values)
+    positive = [v for v in values if v > 0]
+    if log and positive:
+        low = min(positive)
+        return low * (high / low) ** (1 / (1 - share)) if high > low else high
+    return high / (1 - share)
 
 
 def _marker(x: float, y: float, color: str, hollow: bool) -> str:

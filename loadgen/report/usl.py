@@ -26,7 +26,9 @@ unconstrained optimum has σ < 0 or κ < 0, the constrained optimum lies on a
 face of the feasible set: each of σ = 0, κ = 0 and both is fitted, and the
 best feasible one kept. A fit is given only with 4 levels at distinct N (3
 unknowns and one degree of freedom), and only when it describes them: its
-root-mean-square relative error in X at most `MAX_RMS_ERROR`.
+root-mean-square relative error in X at most `MAX_RMS_ERROR`, and its peak,
+when levels held more than its N, no further than that above the highest rate
+those levels were offered (`_unseen_peak`).
 """
 
 from __future__ import annotations
@@ -92,8 +94,11 @@ class Fit:
         return "coherency" if self.kappa * n > self.sigma else "contention"
 
 
-def fit(points: Iterable[tuple[float, float]]) -> Fit | str:
-    """The USL fitted to (N, X) points, or why not (a sentence)."""
+def fit(
+    points: Iterable[tuple[float, float]], offered: Sequence[tuple[float, float]] = ()
+) -> Fit | str:
+    """The USL fitted to (N, X) points, or why not (a sentence); `offered`, each
+    level's (N, rate sent), rules out a peak no level was offered (`_unseen_peak`)."""
     pts = [(n, x) for n, x in points if _positive(n) and _positive(x)]
     if not pts:
         return "no level had timed responses"
@@ -124,12 +129,32 @@ def fit(points: Iterable[tuple[float, float]]) -> Fit | str:
             f"the best fit with σ, κ ≥ 0 misses the levels by {100 * best.rms_error:.0f} % "
             f"RMS{negative}"
         )
-    return best
+    return _unseen_peak(best, offered) or best
 
 
-def fit_json(points: Iterable[tuple[float, float]]) -> dict[str, Any]:
+def _unseen_peak(best: Fit, offered: Sequence[tuple[float, float]]) -> str | None:
+    """Why a fit whose peak was never offered is no answer, or None.
+
+    `offered`: each level's concurrency and the rate sent to it. Under open
+    load concurrency grows with the rate offered, so a level that held more
+    than the peak's N was offered at least about the peak's throughput: a peak
+    far above that is a curve bridging a gap in N (levels crowded at both
+    ends), a number no level could have seen."""
+    n_star, peak = best.peak_concurrency, best.peak_throughput
+    past = [rate for n, rate in offered if n is not None and n > n_star] if n_star else []
+    if peak is None or not past or peak <= (1 + MAX_RMS_ERROR) * max(past):
+        return None
+    return (
+        f"its peak ({n_text(peak)}/s at N ≈ {n_text(n_star or 0)}) was never offered: levels "
+        f"held more than that N at {n_text(max(past))}/s at most"
+    )
+
+
+def fit_json(
+    points: Iterable[tuple[float, float]], offered: Sequence[tuple[float, float]] = ()
+) -> dict[str, Any]:
     """`capacity.json`'s `usl`: the coefficients and what they predict, or `note`."""
-    result = fit(points)
+    result = fit(points, offered)
     if isinstance(result, str):
         return {"note": result}
     by = result.limited_by

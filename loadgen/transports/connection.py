@@ -12,7 +12,8 @@ closed it while idle) fails as a `retryable` reset when its request is
 idempotent; nothing is sent again here. A response holds at most `max_body`
 bytes of body: beyond, the connection is closed and the request is a
 `body_too_large` error (reading on to discard would tie the connection up for
-as long as the server streams).
+as long as the server streams); its head at most `MAX_HEAD`, beyond which it
+is a `protocol` error.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from loadgen.transports.models import (
     TLS,
     ClientError,
     Response,
+    size_text,
     too_large,
 )
 from loadgen.transports.tls import describe
@@ -42,6 +44,10 @@ from loadgen.transports.tls import describe
 # How a reused connection the server had closed while idle fails: retryable
 # when no byte of a response came (see `Connection.send`).
 _UNANSWERED = (RESET, SERVER_CLOSED)
+# The most a response's head (status line and headers) may take, as an HTTP/2
+# header block may (h2_connection): a server streaming header lines for ever
+# would otherwise fill the generator's memory, as an endless body would.
+MAX_HEAD = 1 << 20
 
 
 class ConnectionOwner(Protocol):
@@ -134,8 +140,19 @@ class Connection(asyncio.Protocol, Parkable):
             self.first = data
             self.head_open = b"\r\n\r\n" not in data
         elif self.head_open:  # rare: a head longer than one read
+            # Its end looked for in the new bytes only (and the 3 before them).
+            self.head_open = b"\r\n\r\n" not in self.first[-3:] + data
             self.first += data
-            self.head_open = b"\r\n\r\n" not in self.first
+            if self.head_open and len(self.first) > MAX_HEAD:
+                self._abort()
+                self.fail(
+                    ClientError(
+                        PROTOCOL,
+                        f"the response head passed {size_text(MAX_HEAD)} without ending: "
+                        "the connection was closed instead of holding more",
+                    )
+                )
+                return
         self.nbytes += len(data)
         try:
             self.parser.feed_data(data)

@@ -56,6 +56,10 @@ ERROR_KINDS: Final = (
     CLOSED,
 )
 
+# The kinds that mean no connection to the target could be opened at all: only
+# then may a run that got no answer ask whether the target is up.
+UNREACHED: Final = frozenset({CONNECT, CONNECT_TIMEOUT})
+
 # The most of a response's body a client holds (`--max-body`): a target that
 # streams an endless body would otherwise fill the generator's memory. Large
 # enough for any answer worth timing, small beside the memory of a machine.

@@ -3,7 +3,9 @@
 - server_errors: any 5xx answer (a server error is never normal load), but a
   503 that carries Retry-After (that is a refusal: rate_limited). By task
   (client side) and endpoint (server side), with the error log's count of
-  ERROR lines. Weight: the share of requests answered 5xx.
+  ERROR lines. Weight: the share of requests answered 5xx. The advice is
+  the status's: an exception to fix for a 500, a refusal or overload for a
+  503 without Retry-After, the service behind a proxy for a 502 or 504.
 - rate_limited: 429, and 503 with Retry-After: the server refusing load on
   purpose. Said with the rate at which refusals began (the first second that
   had one), the rate it let through, and the Retry-After values it sent.
@@ -165,15 +167,27 @@ def server_errors(summary: Summary) -> Finding | None:
         if not by_task:
             share = e["errors_5xx"] / max(e["requests"], 1)
         short = f"{handler} returns {code} for {pct(share)} of its requests"
-    advice = "fix the exception behind them (the server's error log has it)"
+    advice = _CODE_ADVICE.get(code, "fix the exception behind them (the server's error log has it)")
     embedded = summary["run"].get("embedded_server")
     if embedded is not None and embedded.get("log_dir"):
         # One uvicorn logs its errors to its console; gunicorn to error.log.
         log = "console.log" if embedded.get("server") == "uvicorn" else "error.log"
         short += f" (see {embedded['log_dir']}/{log})"
-        advice = "fix the exception behind them"
+        advice = _CODE_ADVICE.get(code, "fix the exception behind them")
     weight = (total if total > 0 else sum(e["errors_5xx"] for e in endpoints.values())) / requests
     return Finding("server_errors", min(weight, 1.0), short, "; ".join(parts), advice)
+
+
+# Statuses that are no exception of the server's own: told for what they are.
+_CODE_ADVICE = {
+    "502": "a proxy got no valid answer from the service behind the proxy (down, or "
+    "closing connections): look there, and at the proxy's error log",
+    "503": "503 without Retry-After is the server (or a proxy in front of it) turning "
+    "requests away, not a crash: a rate limit (nginx's limit_req answers 503), an "
+    "overload or a backend marked down; its error log says which",
+    "504": "a proxy timed out waiting for the service behind the proxy: that service is "
+    "too slow or stuck at this load",
+}
 
 
 def _single_code(by_task: dict[str, dict[str, int]]) -> str | None:

@@ -210,13 +210,15 @@ def timeouts(summary: Summary) -> Finding | None:
     within = f" within --timeout {timeout:g} s" if timeout else ""
     said = summary["errors"].get("first", {}).get("timeout", "")
     if "still arriving" in said:  # the server answered; its body did not end in time
+        # Only the first timeout's detail is kept: what it says is not claimed of
+        # the others, which may have waited for their heads.
         return Finding(
             "timeouts",
             share,
-            f"{pct(share)} of requests timed out while their bodies were still arriving",
+            f"{pct(share)} of requests timed out, the first while its body was still arriving",
             f"{n} requests ({pct(share)}) had no complete answer{within}; the first: {said}",
-            "the server answered but its body was slow or endless: the transfer, not its "
-            "processing — raise --timeout, or look at what it streams",
+            "the server answered it but its body was slow or endless: the transfer, not "
+            "the server's processing — raise --timeout, or look at what it streams",
         )
     return Finding(
         "timeouts",

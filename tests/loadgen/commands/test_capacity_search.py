@@ -203,3 +203,16 @@ def test_a_first_level_out_of_reach_at_the_floor_says_no_rate_meets_the_slo():
     result = search(lambda rps: Level(rps, FAIL, [], out_of_reach=True), start=2, min_rps=2)
     assert result.out_of_reach and result.lowest_tried == 2
     assert result.describe().startswith("no rate meets the SLO: every level failed down to 2/s")
+
+
+@pytest.mark.parametrize(
+    ("by_kind", "up"), [({"connect": 40}, True), ({"protocol": 40}, False), ({"reset": 9}, False)]
+)
+def test_a_level_answered_nothing_asks_if_the_target_is_up_only_when_it_was_not_reached(
+    by_kind, up
+):
+    levels = [Level(10, PASS), Level(20, FAIL, summary={"errors": {"by_kind": by_kind}})]
+    said = Capacity.unanswered(levels).describe()
+    assert said.startswith("no answer: the target answered nothing at 20/s (")
+    assert ("is the target up?" in said) is up, said
+    assert up or "took the connections but gave no complete answer" in said

@@ -35,6 +35,8 @@ def test_report_renders_the_same_summary_and_html(saved_run, tmp_path):
     s = json.loads((copy / "summary.json").read_text())
     p99 = f"{s['latency_ms']['response']['p99']:.2f}"
     assert p99 in proc.stdout and "Response time" in proc.stdout
+    # Last, as a run's output ends: the page, as a link a terminal opens.
+    assert proc.stdout.splitlines()[-1] == f"report: {(copy / 'report.html').resolve().as_uri()}"
     html = (copy / "report.html").read_text()
     assert html.startswith("<!doctype html>") and html.count("<svg") >= 7
     # The very page the run wrote: every number and every plotted point the same.

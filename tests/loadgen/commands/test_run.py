@@ -618,3 +618,24 @@ def test_nothing_sent_says_whether_none_was_due_or_all_were_left_unsent():
     assert "asked for none" in nothing_answered(ran(0))
     said = nothing_answered(ran(3000))
     assert "all 3000 due were left unsent" in said and "asked for none" not in said
+
+
+@pytest.mark.parametrize(
+    ("by_kind", "up"),
+    [
+        ({"connect": 20}, True),
+        ({"connect_timeout": 3, "reset": 2}, True),  # some connections never opened
+        ({"protocol": 40}, False),  # garbage from a listening server
+        ({"body_too_large": 1}, False),
+        ({"timeout": 5}, False),
+        ({"reset": 40}, False),
+    ],
+)
+def test_is_the_target_up_is_asked_only_when_no_connection_opened(by_kind, up):
+    from loadgen.commands.run import nothing_answered
+
+    said = nothing_answered({"latency_ms": {"response": {"max": None}},
+                             "errors": {"by_kind": by_kind}, "generator": {}})  # fmt: skip
+    assert said.startswith("no request got a response (")
+    assert ("is the target up?" in said) is up, said
+    assert up or "took the connections but gave no complete answer" in said

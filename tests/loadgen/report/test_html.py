@@ -7,7 +7,13 @@ import re
 import pytest
 from PIL import Image
 
-from loadgen.report.html import _latency_charts, _throughput_charts, render_capacity
+from loadgen.report.html import (
+    _held_chart,
+    _latency_charts,
+    _spectrum_charts,
+    _throughput_charts,
+    render_capacity,
+)
 from loadgen.report.plots import text_width
 from loadgen.report.run_data import RunData
 from tests.support.chromium import (
@@ -247,6 +253,24 @@ def test_the_target_rate_is_a_step_line_drawn_on_top():
 
 
 @pytest.mark.browser
+def test_a_run_that_timed_nothing_says_so_in_one_line_instead_of_empty_charts():
+    # Every request an error (a target answering garbage): nothing to plot.
+    none = {"p50": None, "p90": None, "p99": None, "max": None, "mean": None, "count": 0}
+    seconds = [(float(t), {"response": none, "service": none}) for t in range(2)]
+    timeline = [{"t": float(t), "length": 1.0, "target": 20.0, "arrivals": 20, "responses": 0,
+                 "errors": {"protocol": 20}, "busy_s": 0.0} for t in range(2)]  # fmt: skip
+    run = RunData({"tasks": {}, "timeline": timeline}, {}, seconds)
+    for part, said in (
+        (_latency_charts(run), "Latency per second"),
+        (_spectrum_charts(run), "Percentile spectrum"),
+        (_held_chart(timeline), "Requests in the server at once"),
+    ):
+        assert "<svg" not in part and part.count("<p") == 1, part
+        assert f"{said}: no response was timed, nothing to draw." in part
+    # The errors still are a chart: they are what the run has to show.
+    assert 'aria-label="Errors by kind"' in _throughput_charts({"timeline": timeline})
+
+
 def test_the_legend_check_sees_a_label_run_into_the_next_swatch(tmp_path):
     page = tmp_path / "legend.html"
     page.write_text(

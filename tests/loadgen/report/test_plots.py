@@ -256,6 +256,31 @@ def test_crowded_marker_labels_take_another_row():
     assert len(rows) == 2  # left of the first, right of the last, and one row down between
 
 
+@pytest.mark.parametrize("log_y", [False, True])
+def test_marker_labels_stay_above_the_data(log_y):
+    # capacity.html's latency chart: its peak is at the last levels, where the
+    # limit's markers and their labels are.
+    latency = [(50.0, 13.7), (75.0, 26.7), (87.5, 11.9), (94.0, 292.1), (100.0, 234.1)]
+    svg = line_chart(
+        "Latency vs throughput",
+        [Series("p99.9", latency, markers=True), Series("p50", [(x, 4.0) for x, _ in latency])],
+        x_label="responses per second",
+        y_label="ms",
+        log_y=log_y,
+        vlines=[
+            (87.5, "sustains 87.5/s"),
+            (100.0, "fails at 100/s"),
+            (94.0, "generator saturated at 93.75/s"),
+        ],
+    )
+    rows = [y for _, y, _ in texts(svg, "rl")]
+    assert len(rows) == 3 and len(set(rows)) > 1  # crowded: a second row
+    points = [y for line in polylines(svg) for _, y in line]
+    _, _, top, bottom = plot_area(svg)
+    assert all(max(rows) + 3 < y <= bottom for y in points), (rows, min(points))
+    assert all(y >= top for y in rows)
+
+
 def test_legend_items_are_laid_out_by_their_width():
     names = [
         "legacy-gunicorn-lenient (loadgen)",

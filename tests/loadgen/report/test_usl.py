@@ -102,3 +102,21 @@ def test_no_fit_says_why(points, why):
     result = fit_json(points)
     assert set(result) == {"note"} and why in result["note"]
     assert describe(result).startswith("no USL fit: ")
+
+
+def test_a_peak_never_offered_is_no_answer():
+    # A busy machine's search: three levels at low N, two far past N = 1 at about
+    # 100/s. The curve through both ends peaks at 233/s near N = 1, a rate never
+    # offered: the levels past that N were sent 94/s and 100/s.
+    n = [0.217, 0.242, 0.277, 2.879, 2.94]
+    sent = [50.0, 75.0, 87.5, 94.0, 100.0]
+    levels, offered = list(zip(n, sent, strict=True)), list(zip(n, sent, strict=True))
+    why = fit(levels, offered)
+    assert isinstance(why, str) and "was never offered" in why and "100/s at most" in why, why
+    assert "no USL fit: its peak" in describe(fit_json(levels, offered))
+    # A hard pool of 200/s: the smooth curve rounds its corner above it (285/s), a
+    # rate the levels past its N (300/s, 400/s offered) were sent: it stands.
+    n = [0.512, 1.025, 2.05, 3.075, 32.8, 24.6]
+    served = [25.0, 50.0, 100.0, 150.0, 196.0, 196.0]
+    sent = [25.0, 50.0, 100.0, 150.0, 400.0, 300.0]
+    assert isinstance(fit(list(zip(n, served, strict=True)), list(zip(n, sent, strict=True))), Fit)

@@ -4,8 +4,8 @@ import asyncio
 
 import pytest
 
-from loadgen.transports.connection import Connection, _ends_at_eof
-from loadgen.transports.models import BODY_TOO_LARGE, RESET, SERVER_CLOSED, ClientError
+from loadgen.transports.connection import MAX_HEAD, Connection, _ends_at_eof
+from loadgen.transports.models import BODY_TOO_LARGE, PROTOCOL, RESET, SERVER_CLOSED, ClientError
 
 pytestmark = pytest.mark.anyio
 
@@ -87,6 +87,29 @@ async def test_a_body_past_the_cap_fails_the_request_and_discards_the_connection
     conn.data_received(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n0123456")
     assert owner.told == ["discard"] and transport.closed
     assert waiter.exception().kind == BODY_TOO_LARGE
+
+
+async def test_an_endless_head_is_a_protocol_error_not_held_without_limit():
+    # A server streaming header lines for ever: the head is held up to its cap
+    # (and one read past it), then the connection is dropped.
+    conn, owner, transport = connected()
+    waiter = sent(conn)
+    conn.data_received(b"HTTP/1.1 200 OK\r\n")
+    line = b"X-Pad: " + b"a" * 8000 + b"\r\n"
+    while not waiter.done():
+        assert len(conn.first) <= MAX_HEAD + 8 * len(line), len(conn.first)
+        conn.data_received(line * 8)
+    assert owner.told == ["discard"] and transport.closed
+    error = waiter.exception()
+    assert error.kind == PROTOCOL and "the response head passed 1MiB" in str(error)
+    # A long head within the cap is read as ever.
+    conn, _, _ = connected()
+    waiter = sent(conn)
+    conn.data_received(b"HTTP/1.1 200 OK\r\n")
+    for _ in range(8):
+        conn.data_received(line * 8)
+    conn.data_received(b"Content-Length: 2\r\n\r\nok")
+    assert waiter.result().body == b"ok"
 
 
 async def test_a_close_before_any_byte_of_a_retryable_request_is_a_retryable_failure():

@@ -24,6 +24,20 @@ def test_a_503_with_retry_after_is_a_refusal_not_a_server_error():
     assert [f["finding"] for f in diagnosed(s)] == ["server_errors"]
 
 
+def test_a_5xx_s_advice_is_its_code_s():
+    # 500: an exception. 503 without Retry-After is a refusal still (nginx's
+    # limit_req answers so), or an overload: no exception to fix. 502 and 504
+    # are a proxy's word on the service behind it.
+    advice = {
+        code: diagnosed(run(errors={f"http_{code}": 300}, workers=[10]))[0]["advice"]
+        for code in ("500", "502", "503", "504")
+    }
+    assert advice["500"].startswith("fix the exception behind them")
+    assert "exception" not in advice["503"] and "rate limit" in advice["503"]
+    for code in ("502", "504"):
+        assert "exception" not in advice[code] and "behind the proxy" in advice[code]
+
+
 def test_wrong_requests_are_client_errors():
     f = diagnosed(run(errors={"http_404": 1000}))[0]
     assert f["finding"] == "client_errors"
