@@ -70,6 +70,8 @@ class Browser:
         if chromium is None:
             sys.exit("this benchmark needs chromium: apt-get install chromium")
         self.profile = profile
+        # A profile used before keeps the last browser's port in this file.
+        (profile / "DevToolsActivePort").unlink(missing_ok=True)
         argv = ["nice", "-n", "19", "taskset", "-c", TARGET_CORE, chromium, *CHROMIUM_FLAGS,
                 f"--user-data-dir={profile}", "--remote-debugging-port=0",
                 "about:blank"]  # fmt: skip
