@@ -28,7 +28,7 @@ from loadgen.report.plots import (
 )
 from loadgen.report.run_data import KINDS, RunData, concurrency, rate_intervals
 from loadgen.report.server_signals import describe
-from loadgen.report.setup import setup_lines, target_rate_text
+from loadgen.report.setup import arrivals_text, setup_lines, target_rate_text
 from loadgen.report.slo import SLO, SLOError, parse_slo
 from loadgen.report.summary import (
     LATENCY_STATS,
@@ -244,7 +244,7 @@ def _verdict(summary: Summary) -> str:
     by_kind = ", ".join(f"{k} {v}" for k, v in errors["by_kind"].items()) or "none"
     lag = gen["send_lag_ms"]
     parts = [
-        f"<p>{summary['arrival']} arrivals, target <b>{escape(target_rate_text(summary))}</b>"
+        f"<p>{arrivals_text(summary['arrival'])}, target <b>{escape(target_rate_text(summary))}</b>"
         f"{_asked(summary)}, achieved <b>{summary['achieved_rps']:.1f}/s</b> "
         f"over {summary['duration_s']:.1f} s; "
         f"{summary['requests']} requests, errors {errors['total']} "

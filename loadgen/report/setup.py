@@ -24,7 +24,7 @@ def setup_lines(summary: Summary) -> list[tuple[str, str]]:
     profile = run.get("rate_profile")
     rate = rate_text(profile) if profile else f"{summary['target_rps']:g}/s"
     arrival = summary.get("arrival")
-    lines.append(("rate", f"{rate}, {arrival} arrivals" if arrival else rate))
+    lines.append(("rate", f"{rate}, {arrivals_text(arrival)}" if arrival else rate))
     scenario = run.get("scenario")
     if scenario:
         client = run.get("client")
@@ -53,6 +53,14 @@ def http_text(summary: Summary) -> str:
     if run.get("http2") and version != "2":
         return f"HTTP/{version} (--http2 asked HTTP/2; the server's ALPN refused it)"
     return f"HTTP/{version}"
+
+
+def arrivals_text(arrival: str) -> str:
+    """How arrivals were spaced, in words: `--arrival constant` is the spacing, not the
+    rate ("constant arrivals, target ramp 10 → 300/s" read as a contradiction)."""
+    return {"constant": "evenly spaced arrivals", "poisson": "Poisson arrivals"}.get(
+        arrival, f"{arrival} arrivals"
+    )
 
 
 def target_rate_text(summary: Summary) -> str:

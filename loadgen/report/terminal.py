@@ -15,7 +15,7 @@ from loadgen.measure.histogram import ms
 from loadgen.report.diagnosis import how_sure
 from loadgen.report.notes import Note, notes
 from loadgen.report.server_signals import describe
-from loadgen.report.setup import http_text, target_rate_text
+from loadgen.report.setup import arrivals_text, http_text, target_rate_text
 from loadgen.report.slo import Outcome
 from loadgen.report.summary import (
     LATENCY_STATS,
@@ -136,7 +136,8 @@ def render_summary(summary: Summary, console: Console) -> None:
     errors = summary["errors"]
     console.print(
         f"[bold]loadgen[/bold] → {summary['target']}  "
-        f"{summary['arrival']} arrivals, target {target_rate_text(summary)}{_asked(summary)}, "
+        f"{arrivals_text(summary['arrival'])}, "
+        f"target {target_rate_text(summary)}{_asked(summary)}, "
         f"achieved {summary['achieved_rps']:.1f}/s over {summary['duration_s']:.1f}s"
         + ("  [yellow](interrupted)[/yellow]" if run.get("interrupted") else "")
     )

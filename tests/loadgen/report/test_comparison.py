@@ -155,7 +155,7 @@ def test_the_runs_stand_side_by_side_with_their_setup_diagnosis_and_errors():
     legacy = comparable(
         "legacy", 70.0, errors=40,
         setup=[("target", "http://a (the bundled server: gunicorn, 2 workers, LEGACY_BUGS=1)"),
-               ("rate", "ramp 10 → 500/s over 60 s, constant arrivals")],
+               ("rate", "ramp 10 → 500/s over 60 s, evenly spaced arrivals")],
         diagnosis=[finding("server_errors", "/addNumbers returns 500"),
                    finding("machine_busy", "the machine was busy", context=True)],
         errors_by_kind={"http_500": 40},

@@ -1,6 +1,6 @@
 """How a run was made, in words: the target and how it started, the rate as asked, when."""
 
-from loadgen.report.setup import rate_text, setup_lines, started_how
+from loadgen.report.setup import arrivals_text, rate_text, setup_lines, started_how
 from tests.support.summaries import run
 
 
@@ -63,3 +63,12 @@ def test_the_steps_a_run_took_live_follow_what_was_asked():
     assert rate_text(profile) == "50/s, changed live: 150/s from 2.5 s"
     many = {**profile, "steps": [{"at_s": float(i), "rps": float(i)} for i in range(1, 10)]}
     assert rate_text(many).endswith("5/s from 5 s, … 9 changes in all, 9/s from 9 s")
+
+
+def test_the_arrivals_spacing_is_not_read_as_the_rate_s():
+    summary = run()
+    summary["run"]["rate_profile"] = {"kind": "ramp", "segments": [[10.0, 1.0, 50.0]]}
+    for arrival, said in (("constant", "evenly spaced arrivals"), ("poisson", "Poisson arrivals")):
+        summary["arrival"] = arrival
+        assert dict(setup_lines(summary))["rate"].endswith(f"over 10 s, {said}")
+        assert arrivals_text(arrival) == said
