@@ -105,16 +105,18 @@ class FramingServer(asyncio.Protocol):
 
     async def send_body(self, sid: int, body: bytes, chunk: int = 16_384) -> None:
         """`body` in DATA frames as the client's windows allow, waiting when they are spent."""
-        while body:
+        sent = 0  # an offset, not `body = body[room:]`: that copies the rest at each frame
+        while sent < len(body):
             room = min(self.window, self.stream_windows[sid], chunk)
             if room <= 0:
                 self.window_grew.clear()
                 await asyncio.wait_for(self.window_grew.wait(), 10)
                 continue
-            piece, body = body[:room], body[room:]
+            piece = body[sent : sent + room]
+            sent += len(piece)
             self.window -= len(piece)
             self.stream_windows[sid] -= len(piece)
-            self.write(DataFrame(sid, piece, flags=[] if body else ["END_STREAM"]))
+            self.write(DataFrame(sid, piece, flags=[] if sent < len(body) else ["END_STREAM"]))
 
 
 @contextlib.asynccontextmanager
