@@ -2,6 +2,7 @@
 
 import json
 import re
+from concurrent.futures import ThreadPoolExecutor
 from html import escape
 
 import pytest
@@ -149,7 +150,10 @@ GATE = ("--fail-if", "p50>+10%", "--fail-if", "p99>+10%", "--fail-if", "errors>+
 
 @pytest.fixture(scope="module")
 def delayed_runs(tmp_path_factory):
-    """Short real runs: the service twice (base, same), then 30 % slower (slower)."""
+    """Short real runs: the service twice (base, same), and 30 % slower (slower).
+
+    The three at once: each waits on its service's delay, not on the CPU, and
+    the runs compared meet the same machine."""
     out = tmp_path_factory.mktemp("gate")
 
     def run(url, name):
@@ -159,11 +163,14 @@ def delayed_runs(tmp_path_factory):
         assert proc.returncode == 0, proc.stderr
         return out / name
 
-    with server_process(delay=DELAY_S) as url:
-        runs = {"base": run(url, "base"), "same": run(url, "same")}
-    with server_process(delay=1.3 * DELAY_S) as url:
-        runs["slower"] = run(url, "slower")
-    return runs
+    with (
+        server_process(delay=DELAY_S) as url,
+        server_process(delay=1.3 * DELAY_S) as slower_url,
+        ThreadPoolExecutor(3) as pool,
+    ):
+        urls = {"base": url, "same": url, "slower": slower_url}
+        futures = {name: pool.submit(run, u, name) for name, u in urls.items()}
+        return {name: future.result() for name, future in futures.items()}
 
 
 @pytest.mark.slow
