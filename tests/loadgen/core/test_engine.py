@@ -3,10 +3,16 @@
 Through the mock transport (no sockets): these tests count, they time nothing.
 The one that exercises the fast client's pool keeps a real server; timing
 lives in test_coordinated_omission.py.
+
+They count every arrival of short runs exactly. On a busy machine a stall
+across a window's end leaves its last arrivals unsent, and the engine says
+so (`unsent`); a test that failed after such a run is made again
+(`undisturbed`), and one that failed after undisturbed runs fails.
 """
 
 import asyncio
 import contextlib
+import functools
 import itertools
 import signal
 import sys
@@ -34,7 +40,7 @@ from loadgen.transports.models import (
 from tests.loadgen.transports.test_http1 import full_backlog
 from tests.support.http_server import OK, raw_server, read_request
 
-pytestmark = [pytest.mark.anyio, pytest.mark.alone]  # counts every arrival of short runs
+pytestmark = pytest.mark.anyio
 
 
 class TwoSteps(Scenario):
@@ -56,14 +62,40 @@ RATE, SECONDS = 400, 0.25
 N = int(RATE * SECONDS)
 
 
+# Arrivals left unsent by each run of the test's current attempt (see `undisturbed`).
+_UNSENT: list[int] = []
+ATTEMPTS = 5
+
+
 async def run(scenario, client=None, url="http://mock", rate=RATE, duration=SECONDS, **kw):
     """A run of `scenario` through `client` (default: a mock answering 200 at once)."""
     cfg = RunConfig(
         target=url, profile=ConstantRate(rate), duration=duration, scenario=scenario, **kw
     )
-    return await Engine(cfg, client=client or MockClient()).run()
+    result = await Engine(cfg, client=client or MockClient()).run()
+    _UNSENT.append(result.unsent)
+    return result
 
 
+def undisturbed(test):
+    """`test`, made again (ATTEMPTS times at most) when it failed after a run that
+    left arrivals unsent: the machine stalled it, and its counts prove nothing.
+    A failure after runs that sent every arrival is the test's failure, at once."""
+
+    @functools.wraps(test)
+    async def attempts(*args, **kwargs):
+        for attempt in range(1, ATTEMPTS + 1):
+            _UNSENT.clear()
+            try:
+                return await test(*args, **kwargs)
+            except Exception:
+                if attempt == ATTEMPTS or not any(_UNSENT):
+                    raise
+
+    return attempts
+
+
+@undisturbed
 async def test_every_request_of_a_multi_request_task_is_recorded():
     result = await run(TwoSteps)
     rec = result.recorder
@@ -90,6 +122,7 @@ async def test_a_stop_caught_while_the_run_was_set_up_sends_nothing_and_waits_fo
     assert client.sent == [] and result.recorder.arrivals == 0 and result.unsent == 0
 
 
+@undisturbed
 async def test_warmup_is_sent_but_not_measured():
     client = MockClient()
     result = await run(TwoSteps, client, warmup=SECONDS / 2)
@@ -98,6 +131,7 @@ async def test_warmup_is_sent_but_not_measured():
     assert result.recorder.tasks["login_then_get"].requests == 2 * N
 
 
+@undisturbed
 async def test_exceptions_in_task_code_are_counted_and_shown():
     result = await run(Broken)
     rec = result.recorder
@@ -105,6 +139,7 @@ async def test_exceptions_in_task_code_are_counted_and_shown():
     assert rec.first_exception == "oops: RuntimeError: assertion in user code"
 
 
+@undisturbed
 async def test_transport_errors_are_counted_by_kind_and_not_timed():
     result = await run(TwoSteps, MockClient(Reply(error=RESET)))
     rec = result.recorder
@@ -113,6 +148,7 @@ async def test_transport_errors_are_counted_by_kind_and_not_timed():
     assert rec.total("response").get_total_count() == 0
 
 
+@undisturbed
 async def test_timeouts_are_counted_and_the_run_still_ends_on_time():
     result = await run(TwoSteps, MockClient(Reply(delay=60)), timeout=0.1)
     assert result.recorder.tasks["login_then_get"].errors == {TIMEOUT: N}
@@ -120,6 +156,7 @@ async def test_timeouts_are_counted_and_the_run_still_ends_on_time():
     assert result.recorder.in_flight == 0
 
 
+@undisturbed
 async def test_poisson_arrivals_hit_the_rate_on_average():
     result = await run(TwoSteps, rate=4000, arrival="poisson", seed=11)
     # Poisson count over 0.25 s at 4000/s: sd ≈ 32, so ±10 % is > 3 sd.
@@ -154,12 +191,12 @@ class InTasks(Paced):
 
 
 @pytest.mark.parametrize("scenario", [Paced, InTasks])
+@undisturbed
 async def test_arrivals_run_as_flights_unless_the_scenario_opts_out(scenario):
     scenario.seen_tasks.clear()
     result = await run(scenario)
     rec = result.recorder
-    # On a busy machine the last few due may be unsent at the window's end: said, not lost.
-    assert rec.arrivals + result.unsent == N and rec.arrivals >= N - 5
+    assert rec.arrivals == N
     assert rec.tasks["get_sleep_get"].requests == 2 * rec.arrivals
     assert rec.errors() == {}
     assert rec.first_exception is None
@@ -190,6 +227,7 @@ class Wrong(Scenario):
         return "/"
 
 
+@undisturbed
 async def test_one_shots_and_coroutine_tasks_mix_in_one_run():
     client = MockClient()
     result = await run(Mixed, client, seed=3)
@@ -203,6 +241,7 @@ async def test_one_shots_and_coroutine_tasks_mix_in_one_run():
     assert all(r.body in (None, *(b'{"n":%d}' % n for n in range(10))) for r in client.sent)
 
 
+@undisturbed
 async def test_a_one_shot_that_returns_something_else_is_a_task_exception():
     result = await run(Wrong)
     rec = result.recorder
@@ -211,6 +250,7 @@ async def test_a_one_shot_that_returns_something_else_is_a_task_exception():
     assert rec.in_flight == 0
 
 
+@undisturbed
 async def test_one_shots_wait_their_turn_when_the_pool_is_exhausted():
     # One connection, a server taking 10 ms per answer, RATE arrivals/s: most
     # arrivals find no free pooled connection and queue in the pool for it.
@@ -237,6 +277,7 @@ async def test_one_shots_wait_their_turn_when_the_pool_is_exhausted():
     assert rec.max_in_flight > 10  # queued behind the one connection, not dropped
 
 
+@undisturbed
 async def test_what_the_server_received_is_what_was_recorded_retries_included():
     # Every fifth request the server reads is met with a closed connection,
     # nothing answered. Only an idempotent request on a reused connection may
@@ -289,6 +330,7 @@ class OneThenRaise(Scenario):
         raise ValueError("the check after the request failed")
 
 
+@undisturbed
 async def test_a_task_that_raises_after_its_request_counts_the_request_once():
     result = await run(OneThenRaise)
     stats = result.recorder.tasks["get_then_fail"]
@@ -316,6 +358,7 @@ class ExitsAsOneShot(Scenario):
 
 
 @pytest.mark.parametrize("scenario", [Exits, ExitsInTasks, ExitsAsOneShot])
+@undisturbed
 async def test_sys_exit_in_a_task_ends_that_task_never_the_run(scenario):
     result = await run(scenario)
     stats = result.recorder.tasks["leave"]
@@ -334,6 +377,7 @@ class Injecting(Scenario):
         await s.get("/y", headers={"X-A": "1\r\nInjected: yes"})
 
 
+@undisturbed
 async def test_a_request_that_cannot_be_written_is_an_error_of_its_task_and_never_sent():
     seen = []
 
@@ -374,12 +418,14 @@ def rows_sent(client):
     return [int(r.path.rpartition("=")[2]) for r in client.sent]
 
 
+@undisturbed
 async def test_data_rows_are_sent_in_order_cycling():
     client = MockClient()
     await run(Rows, client, data=DataFile("rows.csv", ROWS.rows[:30]))
     assert rows_sent(client) == [i % 30 for i in range(N)]  # N = 100 arrivals: 3⅓ rounds
 
 
+@undisturbed
 async def test_shards_send_disjoint_rows_that_together_are_one_process_s():
     sent = []
     for index in range(2):
@@ -392,6 +438,7 @@ async def test_shards_send_disjoint_rows_that_together_are_one_process_s():
     assert {r % 2 for r in sent[0]} == {0} and {r % 2 for r in sent[1]} == {1}
 
 
+@undisturbed
 async def test_drawn_rows_repeat_with_the_seed_and_differ_without():
     runs = []
     for seed in (5, 5, 6):
@@ -403,6 +450,7 @@ async def test_drawn_rows_repeat_with_the_seed_and_differ_without():
     assert runs[0] != [i % 40 for i in range(N)]
 
 
+@undisturbed
 async def test_a_task_asking_for_rows_of_a_run_without_data_is_its_error():
     result = await run(Rows, seed=1)
     assert result.recorder.tasks["in_order"].errors["exception"] == N
@@ -423,6 +471,7 @@ class Checked(Scenario):
 
 
 @pytest.mark.parametrize("eager", [True, False])
+@undisturbed
 async def test_wrong_answers_are_check_errors_of_their_tasks_and_still_timed(eager):
     client = MockClient(Reply(200, b'{"result":4}'))
     result = await run(type("C", (Checked,), {"eager": eager}), client, seed=2)
@@ -442,6 +491,7 @@ async def test_wrong_answers_are_check_errors_of_their_tasks_and_still_timed(eag
     }
 
 
+@undisturbed
 async def test_right_answers_pass_their_checks():
     client = MockClient(lambda req: Reply(200, b'{"result":3,"token":"t"}'))
     result = await run(Checked, client, seed=2)
@@ -459,6 +509,7 @@ class GetOneShotOrSession(Scenario):
         await s.get("/")
 
 
+@undisturbed
 async def test_refusals_with_retry_after_are_tallied_and_every_second_has_its_busy_time():
     refuse = b"HTTP/1.1 429 Too Many Requests\r\nRetry-After: 2\r\nContent-Length: 0\r\n\r\n"
     unavailable = b"HTTP/1.1 503 Busy\r\nContent-Length: 0\r\n\r\n"  # no Retry-After
@@ -491,6 +542,7 @@ async def test_refusals_with_retry_after_are_tallied_and_every_second_has_its_bu
         assert 0 < task_min <= summary["tasks"][name]["latency_ms"]["service"]["p50"]
 
 
+@undisturbed
 async def test_requests_whose_connection_never_opens_are_connect_timeouts():
     with full_backlog() as url:
         # Fewer arrivals than connections: each one's own connection hangs.
