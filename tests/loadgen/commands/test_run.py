@@ -15,6 +15,7 @@ from hdrh.log import HistogramLogReader
 
 from loadgen.scenario.bundled.wagon import TASK_WEIGHTS
 from server.launch import free_port
+from tests.support.cli import GET_SCENARIO
 from tests.support.cli import loadgen as run_cli
 from tests.support.junit_schema import check_junit
 
@@ -296,10 +297,9 @@ def test_the_bundled_server_never_outlives_a_killed_loadgen(tmp_path):
 
 
 @pytest.mark.slow
-def test_httpx_client_through_the_same_seam(tmp_path):
-    proc = loadgen(
-        "--rps", "40", "--duration", "1s", "--client", "httpx", "--out", str(tmp_path), "--quiet"
-    )  # fmt: skip
+def test_httpx_client_through_the_same_seam(static_url, tmp_path):
+    proc = loadgen("--host", static_url, "--scenario", GET_SCENARIO, "--rps", "40", "--duration",
+                   "1s", "--client", "httpx", "--out", str(tmp_path), "--quiet")  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     s = json.loads((tmp_path / "summary.json").read_text())
     assert s["run"]["client"] == "httpx"
@@ -309,8 +309,9 @@ def test_httpx_client_through_the_same_seam(tmp_path):
 
 
 @pytest.mark.slow
-def test_stages_profile_drives_the_arrivals(tmp_path):
-    proc = loadgen("--stages", "1s:40,1s:0,1s:80", "--out", str(tmp_path), "--quiet")
+def test_stages_profile_drives_the_arrivals(static_url, tmp_path):
+    proc = loadgen("--host", static_url, "--scenario", GET_SCENARIO,
+                   "--stages", "1s:40,1s:0,1s:80", "--out", str(tmp_path), "--quiet")  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     s = json.loads((tmp_path / "summary.json").read_text())
     assert s["requests"] == pytest.approx(120, abs=1)
@@ -339,8 +340,9 @@ def test_single_uvicorn_process_as_in_task_1(tmp_path):
 
 
 @pytest.mark.slow
-def test_slos_judge_the_run_after_the_files_are_written(tmp_path):
-    args = ("--rps", "30", "--duration", "1s", "--slo", "errors<1%", "--slo", "service:p95<10s")
+def test_slos_judge_the_run_after_the_files_are_written(static_url, tmp_path):
+    args = ("--host", static_url, "--scenario", GET_SCENARIO, "--rps", "30", "--duration", "1s",
+            "--slo", "errors<1%", "--slo", "service:p95<10s")  # fmt: skip
     passing = loadgen(*args, "--out", str(tmp_path / "a"))
     assert passing.returncode == 0, passing.stderr
     assert "pass  errors<1%" in passing.stdout and "pass  service:p95<10s" in passing.stdout
