@@ -17,7 +17,8 @@ from loadgen.report.dashboard import Listening
 from loadgen.report.dashboard_page import PAGE
 from loadgen.report.dashboard_server import Live, serve
 from tests.support.chromium import FLAGS, chromium_path
-from tests.support.cli import ROOT, loadgen, summary
+from tests.support.cli import GET_SCENARIO, ROOT, loadgen, summary
+from tests.support.http_server import server_process
 
 
 class Run:
@@ -55,6 +56,14 @@ class Run:
         if self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait()
+
+
+@pytest.fixture(scope="module")
+def static():
+    """A loopback target for the runs whose claim is the dashboard's, not the bundled
+    server's: no gunicorn to boot for each."""
+    with server_process() as url:
+        yield ("--host", url, "--scenario", GET_SCENARIO)
 
 
 def get(url, method="GET"):
@@ -140,8 +149,8 @@ def test_ticks_grow_mid_run_and_metrics_end_at_the_summary_s_count(tmp_path):
 
 
 @pytest.mark.slow
-def test_a_rate_change_is_a_step_of_the_run_s_profile_timeline_and_summary(tmp_path):
-    run = Run(tmp_path / "stepped", "--rps", 40, "--duration", "6s", "--dashboard")
+def test_a_rate_change_is_a_step_of_the_run_s_profile_timeline_and_summary(static, tmp_path):
+    run = Run(tmp_path / "stepped", *static, "--rps", 40, "--duration", "6s", "--dashboard")
     try:
         base = run.url()
         wait_for(lambda: len(seconds(base)) >= 2)
@@ -164,8 +173,8 @@ def test_a_rate_change_is_a_step_of_the_run_s_profile_timeline_and_summary(tmp_p
 
 
 @pytest.mark.slow
-def test_a_scaled_run_s_coordinator_serves_its_shards_merged_seconds(tmp_path):
-    run = Run(tmp_path / "scaled", "--rps", 60, "--duration", "5s", "--processes", 2,
+def test_a_scaled_run_s_coordinator_serves_its_shards_merged_seconds(static, tmp_path):
+    run = Run(tmp_path / "scaled", *static, "--rps", 60, "--duration", "5s", "--processes", 2,
               "--dashboard")  # fmt: skip
     try:
         base = run.url()
@@ -240,8 +249,9 @@ def test_a_bad_address_on_the_command_line_exits_2(tmp_path):
 
 
 @pytest.mark.slow
-def test_another_address_needs_the_token(tmp_path):
-    run = Run(tmp_path / "token", "--rps", 5, "--duration", "4s", "--dashboard", "0.0.0.0:0")
+def test_another_address_needs_the_token(static, tmp_path):
+    run = Run(tmp_path / "token", *static, "--rps", 5, "--duration", "4s",
+              "--dashboard", "0.0.0.0:0")  # fmt: skip
     try:
         url = run.url()
         found = re.fullmatch(r"http://0\.0\.0\.0:(\d+)/\?token=([\w-]{16,})", url)
@@ -262,8 +272,8 @@ def test_another_address_needs_the_token(tmp_path):
 
 
 @pytest.mark.slow
-def test_the_dashboard_never_outlives_loadgen(tmp_path):
-    run = Run(tmp_path / "killed", "--rps", 5, "--duration", "30s", "--dashboard")
+def test_the_dashboard_never_outlives_loadgen(static, tmp_path):
+    run = Run(tmp_path / "killed", *static, "--rps", 5, "--duration", "30s", "--dashboard")
     try:
         base = run.url()
         wait_for(lambda: seconds(base))
