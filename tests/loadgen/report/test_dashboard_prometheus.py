@@ -11,7 +11,8 @@ import pytest
 
 from server.launch import free_port
 from tests.loadgen.report.test_dashboard import Run, wait_for
-from tests.support.cli import summary
+from tests.support.cli import GET_SCENARIO, summary
+from tests.support.http_server import server_process
 
 CONFIG = """\
 global:
@@ -40,7 +41,13 @@ def query(api, expression):
 @pytest.mark.slow
 def test_prometheus_scrapes_a_run_and_ends_at_the_summary_s_count(tmp_path):
     binary = prometheus_path()
-    run = Run(tmp_path / "scraped", "--rps", 50, "--duration", "6s", "--dashboard")
+    with server_process() as url:  # a loopback target: no bundled server to boot
+        scrape_a_run(binary, url, tmp_path)
+
+
+def scrape_a_run(binary, url, tmp_path):
+    run = Run(tmp_path / "scraped", "--host", url, "--scenario", GET_SCENARIO, "--rps", 50,
+              "--duration", "6s", "--dashboard")  # fmt: skip
     prometheus = None
     try:
         port = int(run.url().rsplit(":", 1)[1].strip("/"))
