@@ -104,10 +104,13 @@ def test_judge(kwargs, slos, verdict):
 
 @pytest.mark.slow
 def test_levels_can_be_generated_by_several_processes(tmp_path):
-    proc = capacity(
-        "--level", "1s", "--cooldown", "0.2s", "--start", "50", "--max-rps", "100",
-        "--processes", "2", "--out", str(tmp_path),
-    )  # fmt: skip
+    from tests.support.http_server import server_process
+
+    with server_process() as url:  # a loopback target: no bundled server to boot
+        proc = capacity(
+            "--host", url, "--scenario", GET_SCENARIO, "--level", "1s", "--cooldown", "0.2s",
+            "--start", "50", "--max-rps", "100", "--processes", "2", "--out", str(tmp_path),
+        )  # fmt: skip
     assert proc.returncode == 4, proc.stdout + proc.stderr  # no limit up to --max-rps
     report = json.loads((tmp_path / "capacity.json").read_text())
     assert [lv["verdict"] for lv in report["levels"]] == [PASS, PASS]
