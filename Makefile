@@ -22,6 +22,13 @@ ARGS ?= --rps $(RPS) --duration $(DURATION)
 run: $(STAMP)
 	$(BIN)/python -m loadgen $(ARGS)
 
+# The tests start hundreds of interpreters (loadgen, servers, samplers), and
+# pytest rewrites every test module: each would compile the project's modules
+# again without their bytecode cached. It is cached under .venv even where
+# PYTHONDONTWRITEBYTECODE would have none written: the tree stays clean.
+test test-fast: export PYTHONDONTWRITEBYTECODE :=
+test test-fast: export PYTHONPYCACHEPREFIX := $(CURDIR)/$(VENV)/pycache
+
 # Two test processes: most tests wait on servers and subprocesses, not the CPU.
 # Those that judge a diagnosis end to end (`alone`) then run one at a time.
 test: $(STAMP) lint typecheck browser prometheus
