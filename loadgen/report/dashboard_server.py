@@ -173,18 +173,14 @@ class Live:
         go on arriving meanwhile); False if nothing new came since the last time."""
         with self.lock:
             d = self.diagnosis
-            if self.levels or not d.ticks or (len(d.ticks), len(d.samples)) == self._read:
+            if self.levels or not d.seconds or (d.seconds, len(d.samples)) == self._read:
                 return False
-            self._read = (len(d.ticks), len(d.samples))
-            snapshot = LiveDiagnosis(d.meta)
-            snapshot.ticks, snapshot.samples = list(d.ticks), list(d.samples)
-            snapshot.sources, snapshot.missing = list(d.sources), dict(d.missing)
-            snapshot.interval, snapshot.cores = d.interval, d.cores
-            snapshot.started_at = d.started_at
+            self._read = (d.seconds, len(d.samples))
+            snapshot = d.copy()
         found = [f.to_json() for f in snapshot.findings()]
         with self.lock:
             self.findings = [dict(f) for f in found]
-            self.findings_at = sum(t["length"] for t in snapshot.ticks)
+            self.findings_at = snapshot.elapsed
         return True
 
     def linger(self) -> bool:

@@ -17,6 +17,7 @@ whole run and has the last word.
 
 from __future__ import annotations
 
+import copy
 import time
 from collections import Counter
 from typing import Any, cast
@@ -49,24 +50,62 @@ def histogram(counts: Counter[int], max_us: int = 0) -> SparseHistogram:
 
 
 class LiveDiagnosis:
-    """The ticks and samples of a run so far, and the findings they make."""
+    """The run so far, as running totals of its ticks and its samples, and the
+    findings they make.
+
+    A tick is added to the totals as it comes and not kept: each reading costs
+    the histogram buckets the run has used and a line per second, not every
+    second's buckets again (an hour's soak is read every few seconds).
+    """
 
     def __init__(self, meta: dict[str, Any] | None = None) -> None:
         self.meta = dict(meta or {})
-        self.ticks: list[Tick] = []
         self.samples: list[dict[str, Any]] = []
         self.sources: list[str] = []
         self.missing: dict[str, str] = {}
         self.interval = 1.0
         self.cores = 1
         self.started_at: float | None = None  # epoch of the measured window's start
+        self.seconds = 0  # ticks added
+        self.elapsed = 0.0  # their length
+        self._target = 0.0  # arrivals planned (Σ target rate × length)
+        self._arrivals = 0
+        self._requests = 0
+        self._errors: Counter[str] = Counter()
+        self._responses: Counter[int] = Counter()
+        self._services: Counter[int] = Counter()
+        self._max_us = 0
+        self._max_in_flight = 0
+        self._timeline: list[dict[str, Any]] = []
 
     def add_tick(self, t: Tick, now: float | None = None) -> None:
         """A second as it closed (`now`: when it came, to place the samples by)."""
-        self.ticks.append(t)
         start = (time.time() if now is None else now) - t["end"]
         # The earliest estimate: a tick comes after its second, never before.
         self.started_at = start if self.started_at is None else min(self.started_at, start)
+        target = (t.get("target") or 0.0) * t["length"]
+        errors = dict(t.get("errors_by_kind", {}))
+        self.seconds += 1
+        self.elapsed += t["length"]
+        self._target += target
+        self._arrivals += t["arrivals"]
+        self._requests += t["requests"] if "requests" in t else t["responses"]
+        self._errors.update(errors)
+        add_responses(self._responses, t)
+        add_responses(self._services, t, "service_counts")
+        self._max_us = max(self._max_us, t["max_us"])
+        self._max_in_flight = max(self._max_in_flight, t["in_flight"])
+        self._timeline.append(
+            {
+                "t": round(t["end"] - t["length"], 3),
+                "length": round(t["length"], 3),
+                "target": round(target, 3),
+                "arrivals": t["arrivals"],
+                "responses": t["responses"],
+                "errors": errors,
+                "busy_s": round(t.get("busy_s", 0.0), 6),
+            }
+        )
 
     def add_sample(self, sample: dict[str, Any]) -> None:
         """One sample of the sampler's, as it came."""
@@ -74,26 +113,25 @@ class LiveDiagnosis:
         for source, why in sample.get("missing", {}).items():
             self.missing.setdefault(source, why)
 
+    def copy(self) -> LiveDiagnosis:
+        """The same so far, apart: read while more comes (its cost: the buckets used
+        and a line per second, copied)."""
+        other = copy.copy(self)
+        other.meta, other.samples = dict(self.meta), list(self.samples)
+        other.sources, other.missing = list(self.sources), dict(self.missing)
+        other._errors, other._responses = Counter(self._errors), Counter(self._responses)
+        other._services, other._timeline = Counter(self._services), list(self._timeline)
+        return other
+
     def summary(self) -> Summary | None:
         """What is known so far as a summary (see the module's doc); None before a second."""
-        if not self.ticks or self.started_at is None:
+        if not self.seconds or self.started_at is None:
             return None
-        ticks = self.ticks
-        elapsed = sum(t["length"] for t in ticks)
-        target = sum((t.get("target") or 0.0) * t["length"] for t in ticks)
-        arrivals: int = sum(t["arrivals"] for t in ticks)
-        requests = 0
-        errors: Counter[str] = Counter()
-        responses: Counter[int] = Counter()
-        services: Counter[int] = Counter()
-        for t in ticks:
-            requests += t["requests"] if "requests" in t else t["responses"]
-            errors.update(t.get("errors_by_kind", {}))
-            add_responses(responses, t)
-            add_responses(services, t, "service_counts")
-        response = histogram(responses, max((t["max_us"] for t in ticks), default=0))
-        service = histogram(services)
-        target_rps = target / elapsed if elapsed else 0.0
+        elapsed, arrivals, requests = self.elapsed, self._arrivals, self._requests
+        errors = self._errors
+        response = histogram(self._responses, self._max_us)
+        service = histogram(self._services)
+        target_rps = self._target / elapsed if elapsed else 0.0
         achieved = arrivals / elapsed if elapsed else 0.0
         latency = {"response": summary_ms(response), "service": summary_ms(service)}
         total = sum(errors.values())
@@ -129,7 +167,7 @@ class LiveDiagnosis:
             },
             "generator": {
                 "send_lag_ms": {"p50": None, "p99": None, "max": None},
-                "max_in_flight": max(t["in_flight"] for t in ticks),
+                "max_in_flight": self._max_in_flight,
                 "connections_opened": 0,
                 "behind": target_rps > 0 and achieved < BEHIND_ACHIEVED_RATIO * target_rps,
             },
@@ -138,18 +176,7 @@ class LiveDiagnosis:
                 "started_at_epoch": self.started_at,
                 "interrupted": False,
             },
-            "timeline": [
-                {
-                    "t": round(t["end"] - t["length"], 3),
-                    "length": round(t["length"], 3),
-                    "target": round((t.get("target") or 0.0) * t["length"], 3),
-                    "arrivals": t["arrivals"],
-                    "responses": t["responses"],
-                    "errors": dict(t.get("errors_by_kind", {})),
-                    "busy_s": round(t.get("busy_s", 0.0), 6),
-                }
-                for t in ticks
-            ],
+            "timeline": [dict(entry, errors=dict(entry["errors"])) for entry in self._timeline],
         }
         signals = ServerSignals(
             list(self.samples), self.sources, dict(self.missing), self.interval, self.cores

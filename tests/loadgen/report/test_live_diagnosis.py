@@ -69,3 +69,18 @@ def test_the_server_s_samples_go_on_its_seconds_as_the_report_s_do():
 
 def test_before_a_second_it_says_nothing():
     assert LiveDiagnosis().findings() == []
+
+
+def test_a_copy_reads_what_was_known_while_more_comes():
+    ticks, _ = run_ticks(3, status=lambda i: 500 if i % 2 else 200)
+    live = live_over(ticks[:2])
+    live.sources = ["process tree of pid 7"]
+    before = live.copy()
+    live.add_tick(ticks[2], now=1000.0 + ticks[2]["end"])
+    live.add_sample({"at": 1001.5, "workers": {"7": {"cpu": 20.0, "rss_mb": 50.0}}})
+    old, new = before.summary(), live.summary()
+    assert (old["requests"], old["errors"]["total"], len(old["timeline"])) == (200, 100, 2)
+    assert (new["requests"], new["errors"]["total"], len(new["timeline"])) == (300, 150, 3)
+    # Reading puts the samples on copies of its seconds: a second reading is the same.
+    assert "server" in new["timeline"][1] and live.summary() == new
+    assert before.summary() == old
