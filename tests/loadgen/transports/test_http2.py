@@ -225,9 +225,10 @@ class BigPosts(Scenario):
 async def test_a_body_stalled_on_the_servers_window_is_a_flow_control_error():
     async with h2_server(H2Script(stall=True)) as server:
         # 10 arrivals, both tasks among them even when a busy machine leaves the
-        # last ones unsent (4 once left only one_shot's).
+        # last ones unsent (4 once left only one_shot's); a timeout long enough that
+        # no request sent late by a stalled machine times out before it is sent.
         cfg = RunConfig(target=server.url, profile=ConstantRate(20.0), duration=0.5,
-                        scenario=BigPosts, connections=1, seed=3, timeout=0.3,
+                        scenario=BigPosts, connections=1, seed=3, timeout=1.0,
                         client_options=H2)  # fmt: skip
         result = await Engine(cfg).run()
     rec = result.recorder
