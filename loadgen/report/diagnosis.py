@@ -53,6 +53,7 @@ from loadgen.report.findings.server import (
     LOOP_BLOCKED_MS,
     event_loop_blocked,
     server_cpu,
+    stalls_starved,
     worker_restarts,
 )
 from loadgen.report.findings.slow import slow_at_any_load
@@ -172,7 +173,8 @@ def _nothing(summary: Summary) -> Finding:
         seen.append(f"CPU peaked at {max(w['cpu_peak'] for w in workers.values()):.0f} % of a core")
     lag = server.get("loop_lag_ms", {}).get("max")
     if lag is not None:
-        seen.append(f"event-loop lag max {seconds_text(lag)}")
+        starved = stalls_starved(summary)
+        seen.append(f"event-loop lag max {seconds_text(lag)}" + (f": {starved}" if starved else ""))
     errors = summary["errors"]
     kinds = sorted(errors["by_kind"].items(), key=lambda kv: -kv[1])
     # Which errors: 100 % http_400 is a wrong request, not a healthy run.

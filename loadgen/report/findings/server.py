@@ -25,8 +25,10 @@
   standing apart, a late loop is a blocking call only when nothing else
   explains it: the lag is 10 times the median service time and neither the
   workers nor the machine were out of CPU (a loop not given the CPU is late
-  too, and then every endpoint slows alike). Weight: the share of sampled
-  seconds with such a stall.
+  too, and then every endpoint slows alike; and a loop is late at the moment
+  its worker waited on the run queue as long, when another process's burst
+  took the CPU: `stalls_starved`). Weight: the share of sampled seconds with
+  such a stall.
 - worker_restarts: a worker process was replaced while the run lasted
   (crashed, or killed for missing gunicorn's timeout). Weight: restarts per
   worker, at most 1.
@@ -226,6 +228,44 @@ def _starved(summary: Summary) -> bool:
     )
 
 
+def stalls_starved(summary: Summary) -> str | None:
+    """Why every loop stall of the run was the CPU's, in words, or None (none was, or
+    one was not).
+
+    A loop is late too when its worker is not given the CPU: another process's
+    burst (a browser starting, a build) leaves the median second quiet, and
+    `_starved` with it. A stall is the CPU's when, in the second a worker's loop
+    lag reached LOOP_BLOCKED_MS or the one before (a lag is reported once its
+    callback has run), that worker waited on the run queue at least as long as
+    its loop was late.
+    """
+    timeline = summary["timeline"]
+    stalls = 0
+    busy: dict[str, float] = {}  # the other processes at those moments, by name: worst CPU
+    for i, entry in enumerate(timeline):
+        lags = entry.get("server", {}).get("loop_lag_max_ms", {})
+        for pid, lag in lags.items():
+            if lag < LOOP_BLOCKED_MS:
+                continue
+            stalls += 1
+            waited = 0.0
+            for e in timeline[max(i - 1, 0) : i + 1]:
+                worker = e.get("server", {}).get("workers", {}).get(pid, {})
+                waited = max(waited, (worker.get("cpu_wait") or 0.0) * 10 * e["length"])
+                for other in e.get("machine", {}).get("others", []):
+                    busy[other["name"]] = max(busy.get(other["name"], 0.0), other["cpu"])
+            if waited < lag:
+                return None
+    if not stalls:
+        return None
+    named = ", ".join(
+        f"{name} {cpu:.0f} %" for name, cpu in sorted(busy.items(), key=lambda kv: -kv[1])[:3]
+    )
+    return "its workers waited on the run queue as long, for a CPU " + (
+        f"other processes had ({named} of a core)" if named else "others had"
+    )
+
+
 def event_loop_blocked(summary: Summary) -> Finding | None:
     """A worker's event loop held by one kind of request (or a blocking call), or None."""
     server = summary.get("server", {})
@@ -236,7 +276,11 @@ def event_loop_blocked(summary: Summary) -> Finding | None:
     service_p50 = summary["latency_ms"]["service"]["p50"] or 0.0
     endpoints = endpoint_times(server)
     alone = slow_alone(endpoints)
-    if alone is None and (_starved(summary) or worst < LOOP_BLOCKED_FACTOR * service_p50):
+    if alone is None and (
+        _starved(summary)
+        or worst < LOOP_BLOCKED_FACTOR * service_p50
+        or stalls_starved(summary) is not None
+    ):
         return None
     seconds = loaded_server_seconds(summary) or [
         e["server"] for e in summary["timeline"] if "server" in e

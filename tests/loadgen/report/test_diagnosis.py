@@ -124,6 +124,31 @@ def test_loop_lag_near_the_service_time_is_not_a_block():
     assert kinds(s) == ["none"]
 
 
+def test_a_stall_while_its_worker_waited_for_the_cpu_is_no_blocking_call():
+    # Another process's burst (a browser starting, seen on this machine): the median
+    # second stays quiet, but in the stalled one the workers waited on the run
+    # queue longer than their loops were late, and the lag shows the second after.
+    quiet = second([15, 2], lag=2.0)
+    burst = second([13, 5], lag=170.0)
+    for w, waited in zip(burst["workers"].values(), (48.3, 41.3), strict=True):
+        w["cpu_wait"] = waited
+    after = second([0, 15], lag=170.0)
+    s = summary([quiet, quiet, burst, after, quiet], loop_lag_ms={"p99": 50.0, "max": 170.0})
+    s["latency_ms"]["service"]["p50"] = 0.76
+    s["timeline"][2]["machine"] = {"cpu": 191.9, "others": [
+        {"pid": 9, "name": "chromium", "cpu": 61.3}
+    ]}  # fmt: skip
+    [f] = diagnosed(s)
+    assert f["finding"] == "none"
+    assert (
+        "event-loop lag max 170 ms: its workers waited on the run queue as long, for a CPU "
+        "other processes had (chromium 61 % of a core)" in f["evidence"]
+    )
+    # A loop late for longer than its worker waited: its own work held it.
+    burst["workers"]["0"]["cpu_wait"] = 5.0  # 50 ms of a 170 ms stall
+    assert kinds(s)[0] == "event_loop_blocked"
+
+
 def test_one_endpoint_slow_alone_is_a_block_however_slow_the_queue_made_every_request():
     # The legacy server at its limit: requests queue behind the Fibonacci on the loop,
     # so the median service time is high too, but /computeFib alone does the slow work.
