@@ -81,8 +81,11 @@ def test_given_its_own_slo_the_search_goes_down_finds_a_limit_and_names_the_firs
     datasette, tmp_path
 ):
     # The bracket halving gives is kept (--precision 100%): its ends stand apart, so
-    # running them again confirms them on a machine not quite quiet.
-    own = ("--start", "20", "--precision", "100%", "--slo", f"{SLOW}: p99<1s")
+    # running them again confirms them on a machine not quite quiet. The row's run-wide
+    # SLO is 200 ms: at 10/s its p99 (90–110 ms here) sat on the default 100 ms, and
+    # the search said "a limit right there", rightly, from one sitting to the next.
+    own = ("--start", "20", "--precision", "100%", "--slo", f"{SLOW}: p99<1s",
+           "--slo", "p99<200ms")  # fmt: skip
     proc, report = capacity(datasette, tmp_path, *own)
     out = proc.stdout
     assert proc.returncode == 0, out + proc.stderr  # a limit was found
@@ -90,7 +93,7 @@ def test_given_its_own_slo_the_search_goes_down_finds_a_limit_and_names_the_firs
     assert rates[0] == 20 and report["levels"][0]["verdict"] == "fail"
     assert min(rates) < 20 and report["found"] and report["sustained_rps"] < 20  # went down
     # The row judged by the run's SLO over itself alone; the sorted page by its own.
-    assert "p99<=100ms (measured" in out and f"over {ROW})" in out
+    assert "p99<200ms (measured" in out and f"over {ROW})" in out
     first = report["tasks"][0]
     assert first["task"] in (SLOW, ROW) and first["fails_from_rps"] is not None
     assert report["first_to_fail"].startswith(f"{first['task']} first: ")
