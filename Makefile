@@ -39,22 +39,22 @@ test: $(STAMP) lint typecheck browser prometheus
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -q -n 2 -m "not slow and not browser"
 
+# $(call apt_need,COMMAND,PACKAGE,WHAT): Debian's PACKAGE when COMMAND is missing and we
+# can install it (root, apt-get); else WHAT is skipped, and said so.
+apt_need = command -v $(1) >/dev/null 2>&1 || { \
+  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(2) >/dev/null; } \
+      || echo "could not install $(2): $(3) will be skipped"; \
+  else echo "$(2) is not installed: $(3) will be skipped"; fi; }
+
 # report.html is tested in real Chromium: Debian's package, installed when we can.
 browser:
-	@command -v chromium >/dev/null 2>&1 || { \
-	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } \
-	      || echo "could not install chromium: the report.html browser tests will be skipped"; \
-	  else echo "chromium is not installed: the report.html browser tests will be skipped"; fi; }
+	@$(call apt_need,chromium,chromium,the report.html browser tests)
 
 # The live dashboard's /metrics is scraped by a real Prometheus: Debian's, installed
 # when we can, as Chromium is.
 prometheus:
-	@command -v prometheus >/dev/null 2>&1 || { \
-	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus >/dev/null; } \
-	      || echo "could not install prometheus: the dashboard's scrape test will be skipped"; \
-	  else echo "prometheus is not installed: the dashboard's scrape test will be skipped"; fi; }
+	@$(call apt_need,prometheus,prometheus,the dashboard's scrape test)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
