@@ -28,9 +28,16 @@ def target():
 
 @pytest.fixture(scope="module")
 def two_processes(target, tmp_path_factory):
-    out = tmp_path_factory.mktemp("two")
-    proc = loadgen(*run_args(target, "--processes", 2, "--out", out))
-    assert proc.returncode == 0, proc.stderr
+    """A run over two processes that sent every arrival: the tests count exactly. On a
+    busy machine a shard stalled across the window's end leaves its last arrivals
+    unsent, and says so (`unsent`): such a run proves nothing of the counts, and
+    is made again (3 runs at most)."""
+    for _ in range(3):
+        out = tmp_path_factory.mktemp("two")
+        proc = loadgen(*run_args(target, "--processes", 2, "--out", out))
+        assert proc.returncode == 0, proc.stderr
+        if summary(out)["generator"]["unsent"] == 0:
+            break
     return out, proc
 
 
@@ -61,7 +68,8 @@ def start_shards_at_once(target, tmp_path):
 
     The start is 2 s ahead: both interpreters are up by then, unless the machine is
     too busy, and then a shard refuses a start in the past (exit 2, saying so). Both
-    are started again, further ahead: a start missed is the machine's, not loadgen's."""
+    are started again, further ahead: a start missed is the machine's, not loadgen's;
+    so is a run a stall left arrivals unsent of (the counts below are exact)."""
     for attempt, ahead in enumerate((2.0, 5.0, 10.0)):
         start_at = time.time() + ahead
         outs, procs = [tmp_path / f"try{attempt}" / f"shard-{i}" for i in range(2)], []
@@ -71,10 +79,14 @@ def start_shards_at_once(target, tmp_path):
             procs.append(subprocess.Popen(argv, cwd=ROOT, stderr=subprocess.PIPE, text=True))
         ended = [(p.wait(60), p.stderr.read()) for p in procs]
         if all(status == 0 for status, _ in ended):
-            return outs
+            # Every arrival sent (else a stall the shard said so: made again, as above).
+            if all(summary(out)["generator"]["unsent"] == 0 for out in outs):
+                return outs
+            missed = ["a shard left arrivals unsent"]
+            continue
         missed = [err for status, err in ended if status == 2 and "in the past" in err]
         assert missed and all(status in (0, 2) for status, _ in ended), ended
-    raise AssertionError(f"the shards never started in time: {missed}")
+    raise AssertionError(f"the shards never ran undisturbed: {missed}")
 
 
 @pytest.mark.slow
@@ -115,10 +127,12 @@ def test_a_shard_that_dies_is_reported_and_the_others_data_kept(target, tmp_path
     assert s["run"]["missing_shards"] == [1]
     assert s["run"]["missing_share"] == 0.5
     assert s["run"]["shards"][1]["status"] == "missing"
-    # Shard 0's share is all there: half of the run, and on target for that half.
-    assert s["requests"] == RPS * SECONDS // 2
+    # Shard 0's share is all there: half of the run, and on target for that half
+    # (sent, or left unsent by a stall at the window's end and said so).
+    sent = s["requests"]
+    assert sent + s["generator"]["unsent"] == RPS * SECONDS // 2
     assert s["target_rps"] == pytest.approx(RPS / 2, rel=0.01)
-    assert s["achieved_rps"] == pytest.approx(RPS / 2, rel=0.01)
+    assert s["achieved_rps"] == pytest.approx(sent / SECONDS, rel=0.01)
     # The headline says what the run was asked, and what of it was lost.
     run = s["run"]
     assert run["asked_rps"] == pytest.approx(RPS) and run["lost_rps"] == pytest.approx(RPS / 2)
