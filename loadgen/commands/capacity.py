@@ -402,7 +402,6 @@ def capacity(argv: Sequence[str]) -> ExitCode:
             except _Stopped as stop:
                 result = Capacity.stopped(levels)
                 stopped_by.append(stop.signal)
-                stops.ending()
             except _Unanswered as unanswered:
                 result = Capacity.unanswered(levels)
                 silence = str(unanswered)

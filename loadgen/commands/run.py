@@ -167,8 +167,6 @@ def run(argv: Sequence[str]) -> ExitCode:
                 on_tick = fan_out(progress.on_tick if progress is not None else None, live)
                 scaled = run_scaled(scale, config, args.scenario, meta, on_tick, stops.first)
         result = scaled.result
-        if result.interrupted:
-            stops.ending()
         meta["rate_profile"] = profile.describe()  # with the steps the page made, if any
         if (
             live is not None

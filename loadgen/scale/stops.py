@@ -1,8 +1,7 @@
 """Catching the signals that stop a run (SIGINT, SIGTERM, SIGHUP) outside the engine.
 
 Inside a block, the signals are recorded (and passed to `on_signal`) instead of
-killing the process; the previous handlers come back after it, unless one was
-received: then they stay ignored while the process ends. A parent
+killing the process; the previous handlers come back after it. A parent
 waiting on shards elsewhere stops them its own way (forwarding to worker
 processes, setting a Dask event); a command writing a run's files just lets
 them be written first.
@@ -26,7 +25,6 @@ class CatchStops:
     def __init__(self) -> None:
         self.received: list[int] = []
         self._previous: dict[int, Any] = {}
-        self._ending = False  # a stop another catcher took (the engine's) ends the process
 
     def __enter__(self) -> Self:
         for sig in STOP_SIGNALS:
@@ -36,14 +34,7 @@ class CatchStops:
 
     def __exit__(self, *exc: object) -> None:
         for sig, handler in self._previous.items():
-            # Once stopped, the process is ending: one more Ctrl-C as it exits would
-            # only kill it halfway through its last words (exit -2, not 130).
-            signal.signal(sig, signal.SIG_IGN if self.received or self._ending else handler)
-
-    def ending(self) -> None:
-        """A stop caught elsewhere (inside the engine) ends the process too: after the
-        block, the stop signals are ignored as if this had caught it."""
-        self._ending = True
+            signal.signal(sig, handler)
 
     def first(self) -> int | None:
         """The first signal caught, if any."""

@@ -31,7 +31,7 @@ def test_a_stop_signal_in_the_block_is_recorded_not_fatal(own_handlers):
     assert own_handlers == []  # the caller's handlers were not called meanwhile
 
 
-def test_each_signal_is_passed_on_as_it_comes(own_handlers):
+def test_each_signal_is_passed_on_as_it_comes():
     class Forwarding(CatchStops):
         def __init__(self):
             super().__init__()
@@ -57,22 +57,6 @@ def test_the_previous_handlers_come_back_after_the_block(own_handlers):
     assert {sig: signal.getsignal(sig) for sig in STOP_SIGNALS} == before
     signal.raise_signal(signal.SIGTERM)
     assert own_handlers == [signal.SIGTERM]  # the caller's handler again
-
-
-def test_once_stopped_the_signals_stay_ignored_while_the_process_ends(own_handlers):
-    with CatchStops():
-        signal.raise_signal(signal.SIGINT)
-    # A second Ctrl-C as loadgen prints its last words and exits: nothing happens
-    # (the default handler would kill it with -2 instead of its 130).
-    assert all(signal.getsignal(sig) == signal.SIG_IGN for sig in STOP_SIGNALS)
-    signal.raise_signal(signal.SIGINT)
-    assert own_handlers == []
-
-
-def test_a_stop_the_engine_caught_ends_the_process_too(own_handlers):
-    with CatchStops() as stops:
-        stops.ending()
-    assert all(signal.getsignal(sig) == signal.SIG_IGN for sig in STOP_SIGNALS)
 
 
 def test_off_the_main_thread_it_catches_nothing_and_does_not_fail():
