@@ -193,11 +193,11 @@ def run(argv: Sequence[str]) -> ExitCode:
         if published.not_written:
             make_console(stderr=True).print(published.not_written, highlight=False)
         print_shard_notes(scaled.notes, scaled.warnings)
-    status = _status(scaled, published, before)
-    silence = nothing_answered(published.summary) or ""
-    write_run_junit(args.junit, published.summary, status, silence)
-    if not args.quiet:  # last of all, after the verdicts and whatever went to stderr
-        print_link(console, args.out, REPORT)
+        status = _status(scaled, published, before)
+        silence = nothing_answered(published.summary) or ""
+        write_run_junit(args.junit, published.summary, status, silence)
+        if not args.quiet:  # last of all, after the verdicts and whatever went to stderr
+            print_link(console, args.out, REPORT)
     return status
 
 
