@@ -22,6 +22,7 @@ import pytest
 
 from server.launch import free_port, wait_until_serving
 from tests.infra.helpers import INFRA, clean_env, stop_group
+from tests.support.cli import as_in_a_terminal
 
 SCRIPT = INFRA / "locust_ui.py"
 
@@ -48,10 +49,9 @@ def locust_ui(
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
-        # A foreground job of its own, with SIGINT's default action even if
-        # pytest was started with SIGINT ignored (as background jobs are).
+        # A foreground job of its own, with SIGINT's default action.
         start_new_session=True,
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        preexec_fn=as_in_a_terminal,
     )
     server, ui = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{web_port}"
     try:

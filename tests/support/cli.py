@@ -1,6 +1,7 @@
 """The real command line (`python -m loadgen ...`) in its own process, and its files read back."""
 
 import json
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -9,6 +10,13 @@ from hdrh.histogram import HdrHistogram
 from hdrh.log import HistogramLogReader
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+def as_in_a_terminal() -> None:
+    """In a child, before it runs: SIGINT's default action, as a terminal's foreground
+    job has it, even when the tests were started with it ignored (as a script's
+    background jobs are, and their children): a Ctrl-C test must not hang on that."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def loadgen(*args, timeout=90, **kwargs):

@@ -15,7 +15,7 @@ import pytest
 from loadgen.commands.main import main
 from loadgen.commands.options.argtypes import start_time
 from server.launch import free_port
-from tests.support.cli import ROOT, loadgen
+from tests.support.cli import ROOT, as_in_a_terminal, loadgen
 
 HTTP_SERVER = ROOT / "tests" / "support" / "http_server.py"
 
@@ -114,6 +114,7 @@ def test_ctrl_c_while_the_scenario_file_imports_is_one_line_and_130(tmp_path):
         [sys.executable, "-m", "loadgen", "--host", _dead_host(), "--rps", "5",
          "--scenario", f"{slow}:Mix"],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        preexec_fn=as_in_a_terminal,
     )  # fmt: skip
     try:
         deadline = time.monotonic() + 20

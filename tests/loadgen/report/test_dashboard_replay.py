@@ -13,7 +13,7 @@ from loadgen.report.dashboard_replay import replayed
 from loadgen.report.run_data import rate_intervals
 from loadgen.report.run_dir import load_run
 from tests.loadgen.report.test_dashboard import get, post
-from tests.support.cli import ROOT, loadgen
+from tests.support.cli import ROOT, as_in_a_terminal, loadgen
 
 
 @pytest.fixture(scope="module")
@@ -45,6 +45,7 @@ def test_serve_answers_until_ctrl_c_then_exits_130(saved):
     proc = subprocess.Popen(
         [sys.executable, "-m", "loadgen", "report", str(saved), "--no-html", "--serve"],
         cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        preexec_fn=as_in_a_terminal,
     )  # fmt: skip
     try:
         line = proc.stderr.readline()
