@@ -33,7 +33,12 @@ def test_a_dask_run_hits_the_requested_total_rate(cluster, tmp_path):
     assert run["shard_count"] == 2 and run["missing_shards"] == []  # one per worker by default
     shards = run["shards"]
     assert len({sh["worker"] for sh in shards}) == 2
-    assert [sh["arrivals"] for sh in shards] == [RPS * SECONDS // 2] * 2
+    # An even split, but for arrivals a stalled machine left unsent at the window's
+    # end (said in `unsent`: 1 of 600 once on a busy CI run).
+    unsent = s["generator"]["unsent"]
+    arrivals = [sh["arrivals"] for sh in shards]
+    assert sum(arrivals) + unsent == RPS * SECONDS
+    assert all(RPS * SECONDS // 2 - unsent <= a <= RPS * SECONDS // 2 for a in arrivals)
     for sh in shards:
         # One machine: the measured skew is within its round trip of zero.
         assert abs(sh["clock_skew_ms"]) <= sh["clock_rtt_ms"] / 2 + 1
